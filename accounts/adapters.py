@@ -1,0 +1,35 @@
+"""django-allauth hooks: where a new or returning user lands, and invited sign-ups."""
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.http import HttpRequest
+from django.urls import reverse
+
+
+def _pending_invitation_url(request: HttpRequest) -> str | None:
+    """Someone who opened an invitation link and then logged in or signed up goes back to it."""
+    token = request.session.get("pending_invitation")
+    return reverse("invitation_accept", args=[token]) if token else None
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        return _pending_invitation_url(request) or super().get_login_redirect_url(request)
+
+    def get_signup_redirect_url(self, request: HttpRequest) -> str:
+        return _pending_invitation_url(request) or super().get_signup_redirect_url(request)
+
+    def save_user(self, request, user, form, commit=True):
+        user = super().save_user(request, user, form, commit=False)
+        user.language = getattr(request, "LANGUAGE_CODE", user.language)
+        if commit:
+            user.save()
+        return user
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def populate_user(self, request, sociallogin, data):
+        user = super().populate_user(request, sociallogin, data)
+        full_name = " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p)
+        user.name = data.get("name") or full_name
+        return user

@@ -1,0 +1,62 @@
+from django import forms
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role, User, Workspace
+
+
+class SignupExtraForm(forms.Form):
+    """Fields added to allauth's sign-up form."""
+
+    name = forms.CharField(label=_("Your name"), max_length=150)
+
+    def signup(self, request, user: User) -> None:
+        user.name = self.cleaned_data["name"]
+        user.save(update_fields=["name"])
+
+
+class WorkspaceForm(forms.Form):
+    name = forms.CharField(
+        label=_("Workspace name"),
+        max_length=120,
+        help_text=_("Usually your school, agency or company."),
+    )
+    slug = forms.SlugField(
+        label=_("Short name"),
+        max_length=60,
+        required=False,
+        help_text=_("Letters, digits and dashes. Left empty, it is made from the name."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if "name" in data:
+            slug = data.get("slug") or slugify(data["name"])[:60]
+            if not slug:
+                raise forms.ValidationError(_("Choose a short name made of letters or digits."))
+            if Workspace.objects.filter(slug=slug).exists():
+                self.add_error("slug", _("This short name is already taken."))
+            data["slug"] = slug
+        return data
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"))
+    role = forms.ChoiceField(
+        label=_("Role"), choices=[(Role.AGENT, Role.AGENT.label), (Role.ADMIN, Role.ADMIN.label)]
+    )
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(
+        label=_("Role"), choices=[(Role.AGENT, Role.AGENT.label), (Role.ADMIN, Role.ADMIN.label)]
+    )
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["name", "language"]

@@ -1,0 +1,194 @@
+"""Mailboxes, conversations, messages and what hangs off them.
+
+Content (subjects, bodies, addresses, file names, folder names, notes, credentials) is
+stored sealed (`*_sealed` binary columns, see `trupeo.crypto`); dates, sizes, statuses,
+assignees and provider ids stay in clear so the database can sort and filter.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Workspace
+
+
+class Provider(models.TextChoices):
+    IMAP = "imap", _("IMAP / SMTP")
+    GOOGLE = "google", _("Google")
+    MICROSOFT = "microsoft", _("Microsoft 365")
+
+
+class Security(models.TextChoices):
+    TLS = "tls", _("TLS")
+    STARTTLS = "starttls", _("STARTTLS")
+    NONE = "none", _("None (unencrypted)")
+
+
+class SyncState(models.TextChoices):
+    ACTIVE = "active", _("Syncing")
+    ERROR = "error", _("Failing")
+    RECONNECT = "reconnect", _("Reconnection needed")
+    PAUSED = "paused", _("Paused")
+
+
+class Mailbox(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="mailboxes")
+    address = models.EmailField(_("address"))
+    name = models.CharField(_("display name"), max_length=120, blank=True)
+    provider = models.CharField(max_length=12, choices=Provider.choices, default=Provider.IMAP)
+
+    imap_host = models.CharField(max_length=255, blank=True)
+    imap_port = models.PositiveIntegerField(null=True, blank=True)
+    imap_security = models.CharField(max_length=10, choices=Security.choices, default=Security.TLS)
+    imap_username = models.CharField(max_length=255, blank=True)
+    smtp_host = models.CharField(max_length=255, blank=True)
+    smtp_port = models.PositiveIntegerField(null=True, blank=True)
+    smtp_security = models.CharField(max_length=10, choices=Security.choices, default=Security.TLS)
+    smtp_username = models.CharField(max_length=255, blank=True)
+    # Passwords or OAuth tokens, as sealed JSON.
+    credentials_sealed = models.BinaryField(null=True, editable=False)
+
+    sync_state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.ACTIVE)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    messages_synced = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("mailbox")
+        verbose_name_plural = _("mailboxes")
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "address"], name="mailbox_address_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def label(self) -> str:
+        return self.name or self.address
+
+
+class FolderRole(models.TextChoices):
+    INBOX = "inbox", _("Inbox")
+    SENT = "sent", _("Sent")
+
+
+class MailboxFolder(models.Model):
+    """One synced folder and its durable cursor."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="folders")
+    role = models.CharField(max_length=10, choices=FolderRole.choices)
+    name_sealed = models.BinaryField()
+    # IMAP cursor. The provider cursor (Gmail historyId, Graph deltaLink) is sealed in `cursor`.
+    uidvalidity = models.BigIntegerField(null=True)
+    last_uid = models.BigIntegerField(default=0)
+    highestmodseq = models.BigIntegerField(null=True)
+    cursor_sealed = models.BinaryField(null=True)
+    last_synced_at = models.DateTimeField(null=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["mailbox", "role"], name="folder_role_unique")]
+
+
+class Status(models.TextChoices):
+    OPEN = "open", _("Open")
+    PENDING = "pending", _("Pending")
+    CLOSED = "closed", _("Closed")
+    SPAM = "spam", _("Spam")
+
+
+class Conversation(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="conversations")
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="conversations")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    # What the list shows, sealed: subject, the customer's name and address, a preview.
+    summary_sealed = models.BinaryField()
+    # Blind token of the normalised subject, for the guarded subject fallback of threading.
+    subject_token = models.BigIntegerField(null=True)
+    provider_thread_id = models.CharField(max_length=255, blank=True)
+    message_count = models.PositiveIntegerField(default=0)
+    has_attachments = models.BooleanField(default=False)
+    last_message_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "status", "-last_message_at", "-id"]),
+            models.Index(fields=["workspace", "assignee", "status", "-last_message_at", "-id"]),
+            models.Index(fields=["workspace", "subject_token"]),
+        ]
+
+
+class Direction(models.TextChoices):
+    INBOUND = "in", _("Received")
+    OUTBOUND = "out", _("Sent")
+
+
+class ThreadReason(models.TextChoices):
+    NEW = "new", _("Started the conversation")
+    REFERENCES = "references", _("Its References header names a message here")
+    IN_REPLY_TO = "in_reply_to", _("It replies to a message here")
+    PROVIDER = "provider", _("The provider puts it in the same thread")
+    SUBJECT = "subject", _("Same subject and participants, within a few days")
+    OUTBOUND = "outbound", _("Sent from this conversation")
+    MANUAL = "manual", _("Moved here by hand")
+
+
+class Message(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="messages")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    folder = models.ForeignKey(MailboxFolder, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The provider's identity of this message (IMAP: "folder:uidvalidity:uid"), unique per
+    # mailbox: two different messages sharing a Message-ID stay two messages.
+    provider_key = models.CharField(max_length=255)
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    thread_reason = models.CharField(max_length=12, choices=ThreadReason.choices)
+    # Blind token of the Message-ID, to find replies' parents without storing it in clear.
+    message_id_token = models.BigIntegerField(null=True, db_index=True)
+    # Subject, addresses, Message-ID, In-Reply-To, References, snippet, parse problems.
+    envelope_sealed = models.BinaryField()
+    text_sealed = models.BinaryField(null=True)
+    html_sealed = models.BinaryField(null=True)
+    raw_object = models.CharField(max_length=120)
+    raw_size = models.PositiveIntegerField()
+    sent_at = models.DateTimeField(null=True)
+    received_at = models.DateTimeField(db_index=True)
+    is_seen = models.BooleanField(default=False)
+    is_flagged = models.BooleanField(default=False)
+    expunged_at = models.DateTimeField(null=True, blank=True)
+    has_parse_problems = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "provider_key"], name="message_provider_unique")
+        ]
+        indexes = [models.Index(fields=["conversation", "received_at", "id"])]
+
+
+class Attachment(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    # File name and Content-ID, sealed together.
+    meta_sealed = models.BinaryField()
+    content_type = models.CharField(max_length=120)
+    size = models.PositiveBigIntegerField()
+    is_inline = models.BooleanField(default=False)
+    object_key = models.CharField(max_length=120)
+
+
+class Note(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    body_sealed = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)

@@ -1,0 +1,1 @@
+"""Trupeo test suite."""

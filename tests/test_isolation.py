@@ -1,0 +1,70 @@
+"""Charlie, in another workspace, gets a 404 on every URL of alice's that takes an id.
+
+The test walks the URL configuration: a new URL with an id that is not listed here fails it,
+so no view can be added without its isolation check.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts import services
+from accounts.models import Invitation, Membership, Role
+
+# URL names that take an id, and how to find alice's object for each.
+OBJECTS = {
+    "invitation_revoke": lambda ctx: ctx["invitation"].pk,
+    "member_remove": lambda ctx: ctx["bob_membership"].pk,
+    "member_role": lambda ctx: ctx["bob_membership"].pk,
+    "ownership_transfer": lambda ctx: ctx["bob_membership"].pk,
+    "workspace_switch": lambda ctx: ctx["workspace"].pk,
+}
+# Modules whose URLs are not ours to scope (Django admin, allauth) or take no object id.
+EXEMPT_NAMESPACES = ("admin",)
+EXEMPT_PREFIXES = ("allauth.", "django.")
+
+
+def _our_patterns_with_ids(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace in EXEMPT_NAMESPACES:
+                continue
+            module = getattr(entry.urlconf_module, "__name__", "")
+            if module.startswith(EXEMPT_PREFIXES):
+                continue
+            yield from _our_patterns_with_ids(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            converters = entry.pattern.converters
+            if any(name.endswith("_id") for name in converters):
+                yield entry.name
+
+
+def test_every_url_with_an_id_is_covered():
+    names = set(_our_patterns_with_ids())
+    assert names, "no URL with an id found: the walk is broken"
+    assert names <= set(OBJECTS), f"add these to OBJECTS: {sorted(names - set(OBJECTS))}"
+
+
+@pytest.fixture
+def ctx(workspace, alice, bob):
+    invitation = services.invitation_create(
+        workspace=workspace, email="dana@example.fr", role=Role.AGENT, invited_by=alice
+    )
+    return {
+        "workspace": workspace,
+        "invitation": invitation,
+        "bob_membership": Membership.objects.get(user=bob),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(OBJECTS))
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_charlie_gets_404(name, method, ctx, charlie_client):
+    url = reverse(name, args=[OBJECTS[name](ctx)])
+    response = getattr(charlie_client, method)(url)
+    if method == "get" and response.status_code == 405:
+        return  # POST-only view: the POST case is the one that matters
+    assert response.status_code == 404, f"{method.upper()} {url} gave {response.status_code}"
+    # And nothing changed.
+    assert Invitation.objects.get(pk=ctx["invitation"].pk).revoked_at is None
+    assert Membership.objects.get(pk=ctx["bob_membership"].pk).role == Role.AGENT
