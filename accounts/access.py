@@ -29,7 +29,7 @@ class WorkspaceRequest(HttpRequest):
     membership: "Membership"
 
 
-def in_workspace(request: HttpRequest, queryset: QuerySet[M] | type[M]) -> QuerySet[M]:
+def in_workspace[M: Model](request: HttpRequest, queryset: QuerySet[M] | type[M]) -> QuerySet[M]:
     """The rows of the request's active workspace, and only those."""
     qs = queryset.objects.all() if isinstance(queryset, type) else queryset
     workspace = getattr(request, "workspace", None)
@@ -38,7 +38,9 @@ def in_workspace(request: HttpRequest, queryset: QuerySet[M] | type[M]) -> Query
     return qs.filter(workspace=workspace)
 
 
-def get_in_workspace(request: HttpRequest, queryset: QuerySet[M] | type[M], **lookup: Any) -> M:
+def get_in_workspace[M: Model](
+    request: HttpRequest, queryset: QuerySet[M] | type[M], **lookup: Any
+) -> M:
     return get_object_or_404(in_workspace(request, queryset), **lookup)
 
 

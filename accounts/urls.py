@@ -8,11 +8,17 @@ urlpatterns = [
     path("workspaces/<int:workspace_id>/switch/", views.workspace_switch, name="workspace_switch"),
     path("team/", views.members, name="members"),
     path("team/invite/", views.member_invite, name="member_invite"),
-    path("team/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path(
+        "team/invitations/<int:invitation_id>/revoke/",
+        views.invitation_revoke,
+        name="invitation_revoke",
+    ),
     path("team/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
     path("team/members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path(
-        "team/members/<int:membership_id>/transfer/", views.ownership_transfer, name="ownership_transfer"
+        "team/members/<int:membership_id>/transfer/",
+        views.ownership_transfer,
+        name="ownership_transfer",
     ),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("profile/", views.profile, name="profile"),

@@ -93,7 +93,9 @@ def member_invite(request: WorkspaceRequest) -> HttpResponse:
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
+            messages.success(
+                request, _("Invitation sent to %(email)s.") % {"email": invitation.email}
+            )
     else:
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
@@ -112,20 +114,26 @@ def invitation_revoke(request: WorkspaceRequest, invitation_id: int) -> HttpResp
 @admin_required
 @require_POST
 def member_remove(request: WorkspaceRequest, membership_id: int) -> HttpResponse:
-    membership = get_in_workspace(request, Membership.objects.select_related("user"), pk=membership_id)
+    membership = get_in_workspace(
+        request, Membership.objects.select_related("user"), pk=membership_id
+    )
     try:
         services.member_remove(membership=membership)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, _("%(name)s was removed.") % {"name": membership.user.display_name})
+        messages.success(
+            request, _("%(name)s was removed.") % {"name": membership.user.display_name}
+        )
     return redirect("members")
 
 
 @admin_required
 @require_POST
 def member_role(request: WorkspaceRequest, membership_id: int) -> HttpResponse:
-    membership = get_in_workspace(request, Membership.objects.select_related("user"), pk=membership_id)
+    membership = get_in_workspace(
+        request, Membership.objects.select_related("user"), pk=membership_id
+    )
     form = RoleForm(request.POST)
     try:
         if not form.is_valid():
@@ -141,7 +149,9 @@ def member_role(request: WorkspaceRequest, membership_id: int) -> HttpResponse:
 @member_required
 @require_POST
 def ownership_transfer(request: WorkspaceRequest, membership_id: int) -> HttpResponse:
-    membership = get_in_workspace(request, Membership.objects.select_related("user"), pk=membership_id)
+    membership = get_in_workspace(
+        request, Membership.objects.select_related("user"), pk=membership_id
+    )
     if not request.membership.is_owner:
         raise PermissionDenied(_("Only the owner can transfer ownership."))
     services.ownership_transfer(workspace=request.workspace, to=membership)

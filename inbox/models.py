@@ -48,7 +48,9 @@ class Mailbox(models.Model):
     # Passwords or OAuth tokens, as sealed JSON.
     credentials_sealed = models.BinaryField(null=True, editable=False)
 
-    sync_state = models.CharField(max_length=10, choices=SyncState.choices, default=SyncState.ACTIVE)
+    sync_state = models.CharField(
+        max_length=10, choices=SyncState.choices, default=SyncState.ACTIVE
+    )
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
@@ -91,7 +93,9 @@ class MailboxFolder(models.Model):
     last_synced_at = models.DateTimeField(null=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["mailbox", "role"], name="folder_role_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["mailbox", "role"], name="folder_role_unique")
+        ]
 
 
 class Status(models.TextChoices):
@@ -145,8 +149,12 @@ class ThreadReason(models.TextChoices):
 class Message(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="messages")
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
-    folder = models.ForeignKey(MailboxFolder, null=True, on_delete=models.SET_NULL, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    folder = models.ForeignKey(
+        MailboxFolder, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # The provider's identity of this message (IMAP: "folder:uidvalidity:uid"), unique per
     # mailbox: two different messages sharing a Message-ID stay two messages.
     provider_key = models.CharField(max_length=255)
@@ -170,7 +178,9 @@ class Message(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["mailbox", "provider_key"], name="message_provider_unique")
+            models.UniqueConstraint(
+                fields=["mailbox", "provider_key"], name="message_provider_unique"
+            )
         ]
         indexes = [models.Index(fields=["conversation", "received_at", "id"])]
 

@@ -1,19 +1,86 @@
 """The triage UI: conversation lists and the conversation page."""
 
-from django.http import HttpResponse
+from datetime import datetime
+
+from django.db.models import Q
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
-from inbox.models import Conversation
+from accounts.keys import keys_for
+from inbox.models import Conversation, Message, Status
+from inbox.presenters import conversation_rows, conversation_summary, message_view
+
+PAGE_SIZE = 50
+
+VIEWS = {
+    "open": _("All open"),
+    "mine": _("Mine"),
+    "unassigned": _("Unassigned"),
+    "pending": _("Pending"),
+    "closed": _("Closed"),
+}
+
+
+def _filtered(request: WorkspaceRequest, view: str):
+    qs = in_workspace(request, Conversation)
+    if view == "mine":
+        return qs.filter(status=Status.OPEN, assignee=request.user)
+    if view == "unassigned":
+        return qs.filter(status=Status.OPEN, assignee__isnull=True)
+    if view in (Status.PENDING, Status.CLOSED):
+        return qs.filter(status=view)
+    return qs.filter(status=Status.OPEN)
+
+
+def _after(cursor: str) -> tuple[datetime, int] | None:
+    """Keyset cursor "<last_message_at iso>_<id>" of the last row of the previous page."""
+    try:
+        stamp, _sep, pk = cursor.rpartition("_")
+        return datetime.fromisoformat(stamp), int(pk)
+    except ValueError:
+        return None
 
 
 @member_required
 def conversation_list(request: WorkspaceRequest) -> HttpResponse:
-    conversations = in_workspace(request, Conversation).order_by("-last_message_at", "-id")[:50]
-    return render(request, "inbox/list.html", {"conversations": conversations})
+    view = request.GET.get("view", "open")
+    if view not in VIEWS:
+        raise Http404("Unknown view.")
+    qs = _filtered(request, view).select_related("assignee").order_by("-last_message_at", "-id")
+    cursor = _after(request.GET.get("after", ""))
+    if cursor:
+        stamp, pk = cursor
+        qs = qs.filter(Q(last_message_at__lt=stamp) | Q(last_message_at=stamp, id__lt=pk))
+    page = list(qs[: PAGE_SIZE + 1])
+    has_more = len(page) > PAGE_SIZE
+    page = page[:PAGE_SIZE]
+    next_cursor = f"{page[-1].last_message_at.isoformat()}_{page[-1].pk}" if has_more else ""
+    rows = conversation_rows(keys_for(request.workspace), page)
+    template = "inbox/list.html#rows" if request.htmx else "inbox/list.html"
+    return render(
+        request,
+        template,
+        {"rows": rows, "view": view, "views": VIEWS, "next_cursor": next_cursor},
+    )
 
 
 @member_required
 def conversation_detail(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
-    conversation = get_in_workspace(request, Conversation, pk=conversation_id)
-    return render(request, "inbox/conversation.html", {"conversation": conversation})
+    conversation = get_in_workspace(
+        request, Conversation.objects.select_related("mailbox", "assignee"), pk=conversation_id
+    )
+    keys = keys_for(request.workspace)
+    messages = Message.objects.filter(conversation=conversation).order_by("received_at", "id")
+    return render(
+        request,
+        "inbox/conversation.html",
+        {
+            "conversation": conversation,
+            "summary": conversation_summary(keys, conversation),
+            "messages": [message_view(keys, m) for m in messages],
+            "views": VIEWS,
+            "view": conversation.status if conversation.status != Status.OPEN else "open",
+        },
+    )

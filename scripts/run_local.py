@@ -20,7 +20,10 @@ COMMANDS = {
 
 def main() -> int:
     processes = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in COMMANDS.items()}
-    print(f"\n  Trupeo is starting on http://127.0.0.1:{PORT}/  (Ctrl+C stops everything)\n", flush=True)
+    print(
+        f"\n  Trupeo is starting on http://127.0.0.1:{PORT}/  (Ctrl+C stops everything)\n",
+        flush=True,
+    )
 
     def stop(*_args: object) -> None:
         for process in processes.values():
@@ -32,7 +35,10 @@ def main() -> int:
         while True:
             for name, process in processes.items():
                 if process.poll() is not None:
-                    print(f"{name} stopped (exit {process.returncode}); stopping the others.", flush=True)
+                    print(
+                        f"{name} stopped (exit {process.returncode}); stopping the others.",
+                        flush=True,
+                    )
                     stop()
                     return process.returncode or 1
             time.sleep(0.5)

@@ -147,7 +147,10 @@ def test_transfer_ownership(alice_client, workspace, alice, bob):
 
 def test_only_the_owner_transfers(bob_client, workspace, alice):
     alice_membership = Membership.objects.get(user=alice)
-    assert bob_client.post(reverse("ownership_transfer", args=[alice_membership.pk])).status_code == 403
+    assert (
+        bob_client.post(reverse("ownership_transfer", args=[alice_membership.pk])).status_code
+        == 403
+    )
 
 
 def test_role_change(alice_client, bob):
@@ -158,7 +161,7 @@ def test_role_change(alice_client, bob):
 
 
 def test_cannot_invite_an_existing_member(workspace, alice, bob):
-    with pytest.raises(Exception, match="membre|member"):
+    with pytest.raises(Exception, match=r"membre|member"):
         services.invitation_create(
             workspace=workspace, email=bob.email, role=Role.AGENT, invited_by=alice
         )

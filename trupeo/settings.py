@@ -39,8 +39,8 @@ TRUPEO_MASTER_KEYS = env_str("TRUPEO_MASTER_KEYS")
 if not TRUPEO_MASTER_KEYS:
     if not DEBUG:
         raise ImproperlyConfigured(
-            "TRUPEO_MASTER_KEYS is missing. Generate one with "
-            "`python manage.py generate_master_key` and set it in the environment."
+            "TRUPEO_MASTER_KEYS is missing. Generate one with `python -m trupeo.crypto` "
+            "and set it in the environment."
         )
     TRUPEO_MASTER_KEYS = "dev1:ZGV2LW9ubHktbWFzdGVyLWtleS1ub3QtZm9yLXByb2Q="
 
@@ -120,7 +120,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {
         "default": {
@@ -156,7 +158,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -257,7 +262,10 @@ RESEND_API_KEY = env_str("RESEND_API_KEY")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Trupeo <noreply@trupeo.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 MAILERS = {
-    "default": {"BACKEND": "anymail.backends.resend.EmailBackend", "OPTIONS": {"api_key": RESEND_API_KEY}}
+    "default": {
+        "BACKEND": "anymail.backends.resend.EmailBackend",
+        "OPTIONS": {"api_key": RESEND_API_KEY},
+    }
     if RESEND_API_KEY
     else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
 }
@@ -304,8 +312,11 @@ SECURE_CSP = {
     "frame-src": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
     # Social sign-in posts to us, then redirects to the identity provider.
-    "form-action": [CSP.SELF, *([GOOGLE_AUTH_URL] if GOOGLE_CLIENT_ID else []),
-                    *([MICROSOFT_LOGIN_BASE_URL] if MICROSOFT_CLIENT_ID else [])],
+    "form-action": [
+        CSP.SELF,
+        *([GOOGLE_AUTH_URL] if GOOGLE_CLIENT_ID else []),
+        *([MICROSOFT_LOGIN_BASE_URL] if MICROSOFT_CLIENT_ID else []),
+    ],
     "base-uri": [CSP.NONE],
     "object-src": [CSP.NONE],
 }

@@ -6,154 +6,377 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Mailbox',
+            name="Mailbox",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.EmailField(max_length=254, verbose_name='address')),
-                ('name', models.CharField(blank=True, max_length=120, verbose_name='display name')),
-                ('provider', models.CharField(choices=[('imap', 'IMAP / SMTP'), ('google', 'Google'), ('microsoft', 'Microsoft 365')], default='imap', max_length=12)),
-                ('imap_host', models.CharField(blank=True, max_length=255)),
-                ('imap_port', models.PositiveIntegerField(blank=True, null=True)),
-                ('imap_security', models.CharField(choices=[('tls', 'TLS'), ('starttls', 'STARTTLS'), ('none', 'None (unencrypted)')], default='tls', max_length=10)),
-                ('imap_username', models.CharField(blank=True, max_length=255)),
-                ('smtp_host', models.CharField(blank=True, max_length=255)),
-                ('smtp_port', models.PositiveIntegerField(blank=True, null=True)),
-                ('smtp_security', models.CharField(choices=[('tls', 'TLS'), ('starttls', 'STARTTLS'), ('none', 'None (unencrypted)')], default='tls', max_length=10)),
-                ('smtp_username', models.CharField(blank=True, max_length=255)),
-                ('credentials_sealed', models.BinaryField(null=True)),
-                ('sync_state', models.CharField(choices=[('active', 'Syncing'), ('error', 'Failing'), ('reconnect', 'Reconnection needed'), ('paused', 'Paused')], default='active', max_length=10)),
-                ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('messages_synced', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mailboxes', to='accounts.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("address", models.EmailField(max_length=254, verbose_name="address")),
+                ("name", models.CharField(blank=True, max_length=120, verbose_name="display name")),
+                (
+                    "provider",
+                    models.CharField(
+                        choices=[
+                            ("imap", "IMAP / SMTP"),
+                            ("google", "Google"),
+                            ("microsoft", "Microsoft 365"),
+                        ],
+                        default="imap",
+                        max_length=12,
+                    ),
+                ),
+                ("imap_host", models.CharField(blank=True, max_length=255)),
+                ("imap_port", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "imap_security",
+                    models.CharField(
+                        choices=[
+                            ("tls", "TLS"),
+                            ("starttls", "STARTTLS"),
+                            ("none", "None (unencrypted)"),
+                        ],
+                        default="tls",
+                        max_length=10,
+                    ),
+                ),
+                ("imap_username", models.CharField(blank=True, max_length=255)),
+                ("smtp_host", models.CharField(blank=True, max_length=255)),
+                ("smtp_port", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "smtp_security",
+                    models.CharField(
+                        choices=[
+                            ("tls", "TLS"),
+                            ("starttls", "STARTTLS"),
+                            ("none", "None (unencrypted)"),
+                        ],
+                        default="tls",
+                        max_length=10,
+                    ),
+                ),
+                ("smtp_username", models.CharField(blank=True, max_length=255)),
+                ("credentials_sealed", models.BinaryField(null=True)),
+                (
+                    "sync_state",
+                    models.CharField(
+                        choices=[
+                            ("active", "Syncing"),
+                            ("error", "Failing"),
+                            ("reconnect", "Reconnection needed"),
+                            ("paused", "Paused"),
+                        ],
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("last_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("messages_synced", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mailboxes",
+                        to="accounts.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'mailbox',
-                'verbose_name_plural': 'mailboxes',
+                "verbose_name": "mailbox",
+                "verbose_name_plural": "mailboxes",
             },
         ),
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('pending', 'Pending'), ('closed', 'Closed'), ('spam', 'Spam')], default='open', max_length=10)),
-                ('snoozed_until', models.DateTimeField(blank=True, null=True)),
-                ('summary_sealed', models.BinaryField()),
-                ('subject_token', models.BigIntegerField(null=True)),
-                ('provider_thread_id', models.CharField(blank=True, max_length=255)),
-                ('message_count', models.PositiveIntegerField(default=0)),
-                ('has_attachments', models.BooleanField(default=False)),
-                ('last_message_at', models.DateTimeField(db_index=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='accounts.workspace')),
-                ('mailbox', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='inbox.mailbox')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("pending", "Pending"),
+                            ("closed", "Closed"),
+                            ("spam", "Spam"),
+                        ],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("snoozed_until", models.DateTimeField(blank=True, null=True)),
+                ("summary_sealed", models.BinaryField()),
+                ("subject_token", models.BigIntegerField(null=True)),
+                ("provider_thread_id", models.CharField(blank=True, max_length=255)),
+                ("message_count", models.PositiveIntegerField(default=0)),
+                ("has_attachments", models.BooleanField(default=False)),
+                ("last_message_at", models.DateTimeField(db_index=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conversations",
+                        to="accounts.workspace",
+                    ),
+                ),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conversations",
+                        to="inbox.mailbox",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MailboxFolder',
+            name="MailboxFolder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('inbox', 'Inbox'), ('sent', 'Sent')], max_length=10)),
-                ('name_sealed', models.BinaryField()),
-                ('uidvalidity', models.BigIntegerField(null=True)),
-                ('last_uid', models.BigIntegerField(default=0)),
-                ('highestmodseq', models.BigIntegerField(null=True)),
-                ('cursor_sealed', models.BinaryField(null=True)),
-                ('last_synced_at', models.DateTimeField(null=True)),
-                ('mailbox', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='folders', to='inbox.mailbox')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(choices=[("inbox", "Inbox"), ("sent", "Sent")], max_length=10),
+                ),
+                ("name_sealed", models.BinaryField()),
+                ("uidvalidity", models.BigIntegerField(null=True)),
+                ("last_uid", models.BigIntegerField(default=0)),
+                ("highestmodseq", models.BigIntegerField(null=True)),
+                ("cursor_sealed", models.BinaryField(null=True)),
+                ("last_synced_at", models.DateTimeField(null=True)),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="folders",
+                        to="inbox.mailbox",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider_key', models.CharField(max_length=255)),
-                ('direction', models.CharField(choices=[('in', 'Received'), ('out', 'Sent')], max_length=3)),
-                ('thread_reason', models.CharField(choices=[('new', 'Started the conversation'), ('references', 'Its References header names a message here'), ('in_reply_to', 'It replies to a message here'), ('provider', 'The provider puts it in the same thread'), ('subject', 'Same subject and participants, within a few days'), ('outbound', 'Sent from this conversation'), ('manual', 'Moved here by hand')], max_length=12)),
-                ('message_id_token', models.BigIntegerField(db_index=True, null=True)),
-                ('envelope_sealed', models.BinaryField()),
-                ('text_sealed', models.BinaryField(null=True)),
-                ('html_sealed', models.BinaryField(null=True)),
-                ('raw_object', models.CharField(max_length=120)),
-                ('raw_size', models.PositiveIntegerField()),
-                ('sent_at', models.DateTimeField(null=True)),
-                ('received_at', models.DateTimeField(db_index=True)),
-                ('is_seen', models.BooleanField(default=False)),
-                ('is_flagged', models.BooleanField(default=False)),
-                ('expunged_at', models.DateTimeField(blank=True, null=True)),
-                ('has_parse_problems', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='inbox.conversation')),
-                ('folder', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='inbox.mailboxfolder')),
-                ('mailbox', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='inbox.mailbox')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider_key", models.CharField(max_length=255)),
+                (
+                    "direction",
+                    models.CharField(choices=[("in", "Received"), ("out", "Sent")], max_length=3),
+                ),
+                (
+                    "thread_reason",
+                    models.CharField(
+                        choices=[
+                            ("new", "Started the conversation"),
+                            ("references", "Its References header names a message here"),
+                            ("in_reply_to", "It replies to a message here"),
+                            ("provider", "The provider puts it in the same thread"),
+                            ("subject", "Same subject and participants, within a few days"),
+                            ("outbound", "Sent from this conversation"),
+                            ("manual", "Moved here by hand"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("message_id_token", models.BigIntegerField(db_index=True, null=True)),
+                ("envelope_sealed", models.BinaryField()),
+                ("text_sealed", models.BinaryField(null=True)),
+                ("html_sealed", models.BinaryField(null=True)),
+                ("raw_object", models.CharField(max_length=120)),
+                ("raw_size", models.PositiveIntegerField()),
+                ("sent_at", models.DateTimeField(null=True)),
+                ("received_at", models.DateTimeField(db_index=True)),
+                ("is_seen", models.BooleanField(default=False)),
+                ("is_flagged", models.BooleanField(default=False)),
+                ("expunged_at", models.DateTimeField(blank=True, null=True)),
+                ("has_parse_problems", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="inbox.conversation",
+                    ),
+                ),
+                (
+                    "folder",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="inbox.mailboxfolder",
+                    ),
+                ),
+                (
+                    "mailbox",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="inbox.mailbox",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('meta_sealed', models.BinaryField()),
-                ('content_type', models.CharField(max_length=120)),
-                ('size', models.PositiveBigIntegerField()),
-                ('is_inline', models.BooleanField(default=False)),
-                ('object_key', models.CharField(max_length=120)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='inbox.message')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("meta_sealed", models.BinaryField()),
+                ("content_type", models.CharField(max_length=120)),
+                ("size", models.PositiveBigIntegerField()),
+                ("is_inline", models.BooleanField(default=False)),
+                ("object_key", models.CharField(max_length=120)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.workspace",
+                    ),
+                ),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="inbox.message",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Note',
+            name="Note",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body_sealed', models.BinaryField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='inbox.conversation')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("body_sealed", models.BinaryField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notes",
+                        to="inbox.conversation",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='mailbox',
-            constraint=models.UniqueConstraint(fields=('workspace', 'address'), name='mailbox_address_unique'),
+            model_name="mailbox",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "address"), name="mailbox_address_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['workspace', 'status', '-last_message_at', '-id'], name='inbox_conve_workspa_adaa37_idx'),
+            model_name="conversation",
+            index=models.Index(
+                fields=["workspace", "status", "-last_message_at", "-id"],
+                name="inbox_conve_workspa_adaa37_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['workspace', 'assignee', 'status', '-last_message_at', '-id'], name='inbox_conve_workspa_f8e1bc_idx'),
+            model_name="conversation",
+            index=models.Index(
+                fields=["workspace", "assignee", "status", "-last_message_at", "-id"],
+                name="inbox_conve_workspa_f8e1bc_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['workspace', 'subject_token'], name='inbox_conve_workspa_6ab2c3_idx'),
+            model_name="conversation",
+            index=models.Index(
+                fields=["workspace", "subject_token"], name="inbox_conve_workspa_6ab2c3_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mailboxfolder',
-            constraint=models.UniqueConstraint(fields=('mailbox', 'role'), name='folder_role_unique'),
+            model_name="mailboxfolder",
+            constraint=models.UniqueConstraint(
+                fields=("mailbox", "role"), name="folder_role_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['conversation', 'received_at', 'id'], name='inbox_messa_convers_f745f1_idx'),
+            model_name="message",
+            index=models.Index(
+                fields=["conversation", "received_at", "id"], name="inbox_messa_convers_f745f1_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(fields=('mailbox', 'provider_key'), name='message_provider_unique'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                fields=("mailbox", "provider_key"), name="message_provider_unique"
+            ),
         ),
     ]

@@ -1,0 +1,294 @@
+"""Raw mail in, conversations out: parse, thread, seal, store — one batch at a time.
+
+Every provider (IMAP, Gmail, Graph, the demo) hands batches of `RawMail` to `ingest_batch`.
+It is idempotent: a provider key already stored is skipped, so a batch replayed after a crash
+adds nothing twice. Sealed objects are written before the rows that point to them and the rows
+in one transaction, so an interruption can leave an unreferenced object, never a row whose
+content is missing. The caller advances its sync cursor only after this returns.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.keys import keys_for
+from inbox.models import (
+    Attachment,
+    Conversation,
+    Direction,
+    FolderRole,
+    Mailbox,
+    MailboxFolder,
+    Message,
+    Status,
+)
+from inbox.parsing import ParsedMessage, parse_message
+from inbox.sealing import (
+    attachment_row,
+    conversation_row,
+    message_row,
+    open_json,
+    seal_json,
+)
+from inbox.threading import Threader, message_id_token, subject_token
+from trupeo.crypto import WorkspaceKeys
+from trupeo.storage import ObjectStore, object_store, put_sealed
+
+# History imported when a mailbox is connected arrives closed: the team starts from what is new.
+HISTORY_AGE = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class RawMail:
+    provider_key: str
+    raw: bytes
+    received_at: datetime | None = None  # the server's arrival time (IMAP INTERNALDATE)
+    seen: bool = False
+    flagged: bool = False
+    thread_hint: str = ""  # the provider's thread id, where it has one
+
+
+@dataclass
+class IngestResult:
+    created: int = 0
+    skipped: int = 0
+    conversations_created: int = 0
+    parse_problems: int = 0
+
+
+def _address(a) -> dict:
+    return {"name": a.name, "address": a.address} if a else {}
+
+
+def _envelope(parsed: ParsedMessage) -> dict:
+    return {
+        "subject": parsed.subject,
+        "from": _address(parsed.sender),
+        "to": [_address(a) for a in parsed.to],
+        "cc": [_address(a) for a in parsed.cc],
+        "bcc": [_address(a) for a in parsed.bcc],
+        "reply_to": [_address(a) for a in parsed.reply_to],
+        "message_id": parsed.message_id,
+        "in_reply_to": parsed.in_reply_to,
+        "references": list(parsed.references),
+        "snippet": parsed.snippet,
+        "problems": list(parsed.parse_problems),
+    }
+
+
+def _direction(mailbox: Mailbox, folder: MailboxFolder | None, parsed: ParsedMessage) -> str:
+    if folder is not None and folder.role == FolderRole.SENT:
+        return Direction.OUTBOUND
+    if parsed.sender and parsed.sender.address == mailbox.address.lower():
+        return Direction.OUTBOUND
+    return Direction.INBOUND
+
+
+def _counterpart(direction: str, parsed: ParsedMessage) -> dict:
+    """The customer side of the conversation: who wrote in, or whom we wrote to."""
+    if direction == Direction.INBOUND:
+        return _address(parsed.sender)
+    first = next(iter(parsed.to), None) or next(iter(parsed.cc), None)
+    return _address(first)
+
+
+def ingest_batch(
+    *,
+    mailbox: Mailbox,
+    folder: MailboxFolder | None,
+    mails: Sequence[RawMail],
+    store: ObjectStore | None = None,
+) -> IngestResult:
+    result = IngestResult()
+    keys = keys_for(mailbox.workspace)
+    store = store or object_store()
+    known = set(
+        Message.objects.filter(
+            mailbox=mailbox, provider_key__in=[m.provider_key for m in mails]
+        ).values_list("provider_key", flat=True)
+    )
+    fresh: list[RawMail] = []
+    for mail in mails:
+        if mail.provider_key in known:
+            result.skipped += 1
+        else:
+            known.add(mail.provider_key)  # a key twice in one batch is stored once
+            fresh.append(mail)
+    if not fresh:
+        return result
+
+    parsed = [parse_message(m.raw) for m in fresh]
+    now = timezone.now()
+    # Content objects first: a row never points at an object that was not written.
+    objects = [
+        _store_content(keys, store, mailbox, m, p) for m, p in zip(fresh, parsed, strict=True)
+    ]
+
+    threader = Threader(mailbox=mailbox, keys=keys)
+    threader.prefetch(parsed)
+    with transaction.atomic():
+        touched: dict[int, Conversation] = {}
+        summaries: dict[int, dict] = {}
+        messages: list[Message] = []
+        attachments: list[Attachment] = []
+        for mail, p, (raw_key, attachment_objects) in zip(fresh, parsed, objects, strict=True):
+            received_at = mail.received_at or p.date or now
+            direction = _direction(mailbox, folder, p)
+            conversation, reason = threader.find(
+                p, received_at=received_at, thread_hint=mail.thread_hint
+            )
+            if conversation is None:
+                conversation = _conversation_start(mailbox, keys, p, received_at, mail.thread_hint)
+                result.conversations_created += 1
+            if conversation.pk not in summaries:
+                summaries[conversation.pk] = (
+                    open_json(
+                        keys,
+                        conversation.summary_sealed,
+                        field="conversation.summary",
+                        row=conversation_row(conversation.pk),
+                    )
+                    if conversation.summary_sealed
+                    else {}
+                )
+            touched[conversation.pk] = conversation
+            _conversation_add(
+                conversation,
+                summaries[conversation.pk],
+                p,
+                direction=direction,
+                received_at=received_at,
+                history=_is_history(mailbox, received_at),
+            )
+            row = message_row(mailbox.pk, mail.provider_key)
+            token = message_id_token(keys, p.message_id) if p.message_id else None
+            threader.remember(token, conversation)
+            message = Message(
+                workspace_id=mailbox.workspace_id,
+                mailbox=mailbox,
+                conversation=conversation,
+                folder=folder,
+                provider_key=mail.provider_key,
+                direction=direction,
+                thread_reason=reason,
+                message_id_token=token,
+                envelope_sealed=seal_json(keys, _envelope(p), field="message.envelope", row=row),
+                text_sealed=keys.seal_text(p.text, field="message.text", row=row),
+                html_sealed=keys.seal_text(p.html, field="message.html", row=row)
+                if p.html
+                else None,
+                raw_object=raw_key,
+                raw_size=len(mail.raw),
+                sent_at=p.date,
+                received_at=received_at,
+                is_seen=mail.seen,
+                is_flagged=mail.flagged,
+                has_parse_problems=bool(p.parse_problems),
+            )
+            messages.append(message)
+            for attachment in attachment_objects:
+                attachment.message = message  # saved just below, before the attachments
+            attachments.extend(attachment_objects)
+            result.parse_problems += bool(p.parse_problems)
+        Message.objects.bulk_create(messages)
+        Attachment.objects.bulk_create(attachments)
+        for pk, conversation in touched.items():
+            conversation.summary_sealed = seal_json(
+                keys, summaries[pk], field="conversation.summary", row=conversation_row(pk)
+            )
+        Conversation.objects.bulk_update(
+            touched.values(),
+            [
+                "summary_sealed",
+                "status",
+                "snoozed_until",
+                "message_count",
+                "has_attachments",
+                "last_message_at",
+            ],
+        )
+        Mailbox.objects.filter(pk=mailbox.pk).update(
+            messages_synced=mailbox.messages_synced + len(messages)
+        )
+    result.created = len(messages)
+    return result
+
+
+def _store_content(keys: WorkspaceKeys, store, mailbox: Mailbox, mail: RawMail, p: ParsedMessage):
+    """Seal and store the raw message and each attachment; returns (raw key, unsaved rows)."""
+    row = message_row(mailbox.pk, mail.provider_key)
+    raw_key = put_sealed(keys, [mail.raw], field="message.raw", row=row, store=store)
+    rows = []
+    for index, part in enumerate(p.attachments):
+        a_row = attachment_row(row, index)
+        object_key = put_sealed(
+            keys, [part.payload], field="attachment.content", row=a_row, store=store
+        )
+        attachment = Attachment(
+            workspace_id=mailbox.workspace_id,
+            meta_sealed=seal_json(
+                keys,
+                {"filename": part.filename, "content_id": part.content_id, "index": index},
+                field="attachment.meta",
+                row=a_row,
+            ),
+            content_type=part.content_type[:120],
+            size=part.size,
+            is_inline=part.is_inline,
+            object_key=object_key,
+        )
+        rows.append(attachment)
+    return raw_key, rows
+
+
+def _is_history(mailbox: Mailbox, received_at: datetime) -> bool:
+    return received_at < (mailbox.created_at or timezone.now()) - HISTORY_AGE
+
+
+def _conversation_start(
+    mailbox: Mailbox, keys: WorkspaceKeys, p: ParsedMessage, received_at: datetime, thread_hint: str
+) -> Conversation:
+    return Conversation.objects.create(
+        workspace_id=mailbox.workspace_id,
+        mailbox=mailbox,
+        status=Status.CLOSED if _is_history(mailbox, received_at) else Status.OPEN,
+        summary_sealed=b"",
+        subject_token=subject_token(keys, p.subject),
+        provider_thread_id=thread_hint[:255],
+        last_message_at=received_at,
+    )
+
+
+def _conversation_add(
+    conversation: Conversation,
+    summary: dict,
+    p: ParsedMessage,
+    *,
+    direction: str,
+    received_at: datetime,
+    history: bool,
+) -> None:
+    """Fold one message into the conversation's counters and its sealed summary."""
+    is_reply_to_existing = conversation.message_count > 0
+    conversation.message_count += 1
+    conversation.has_attachments = conversation.has_attachments or bool(p.attachments)
+    if not summary.get("subject"):
+        summary["subject"] = p.subject
+    counterpart = _counterpart(direction, p)
+    if counterpart and (direction == Direction.INBOUND or not summary.get("address")):
+        summary["name"], summary["address"] = (
+            counterpart.get("name", ""),
+            counterpart.get("address", ""),
+        )
+    if received_at < conversation.last_message_at and is_reply_to_existing:
+        return  # an older message found late (initial sync): the summary stays on the newest
+    conversation.last_message_at = received_at
+    summary["snippet"] = p.snippet
+    # A customer writing again brings a closed, pending or snoozed conversation back.
+    if direction == Direction.INBOUND and is_reply_to_existing and not history:
+        if conversation.status in (Status.CLOSED, Status.PENDING):
+            conversation.status = Status.OPEN
+        conversation.snoozed_until = None

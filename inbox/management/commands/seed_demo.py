@@ -1,0 +1,90 @@
+"""`manage.py seed_demo`: a demo workspace with realistic French conversations. Idempotent."""
+
+import os
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import services
+from accounts.models import Membership, Role, User, Workspace
+from inbox.demo import DEMO_DOMAIN, demo_mail
+from inbox.ingest import RawMail, ingest_batch
+from inbox.mailboxes import mailbox_create
+from inbox.models import Conversation, FolderRole, Mailbox, Status, SyncState
+
+DEMO_SLUG = "lycee-demo"
+DEMO_PASSWORD = os.environ.get("TRUPEO_DEMO_PASSWORD", "demo-trupeo-2026")
+PEOPLE = [
+    (f"camille@{DEMO_DOMAIN}", "Camille Bernard", Role.OWNER),
+    (f"julien@{DEMO_DOMAIN}", "Julien Morel", Role.AGENT),
+]
+
+
+class Command(BaseCommand):
+    help = "Create (or complete) the demo workspace, its team and its conversations."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            users = [self._user(email, name) for email, name, _role in PEOPLE]
+            workspace = Workspace.objects.filter(slug=DEMO_SLUG).first()
+            if workspace is None:
+                workspace = services.workspace_create(
+                    name="Lycée Demo", slug=DEMO_SLUG, owner=users[0]
+                )
+            for user, (_email, _name, role) in zip(users, PEOPLE, strict=True):
+                Membership.objects.get_or_create(
+                    workspace=workspace, user=user, defaults={"role": role}
+                )
+            address = f"scolarite@{DEMO_DOMAIN}"
+            mailbox = Mailbox.objects.filter(workspace=workspace, address=address).first()
+            if mailbox is None:
+                # A demo mailbox has no server to sync with.
+                mailbox = mailbox_create(
+                    workspace=workspace,
+                    address=address,
+                    name="Vie scolaire",
+                    sync_state=SyncState.PAUSED,
+                )
+        folders = {f.role: f for f in mailbox.folders.all()}
+        created = 0
+        for mail in demo_mail(shared_address=address, now=timezone.now()):
+            result = ingest_batch(
+                mailbox=mailbox,
+                folder=folders[FolderRole.SENT if mail.folder == "sent" else FolderRole.INBOX],
+                mails=[
+                    RawMail(provider_key=mail.key, raw=mail.raw, received_at=mail.date, seen=True)
+                ],
+            )
+            created += result.created
+        if created:
+            self._triage(workspace, users)
+        self.stdout.write(f"Demo workspace {workspace.name}: {created} new messages.")
+        for email, _name, role in PEOPLE:
+            self.stdout.write(f"  log in as {email} / {DEMO_PASSWORD} ({role})")
+
+    def _user(self, email: str, name: str) -> User:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(email, DEMO_PASSWORD, name=name)
+        EmailAddress.objects.get_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        return user
+
+    def _triage(self, workspace: Workspace, users: list[User]) -> None:
+        """Some conversations already handled, as in a team's real morning."""
+        conversations = list(
+            Conversation.objects.filter(workspace=workspace).order_by("-last_message_at")
+        )
+        for n, conversation in enumerate(conversations):
+            if n % 4 == 1:
+                conversation.assignee = users[1]
+            elif n % 4 == 2:
+                conversation.assignee = users[0]
+            if n % 5 == 4:
+                conversation.status = Status.PENDING
+            if n >= len(conversations) - 2:
+                conversation.status = Status.CLOSED
+        Conversation.objects.bulk_update(conversations, ["assignee", "status"])

@@ -1,0 +1,44 @@
+"""Where each sealed inbox value lives, and how it is sealed and opened.
+
+A sealed value is bound to its workspace, its field and its row (see `trupeo.crypto`). Rows are
+named here, once: a message by its provider identity (known before the row is inserted), the
+other records by their primary key.
+"""
+
+import json
+from typing import Any
+
+from trupeo.crypto import Bytes, WorkspaceKeys
+
+
+def message_row(mailbox_id: int, provider_key: str) -> str:
+    return f"message:{mailbox_id}:{provider_key}"
+
+
+def attachment_row(message_row_: str, index: int) -> str:
+    return f"{message_row_}:attachment:{index}"
+
+
+def conversation_row(conversation_id: int) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def note_row(note_id: int) -> str:
+    return f"note:{note_id}"
+
+
+def mailbox_row(mailbox_id: int) -> str:
+    return f"mailbox:{mailbox_id}"
+
+
+def folder_row(folder_id: int) -> str:
+    return f"folder:{folder_id}"
+
+
+def seal_json(keys: WorkspaceKeys, value: Any, *, field: str, row: str) -> bytes:
+    data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return keys.seal(data, field=field, row=row)
+
+
+def open_json(keys: WorkspaceKeys, blob: Bytes, *, field: str, row: str) -> Any:
+    return json.loads(keys.open(blob, field=field, row=row))

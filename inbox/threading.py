@@ -1,0 +1,113 @@
+"""Which conversation a message joins, and why.
+
+In order: a Message-ID named by In-Reply-To or References (ours included), the provider's
+thread id, then — only for a message whose subject says it is a reply — the same normalised
+subject with a shared participant, within a few days. Otherwise it starts a conversation.
+Message-IDs and subjects are compared as blind tokens: neither is stored in clear.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from inbox.models import Conversation, Mailbox, Message, ThreadReason
+from inbox.parsing import ParsedMessage, normalise_subject
+from inbox.sealing import conversation_row, open_json
+from trupeo.crypto import WorkspaceKeys
+
+SUBJECT_WINDOW = timedelta(days=7)
+_REPLY_PREFIX_MIN_LEN = 4  # "Re: ok" is too thin to join anything on
+
+
+def message_id_token(keys: WorkspaceKeys, message_id: str) -> int | None:
+    value = message_id.strip().strip("<>").strip().lower()
+    return keys.search_token("msgid:" + value) if value else None
+
+
+def subject_token(keys: WorkspaceKeys, subject: str) -> int | None:
+    value = normalise_subject(subject).lower()
+    return keys.search_token("subject:" + value) if value else None
+
+
+def _looks_like_reply(subject: str) -> bool:
+    normalised = normalise_subject(subject)
+    return (
+        bool(normalised)
+        and normalised != subject.strip()
+        and len(normalised) >= _REPLY_PREFIX_MIN_LEN
+    )
+
+
+@dataclass
+class Threader:
+    """Threads one batch: knows the batch's own messages as well as the stored ones."""
+
+    mailbox: Mailbox
+    keys: WorkspaceKeys
+    _by_message_id: dict[int, Conversation] = field(default_factory=dict)
+
+    def prefetch(self, parsed: list[ParsedMessage]) -> None:
+        """One query for every parent the batch names (instead of one per message)."""
+        tokens = {
+            t
+            for p in parsed
+            for mid in [p.in_reply_to, *p.references]
+            if mid and (t := message_id_token(self.keys, mid)) is not None
+        }
+        if not tokens:
+            return
+        rows = (
+            Message.objects.filter(mailbox=self.mailbox, message_id_token__in=tokens)
+            .select_related("conversation")
+            .order_by("received_at")
+        )
+        for message in rows:
+            self._by_message_id[message.message_id_token] = message.conversation
+
+    def remember(self, token: int | None, conversation: Conversation) -> None:
+        if token is not None:
+            self._by_message_id.setdefault(token, conversation)
+
+    def find(
+        self, parsed: ParsedMessage, *, received_at: datetime, thread_hint: str = ""
+    ) -> tuple[Conversation | None, str]:
+        if parsed.in_reply_to:
+            token = message_id_token(self.keys, parsed.in_reply_to)
+            if token in self._by_message_id:
+                return self._by_message_id[token], ThreadReason.IN_REPLY_TO
+        for mid in reversed(parsed.references):  # the nearest ancestor first
+            token = message_id_token(self.keys, mid)
+            if token in self._by_message_id:
+                return self._by_message_id[token], ThreadReason.REFERENCES
+        if thread_hint:
+            found = Conversation.objects.filter(
+                mailbox=self.mailbox, provider_thread_id=thread_hint
+            ).first()
+            if found:
+                return found, ThreadReason.PROVIDER
+        if _looks_like_reply(parsed.subject):
+            found = self._by_subject(parsed, received_at)
+            if found:
+                return found, ThreadReason.SUBJECT
+        return None, ThreadReason.NEW
+
+    def _by_subject(self, parsed: ParsedMessage, received_at: datetime) -> Conversation | None:
+        token = subject_token(self.keys, parsed.subject)
+        if token is None:
+            return None
+        participants = {a.address for a in (parsed.sender, *parsed.to, *parsed.cc) if a}
+        candidates = Conversation.objects.filter(
+            mailbox=self.mailbox,
+            subject_token=token,
+            last_message_at__gte=received_at - SUBJECT_WINDOW,
+            last_message_at__lte=received_at + SUBJECT_WINDOW,
+        ).order_by("-last_message_at")[:5]
+        for conversation in candidates:
+            summary = open_json(
+                self.keys,
+                conversation.summary_sealed,
+                field="conversation.summary",
+                row=conversation_row(conversation.pk),
+            )
+            if summary.get("address") in participants:
+                return conversation
+        return None
