@@ -7,6 +7,7 @@ in one transaction, so an interruption can leave an unreferenced object, never a
 content is missing. The caller advances its sync cursor only after this returns.
 """
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from inbox.models import (
     MailboxFolder,
     Message,
     Status,
+    ThreadReason,
 )
 from inbox.parsing import ParsedMessage, parse_message
 from inbox.sealing import (
@@ -33,6 +35,7 @@ from inbox.sealing import (
     open_json,
     seal_json,
 )
+from inbox.search import message_tokens
 from inbox.threading import Threader, message_id_token, subject_token
 from trupeo.crypto import WorkspaceKeys
 from trupeo.storage import ObjectStore, object_store, put_sealed
@@ -49,6 +52,7 @@ class RawMail:
     seen: bool = False
     flagged: bool = False
     thread_hint: str = ""  # the provider's thread id, where it has one
+    conversation_id: int | None = None  # set for what we sent from a known conversation
 
 
 @dataclass
@@ -57,6 +61,7 @@ class IngestResult:
     skipped: int = 0
     conversations_created: int = 0
     parse_problems: int = 0
+    adopted: int = 0
 
 
 def _address(a) -> dict:
@@ -66,7 +71,7 @@ def _address(a) -> dict:
 def _envelope(parsed: ParsedMessage) -> dict:
     return {
         "subject": parsed.subject,
-        "from": _address(parsed.sender),
+        "from": _address(parsed.from_),
         "to": [_address(a) for a in parsed.to],
         "cc": [_address(a) for a in parsed.cc],
         "bcc": [_address(a) for a in parsed.bcc],
@@ -82,7 +87,7 @@ def _envelope(parsed: ParsedMessage) -> dict:
 def _direction(mailbox: Mailbox, folder: MailboxFolder | None, parsed: ParsedMessage) -> str:
     if folder is not None and folder.role == FolderRole.SENT:
         return Direction.OUTBOUND
-    if parsed.sender and parsed.sender.address == mailbox.address.lower():
+    if parsed.from_ and parsed.from_.address == mailbox.address.lower():
         return Direction.OUTBOUND
     return Direction.INBOUND
 
@@ -90,9 +95,13 @@ def _direction(mailbox: Mailbox, folder: MailboxFolder | None, parsed: ParsedMes
 def _counterpart(direction: str, parsed: ParsedMessage) -> dict:
     """The customer side of the conversation: who wrote in, or whom we wrote to."""
     if direction == Direction.INBOUND:
-        return _address(parsed.sender)
+        return _address(parsed.from_)
     first = next(iter(parsed.to), None) or next(iter(parsed.cc), None)
     return _address(first)
+
+
+def raw_digest(keys: WorkspaceKeys, raw: bytes) -> int:
+    return keys.search_token("raw:" + hashlib.sha256(raw).hexdigest())
 
 
 def ingest_batch(
@@ -100,8 +109,16 @@ def ingest_batch(
     mailbox: Mailbox,
     folder: MailboxFolder | None,
     mails: Sequence[RawMail],
+    adopt_prefix: str | None = None,
     store: ObjectStore | None = None,
 ) -> IngestResult:
+    """Store the new mails of a batch; see the module docstring.
+
+    `adopt_prefix` is the provider-key prefix of the folder's current identity (IMAP:
+    "folder:uidvalidity:"). A stored message of that folder with the same bytes but a key
+    outside it — from before a UIDVALIDITY change, or sent by us before the server gave it a
+    UID — is the same message: it is re-keyed, not stored twice.
+    """
     result = IngestResult()
     keys = keys_for(mailbox.workspace)
     store = store or object_store()
@@ -117,6 +134,9 @@ def ingest_batch(
         else:
             known.add(mail.provider_key)  # a key twice in one batch is stored once
             fresh.append(mail)
+    digests = [raw_digest(keys, m.raw) for m in fresh]
+    if folder is not None and adopt_prefix is not None and fresh:
+        fresh, digests = _adopt(folder, fresh, digests, adopt_prefix, result)
     if not fresh:
         return result
 
@@ -134,12 +154,18 @@ def ingest_batch(
         summaries: dict[int, dict] = {}
         messages: list[Message] = []
         attachments: list[Attachment] = []
-        for mail, p, (raw_key, attachment_objects) in zip(fresh, parsed, objects, strict=True):
+        for mail, p, digest, (raw_key, attachment_objects) in zip(
+            fresh, parsed, digests, objects, strict=True
+        ):
             received_at = mail.received_at or p.date or now
             direction = _direction(mailbox, folder, p)
-            conversation, reason = threader.find(
-                p, received_at=received_at, thread_hint=mail.thread_hint
-            )
+            if mail.conversation_id is not None:
+                conversation = Conversation.objects.get(pk=mail.conversation_id, mailbox=mailbox)
+                reason = ThreadReason.OUTBOUND
+            else:
+                conversation, reason = threader.find(
+                    p, received_at=received_at, thread_hint=mail.thread_hint
+                )
             if conversation is None:
                 conversation = _conversation_start(mailbox, keys, p, received_at, mail.thread_hint)
                 result.conversations_created += 1
@@ -187,6 +213,8 @@ def ingest_batch(
                 is_seen=mail.seen,
                 is_flagged=mail.flagged,
                 has_parse_problems=bool(p.parse_problems),
+                search_tokens=message_tokens(keys, p),
+                raw_digest=digest,
             )
             messages.append(message)
             for attachment in attachment_objects:
@@ -215,6 +243,40 @@ def ingest_batch(
         )
     result.created = len(messages)
     return result
+
+
+def _adopt(
+    folder: MailboxFolder,
+    fresh: list[RawMail],
+    digests: list[int],
+    prefix: str,
+    result: IngestResult,
+) -> tuple[list[RawMail], list[int]]:
+    """Re-key stored messages that these mails are the same as (one stored row per mail)."""
+    candidates: dict[int, list[Message]] = {}
+    for message in (
+        Message.objects.filter(folder=folder, raw_digest__in=set(digests))
+        .exclude(provider_key__startswith=prefix)
+        .order_by("id")
+    ):
+        candidates.setdefault(message.raw_digest, []).append(message)
+    if not candidates:
+        return fresh, digests
+    keep_mails, keep_digests, adopted = [], [], []
+    for mail, digest in zip(fresh, digests, strict=True):
+        same = candidates.get(digest)
+        if same:
+            message = same.pop(0)
+            message.provider_key = mail.provider_key
+            message.expunged_at = None
+            message.is_seen, message.is_flagged = mail.seen, mail.flagged
+            adopted.append(message)
+        else:
+            keep_mails.append(mail)
+            keep_digests.append(digest)
+    Message.objects.bulk_update(adopted, ["provider_key", "expunged_at", "is_seen", "is_flagged"])
+    result.adopted += len(adopted)
+    return keep_mails, keep_digests
 
 
 def _store_content(keys: WorkspaceKeys, store, mailbox: Mailbox, mail: RawMail, p: ParsedMessage):

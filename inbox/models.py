@@ -10,6 +10,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
+from inbox.fields import TokenArrayField
 
 
 class Provider(models.TextChoices):
@@ -57,6 +58,9 @@ class Mailbox(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
     messages_synced = models.PositiveIntegerField(default=0)
+    # One sync at a time per mailbox, across workers: a lease renewed after every batch.
+    sync_lease_owner = models.CharField(max_length=32, blank=True, editable=False)
+    sync_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -174,6 +178,10 @@ class Message(models.Model):
     is_flagged = models.BooleanField(default=False)
     expunged_at = models.DateTimeField(null=True, blank=True)
     has_parse_problems = models.BooleanField(default=False)
+    # Blind index: truncated HMACs of the normalised words (see inbox.search).
+    search_tokens = TokenArrayField(null=True, editable=False)
+    # Blind fingerprint of the raw bytes: recognises a message again after a UIDVALIDITY change.
+    raw_digest = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -182,7 +190,10 @@ class Message(models.Model):
                 fields=["mailbox", "provider_key"], name="message_provider_unique"
             )
         ]
-        indexes = [models.Index(fields=["conversation", "received_at", "id"])]
+        indexes = [
+            models.Index(fields=["conversation", "received_at", "id"]),
+            models.Index(fields=["folder", "raw_digest"]),
+        ]
 
 
 class Attachment(models.Model):
@@ -202,3 +213,52 @@ class Note(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     body_sealed = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class SendState(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Not sent")
+
+
+class OutgoingKind(models.TextChoices):
+    REPLY = "reply", _("Reply")
+    REPLY_ALL = "reply_all", _("Reply all")
+    FORWARD = "forward", _("Forward")
+    NEW = "new", _("New message")
+
+
+class Outgoing(models.Model):
+    """A message we send from a shared address: draft → queued → sending → sent / failed.
+
+    The MIME is composed and sealed once, before the first attempt, so a retry sends the same
+    bytes with the same Message-ID; a send interrupted after the server may have accepted it is
+    never retried blindly (see inbox.sending).
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="outgoing")
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="outgoing"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    kind = models.CharField(max_length=10, choices=OutgoingKind.choices, default=OutgoingKind.REPLY)
+    state = models.CharField(max_length=10, choices=SendState.choices, default=SendState.DRAFT)
+    # To, Cc, Bcc, subject, body, In-Reply-To, References, Message-ID — sealed JSON.
+    content_sealed = models.BinaryField(null=True)
+    message_id_token = models.BigIntegerField(null=True, db_index=True)
+    raw_object = models.CharField(max_length=120, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    message = models.OneToOneField(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="outgoing"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "lease_until"])]

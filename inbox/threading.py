@@ -94,7 +94,7 @@ class Threader:
         token = subject_token(self.keys, parsed.subject)
         if token is None:
             return None
-        participants = {a.address for a in (parsed.sender, *parsed.to, *parsed.cc) if a}
+        participants = {a.address for a in (parsed.from_, *parsed.to, *parsed.cc) if a}
         candidates = Conversation.objects.filter(
             mailbox=self.mailbox,
             subject_token=token,

@@ -6,3 +6,18 @@ urlpatterns = [
     path("inbox/", views.conversation_list, name="inbox"),
     path("inbox/c/<int:conversation_id>/", views.conversation_detail, name="conversation"),
 ]
+
+# Mailbox connection and health (inbox.views_mailboxes).
+from inbox import views_mailboxes  # noqa: E402
+
+urlpatterns += [
+    path("mailboxes/", views_mailboxes.mailbox_list, name="mailboxes"),
+    path("mailboxes/add/", views_mailboxes.mailbox_add, name="mailbox_add"),
+    path("mailboxes/<int:mailbox_id>/", views_mailboxes.mailbox_edit, name="mailbox_edit"),
+    path("mailboxes/<int:mailbox_id>/pause/", views_mailboxes.mailbox_pause, name="mailbox_pause"),
+    path(
+        "mailboxes/<int:mailbox_id>/delete/",
+        views_mailboxes.mailbox_delete,
+        name="mailbox_delete",
+    ),
+]

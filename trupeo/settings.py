@@ -116,6 +116,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A file, not memory: tests hand the database to real worker processes.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
@@ -256,6 +258,9 @@ R2_ENDPOINT_URL = env_str("R2_ENDPOINT_URL")
 R2_ACCESS_KEY_ID = env_str("R2_ACCESS_KEY_ID")
 R2_SECRET_ACCESS_KEY = env_str("R2_SECRET_ACCESS_KEY")
 R2_REGION = env_str("R2_REGION", "auto")
+
+# A private CA to trust for customers' IMAP/SMTP servers (certificates are always verified).
+TRUPEO_EXTRA_CA_FILE = env_str("TRUPEO_EXTRA_CA_FILE")
 
 # Transactional mail: Resend when a key is set, else printed on the console.
 RESEND_API_KEY = env_str("RESEND_API_KEY")

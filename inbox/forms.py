@@ -1,0 +1,383 @@
+"""Forms of the inbox app: connecting a mailbox over IMAP + SMTP.
+
+Passwords are never rendered back (`PasswordInput(render_value=False)`): a page that shows
+the form again after a failed test asks for them again.
+"""
+
+import ipaddress
+import re
+import socket
+
+from django import forms
+from django.conf import settings
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Workspace
+from inbox.imap import ServerSettings
+from inbox.models import Mailbox, Security
+
+# Port used when the field is left empty, per protocol and security.
+DEFAULT_PORTS: dict[str, dict[str, int]] = {
+    "imap": {Security.TLS: 993, Security.STARTTLS: 143, Security.NONE: 143},
+    "smtp": {Security.TLS: 465, Security.STARTTLS: 587, Security.NONE: 587},
+}
+# Well-known ports that only work one way: implicit TLS, or a plain start (then STARTTLS).
+_TLS_PORTS = {"imap": {993}, "smtp": {465}}
+_PLAIN_PORTS = {"imap": {143}, "smtp": {25, 587}}
+
+_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def default_port(protocol: str, security: str) -> int:
+    return DEFAULT_PORTS[protocol][security]
+
+
+def port_security_problem(protocol: str, port: int, security: str) -> str:
+    """A sentence when a well-known port cannot work with `security`, else ""."""
+    if port in _TLS_PORTS[protocol] and security != Security.TLS:
+        return str(
+            _(
+                "Port %(port)s expects TLS from the first byte: choose TLS, or use port "
+                "%(other)s for STARTTLS."
+            )
+            % {"port": port, "other": default_port(protocol, Security.STARTTLS)}
+        )
+    if port in _PLAIN_PORTS[protocol] and security == Security.TLS:
+        return str(
+            _("Port %(port)s starts unencrypted: choose STARTTLS, or use port %(other)s for TLS.")
+            % {"port": port, "other": default_port(protocol, Security.TLS)}
+        )
+    return ""
+
+
+def clean_host(value: str) -> str:
+    """A server name or IP address as a connection needs it, or ValidationError in words."""
+    host = value.strip().lower().rstrip(".")
+    if "://" in host or "/" in host or "@" in host:
+        raise forms.ValidationError(
+            _("Enter only the server's name, such as imap.example.fr, without “imap://” or a path.")
+        )
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if ":" in host:
+        raise forms.ValidationError(_("Enter the port in its own field, not after the name."))
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_host = ""
+    labels = ascii_host.split(".")
+    if not ascii_host or len(ascii_host) > 253 or not all(_LABEL_RE.match(x) for x in labels):
+        raise forms.ValidationError(
+            _("“%(host)s” is not a server name. It looks like imap.example.fr.") % {"host": value}
+        )
+    return ascii_host
+
+
+def private_address_problem(host: str) -> str:
+    """A sentence when `host` resolves to a loopback, private or otherwise local address.
+
+    A hosted service must not be turned into a probe of its own network. A name that does not
+    resolve is left to the connection test, which says so in its own words.
+    """
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return ""
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global:
+            return str(
+                _(
+                    "%(host)s points to a private or local network address (%(address)s), "
+                    "which Trupeo does not connect to. Use the server's public name."
+                )
+                % {"host": host, "address": address}
+            )
+    return ""
+
+
+def _password_widget() -> forms.PasswordInput:
+    # "new-password" keeps browsers from filling in the admin's own Trupeo password.
+    return forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+
+
+def _text_widget(placeholder: str = "") -> forms.TextInput:
+    attrs = {"autocomplete": "off", "autocapitalize": "none", "spellcheck": "false"}
+    if placeholder:
+        attrs["placeholder"] = placeholder
+    return forms.TextInput(attrs=attrs)
+
+
+def _port_help(tls: int, plain: int) -> str:
+    return gettext("Left empty: %(tls)s with TLS, %(plain)s otherwise.") % {
+        "tls": tls,
+        "plain": plain,
+    }
+
+
+_lazy_port_help = lazy(_port_help, str)
+
+
+def _port_field(protocol: str) -> forms.IntegerField:
+    ports = DEFAULT_PORTS[protocol]
+    return forms.IntegerField(
+        label=_("Port"),
+        required=False,
+        min_value=1,
+        max_value=65535,
+        error_messages={
+            "invalid": _("A port is a number between 1 and 65535."),
+            "min_value": _("A port is a number between 1 and 65535."),
+            "max_value": _("A port is a number between 1 and 65535."),
+        },
+        help_text=_lazy_port_help(ports[Security.TLS], ports[Security.STARTTLS]),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+
+def _security_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label=_("Security"),
+        choices=Security.choices,
+        initial=Security.TLS,
+        help_text=_("TLS encrypts from the first byte; STARTTLS upgrades a plain connection."),
+    )
+
+
+class ImapMailboxForm(forms.Form):
+    """Connect (or change) an IMAP + SMTP mailbox.
+
+    Left empty, the IMAP username is the address, the SMTP username and password are the
+    IMAP ones, and ports follow the security. When editing (`instance`), an empty password
+    keeps the saved one (`stored_credentials`).
+    """
+
+    address = forms.EmailField(
+        label=_("Shared address"),
+        help_text=_("The address your customers write to, such as contact@example.fr."),
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "placeholder": "contact@…"}),
+    )
+    name = forms.CharField(
+        label=_("Display name"),
+        max_length=120,
+        required=False,
+        help_text=_("Shown to your team and as the sender's name, such as “Scolarité”."),
+    )
+
+    imap_host = forms.CharField(
+        label=_("IMAP server"), max_length=255, widget=_text_widget("imap.example.fr")
+    )
+    imap_security = _security_field()
+    imap_port = _port_field("imap")
+    imap_username = forms.CharField(
+        label=_("Username"),
+        max_length=255,
+        required=False,
+        widget=_text_widget(),
+        help_text=_("Usually the full address. Left empty, the shared address is used."),
+    )
+    imap_password = forms.CharField(
+        label=_("Password"), max_length=1024, required=False, strip=False, widget=_password_widget()
+    )
+
+    smtp_host = forms.CharField(
+        label=_("SMTP server"), max_length=255, widget=_text_widget("smtp.example.fr")
+    )
+    smtp_security = _security_field()
+    smtp_port = _port_field("smtp")
+    smtp_username = forms.CharField(
+        label=_("Username"),
+        max_length=255,
+        required=False,
+        widget=_text_widget(),
+        help_text=_("Left empty: the same as for IMAP."),
+    )
+    smtp_password = forms.CharField(
+        label=_("Password"),
+        max_length=1024,
+        required=False,
+        strip=False,
+        widget=_password_widget(),
+        help_text=_("Left empty: the same as for IMAP."),
+    )
+
+    save_anyway = forms.BooleanField(
+        label=_("Save even if the connection test fails"),
+        required=False,
+        help_text=_("The mailbox is then shown as failing until the server answers."),
+    )
+
+    def __init__(
+        self,
+        *args,
+        workspace: Workspace,
+        instance: Mailbox | None = None,
+        stored_credentials: dict | None = None,
+        allow_private_hosts: bool | None = None,
+        **kwargs,
+    ) -> None:
+        self.workspace = workspace
+        self.instance = instance
+        self.stored_credentials = stored_credentials or {}
+        if allow_private_hosts is None:
+            allow_private_hosts = getattr(
+                settings, "TRUPEO_MAIL_ALLOW_PRIVATE_HOSTS", settings.DEBUG
+            )
+        self.allow_private_hosts = allow_private_hosts
+        if instance is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "address": instance.address,
+                    "name": instance.name,
+                    "imap_host": instance.imap_host,
+                    "imap_security": instance.imap_security,
+                    "imap_port": instance.imap_port,
+                    "imap_username": instance.imap_username,
+                    "smtp_host": instance.smtp_host,
+                    "smtp_security": instance.smtp_security,
+                    "smtp_port": instance.smtp_port,
+                    "smtp_username": instance.smtp_username,
+                },
+            )
+        super().__init__(*args, **kwargs)
+        if instance is not None:
+            # The address is the mailbox's identity: changing it is a new mailbox.
+            self.fields["address"].disabled = True
+            self.fields["address"].help_text = _("To use another address, connect a new mailbox.")
+            keep = _("Left empty: the saved password is kept.")
+            self.fields["imap_password"].help_text = keep
+            self.fields["smtp_password"].help_text = _(
+                "Left empty: the saved password is kept (or follows the IMAP password if they "
+                "were the same)."
+            )
+            self.fields["save_anyway"].help_text = _(
+                "The new settings are then saved even though the server did not accept them."
+            )
+
+    # --- groups, for the template -------------------------------------------------------
+
+    def identity_fields(self) -> list[forms.BoundField]:
+        return [self["address"], self["name"]]
+
+    def imap_fields(self) -> list[forms.BoundField]:
+        return [self[f"imap_{n}"] for n in ("host", "security", "port", "username", "password")]
+
+    def smtp_fields(self) -> list[forms.BoundField]:
+        return [self[f"smtp_{n}"] for n in ("host", "security", "port", "username", "password")]
+
+    # --- validation -----------------------------------------------------------------------
+
+    def clean_address(self) -> str:
+        address = self.cleaned_data["address"].strip().lower()
+        taken = Mailbox.objects.filter(workspace=self.workspace, address=address)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(
+                _("%(address)s is already connected in this workspace.") % {"address": address}
+            )
+        return address
+
+    def clean_name(self) -> str:
+        return self.cleaned_data["name"].strip()
+
+    def _clean_host(self, field: str) -> str:
+        host = clean_host(self.cleaned_data[field])
+        if not self.allow_private_hosts:
+            problem = private_address_problem(host)
+            if problem:
+                raise forms.ValidationError(problem)
+        return host
+
+    def clean_imap_host(self) -> str:
+        return self._clean_host("imap_host")
+
+    def clean_smtp_host(self) -> str:
+        return self._clean_host("smtp_host")
+
+    def clean_imap_username(self) -> str:
+        return self.cleaned_data["imap_username"].strip()
+
+    def clean_smtp_username(self) -> str:
+        return self.cleaned_data["smtp_username"].strip()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        for protocol in ("imap", "smtp"):
+            security = data.get(f"{protocol}_security")
+            if security is None or f"{protocol}_port" not in data:
+                continue
+            port = data[f"{protocol}_port"] or default_port(protocol, security)
+            data[f"{protocol}_port"] = port
+            problem = port_security_problem(protocol, port, security)
+            if problem:
+                self.add_error(f"{protocol}_port", problem)
+
+        address = data.get("address", "")
+        data["imap_username"] = data.get("imap_username") or address
+        data["smtp_username"] = data.get("smtp_username") or data["imap_username"]
+
+        stored_imap = self.stored_credentials.get("imap_password", "")
+        stored_smtp = self.stored_credentials.get("smtp_password", "")
+        imap_password = data.get("imap_password") or stored_imap
+        if not imap_password:
+            self.add_error("imap_password", _("Enter the mailbox's password."))
+        smtp_password = data.get("smtp_password")
+        if not smtp_password:
+            if self.instance is None or not stored_smtp or stored_smtp == stored_imap:
+                smtp_password = imap_password
+            else:
+                smtp_password = stored_smtp
+        data["imap_password"] = imap_password
+        data["smtp_password"] = smtp_password
+        return data
+
+    # --- what the view and the command need (valid forms only) ------------------------------
+
+    def imap_server(self) -> ServerSettings:
+        d = self.cleaned_data
+        return ServerSettings(
+            host=d["imap_host"],
+            port=d["imap_port"],
+            security=d["imap_security"],
+            username=d["imap_username"],
+            password=d["imap_password"],
+        )
+
+    def smtp_server(self) -> ServerSettings:
+        d = self.cleaned_data
+        return ServerSettings(
+            host=d["smtp_host"],
+            port=d["smtp_port"],
+            security=d["smtp_security"],
+            username=d["smtp_username"],
+            password=d["smtp_password"],
+        )
+
+    def credentials(self) -> dict:
+        return {
+            "imap_password": self.cleaned_data["imap_password"],
+            "smtp_password": self.cleaned_data["smtp_password"],
+        }
+
+    def server_fields(self) -> dict:
+        """The clear (not secret) columns of the mailbox."""
+        d = self.cleaned_data
+        fields = (
+            "imap_host",
+            "imap_port",
+            "imap_security",
+            "imap_username",
+            "smtp_host",
+            "smtp_port",
+            "smtp_security",
+            "smtp_username",
+        )
+        return {name: d[name] for name in fields}

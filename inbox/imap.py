@@ -1,0 +1,209 @@
+"""Talking to IMAP and SMTP servers: connecting, and saying in words what went wrong."""
+
+import imaplib
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
+
+from inbox.models import Mailbox, Security
+
+TIMEOUT = 30  # seconds for connect and each command
+
+
+class MailServerError(Exception):
+    """A mail server problem, with a sentence a person understands (`str(error)`)."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str
+
+
+@lru_cache(maxsize=4)
+def _ssl_context(extra_ca_file: str) -> ssl.SSLContext:
+    # Certificates are always verified; a deployment talking to servers with a private CA
+    # (and the test suite) adds it with TRUPEO_EXTRA_CA_FILE.
+    context = ssl.create_default_context()
+    if extra_ca_file:
+        context.load_verify_locations(cafile=extra_ca_file)
+    return context
+
+
+def ssl_context() -> ssl.SSLContext:
+    return _ssl_context(settings.TRUPEO_EXTRA_CA_FILE)
+
+
+def _login_refused(error: BaseException, *, host: str, protocol: str) -> str:
+    """Why a server refused the login, from its answer (the text never holds the password)."""
+    text = str(error)
+    lowered = text.lower()
+    values = {"protocol": protocol, "host": host}
+    if "privacyrequired" in lowered or "plaintext authentication disallowed" in lowered:
+        return (
+            _("%(host)s refuses passwords over an unencrypted connection. Choose TLS or STARTTLS.")
+            % values
+        )
+    if "unavailable" in lowered or getattr(error, "smtp_code", 0) == 454:
+        return (
+            _(
+                "%(protocol)s login on %(host)s is temporarily unavailable. Try again in a few minutes."
+            )
+            % values
+        )
+    if (
+        "application-specific password" in lowered
+        or "app password" in lowered
+        or "web login required" in lowered
+        or getattr(error, "smtp_code", 0) == 534
+    ):
+        return (
+            _(
+                "%(host)s wants an app password for %(protocol)s rather than the account's usual "
+                "password: create one in the account's security settings."
+            )
+            % values
+        )
+    return _("%(protocol)s login refused by %(host)s: check the username and password.") % values
+
+
+_MISSING_FOLDER_MARKS = ("nonexistent", "doesn't exist", "does not exist", "unknown mailbox")
+
+
+def describe(error: BaseException, *, host: str, protocol: str, folder: str = "") -> str:
+    """A sentence for the health panel and the connection test; never the password.
+
+    `folder` names the folder being opened, if any, so a missing one is named.
+    """
+    if isinstance(error, MailServerError):
+        return str(error)
+    if isinstance(error, LoginError | smtplib.SMTPAuthenticationError):
+        return _login_refused(error, host=host, protocol=protocol)
+    if (
+        folder
+        and isinstance(error, imaplib.IMAP4.error)
+        and any(mark in str(error).lower() for mark in _MISSING_FOLDER_MARKS)
+    ):
+        return _(
+            "The folder “%(folder)s” does not exist on %(host)s. Check the folder's name in "
+            "your mail program."
+        ) % {"folder": folder, "host": host}
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return _(
+            "The TLS certificate of %(host)s could not be verified (%(reason)s). Check the host "
+            "name, or ask the server's administrator for a valid certificate."
+        ) % {"host": host, "reason": error.verify_message or error.reason}
+    if isinstance(error, ssl.SSLError):
+        return _(
+            "The TLS handshake with %(host)s failed. Check the port and the security setting "
+            "(TLS or STARTTLS)."
+        ) % {"host": host}
+    if isinstance(error, socket.gaierror):
+        return _("The host %(host)s could not be found. Check its name.") % {"host": host}
+    if isinstance(error, TimeoutError | socket.timeout):
+        return _("%(host)s did not answer in time. Check the host, the port and any firewall.") % {
+            "host": host
+        }
+    if isinstance(error, ConnectionRefusedError):
+        return _("%(host)s refused the connection on this port. Check the port number.") % {
+            "host": host
+        }
+    if isinstance(
+        error, smtplib.SMTPServerDisconnected | imaplib.IMAP4.abort | ConnectionResetError
+    ):
+        return _(
+            "%(host)s closed the connection unexpectedly. Check the port and the security "
+            "setting (TLS or STARTTLS)."
+        ) % {"host": host}
+    if isinstance(error, OSError) and not isinstance(error, imaplib.IMAP4.error):
+        return _("%(host)s could not be reached (%(reason)s).") % {
+            "host": host,
+            "reason": error.strerror or error.__class__.__name__,
+        }
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        if "starttls" in str(error).lower():
+            return _("%(host)s does not offer STARTTLS on this port.") % {"host": host}
+        return _(
+            "%(host)s does not accept a login on this port. Use the submission port (587 or "
+            "465), or leave the SMTP username empty if the server needs none."
+        ) % {"host": host}
+    if isinstance(error, smtplib.SMTPException):
+        return _("The SMTP server %(host)s refused: %(reason)s") % {
+            "host": host,
+            "reason": str(error)[:200],
+        }
+    return _("The %(protocol)s server %(host)s answered with an error: %(reason)s") % {
+        "protocol": protocol,
+        "host": host,
+        "reason": str(error)[:200],
+    }
+
+
+def imap_connect(server: ServerSettings) -> IMAPClient:
+    """A logged-in IMAPClient, or MailServerError in words."""
+    try:
+        if server.security == Security.TLS:
+            client = IMAPClient(
+                server.host, server.port, ssl=True, ssl_context=ssl_context(), timeout=TIMEOUT
+            )
+        else:
+            client = IMAPClient(server.host, server.port, ssl=False, timeout=TIMEOUT)
+            if server.security == Security.STARTTLS:
+                if b"STARTTLS" not in client.capabilities():
+                    raise MailServerError(
+                        _("%(host)s does not offer STARTTLS on this port.") % {"host": server.host}
+                    )
+                client.starttls(ssl_context())
+        client.login(server.username, server.password)
+    except Exception as error:
+        raise MailServerError(describe(error, host=server.host, protocol="IMAP")) from error
+    client.normalise_times = False  # aware datetimes for INTERNALDATE, not local naive ones
+    return client
+
+
+def smtp_connect(server: ServerSettings) -> smtplib.SMTP:
+    """A logged-in SMTP connection, or MailServerError in words."""
+    try:
+        if server.security == Security.TLS:
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                server.host, server.port, timeout=TIMEOUT, context=ssl_context()
+            )
+        else:
+            smtp = smtplib.SMTP(server.host, server.port, timeout=TIMEOUT)
+            if server.security == Security.STARTTLS:
+                smtp.starttls(context=ssl_context())
+        if server.username:
+            smtp.login(server.username, server.password)
+    except Exception as error:
+        raise MailServerError(describe(error, host=server.host, protocol="SMTP")) from error
+    return smtp
+
+
+def imap_settings(mailbox: Mailbox, credentials: dict) -> ServerSettings:
+    return ServerSettings(
+        host=mailbox.imap_host,
+        port=mailbox.imap_port or (993 if mailbox.imap_security == Security.TLS else 143),
+        security=mailbox.imap_security,
+        username=mailbox.imap_username,
+        password=credentials.get("imap_password", ""),
+    )
+
+
+def smtp_settings(mailbox: Mailbox, credentials: dict) -> ServerSettings:
+    return ServerSettings(
+        host=mailbox.smtp_host,
+        port=mailbox.smtp_port or (465 if mailbox.smtp_security == Security.TLS else 587),
+        security=mailbox.smtp_security,
+        username=mailbox.smtp_username,
+        password=credentials.get("smtp_password", ""),
+    )

@@ -1,0 +1,70 @@
+"""The blind index: words become per-workspace HMAC tokens; no plaintext is ever indexed.
+
+At ingestion each message gets the set of tokens of its normalised words (subject, body,
+names and addresses); a query is tokenised the same way and matched on the integers, then
+the candidates are confirmed by decrypting them.
+"""
+
+import re
+import unicodedata
+
+from trupeo.crypto import WorkspaceKeys
+
+MAX_WORDS = 2000  # distinct words per message; the rest adds little and costs HMACs
+_WORD = re.compile(r"[\w@.+-]+", re.UNICODE)
+_STOP_WORDS = (
+    "le la les un une des de du et ou en au aux a à ce ces cet cette que qui dans par pour sur "
+    "pas ne se sa son ses vous nous je tu il elle on est sont the an and or of to in for on is "
+    "are be it this that with as at by from re tr fwd fw"
+)
+_STOP = frozenset(_STOP_WORDS.split())
+
+
+def fold(text: str) -> str:
+    """Lower-case, accents removed: "Élève" and "eleve" are the same word."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def words(text: str) -> set[str]:
+    """Normalised words of `text`; an address also yields its parts (user, domain)."""
+    found: set[str] = set()
+    for raw in _WORD.findall(fold(text)):
+        raw = raw.strip(".-+")
+        if not raw:
+            continue
+        if "@" in raw:
+            found.add(raw)
+            user, _, domain = raw.partition("@")
+            found.update(p for p in [*re.split(r"[.+_-]", user), domain] if len(p) > 1)
+            continue
+        for part in re.split(r"[._+-]", raw) if not raw.replace(".", "").isdigit() else [raw]:
+            if len(part) > 1 and part not in _STOP:
+                found.add(part)
+    return found
+
+
+def field_tokens(keys: WorkspaceKeys, prefix: str, text: str) -> set[int]:
+    """Tokens for words in one field ("from:", "to:", "subject:") and in the whole message."""
+    result = set()
+    for word in list(words(text))[:MAX_WORDS]:
+        result.add(keys.search_token(word))
+        if prefix:
+            result.add(keys.search_token(prefix + word))
+    return result
+
+
+def message_tokens(keys: WorkspaceKeys, parsed) -> list[int]:
+    """Every token a message can be found by (see `inbox.search_query` for the operators)."""
+    tokens: set[int] = set()
+    tokens |= field_tokens(keys, "subject:", parsed.subject)
+    tokens |= field_tokens(keys, "", parsed.text)
+    if parsed.from_:
+        tokens |= field_tokens(keys, "from:", f"{parsed.from_.name} {parsed.from_.address}")
+    recipients = " ".join(f"{a.name} {a.address}" for a in (*parsed.to, *parsed.cc))
+    tokens |= field_tokens(keys, "to:", recipients)
+    for attachment in parsed.attachments:
+        tokens |= field_tokens(keys, "file:", attachment.filename)
+    if parsed.attachments:
+        tokens.add(keys.search_token("has:attachment"))
+    return sorted(tokens)

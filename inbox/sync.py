@@ -1,0 +1,330 @@
+"""Mail sync that never loses a message and never stores one twice.
+
+One mailbox at a time (a lease in the database, renewed after every batch), folder by folder
+(INBOX, then Sent), batch by batch: a batch is fetched, ingested and committed, and only then
+does the folder's cursor move. A worker killed at any instant resumes from the last committed
+cursor; `ingest_batch` skips what it already has. The next batch is fetched from the server
+while the current one is parsed and stored (2 cores: I/O and CPU overlap).
+
+A folder whose UIDVALIDITY changed is read again from the start; messages already stored are
+recognised by their bytes and re-keyed (see `ingest_batch(adopt_prefix=...)`), so nothing is
+duplicated. A failing mailbox records what went wrong, in words, and never stops the others.
+"""
+
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from imapclient import IMAPClient
+from imapclient import imapclient as imapclient_module
+
+from inbox.imap import MailServerError, describe, imap_connect, imap_settings
+from inbox.ingest import IngestResult, RawMail, ingest_batch
+from inbox.mailboxes import folder_name, folder_rename, mailbox_credentials
+from inbox.models import FolderRole, Mailbox, MailboxFolder, Message, Provider, SyncState
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+LEASE = timedelta(minutes=5)
+POLL_INTERVAL = timedelta(seconds=60)
+MAX_BACKOFF = timedelta(minutes=30)
+FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE", b"FLAGS"]
+UIDS_PER_COMMAND = 5000  # keeps each command line well under servers' limits (Dovecot: 64 KiB)
+
+
+@dataclass
+class FolderSummary:
+    role: str
+    new: int = 0
+    adopted: int = 0
+    flags_updated: int = 0
+    expunged: int = 0
+    resynced: bool = False
+    note: str = ""
+
+
+@dataclass
+class SyncSummary:
+    mailbox_id: int
+    address: str
+    ok: bool = True
+    error: str = ""
+    seconds: float = 0.0
+    skipped_busy: bool = False
+    folders: list[FolderSummary] = field(default_factory=list)
+
+    @property
+    def new(self) -> int:
+        return sum(f.new for f in self.folders)
+
+    def line(self) -> str:
+        if self.skipped_busy:
+            return f"{self.address}: already syncing elsewhere, skipped"
+        if not self.ok:
+            return f"{self.address}: FAILED after {self.seconds:.1f}s — {self.error}"
+        parts = [
+            f"{f.role} +{f.new} new, {f.adopted} re-keyed, {f.flags_updated} flag changes, "
+            f"{f.expunged} removed{' (UIDVALIDITY changed: resynced)' if f.resynced else ''}"
+            f"{' — ' + f.note if f.note else ''}"
+            for f in self.folders
+        ]
+        return f"{self.address}: ok in {self.seconds:.1f}s — " + "; ".join(parts)
+
+
+# ------------------------------------------------------------------------------- lease
+
+
+def _lease_acquire(mailbox_id: int, owner: str) -> bool:
+    now = timezone.now()
+    return bool(
+        Mailbox.objects.filter(pk=mailbox_id)
+        .filter(
+            Q(sync_lease_until__isnull=True)
+            | Q(sync_lease_until__lt=now)
+            | Q(sync_lease_owner=owner)
+        )
+        .update(sync_lease_owner=owner, sync_lease_until=now + LEASE)
+    )
+
+
+def _lease_renew(mailbox_id: int, owner: str) -> None:
+    renewed = Mailbox.objects.filter(pk=mailbox_id, sync_lease_owner=owner).update(
+        sync_lease_until=timezone.now() + LEASE
+    )
+    if not renewed:
+        raise MailServerError(_("Another worker took over this mailbox's sync."))
+
+
+def _lease_release(mailbox_id: int, owner: str) -> None:
+    Mailbox.objects.filter(pk=mailbox_id, sync_lease_owner=owner).update(
+        sync_lease_owner="", sync_lease_until=None
+    )
+
+
+# ------------------------------------------------------------------------------ entry
+
+
+def mailboxes_due() -> list[int]:
+    """Active mailboxes whose next poll is due; failing ones back off up to 30 minutes."""
+    now = timezone.now()
+    due = []
+    for mailbox in Mailbox.objects.filter(
+        provider=Provider.IMAP, sync_state__in=[SyncState.ACTIVE, SyncState.ERROR]
+    ).only("pk", "last_attempt_at", "consecutive_failures"):
+        wait = min(POLL_INTERVAL * (2 ** min(mailbox.consecutive_failures, 10)), MAX_BACKOFF)
+        if mailbox.last_attempt_at is None or mailbox.last_attempt_at + wait <= now:
+            due.append(mailbox.pk)
+    return due
+
+
+def mailbox_sync(*, mailbox_id: int, batch_size: int = BATCH_SIZE) -> SyncSummary:
+    mailbox = Mailbox.objects.select_related("workspace").get(pk=mailbox_id)
+    summary = SyncSummary(mailbox_id=mailbox.pk, address=mailbox.address)
+    owner = uuid.uuid4().hex
+    if not _lease_acquire(mailbox.pk, owner):
+        summary.skipped_busy = True
+        return summary
+    started = time.monotonic()
+    Mailbox.objects.filter(pk=mailbox.pk).update(last_attempt_at=timezone.now())
+    try:
+        if mailbox.provider != Provider.IMAP:
+            raise MailServerError(_("This kind of mailbox is not synced over IMAP."))
+        client = imap_connect(imap_settings(mailbox, mailbox_credentials(mailbox)))
+        try:
+            if b"CONDSTORE" in client.capabilities():
+                client.enable("CONDSTORE")
+            for folder in mailbox.folders.order_by("role"):  # "inbox" before "sent"
+                summary.folders.append(
+                    _folder_sync(client, mailbox, folder, owner=owner, batch_size=batch_size)
+                )
+        finally:
+            with contextlib.suppress(Exception):  # the connection may already be gone
+                client.logout()
+    except Exception as error:
+        summary.ok = False
+        summary.error = describe(error, host=mailbox.imap_host, protocol="IMAP")
+        if not isinstance(error, MailServerError):
+            logger.exception("mailbox %s: sync failed", mailbox.pk)
+        else:
+            logger.warning("mailbox %s: sync failed: %s", mailbox.pk, summary.error)
+        Mailbox.objects.filter(pk=mailbox.pk).update(
+            last_error=summary.error,
+            last_error_at=timezone.now(),
+            consecutive_failures=F("consecutive_failures") + 1,
+            sync_state=SyncState.ERROR,
+        )
+    else:
+        Mailbox.objects.filter(pk=mailbox.pk).update(
+            last_success_at=timezone.now(),
+            last_error="",
+            consecutive_failures=0,
+            sync_state=SyncState.ACTIVE,
+        )
+    finally:
+        _lease_release(mailbox.pk, owner)
+        summary.seconds = time.monotonic() - started
+    return summary
+
+
+# ----------------------------------------------------------------------------- folder
+
+
+def _server_folder(client: IMAPClient, mailbox: Mailbox, folder: MailboxFolder) -> str | None:
+    """The folder's name on the server: INBOX, or the one marked \\Sent (stored sealed)."""
+    if folder.role == FolderRole.INBOX:
+        return "INBOX"
+    stored = folder_name(folder, mailbox.workspace)
+    special = client.find_special_folder(imapclient_module.SENT)
+    if special and special != stored:
+        folder_rename(folder=folder, name=special, workspace=mailbox.workspace)
+        return special
+    if special or client.folder_exists(stored):
+        return stored
+    return None
+
+
+def _folder_sync(
+    client: IMAPClient, mailbox: Mailbox, folder: MailboxFolder, *, owner: str, batch_size: int
+) -> FolderSummary:
+    summary = FolderSummary(role=folder.role)
+    name = _server_folder(client, mailbox, folder)
+    if name is None:
+        summary.note = _("no Sent folder on the server")
+        return summary
+    info = client.select_folder(name, readonly=True)
+    uidvalidity = int(info[b"UIDVALIDITY"])
+    highestmodseq = int(info[b"HIGHESTMODSEQ"]) if b"HIGHESTMODSEQ" in info else None
+    if folder.uidvalidity != uidvalidity:
+        # First sync, or the server renumbered the folder: read it all again from UID 1.
+        summary.resynced = folder.uidvalidity is not None
+        folder.uidvalidity, folder.last_uid, folder.highestmodseq = uidvalidity, 0, None
+        folder.save(update_fields=["uidvalidity", "last_uid", "highestmodseq"])
+    prefix = f"{folder.pk}:{uidvalidity}:"
+
+    new_uids = sorted(
+        u for u in client.search(["UID", f"{folder.last_uid + 1}:*"]) if u > folder.last_uid
+    )
+    for result, last_uid in _fetched_batches(client, mailbox, folder, new_uids, prefix, batch_size):
+        summary.new += result.created
+        summary.adopted += result.adopted
+        # The cursor moves only after the batch is committed.
+        MailboxFolder.objects.filter(pk=folder.pk).update(last_uid=last_uid)
+        folder.last_uid = last_uid
+        _lease_renew(mailbox.pk, owner)
+
+    if summary.resynced:
+        # What was stored under the old numbering and not found again is gone from the server.
+        summary.expunged += (
+            Message.objects.filter(folder=folder, expunged_at=None)
+            .exclude(provider_key__startswith=prefix)
+            .update(expunged_at=timezone.now())
+        )
+    summary.flags_updated = _reconcile_flags(client, folder, prefix, highestmodseq)
+    summary.expunged += _reconcile_expunges(client, folder, prefix, int(info.get(b"EXISTS", 0)))
+    MailboxFolder.objects.filter(pk=folder.pk).update(
+        highestmodseq=highestmodseq, last_synced_at=timezone.now()
+    )
+    return summary
+
+
+def _fetched_batches(
+    client: IMAPClient,
+    mailbox: Mailbox,
+    folder: MailboxFolder,
+    uids: list[int],
+    prefix: str,
+    batch_size: int,
+) -> Iterator[tuple[IngestResult, int]]:
+    """Ingest `uids` batch by batch, fetching the next batch while the current one is stored."""
+    chunks = [uids[i : i + batch_size] for i in range(0, len(uids), batch_size)]
+    if not chunks:
+        return
+
+    def fetch(chunk: list[int]) -> list[RawMail]:
+        response = client.fetch(chunk, FETCH_ITEMS)
+        mails = []
+        for uid in chunk:  # in UID order; a UID expunged meanwhile is simply absent
+            data = response.get(uid)
+            if not data or b"BODY[]" not in data:
+                continue
+            flags = data.get(b"FLAGS", ())
+            internal = data.get(b"INTERNALDATE")
+            mails.append(
+                RawMail(
+                    provider_key=f"{prefix}{uid}",
+                    raw=data[b"BODY[]"],
+                    received_at=internal,
+                    seen=b"\\Seen" in flags,
+                    flagged=b"\\Flagged" in flags,
+                )
+            )
+        return mails
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as pool:
+        pending = pool.submit(fetch, chunks[0])
+        for index, chunk in enumerate(chunks):
+            mails = pending.result()
+            if index + 1 < len(chunks):
+                pending = pool.submit(fetch, chunks[index + 1])
+            result = ingest_batch(mailbox=mailbox, folder=folder, mails=mails, adopt_prefix=prefix)
+            yield result, chunk[-1]
+
+
+def _uid_of(provider_key: str, prefix: str) -> int | None:
+    return int(provider_key[len(prefix) :]) if provider_key.startswith(prefix) else None
+
+
+def _reconcile_flags(
+    client: IMAPClient, folder: MailboxFolder, prefix: str, highestmodseq: int | None
+) -> int:
+    """Seen and flagged, as the server has them now (only the changes, with CONDSTORE)."""
+    if folder.last_uid == 0:
+        return 0
+    modifiers = None
+    if highestmodseq is not None and folder.highestmodseq is not None:
+        if highestmodseq == folder.highestmodseq:
+            return 0
+        modifiers = [f"CHANGEDSINCE {folder.highestmodseq}"]
+    stored = {
+        key: (pk, seen, flagged)
+        for key, pk, seen, flagged in Message.objects.filter(
+            folder=folder, provider_key__startswith=prefix, expunged_at=None
+        ).values_list("provider_key", "pk", "is_seen", "is_flagged")
+    }
+    uids = sorted(uid for key in stored if (uid := _uid_of(key, prefix)) is not None)
+    changed = []
+    for start in range(0, len(uids), UIDS_PER_COMMAND):
+        response = client.fetch(uids[start : start + UIDS_PER_COMMAND], [b"FLAGS"], modifiers)
+        for uid, data in response.items():
+            if f"{prefix}{uid}" not in stored:
+                continue  # an unsolicited response about another message
+            pk, seen, flagged = stored[f"{prefix}{uid}"]
+            server_flags = data.get(b"FLAGS", ())
+            now_seen, now_flagged = b"\\Seen" in server_flags, b"\\Flagged" in server_flags
+            if (seen, flagged) != (now_seen, now_flagged):
+                changed.append(Message(pk=pk, is_seen=now_seen, is_flagged=now_flagged))
+    Message.objects.bulk_update(changed, ["is_seen", "is_flagged"], batch_size=500)
+    return len(changed)
+
+
+def _reconcile_expunges(client: IMAPClient, folder: MailboxFolder, prefix: str, exists: int) -> int:
+    """Mark what the server no longer has; cheap when the counts already agree."""
+    live = Message.objects.filter(folder=folder, expunged_at=None, provider_key__startswith=prefix)
+    if live.count() == exists:
+        return 0
+    on_server = set(client.search("ALL")) if exists else set()
+    gone = [
+        pk
+        for pk, key in live.values_list("pk", "provider_key")
+        if (uid := _uid_of(key, prefix)) is not None and uid not in on_server
+    ]
+    return Message.objects.filter(pk__in=gone).update(expunged_at=timezone.now())

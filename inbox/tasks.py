@@ -1,0 +1,33 @@
+"""Celery tasks: thin, take ids, call one service each."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def sync_mailbox(mailbox_id: int) -> None:
+    from inbox.sync import mailbox_sync
+
+    mailbox_sync(mailbox_id=mailbox_id)
+
+
+@shared_task
+def sync_all_mailboxes() -> None:
+    """Polling fallback and retry loop: queue every mailbox that is due."""
+    from inbox.sync import mailboxes_due
+
+    for mailbox_id in mailboxes_due():
+        sync_mailbox.delay(mailbox_id)
+
+
+@shared_task(acks_late=True)
+def send_outgoing(outgoing_id: int) -> None:
+    from inbox.sending import outgoing_send
+
+    outgoing_send(outgoing_id=outgoing_id)
+
+
+@shared_task
+def recover_stuck_sends() -> None:
+    from inbox.sending import outgoing_recover_stuck
+
+    outgoing_recover_stuck()

@@ -1,0 +1,33 @@
+"""Realistic test messages built on the fly."""
+
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+FIRST_NAMES = ["Sophie", "Karim", "Élodie", "Thomas", "Amélie", "Paul", "Inès", "Hugo"]
+
+
+def french_message(
+    n: int,
+    *,
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    subject: str | None = None,
+    sender: str | None = None,
+    body_words: int = 120,
+) -> bytes:
+    name = FIRST_NAMES[n % len(FIRST_NAMES)]
+    msg = EmailMessage()
+    msg["From"] = sender or f"{name} Parent{n} <parent{n}@famille.fr>"
+    msg["To"] = "scolarite@lycee-verne.fr"
+    msg["Subject"] = subject or f"Absence n°{n} — élève de 2nde"
+    msg["Date"] = format_datetime(datetime(2026, 11, 1, 8, tzinfo=UTC) + timedelta(minutes=n))
+    msg["Message-ID"] = message_id or f"<m{n}.{datetime.now().timestamp()}@famille.fr>"
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = in_reply_to
+    words = " ".join(f"mot{(n * 7 + i) % 500}" for i in range(body_words))
+    msg.set_content(
+        f"Bonjour,\n\nMon enfant sera absent(e) demain. {words}\n\nCordialement,\n{name}"
+    )
+    return msg.as_bytes()

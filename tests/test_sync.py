@@ -1,0 +1,150 @@
+"""IMAP sync against a real Dovecot: exact counts, no duplicates, flags, expunges, renumbering."""
+
+import pytest
+
+from inbox.ingest import ingest_batch
+from inbox.mailboxes import mailbox_create
+from inbox.models import Conversation, Mailbox, Message, SyncState, ThreadReason
+from inbox.sync import mailbox_sync
+from tests.mail import french_message
+from tests.parts.dovecot import dovecot  # noqa: F401 — the fixture
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def imap_account(dovecot):  # noqa: F811
+    user, password = dovecot.add_user("scolarite")
+    dovecot.create_folder(user, "Sent")
+    return user, password
+
+
+@pytest.fixture
+def mailbox(workspace, dovecot, imap_account):  # noqa: F811
+    user, password = imap_account
+    return mailbox_create(
+        workspace=workspace,
+        address=f"{user}@lycee-verne.fr",
+        name="Scolarité",
+        credentials={"imap_password": password, "smtp_password": password},
+        imap_host=dovecot.host,
+        imap_port=dovecot.port,
+        imap_security="none",
+        imap_username=user,
+    )
+
+
+def test_initial_sync_stores_every_message_once(dovecot, imap_account, mailbox):  # noqa: F811
+    user, _ = imap_account
+    for n in range(25):
+        dovecot.append(user, "INBOX", french_message(n))
+    summary = mailbox_sync(mailbox_id=mailbox.pk, batch_size=7)
+    assert summary.ok, summary.error
+    assert summary.new == 25
+    assert Message.objects.filter(mailbox=mailbox).count() == 25
+    again = mailbox_sync(mailbox_id=mailbox.pk)
+    assert again.new == 0
+    assert Message.objects.filter(mailbox=mailbox).count() == 25
+    mailbox.refresh_from_db()
+    assert mailbox.last_success_at is not None and mailbox.sync_state == SyncState.ACTIVE
+
+
+def test_new_mail_then_flags_and_expunge(dovecot, imap_account, mailbox):  # noqa: F811
+    user, _ = imap_account
+    uids = [dovecot.append(user, "INBOX", french_message(n)) for n in range(3)]
+    mailbox_sync(mailbox_id=mailbox.pk)
+    dovecot.set_flags(user, "INBOX", uids[0], [b"\\Seen", b"\\Flagged"])
+    dovecot.expunge(user, "INBOX", uids[1])
+    dovecot.append(user, "INBOX", french_message(3))
+    summary = mailbox_sync(mailbox_id=mailbox.pk)
+    inbox = summary.folders[0]
+    assert (inbox.new, inbox.flags_updated, inbox.expunged) == (1, 1, 1)
+    first = Message.objects.get(provider_key__endswith=f":{uids[0]}")
+    assert first.is_seen and first.is_flagged
+    assert Message.objects.get(provider_key__endswith=f":{uids[1]}").expunged_at is not None
+
+
+def test_uidvalidity_change_resyncs_without_duplicates(dovecot, imap_account, mailbox):  # noqa: F811
+    user, _ = imap_account
+    for n in range(6):
+        dovecot.append(user, "INBOX", french_message(n))
+    mailbox_sync(mailbox_id=mailbox.pk)
+    ids_before = set(Message.objects.values_list("pk", flat=True))
+    old = dovecot.uidvalidity(user, "INBOX")
+    assert dovecot.change_uidvalidity(user, "INBOX") != old
+    summary = mailbox_sync(mailbox_id=mailbox.pk)
+    assert summary.folders[0].resynced
+    assert summary.folders[0].new == 0 and summary.folders[0].adopted == 6
+    assert set(Message.objects.values_list("pk", flat=True)) == ids_before
+    assert not Message.objects.filter(expunged_at__isnull=False).exists()
+
+
+def test_duplicate_message_ids_stay_two_messages(dovecot, imap_account, mailbox):  # noqa: F811
+    user, _ = imap_account
+    dovecot.append(user, "INBOX", french_message(1, message_id="<same@parent.fr>"))
+    dovecot.append(user, "INBOX", french_message(2, message_id="<same@parent.fr>"))
+    mailbox_sync(mailbox_id=mailbox.pk)
+    assert Message.objects.filter(mailbox=mailbox).count() == 2
+
+
+def test_replies_thread_and_reopen_a_closed_conversation(dovecot, imap_account, mailbox):  # noqa: F811
+    user, _ = imap_account
+    dovecot.append(user, "INBOX", french_message(1, message_id="<q1@parent.fr>"))
+    mailbox_sync(mailbox_id=mailbox.pk)
+    conversation = Conversation.objects.get()
+    conversation.status = "closed"
+    conversation.save()
+    dovecot.append(
+        user, "INBOX", french_message(2, in_reply_to="<q1@parent.fr>", subject="Re: Absence n°1")
+    )
+    mailbox_sync(mailbox_id=mailbox.pk)
+    conversation.refresh_from_db()
+    assert conversation.message_count == 2
+    assert conversation.status == "open"
+    reply = Message.objects.order_by("-pk").first()
+    assert reply.thread_reason == ThreadReason.IN_REPLY_TO
+
+
+def test_a_failing_mailbox_says_why_and_does_not_stop_others(
+    dovecot,
+    imap_account,
+    mailbox,
+    workspace,  # noqa: F811
+):
+    user, _ = imap_account
+    dovecot.append(user, "INBOX", french_message(1))
+    broken = mailbox_create(
+        workspace=workspace,
+        address="cassee@lycee-verne.fr",
+        credentials={"imap_password": "wrong"},
+        imap_host=dovecot.host,
+        imap_port=dovecot.port,
+        imap_security="none",
+        imap_username=user,
+    )
+    bad = mailbox_sync(mailbox_id=broken.pk)
+    good = mailbox_sync(mailbox_id=mailbox.pk)
+    assert not bad.ok
+    assert "mot de passe" in bad.error  # in words, in the default language
+    assert good.ok and good.new == 1
+    broken.refresh_from_db()
+    assert broken.sync_state == SyncState.ERROR and broken.consecutive_failures == 1
+    assert broken.last_error == bad.error
+
+
+def test_lease_keeps_two_syncs_apart(mailbox):
+    Mailbox.objects.filter(pk=mailbox.pk).update(
+        sync_lease_owner="someone-else",
+        sync_lease_until="2999-01-01T00:00:00Z",
+    )
+    assert mailbox_sync(mailbox_id=mailbox.pk).skipped_busy
+
+
+def test_ingest_replay_adds_nothing(mailbox):
+    from inbox.ingest import RawMail
+
+    folder = mailbox.folders.get(role="inbox")
+    mails = [RawMail(provider_key=f"{folder.pk}:1:{n}", raw=french_message(n)) for n in range(4)]
+    assert ingest_batch(mailbox=mailbox, folder=folder, mails=mails).created == 4
+    assert ingest_batch(mailbox=mailbox, folder=folder, mails=mails).skipped == 4
+    assert Message.objects.count() == 4

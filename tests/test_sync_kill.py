@@ -1,0 +1,92 @@
+"""A sync worker killed (SIGKILL) at random instants, then resumed: exact count, no duplicates."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from inbox.mailboxes import mailbox_create
+from inbox.models import Mailbox, Message
+from tests.mail import french_message
+from tests.parts.dovecot import dovecot  # noqa: F401 — the fixture
+from trupeo.storage import object_store
+
+ROOT = Path(__file__).resolve().parent.parent
+MESSAGES = 600
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_killed_worker_resumes_without_loss_or_duplicates(dovecot, workspace):  # noqa: F811
+    user, password = dovecot.add_user("killed")
+    dovecot.create_folder(user, "Sent")
+    with dovecot.connect(user) as imap:
+        for n in range(MESSAGES):
+            imap.append("INBOX", french_message(n, body_words=300))
+    mailbox = mailbox_create(
+        workspace=workspace,
+        address="killed@lycee-verne.fr",
+        credentials={"imap_password": password},
+        imap_host=dovecot.host,
+        imap_port=dovecot.port,
+        imap_security="none",
+        imap_username=user,
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "TRUPEO_DATA_DIR": str(settings.DATA_DIR),
+    }
+    command = [
+        sys.executable,
+        "manage.py",
+        "sync_mailboxes",
+        "--once",
+        "--mailbox",
+        str(mailbox.pk),
+        "--batch-size",
+        "40",
+    ]
+    rng = random.Random(20261122)
+    kills = 0
+    for _attempt in range(40):
+        worker = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        time.sleep(rng.uniform(0.3, 1.6))
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+            kills += 1
+            # A killed worker's lease would expire after a few minutes; let time pass.
+            Mailbox.objects.filter(pk=mailbox.pk).update(sync_lease_until=None)
+            continue
+        output = worker.stdout.read().decode()
+        assert worker.returncode == 0, output
+        if "ok in" in output:
+            break
+    else:
+        pytest.fail("the sync never completed")
+    assert kills >= 2, "the worker was never interrupted: the test proves nothing"
+
+    keys = list(Message.objects.filter(mailbox=mailbox).values_list("provider_key", flat=True))
+    assert len(keys) == MESSAGES
+    assert len(set(keys)) == MESSAGES
+    store = object_store()
+    raws = Message.objects.filter(mailbox=mailbox).values_list("raw_object", flat=True)
+    assert all(store.exists(key) for key in raws)
+    folder = mailbox.folders.get(role="inbox")
+    assert folder.last_uid == max(int(k.rsplit(":", 1)[1]) for k in keys)
