@@ -4,7 +4,7 @@ import imaplib
 import smtplib
 import socket
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.conf import settings
@@ -27,7 +27,7 @@ class ServerSettings:
     port: int
     security: str
     username: str
-    password: str
+    password: str = field(repr=False)  # never in a log line or a traceback
 
 
 @lru_cache(maxsize=4)

@@ -8,11 +8,12 @@ content is missing. The caller advances its sync cursor only after this returns.
 """
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.keys import keys_for
@@ -100,6 +101,19 @@ def _counterpart(direction: str, parsed: ParsedMessage) -> dict:
     return _address(first)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """The CPU-heavy part of ingesting one message, which can run in another process."""
+
+    parsed: ParsedMessage
+    tokens: list[int]
+
+
+def prepare(keys: WorkspaceKeys, raw: bytes) -> Prepared:
+    parsed = parse_message(raw)
+    return Prepared(parsed=parsed, tokens=message_tokens(keys, parsed))
+
+
 def raw_digest(keys: WorkspaceKeys, raw: bytes) -> int:
     return keys.search_token("raw:" + hashlib.sha256(raw).hexdigest())
 
@@ -110,6 +124,7 @@ def ingest_batch(
     folder: MailboxFolder | None,
     mails: Sequence[RawMail],
     adopt_prefix: str | None = None,
+    prepared: Mapping[str, Prepared] | None = None,
     store: ObjectStore | None = None,
 ) -> IngestResult:
     """Store the new mails of a batch; see the module docstring.
@@ -118,6 +133,8 @@ def ingest_batch(
     "folder:uidvalidity:"). A stored message of that folder with the same bytes but a key
     outside it — from before a UIDVALIDITY change, or sent by us before the server gave it a
     UID — is the same message: it is re-keyed, not stored twice.
+
+    `prepared` holds messages already parsed and indexed elsewhere (by provider key).
     """
     result = IngestResult()
     keys = keys_for(mailbox.workspace)
@@ -140,7 +157,9 @@ def ingest_batch(
     if not fresh:
         return result
 
-    parsed = [parse_message(m.raw) for m in fresh]
+    prepared = prepared or {}
+    ready = [prepared.get(m.provider_key) or prepare(keys, m.raw) for m in fresh]
+    parsed = [r.parsed for r in ready]
     now = timezone.now()
     # Content objects first: a row never points at an object that was not written.
     objects = [
@@ -149,87 +168,97 @@ def ingest_batch(
 
     threader = Threader(mailbox=mailbox, keys=keys)
     threader.prefetch(parsed)
+    # Conversations are tracked by object: the new ones get their ids in one bulk insert.
+    touched: dict[int, Conversation] = {}
+    summaries: dict[int, dict] = {}
+    started: list[Conversation] = []
+    messages: list[Message] = []
+    attachments: list[Attachment] = []
+    for mail, p, tokens, digest, (raw_key, attachment_objects) in zip(
+        fresh, parsed, [r.tokens for r in ready], digests, objects, strict=True
+    ):
+        received_at = mail.received_at or p.date or now
+        direction = _direction(mailbox, folder, p)
+        if mail.conversation_id is not None:
+            conversation = Conversation.objects.get(pk=mail.conversation_id, mailbox=mailbox)
+            reason = ThreadReason.OUTBOUND
+        else:
+            conversation, reason = threader.find(
+                p, received_at=received_at, thread_hint=mail.thread_hint
+            )
+        if conversation is None:
+            conversation = _conversation_start(mailbox, keys, p, received_at, mail.thread_hint)
+            started.append(conversation)
+            threader.remember_conversation(
+                conversation, _counterpart(direction, p).get("address", "")
+            )
+        conversation = touched.setdefault(id(conversation), conversation)
+        if id(conversation) not in summaries:
+            summaries[id(conversation)] = (
+                open_json(
+                    keys,
+                    conversation.summary_sealed,
+                    field="conversation.summary",
+                    row=conversation_row(conversation.pk),
+                )
+                if conversation.summary_sealed
+                else {}
+            )
+        _conversation_add(
+            conversation,
+            summaries[id(conversation)],
+            p,
+            direction=direction,
+            received_at=received_at,
+            history=_is_history(mailbox, received_at),
+        )
+        row = message_row(mailbox.pk, mail.provider_key)
+        token = message_id_token(keys, p.message_id) if p.message_id else None
+        threader.remember(token, conversation)
+        message = Message(
+            workspace_id=mailbox.workspace_id,
+            mailbox=mailbox,
+            conversation=conversation,
+            folder=folder,
+            provider_key=mail.provider_key,
+            direction=direction,
+            thread_reason=reason,
+            message_id_token=token,
+            envelope_sealed=seal_json(keys, _envelope(p), field="message.envelope", row=row),
+            text_sealed=keys.seal_text(p.text, field="message.text", row=row),
+            html_sealed=keys.seal_text(p.html, field="message.html", row=row) if p.html else None,
+            raw_object=raw_key,
+            raw_size=len(mail.raw),
+            sent_at=p.date,
+            received_at=received_at,
+            is_seen=mail.seen,
+            is_flagged=mail.flagged,
+            has_parse_problems=bool(p.parse_problems),
+            search_tokens=tokens,
+            raw_digest=digest,
+        )
+        messages.append(message)
+        for attachment in attachment_objects:
+            attachment.message = message  # saved just below, before the attachments
+        attachments.extend(attachment_objects)
+        result.parse_problems += bool(p.parse_problems)
+
+    store.flush()  # every object durable before a row can point at it
     with transaction.atomic():
-        touched: dict[int, Conversation] = {}
-        summaries: dict[int, dict] = {}
-        messages: list[Message] = []
-        attachments: list[Attachment] = []
-        for mail, p, digest, (raw_key, attachment_objects) in zip(
-            fresh, parsed, digests, objects, strict=True
-        ):
-            received_at = mail.received_at or p.date or now
-            direction = _direction(mailbox, folder, p)
-            if mail.conversation_id is not None:
-                conversation = Conversation.objects.get(pk=mail.conversation_id, mailbox=mailbox)
-                reason = ThreadReason.OUTBOUND
-            else:
-                conversation, reason = threader.find(
-                    p, received_at=received_at, thread_hint=mail.thread_hint
-                )
-            if conversation is None:
-                conversation = _conversation_start(mailbox, keys, p, received_at, mail.thread_hint)
-                result.conversations_created += 1
-            if conversation.pk not in summaries:
-                summaries[conversation.pk] = (
-                    open_json(
-                        keys,
-                        conversation.summary_sealed,
-                        field="conversation.summary",
-                        row=conversation_row(conversation.pk),
-                    )
-                    if conversation.summary_sealed
-                    else {}
-                )
-            touched[conversation.pk] = conversation
-            _conversation_add(
-                conversation,
-                summaries[conversation.pk],
-                p,
-                direction=direction,
-                received_at=received_at,
-                history=_is_history(mailbox, received_at),
-            )
-            row = message_row(mailbox.pk, mail.provider_key)
-            token = message_id_token(keys, p.message_id) if p.message_id else None
-            threader.remember(token, conversation)
-            message = Message(
-                workspace_id=mailbox.workspace_id,
-                mailbox=mailbox,
-                conversation=conversation,
-                folder=folder,
-                provider_key=mail.provider_key,
-                direction=direction,
-                thread_reason=reason,
-                message_id_token=token,
-                envelope_sealed=seal_json(keys, _envelope(p), field="message.envelope", row=row),
-                text_sealed=keys.seal_text(p.text, field="message.text", row=row),
-                html_sealed=keys.seal_text(p.html, field="message.html", row=row)
-                if p.html
-                else None,
-                raw_object=raw_key,
-                raw_size=len(mail.raw),
-                sent_at=p.date,
-                received_at=received_at,
-                is_seen=mail.seen,
-                is_flagged=mail.flagged,
-                has_parse_problems=bool(p.parse_problems),
-                search_tokens=message_tokens(keys, p),
-                raw_digest=digest,
-            )
-            messages.append(message)
-            for attachment in attachment_objects:
-                attachment.message = message  # saved just below, before the attachments
-            attachments.extend(attachment_objects)
-            result.parse_problems += bool(p.parse_problems)
-        Message.objects.bulk_create(messages)
-        Attachment.objects.bulk_create(attachments)
-        for pk, conversation in touched.items():
+        Conversation.objects.bulk_create(started)
+        for key, conversation in touched.items():
             conversation.summary_sealed = seal_json(
-                keys, summaries[pk], field="conversation.summary", row=conversation_row(pk)
+                keys,
+                summaries[key],
+                field="conversation.summary",
+                row=conversation_row(conversation.pk),
             )
-        Conversation.objects.bulk_update(
-            touched.values(),
-            [
+        # One upsert for every touched conversation (new and old): counters and summary.
+        Conversation.objects.bulk_create(
+            list(touched.values()),
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=[
                 "summary_sealed",
                 "status",
                 "snoozed_until",
@@ -238,9 +267,12 @@ def ingest_batch(
                 "last_message_at",
             ],
         )
+        Message.objects.bulk_create(messages)
+        Attachment.objects.bulk_create(attachments)
         Mailbox.objects.filter(pk=mailbox.pk).update(
-            messages_synced=mailbox.messages_synced + len(messages)
+            messages_synced=F("messages_synced") + len(messages)
         )
+    result.conversations_created = len(started)
     result.created = len(messages)
     return result
 
@@ -282,12 +314,12 @@ def _adopt(
 def _store_content(keys: WorkspaceKeys, store, mailbox: Mailbox, mail: RawMail, p: ParsedMessage):
     """Seal and store the raw message and each attachment; returns (raw key, unsaved rows)."""
     row = message_row(mailbox.pk, mail.provider_key)
-    raw_key = put_sealed(keys, [mail.raw], field="message.raw", row=row, store=store)
+    raw_key = put_sealed(keys, [mail.raw], field="message.raw", row=row, store=store, durable=False)
     rows = []
     for index, part in enumerate(p.attachments):
         a_row = attachment_row(row, index)
         object_key = put_sealed(
-            keys, [part.payload], field="attachment.content", row=a_row, store=store
+            keys, [part.payload], field="attachment.content", row=a_row, store=store, durable=False
         )
         attachment = Attachment(
             workspace_id=mailbox.workspace_id,
@@ -313,7 +345,8 @@ def _is_history(mailbox: Mailbox, received_at: datetime) -> bool:
 def _conversation_start(
     mailbox: Mailbox, keys: WorkspaceKeys, p: ParsedMessage, received_at: datetime, thread_hint: str
 ) -> Conversation:
-    return Conversation.objects.create(
+    """A new conversation, not yet saved (the batch inserts them together)."""
+    return Conversation(
         workspace_id=mailbox.workspace_id,
         mailbox=mailbox,
         status=Status.CLOSED if _is_history(mailbox, received_at) else Status.OPEN,
@@ -336,7 +369,7 @@ def _conversation_add(
     """Fold one message into the conversation's counters and its sealed summary."""
     is_reply_to_existing = conversation.message_count > 0
     conversation.message_count += 1
-    conversation.has_attachments = conversation.has_attachments or bool(p.attachments)
+    conversation.has_attachments = conversation.has_attachments or p.has_attachments
     if not summary.get("subject"):
         summary["subject"] = p.subject
     counterpart = _counterpart(direction, p)

@@ -226,7 +226,7 @@ def _empty_message(problems: list[str]) -> ParsedMessage:
 
 def _strip_mbox_from_line(raw: bytes) -> bytes:
     # Files exported from mbox start with an envelope line that is not a header.
-    if raw.startswith(b"From "):
+    if raw.startswith(b"From ") and not raw.startswith(b"From :"):
         newline = raw.find(b"\n")
         return raw[newline + 1 :] if newline != -1 else b""
     return raw
@@ -470,7 +470,7 @@ def _decode_header_bytes(data: bytes, charset: str) -> tuple[str, bool]:
     if codec is not None:
         try:
             return data.decode(codec), True
-        except UnicodeDecodeError:
+        except UnicodeError:
             pass
     return _decode_guessing_western(data), False
 
@@ -480,7 +480,7 @@ def _decode_guessing_western(data: bytes) -> str:
     for codec in ("utf-8", "cp1252"):
         try:
             return data.decode(codec)
-        except UnicodeDecodeError:
+        except UnicodeError:
             continue
     return data.decode("latin-1")  # maps every byte: cannot fail
 
@@ -488,7 +488,7 @@ def _decode_guessing_western(data: bytes) -> str:
 def _is_cp1252(data: bytes) -> bool:
     try:
         data.decode("cp1252")
-    except UnicodeDecodeError:
+    except UnicodeError:
         return False
     return True
 
@@ -538,14 +538,22 @@ def split_address_list(value: str) -> list[str]:
     treated as a plain character, so one broken entry cannot swallow the rest.
     """
     literal: set[int] = set()
-    while True:
+    for _ in range(_MAX_QUOTE_REPAIRS):
         chunks, unbalanced_at = _split_top_level(value, literal)
         if unbalanced_at is None:
-            return [chunk.strip() for chunk in chunks if chunk.strip()]
+            break
         literal.add(unbalanced_at)
+    else:  # hostile quoting: stop repairing (that would be quadratic) and ignore it all
+        chunks, _ = _split_top_level(value, literal, ignore_quoting=True)
+    return [chunk.strip() for chunk in chunks if chunk.strip()]
 
 
-def _split_top_level(value: str, literal: set[int]) -> tuple[list[str], int | None]:
+_MAX_QUOTE_REPAIRS = 4  # real mail has one or two stray quotes, not hundreds
+
+
+def _split_top_level(
+    value: str, literal: set[int], *, ignore_quoting: bool = False
+) -> tuple[list[str], int | None]:
     chunks: list[str] = []
     current: list[str] = []
     quote_at: int | None = None
@@ -556,7 +564,7 @@ def _split_top_level(value: str, literal: set[int]) -> tuple[list[str], int | No
             escaped = False
         elif char == "\\" and (quote_at is not None or paren_at):
             escaped = True
-        elif index in literal:
+        elif ignore_quoting or index in literal:
             pass
         elif quote_at is not None:
             if char == '"':
@@ -624,7 +632,7 @@ def _part_from_fast(node: fast_mail_parser.PyMimePart, depth: int = 0) -> _Part:
     part = _Part(
         content_type=content_type,
         charset=_param(content_type_header, "charset"),
-        filename=node.filename or "",
+        filename=decode_encoded_words(node.filename or "")[0],
         content_id=_clean_content_id(node.content_id),
         disposition=(node.disposition or "").lower() or None,
         payload=node.content or b"",
@@ -649,17 +657,15 @@ def _part_from_stdlib(msg: Message, problems: _Problems, depth: int = 0) -> _Par
         disposition=msg.get_content_disposition(),
         is_message=content_type == "message/rfc822",
     )
-    payload = msg.get_payload()
-    if part.is_message:
-        part.payload = _embedded_message_bytes(payload)
-    elif isinstance(payload, list):
-        if depth < MAX_DEPTH:
-            part.children = [
-                _part_from_stdlib(child, problems, depth + 1)
-                for child in payload
-                if isinstance(child, Message)
-            ]
+    if msg.is_multipart():
+        children = [child for child in msg.get_payload() if isinstance(child, Message)]
+        if part.is_message:
+            part.payload = _embedded_message_bytes(children)
+        elif depth < MAX_DEPTH:
+            part.children = [_part_from_stdlib(c, problems, depth + 1) for c in children]
     else:
+        # Only ever decode=True: the str form decodes with the declared charset and can
+        # raise on a hostile label, where the bytes form cannot.
         decoded = msg.get_payload(decode=True)
         part.payload = decoded if isinstance(decoded, bytes) else b""
     where = "an attachment" if filename or content_type[:5] != "text/" else "the message text"
@@ -677,12 +683,11 @@ def _stdlib_filename(msg: Message) -> str:
     return decode_encoded_words(_decode_8bit_header(str(name)))[0]
 
 
-def _embedded_message_bytes(payload: object) -> bytes:
-    inner = payload[0] if isinstance(payload, list) and payload else None
-    if not isinstance(inner, Message):
+def _embedded_message_bytes(children: list[Message]) -> bytes:
+    if not children:
         return b""
     try:
-        return inner.as_bytes(policy=policy.compat32)
+        return children[0].as_bytes(policy=policy.compat32)
     except (TypeError, ValueError, LookupError, UnicodeError):
         return b""
 
@@ -789,9 +794,10 @@ def _safe_filename(name: str) -> str:
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(char for char in name if unicodedata.category(char)[0] != "C")
     name = " ".join(name.split()).lstrip(".")
-    if len(name) > 200:
+    if len(name) > 200:  # shorten, keeping a plausible extension
         stem, dot, extension = name.rpartition(".")
-        name = (stem[: 200 - len(extension) - 1] + dot + extension) if dot else name[:200]
+        keep = dot and len(extension) <= 16
+        name = stem[: 199 - len(extension)] + "." + extension if keep else name[:200]
     return name
 
 
@@ -868,10 +874,15 @@ def _resolve_charset(label: str | None) -> str | None:
         return _CHARSET_ALIASES[key]
     try:
         codec = codecs.lookup(key)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the label
         return None
-    # Python knows some non-text codecs ("base64", "rot13"): never decode text with those.
-    return codec.name if getattr(codec, "_is_text_encoding", True) else None
+    # Python also knows codecs that are not mail charsets ("base64", "unicode_escape").
+    if not getattr(codec, "_is_text_encoding", True) or codec.name in _NOT_CHARSETS:
+        return None
+    return codec.name
+
+
+_NOT_CHARSETS = {"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"}
 
 
 def decode_text(data: bytes, label: str | None, problems: _Problems, where: str) -> str:
@@ -886,7 +897,7 @@ def decode_text(data: bytes, label: str | None, problems: _Problems, where: str)
             codec = "cp1252"  # like browsers: senders labelling Latin-1 mean Windows-1252
         try:
             return data.decode(codec)
-        except UnicodeDecodeError:
+        except UnicodeError:
             problems.add(f"Text in {where} is not valid {_short(label)}; its encoding was guessed.")
     elif label:
         problems.add(f"Unknown character set {_short(label)!r} in {where}; it was guessed.")
@@ -898,13 +909,13 @@ def decode_text(data: bytes, label: str | None, problems: _Problems, where: str)
 def _detect_and_decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")  # a strict UTF-8 decode of 8-bit text is near-certain
-    except UnicodeDecodeError:
+    except UnicodeError:
         pass
     codec = _detect(data[:65536])
     if codec:
         try:
             return data.decode(codec)
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):
             pass
     return data.decode("utf-8", errors="replace")
 
@@ -922,8 +933,9 @@ def _detect(data: bytes) -> str | None:
     return best.encoding
 
 
-def _short(label: str) -> str:
-    return label.strip()[:40]
+def _short(label: str | None) -> str:
+    # Problems are stored in clear: keep a charset label, never arbitrary sender text.
+    return re.sub(r"[^A-Za-z0-9._:+-]", "?", label or "")[:40] or "?"
 
 
 # --- HTML ------------------------------------------------------------------------------
@@ -989,7 +1001,7 @@ def html_to_text(html: str) -> str:
 
 
 def make_snippet(text: str, length: int = SNIPPET_LENGTH) -> str:
-    collapsed = " ".join(text.split())
+    collapsed = " ".join(text[: length * 8].split())  # a prefix is enough, even if blank-heavy
     if len(collapsed) <= length:
         return collapsed
     cut = collapsed[:length].rsplit(" ", 1)[0] or collapsed[:length]

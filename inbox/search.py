@@ -20,34 +20,40 @@ _STOP_WORDS = (
 _STOP = frozenset(_STOP_WORDS.split())
 
 
+_COMBINING = re.compile(r"[\u0300-\u036f]")
+_SEPARATORS = re.compile(r"[._+-]")
+
+
 def fold(text: str) -> str:
     """Lower-case, accents removed: "Élève" and "eleve" are the same word."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.lower()))
 
 
 def words(text: str) -> set[str]:
     """Normalised words of `text`; an address also yields its parts (user, domain)."""
     found: set[str] = set()
-    for raw in _WORD.findall(fold(text)):
-        raw = raw.strip(".-+")
+    # Split on white space first (fast), then work on each distinct chunk once: bodies repeat
+    # their words a lot.
+    chunks = set(text.lower().split())
+    for raw in {w for chunk in chunks for w in _WORD.findall(chunk)}:
+        raw = fold(raw).strip(".-+")
         if not raw:
             continue
         if "@" in raw:
             found.add(raw)
             user, _, domain = raw.partition("@")
-            found.update(p for p in [*re.split(r"[.+_-]", user), domain] if len(p) > 1)
-            continue
-        for part in re.split(r"[._+-]", raw) if not raw.replace(".", "").isdigit() else [raw]:
-            if len(part) > 1 and part not in _STOP:
-                found.add(part)
+            found.update(p for p in [*_SEPARATORS.split(user), domain] if len(p) > 1)
+        elif raw.replace(".", "").isdigit():
+            found.add(raw)
+        else:
+            found.update(p for p in _SEPARATORS.split(raw) if len(p) > 1 and p not in _STOP)
     return found
 
 
 def field_tokens(keys: WorkspaceKeys, prefix: str, text: str) -> set[int]:
     """Tokens for words in one field ("from:", "to:", "subject:") and in the whole message."""
     result = set()
-    for word in list(words(text))[:MAX_WORDS]:
+    for word in sorted(words(text))[:MAX_WORDS]:
         result.add(keys.search_token(word))
         if prefix:
             result.add(keys.search_token(prefix + word))

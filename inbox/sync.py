@@ -16,7 +16,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -26,10 +26,12 @@ from django.utils.translation import gettext as _
 from imapclient import IMAPClient
 from imapclient import imapclient as imapclient_module
 
+from accounts.keys import keys_for
 from inbox.imap import MailServerError, describe, imap_connect, imap_settings
 from inbox.ingest import IngestResult, RawMail, ingest_batch
 from inbox.mailboxes import folder_name, folder_rename, mailbox_credentials
 from inbox.models import FolderRole, Mailbox, MailboxFolder, Message, Provider, SyncState
+from inbox.preparing import Preparer
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +128,11 @@ def mailboxes_due() -> list[int]:
     return due
 
 
-def mailbox_sync(*, mailbox_id: int, batch_size: int = BATCH_SIZE) -> SyncSummary:
+def mailbox_sync(
+    *, mailbox_id: int, batch_size: int = BATCH_SIZE, parallel: bool = True
+) -> SyncSummary:
+    """One full pass over a mailbox. `parallel=False` keeps all work in this process (for
+    callers that run threads, where forking a worker is unsafe)."""
     mailbox = Mailbox.objects.select_related("workspace").get(pk=mailbox_id)
     summary = SyncSummary(mailbox_id=mailbox.pk, address=mailbox.address)
     owner = uuid.uuid4().hex
@@ -144,7 +150,14 @@ def mailbox_sync(*, mailbox_id: int, batch_size: int = BATCH_SIZE) -> SyncSummar
                 client.enable("CONDSTORE")
             for folder in mailbox.folders.order_by("role"):  # "inbox" before "sent"
                 summary.folders.append(
-                    _folder_sync(client, mailbox, folder, owner=owner, batch_size=batch_size)
+                    _folder_sync(
+                        client,
+                        mailbox,
+                        folder,
+                        owner=owner,
+                        batch_size=batch_size,
+                        parallel=parallel,
+                    )
                 )
         finally:
             with contextlib.suppress(Exception):  # the connection may already be gone
@@ -193,7 +206,13 @@ def _server_folder(client: IMAPClient, mailbox: Mailbox, folder: MailboxFolder) 
 
 
 def _folder_sync(
-    client: IMAPClient, mailbox: Mailbox, folder: MailboxFolder, *, owner: str, batch_size: int
+    client: IMAPClient,
+    mailbox: Mailbox,
+    folder: MailboxFolder,
+    *,
+    owner: str,
+    batch_size: int,
+    parallel: bool,
 ) -> FolderSummary:
     summary = FolderSummary(role=folder.role)
     name = _server_folder(client, mailbox, folder)
@@ -213,7 +232,9 @@ def _folder_sync(
     new_uids = sorted(
         u for u in client.search(["UID", f"{folder.last_uid + 1}:*"]) if u > folder.last_uid
     )
-    for result, last_uid in _fetched_batches(client, mailbox, folder, new_uids, prefix, batch_size):
+    for result, last_uid in _fetched_batches(
+        client, mailbox, folder, new_uids, prefix, batch_size, parallel
+    ):
         summary.new += result.created
         summary.adopted += result.adopted
         # The cursor moves only after the batch is committed.
@@ -243,40 +264,63 @@ def _fetched_batches(
     uids: list[int],
     prefix: str,
     batch_size: int,
+    parallel: bool,
 ) -> Iterator[tuple[IngestResult, int]]:
-    """Ingest `uids` batch by batch, fetching the next batch while the current one is stored."""
+    """Ingest `uids` batch by batch. Three stages overlap: a thread fetches batch n+2, a
+    forked worker parses batch n+1 (when there are enough batches to pay for the fork), and
+    this thread stores batch n."""
     chunks = [uids[i : i + batch_size] for i in range(0, len(uids), batch_size)]
     if not chunks:
         return
+    preparer = Preparer(keys_for(mailbox.workspace)) if parallel and len(chunks) >= 3 else None
 
-    def fetch(chunk: list[int]) -> list[RawMail]:
-        response = client.fetch(chunk, FETCH_ITEMS)
-        mails = []
-        for uid in chunk:  # in UID order; a UID expunged meanwhile is simply absent
-            data = response.get(uid)
-            if not data or b"BODY[]" not in data:
-                continue
-            flags = data.get(b"FLAGS", ())
-            internal = data.get(b"INTERNALDATE")
-            mails.append(
-                RawMail(
-                    provider_key=f"{prefix}{uid}",
-                    raw=data[b"BODY[]"],
-                    received_at=internal,
-                    seen=b"\\Seen" in flags,
-                    flagged=b"\\Flagged" in flags,
+    def fetch(chunk: list[int]) -> tuple[list[RawMail], Future | None]:
+        mails = _fetch(client, chunk, prefix)
+        return mails, preparer.submit([m.raw for m in mails]) if preparer else None
+
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as pool:
+            pending = pool.submit(fetch, chunks[0])
+            for index, chunk in enumerate(chunks):
+                mails, preparing = pending.result()
+                if index + 1 < len(chunks):
+                    pending = pool.submit(fetch, chunks[index + 1])
+                prepared = (
+                    dict(zip([m.provider_key for m in mails], preparing.result(), strict=True))
+                    if preparing
+                    else None
                 )
-            )
-        return mails
+                result = ingest_batch(
+                    mailbox=mailbox,
+                    folder=folder,
+                    mails=mails,
+                    adopt_prefix=prefix,
+                    prepared=prepared,
+                )
+                yield result, chunk[-1]
+    finally:
+        if preparer:
+            preparer.close()
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as pool:
-        pending = pool.submit(fetch, chunks[0])
-        for index, chunk in enumerate(chunks):
-            mails = pending.result()
-            if index + 1 < len(chunks):
-                pending = pool.submit(fetch, chunks[index + 1])
-            result = ingest_batch(mailbox=mailbox, folder=folder, mails=mails, adopt_prefix=prefix)
-            yield result, chunk[-1]
+
+def _fetch(client: IMAPClient, chunk: list[int], prefix: str) -> list[RawMail]:
+    response = client.fetch(chunk, FETCH_ITEMS)
+    mails = []
+    for uid in chunk:  # in UID order; a UID expunged meanwhile is simply absent
+        data = response.get(uid)
+        if not data or b"BODY[]" not in data:
+            continue
+        flags = data.get(b"FLAGS", ())
+        mails.append(
+            RawMail(
+                provider_key=f"{prefix}{uid}",
+                raw=data[b"BODY[]"],
+                received_at=data.get(b"INTERNALDATE"),
+                seen=b"\\Seen" in flags,
+                flagged=b"\\Flagged" in flags,
+            )
+        )
+    return mails
 
 
 def _uid_of(provider_key: str, prefix: str) -> int | None:

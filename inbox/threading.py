@@ -44,6 +44,7 @@ class Threader:
     mailbox: Mailbox
     keys: WorkspaceKeys
     _by_message_id: dict[int, Conversation] = field(default_factory=dict)
+    _new_by_subject: dict[int, list[tuple[Conversation, str]]] = field(default_factory=dict)
 
     def prefetch(self, parsed: list[ParsedMessage]) -> None:
         """One query for every parent the batch names (instead of one per message)."""
@@ -66,6 +67,12 @@ class Threader:
     def remember(self, token: int | None, conversation: Conversation) -> None:
         if token is not None:
             self._by_message_id.setdefault(token, conversation)
+
+    def remember_conversation(self, conversation: Conversation, counterpart: str) -> None:
+        """A conversation started in this batch, not yet in the database."""
+        if conversation.subject_token is not None:
+            entry = (conversation, counterpart)
+            self._new_by_subject.setdefault(conversation.subject_token, []).append(entry)
 
     def find(
         self, parsed: ParsedMessage, *, received_at: datetime, thread_hint: str = ""
@@ -95,11 +102,18 @@ class Threader:
         if token is None:
             return None
         participants = {a.address for a in (parsed.from_, *parsed.to, *parsed.cc) if a}
+        window = (received_at - SUBJECT_WINDOW, received_at + SUBJECT_WINDOW)
+        for conversation, counterpart in reversed(self._new_by_subject.get(token, [])):
+            if (
+                window[0] <= conversation.last_message_at <= window[1]
+                and counterpart in participants
+            ):
+                return conversation
         candidates = Conversation.objects.filter(
             mailbox=self.mailbox,
             subject_token=token,
-            last_message_at__gte=received_at - SUBJECT_WINDOW,
-            last_message_at__lte=received_at + SUBJECT_WINDOW,
+            last_message_at__gte=window[0],
+            last_message_at__lte=window[1],
         ).order_by("-last_message_at")[:5]
         for conversation in candidates:
             summary = open_json(

@@ -5,6 +5,7 @@ delete them. Passwords only travel from the form to the server test and into the
 credentials: they are never rendered back, logged or shown in error reports.
 """
 
+import imaplib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,6 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import imapclient
 from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
+from imapclient.imapclient import SENT
 
 from accounts.access import (
     WorkspaceRequest,
@@ -32,7 +33,7 @@ from accounts.access import (
 )
 from accounts.keys import keys_for
 from accounts.models import Workspace
-from inbox.forms import ImapMailboxForm
+from inbox.forms import ImapMailboxForm, default_port
 from inbox.imap import MailServerError, ServerSettings, describe, imap_connect, smtp_connect
 from inbox.mailboxes import DEFAULT_FOLDERS, folder_rename, mailbox_create, mailbox_credentials
 from inbox.models import (
@@ -99,9 +100,10 @@ def _imap_check(server: ServerSettings) -> tuple[ProtocolCheck, str]:
             message = describe(error, host=server.host, protocol="IMAP", folder="INBOX")
             return ProtocolCheck("IMAP", False, message), ""
         count = int(selected.get(b"EXISTS", 0))
-        sent = ""
-        with suppress(Exception):
-            sent = client.find_special_folder(imapclient.SENT) or ""
+        try:
+            sent = client.find_special_folder(SENT) or ""
+        except (imaplib.IMAP4.error, OSError):
+            sent = ""
         message = ngettext(
             "Logged in to %(host)s as %(username)s; the inbox holds %(count)s message.",
             "Logged in to %(host)s as %(username)s; the inbox holds %(count)s messages.",
@@ -306,12 +308,14 @@ class MailboxHealth:
     @property
     def imap_summary(self) -> str:
         m = self.mailbox
-        return f"{m.imap_host}:{m.imap_port or ''} ({m.get_imap_security_display()})"
+        port = m.imap_port or default_port("imap", m.imap_security)
+        return f"{m.imap_host}:{port} · {m.get_imap_security_display()}"
 
     @property
     def smtp_summary(self) -> str:
         m = self.mailbox
-        return f"{m.smtp_host}:{m.smtp_port or ''} ({m.get_smtp_security_display()})"
+        port = m.smtp_port or default_port("smtp", m.smtp_security)
+        return f"{m.smtp_host}:{port} · {m.get_smtp_security_display()}"
 
 
 def mailbox_health(mailbox: Mailbox, now: datetime) -> MailboxHealth:
@@ -350,7 +354,8 @@ def mailbox_health(mailbox: Mailbox, now: datetime) -> MailboxHealth:
 def mailbox_list(request: WorkspaceRequest) -> HttpResponse:
     now = timezone.now()
     rows = [mailbox_health(m, now) for m in in_workspace(request, Mailbox).order_by("address")]
-    return render(request, "inbox/mailboxes.html", {"rows": rows})
+    lag_minutes = int(LAG_WARNING.total_seconds() // 60)
+    return render(request, "inbox/mailboxes.html", {"rows": rows, "lag_minutes": lag_minutes})
 
 
 def _form_page(
@@ -361,6 +366,7 @@ def _form_page(
 ) -> HttpResponse:
     context = {"form": form, "report": report, "mailbox": mailbox}
     if mailbox is not None:
+        context["health"] = mailbox_health(mailbox, timezone.now())
         context["conversation_count"] = Conversation.objects.filter(mailbox=mailbox).count()
     return render(request, "inbox/mailbox_form.html", context)
 

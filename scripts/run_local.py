@@ -15,6 +15,7 @@ COMMANDS = {
     "web": [str(BIN / "python"), "manage.py", "runserver", f"127.0.0.1:{PORT}", "--noreload"],
     "worker": [str(BIN / "celery"), "-A", "trupeo", "worker", "--loglevel=INFO", "--concurrency=2"],
     "beat": [str(BIN / "celery"), "-A", "trupeo", "beat", "--loglevel=INFO"],
+    "idle": [str(BIN / "python"), "manage.py", "imap_idle"],
 }
 
 

@@ -6,6 +6,11 @@ from django.test import Client
 
 from tests.factories import UserFactory, add_member, workspace_for
 
+# The real parts (Dovecot, SMTP, S3), available to every test as fixtures.
+from tests.parts.dovecot import dovecot, dovecot_user  # noqa: F401
+from tests.parts.s3 import s3_server  # noqa: F401
+from tests.parts.smtp import smtp_server, smtp_server_rejecting  # noqa: F401
+
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):

@@ -9,10 +9,17 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import services
 from accounts.models import Invitation, Membership, Role
+from inbox.ingest import RawMail, ingest_batch
+from inbox.mailboxes import mailbox_create
+from inbox.models import Conversation, FolderRole, Mailbox, SyncState
 
 # URL names that take an id, and how to find alice's object for each.
 OBJECTS = {
+    "conversation": lambda ctx: ctx["conversation"].pk,
     "invitation_revoke": lambda ctx: ctx["invitation"].pk,
+    "mailbox_delete": lambda ctx: ctx["mailbox"].pk,
+    "mailbox_edit": lambda ctx: ctx["mailbox"].pk,
+    "mailbox_pause": lambda ctx: ctx["mailbox"].pk,
     "member_remove": lambda ctx: ctx["bob_membership"].pk,
     "member_role": lambda ctx: ctx["bob_membership"].pk,
     "ownership_transfer": lambda ctx: ctx["bob_membership"].pk,
@@ -45,15 +52,40 @@ def test_every_url_with_an_id_is_covered():
     assert names <= set(OBJECTS), f"add these to OBJECTS: {sorted(names - set(OBJECTS))}"
 
 
+PARENT_MAIL = (
+    b"From: Parent Dupont <parent@example.fr>\r\n"
+    b"To: scolarite@lycee-verne.fr\r\n"
+    b"Subject: Absence de Lucas\r\n"
+    b"Message-ID: <absence-1@example.fr>\r\n"
+    b"Date: Mon, 02 Mar 2026 09:00:00 +0100\r\n"
+    b"\r\n"
+    b"Lucas sera absent demain.\r\n"
+)
+
+
 @pytest.fixture
 def ctx(workspace, alice, bob):
     invitation = services.invitation_create(
         workspace=workspace, email="dana@example.fr", role=Role.AGENT, invited_by=alice
     )
+    mailbox = mailbox_create(
+        workspace=workspace,
+        address="scolarite@lycee-verne.fr",
+        credentials={"imap_password": "alice-secret", "smtp_password": "alice-secret"},
+        imap_host="imap.lycee-verne.fr",
+        smtp_host="smtp.lycee-verne.fr",
+    )
+    ingest_batch(
+        mailbox=mailbox,
+        folder=mailbox.folders.get(role=FolderRole.INBOX),
+        mails=[RawMail(provider_key="INBOX:1:1", raw=PARENT_MAIL)],
+    )
     return {
         "workspace": workspace,
         "invitation": invitation,
         "bob_membership": Membership.objects.get(user=bob),
+        "mailbox": mailbox,
+        "conversation": Conversation.objects.get(mailbox=mailbox),
     }
 
 
@@ -68,3 +100,10 @@ def test_charlie_gets_404(name, method, ctx, charlie_client):
     # And nothing changed.
     assert Invitation.objects.get(pk=ctx["invitation"].pk).revoked_at is None
     assert Membership.objects.get(pk=ctx["bob_membership"].pk).role == Role.AGENT
+    mailbox = Mailbox.objects.get(pk=ctx["mailbox"].pk)
+    assert (mailbox.sync_state, mailbox.imap_host) == (SyncState.ACTIVE, "imap.lycee-verne.fr")
+    conversation = Conversation.objects.get(pk=ctx["conversation"].pk)
+    assert (conversation.status, conversation.assignee_id) == (
+        ctx["conversation"].status,
+        ctx["conversation"].assignee_id,
+    )

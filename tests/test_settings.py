@@ -38,7 +38,13 @@ def test_env_int_and_list(monkeypatch):
 
 
 def _manage(tmp_path, *args, **env):
-    cleared = ("SECRET_KEY", "DEBUG", "DATABASE_URL", "SECURE_SSL_REDIRECT")
+    cleared = (
+        "SECRET_KEY",
+        "DEBUG",
+        "DATABASE_URL",
+        "SECURE_SSL_REDIRECT",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    )
     base = {k: v for k, v in os.environ.items() if k not in cleared}
     base.update(TRUPEO_DATA_DIR=str(tmp_path), **env)
     return subprocess.run(

@@ -7,20 +7,19 @@ from inbox.mailboxes import mailbox_create
 from inbox.models import Conversation, Mailbox, Message, SyncState, ThreadReason
 from inbox.sync import mailbox_sync
 from tests.mail import french_message
-from tests.parts.dovecot import dovecot  # noqa: F401 — the fixture
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def imap_account(dovecot):  # noqa: F811
+def imap_account(dovecot):
     user, password = dovecot.add_user("scolarite")
     dovecot.create_folder(user, "Sent")
     return user, password
 
 
 @pytest.fixture
-def mailbox(workspace, dovecot, imap_account):  # noqa: F811
+def mailbox(workspace, dovecot, imap_account):
     user, password = imap_account
     return mailbox_create(
         workspace=workspace,
@@ -34,7 +33,7 @@ def mailbox(workspace, dovecot, imap_account):  # noqa: F811
     )
 
 
-def test_initial_sync_stores_every_message_once(dovecot, imap_account, mailbox):  # noqa: F811
+def test_initial_sync_stores_every_message_once(dovecot, imap_account, mailbox):
     user, _ = imap_account
     for n in range(25):
         dovecot.append(user, "INBOX", french_message(n))
@@ -49,7 +48,7 @@ def test_initial_sync_stores_every_message_once(dovecot, imap_account, mailbox):
     assert mailbox.last_success_at is not None and mailbox.sync_state == SyncState.ACTIVE
 
 
-def test_new_mail_then_flags_and_expunge(dovecot, imap_account, mailbox):  # noqa: F811
+def test_new_mail_then_flags_and_expunge(dovecot, imap_account, mailbox):
     user, _ = imap_account
     uids = [dovecot.append(user, "INBOX", french_message(n)) for n in range(3)]
     mailbox_sync(mailbox_id=mailbox.pk)
@@ -64,7 +63,7 @@ def test_new_mail_then_flags_and_expunge(dovecot, imap_account, mailbox):  # noq
     assert Message.objects.get(provider_key__endswith=f":{uids[1]}").expunged_at is not None
 
 
-def test_uidvalidity_change_resyncs_without_duplicates(dovecot, imap_account, mailbox):  # noqa: F811
+def test_uidvalidity_change_resyncs_without_duplicates(dovecot, imap_account, mailbox):
     user, _ = imap_account
     for n in range(6):
         dovecot.append(user, "INBOX", french_message(n))
@@ -79,7 +78,7 @@ def test_uidvalidity_change_resyncs_without_duplicates(dovecot, imap_account, ma
     assert not Message.objects.filter(expunged_at__isnull=False).exists()
 
 
-def test_duplicate_message_ids_stay_two_messages(dovecot, imap_account, mailbox):  # noqa: F811
+def test_duplicate_message_ids_stay_two_messages(dovecot, imap_account, mailbox):
     user, _ = imap_account
     dovecot.append(user, "INBOX", french_message(1, message_id="<same@parent.fr>"))
     dovecot.append(user, "INBOX", french_message(2, message_id="<same@parent.fr>"))
@@ -87,7 +86,7 @@ def test_duplicate_message_ids_stay_two_messages(dovecot, imap_account, mailbox)
     assert Message.objects.filter(mailbox=mailbox).count() == 2
 
 
-def test_replies_thread_and_reopen_a_closed_conversation(dovecot, imap_account, mailbox):  # noqa: F811
+def test_replies_thread_and_reopen_a_closed_conversation(dovecot, imap_account, mailbox):
     user, _ = imap_account
     dovecot.append(user, "INBOX", french_message(1, message_id="<q1@parent.fr>"))
     mailbox_sync(mailbox_id=mailbox.pk)
@@ -109,7 +108,7 @@ def test_a_failing_mailbox_says_why_and_does_not_stop_others(
     dovecot,
     imap_account,
     mailbox,
-    workspace,  # noqa: F811
+    workspace,
 ):
     user, _ = imap_account
     dovecot.append(user, "INBOX", french_message(1))
@@ -148,3 +147,26 @@ def test_ingest_replay_adds_nothing(mailbox):
     assert ingest_batch(mailbox=mailbox, folder=folder, mails=mails).created == 4
     assert ingest_batch(mailbox=mailbox, folder=folder, mails=mails).skipped == 4
     assert Message.objects.count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_idle_brings_new_mail_in_seconds(dovecot, imap_account, mailbox):
+    import threading
+    import time
+
+    from inbox.idle import watch_mailbox
+
+    user, _ = imap_account
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch_mailbox, args=(mailbox.pk, stop), daemon=True)
+    watcher.start()
+    try:
+        time.sleep(1.0)  # connected and idling
+        dovecot.append(user, "INBOX", french_message(42))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not Message.objects.filter(mailbox=mailbox).exists():
+            time.sleep(0.1)
+        assert Message.objects.filter(mailbox=mailbox).count() == 1
+    finally:
+        stop.set()
+        watcher.join(timeout=10)

@@ -15,7 +15,6 @@ from django.db import connection
 from inbox.mailboxes import mailbox_create
 from inbox.models import Mailbox, Message
 from tests.mail import french_message
-from tests.parts.dovecot import dovecot  # noqa: F401 — the fixture
 from trupeo.storage import object_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +29,7 @@ def _database_url() -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_killed_worker_resumes_without_loss_or_duplicates(dovecot, workspace):  # noqa: F811
+def test_killed_worker_resumes_without_loss_or_duplicates(dovecot, workspace):
     user, password = dovecot.add_user("killed")
     dovecot.create_folder(user, "Sent")
     with dovecot.connect(user) as imap:

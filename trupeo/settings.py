@@ -152,6 +152,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "Europe/Paris"
+CELERY_BEAT_SCHEDULE = {
+    # Polling fallback beside IMAP IDLE, and the retry loop of failing mailboxes (it backs off).
+    "sync-mailboxes": {"task": "inbox.tasks.sync_all_mailboxes", "schedule": 60.0},
+    "recover-stuck-sends": {"task": "inbox.tasks.recover_stuck_sends", "schedule": 120.0},
+}
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -261,6 +266,9 @@ R2_REGION = env_str("R2_REGION", "auto")
 
 # A private CA to trust for customers' IMAP/SMTP servers (certificates are always verified).
 TRUPEO_EXTRA_CA_FILE = env_str("TRUPEO_EXTRA_CA_FILE")
+# Mail servers on private or loopback addresses: refused on a hosted instance (no probing of
+# its own network), allowed locally and in tests.
+TRUPEO_MAIL_ALLOW_PRIVATE_HOSTS = env_bool("TRUPEO_MAIL_ALLOW_PRIVATE_HOSTS", DEBUG)
 
 # Transactional mail: Resend when a key is set, else printed on the console.
 RESEND_API_KEY = env_str("RESEND_API_KEY")

@@ -69,8 +69,15 @@ class ObjectStore(ABC):
     def put(self, key: str, data: bytes) -> None: ...
 
     @abstractmethod
-    def put_stream(self, key: str, chunks: Iterable[bytes]) -> None:
-        """Store an object of any size, holding about one part of it in memory."""
+    def put_stream(self, key: str, chunks: Iterable[bytes], *, durable: bool = True) -> None:
+        """Store an object of any size, holding about one part of it in memory.
+
+        `durable=False` lets a store defer making it durable until `flush()`, so a batch of
+        many small objects pays for one flush instead of one per object.
+        """
+
+    def flush(self) -> None:  # noqa: B027 — a no-op unless the store defers durability
+        """Make every object written with `durable=False` durable (no-op where writes are)."""
 
     @abstractmethod
     def get(self, key: str) -> bytes: ...
@@ -124,6 +131,8 @@ class LocalObjectStore(ObjectStore):
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        self._unsynced = False
+        self._made_dirs: set[Path] = set()  # mkdir costs as much as writing a small object
 
     def __repr__(self) -> str:
         return f"LocalObjectStore({str(self.root)!r})"
@@ -146,15 +155,18 @@ class LocalObjectStore(ObjectStore):
     def put(self, key: str, data: bytes) -> None:
         self.put_stream(key, (data,))
 
-    def put_stream(self, key: str, chunks: Iterable[bytes]) -> None:
+    def put_stream(self, key: str, chunks: Iterable[bytes], *, durable: bool = True) -> None:
         path = self._path(key)
         # A concurrent delete_prefix may prune the empty folder between mkdir and mkstemp.
         for attempt in range(3):
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if attempt or path.parent not in self._made_dirs:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._made_dirs.add(path.parent)
             try:
                 fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
                 break
             except FileNotFoundError:
+                self._made_dirs.discard(path.parent)
                 if attempt == 2:
                     raise
         try:
@@ -162,13 +174,23 @@ class LocalObjectStore(ObjectStore):
                 for chunk in chunks:
                     out.write(chunk)
                 out.flush()
-                os.fsync(out.fileno())
+                if durable:
+                    os.fsync(out.fileno())
+                else:
+                    self._unsynced = True
             # Atomic: readers see the old object or the whole new one, never a partial file.
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
+
+    def flush(self) -> None:
+        # One sync(2) for a whole batch: an fsync per small file costs more than the rest
+        # of ingesting a message.
+        if self._unsynced:
+            os.sync()
+            self._unsynced = False
 
     def get(self, key: str) -> bytes:
         try:
@@ -246,8 +268,8 @@ class S3ObjectStore(ObjectStore):
     def put(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=_check_key(key), Body=bytes(data))
 
-    def put_stream(self, key: str, chunks: Iterable[bytes]) -> None:
-        _check_key(key)
+    def put_stream(self, key: str, chunks: Iterable[bytes], *, durable: bool = True) -> None:
+        _check_key(key)  # an S3 PUT is durable when it returns: nothing to defer
         buf = bytearray()
         upload_id: str | None = None
         parts: list[dict[str, Any]] = []
@@ -414,11 +436,12 @@ def put_sealed(
     field: str,
     row: str | int,
     store: ObjectStore | None = None,
+    durable: bool = True,
 ) -> str:
     """Encrypt `chunks` as it streams into a new object of the workspace; returns its key."""
     key = new_object_key(keys.workspace_id)
     (store or object_store()).put_stream(
-        key, crypto.seal_stream(keys, chunks, field=field, row=row)
+        key, crypto.seal_stream(keys, chunks, field=field, row=row), durable=durable
     )
     return key
 

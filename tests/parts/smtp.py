@@ -1,0 +1,168 @@
+"""A real SMTP submission server on loopback (aiosmtpd), recording what it accepts.
+
+`smtp_server` requires AUTH (PLAIN or LOGIN) with its `username` / `password` before MAIL,
+offers STARTTLS with a throw-away certificate, and keeps every accepted message in
+`messages`. `smtp_server_rejecting` answers every AUTH with 535, as a provider does for a
+wrong or revoked password.
+"""
+
+from __future__ import annotations
+
+import ssl
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from tests.parts import free_loopback_port, require_part, self_signed_certificate
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """One accepted message: the envelope as the server saw it, and the exact bytes."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    raw: bytes
+    auth_user: str | None
+
+
+class _Authenticator:
+    """Accepts exactly one login; `accept=False` turns it into a wall of 535s."""
+
+    def __init__(self, username: str, password: str, *, accept: bool) -> None:
+        self._expected = (username.encode(), password.encode())
+        self._accept = accept
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        if self._accept and (auth_data.login, auth_data.password) == self._expected:
+            return AuthResult(success=True, auth_data=auth_data.login.decode())
+        # Not "handled": aiosmtpd then replies "535 5.7.8 Authentication credentials invalid".
+        return AuthResult(success=False, handled=False)
+
+
+class _Recorder:
+    def __init__(self, messages: list[ReceivedMessage]) -> None:
+        self._messages = messages
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        # Submission servers refuse unauthenticated mail. Checked here rather than with
+        # aiosmtpd's auth_required, which warns on every connection without TLS.
+        if not session.authenticated:
+            return "530 5.7.0 Authentication required"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        self._messages.append(
+            ReceivedMessage(
+                mail_from=envelope.mail_from or "",
+                rcpt_tos=tuple(envelope.rcpt_tos),
+                raw=raw,
+                auth_user=session.auth_data if session.authenticated else None,
+            )
+        )
+        return "250 2.0.0 Message accepted for delivery"
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    username: str
+    password: str
+    cert_pem: bytes = field(repr=False)
+    messages: list[ReceivedMessage] = field(default_factory=list)
+    _controller: Controller | None = field(default=None, repr=False)
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts this server's certificate, for STARTTLS."""
+        return ssl.create_default_context(cadata=self.cert_pem.decode("ascii"))
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+def _server_tls_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
+    # ssl can only load a certificate chain from files; a temp file per server is fine.
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with tempfile.TemporaryDirectory(prefix="trupeo-smtp-") as tmp:
+        cert_path, key_path = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
+        cert_path.write_bytes(cert_pem)
+        key_path.touch(mode=0o600)
+        key_path.write_bytes(key_pem)
+        context.load_cert_chain(cert_path, key_path)
+    return context
+
+
+def start_smtp_server(
+    *,
+    username: str = "agent@trupeo.test",
+    password: str = "correct horse battery staple",
+    accept_auth: bool = True,
+    attempts: int = 3,
+) -> SmtpServer:
+    cert_pem, key_pem = self_signed_certificate(HOST)
+    failure: Exception | None = None
+    for _ in range(attempts):  # the probed port may be taken before we bind it
+        server = SmtpServer(HOST, free_loopback_port(), username, password, cert_pem)
+        controller = Controller(
+            _Recorder(server.messages),
+            hostname=HOST,
+            port=server.port,
+            server_hostname="smtp.trupeo.test",
+            authenticator=_Authenticator(username, password, accept=accept_auth),
+            # Loopback only: real providers demand TLS first, tests may use either path.
+            auth_require_tls=False,
+            tls_context=_server_tls_context(cert_pem, key_pem),
+        )
+        try:
+            controller.start()
+        except (OSError, RuntimeError) as exc:
+            failure = exc
+            continue
+        server._controller = controller
+        return server
+    require_part("smtp", f"aiosmtpd could not start: {failure}")
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """An SMTP server that accepts `server.username` / `server.password` and records mail."""
+    server = start_smtp_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_server_rejecting() -> Iterator[SmtpServer]:
+    """An SMTP server that rejects every AUTH attempt with 535."""
+    server = start_smtp_server(accept_auth=False)
+    try:
+        yield server
+    finally:
+        server.stop()
