@@ -5,13 +5,18 @@ each batch and computes its search tokens meanwhile. The worker inherits the wor
 through fork (they are never pickled or sent anywhere) and never touches the database.
 """
 
+import ctypes
 import multiprocessing
+import os
+import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from inbox.ingest import Prepared, prepare
 from trupeo.crypto import WorkspaceKeys
 
 _keys: WorkspaceKeys | None = None  # set in the parent just before the worker is forked
+_parent_pid = 0
+PR_SET_PDEATHSIG = 1
 
 
 def _prepare_all(raws: list[bytes]) -> list[Prepared]:
@@ -23,14 +28,28 @@ def _ready() -> bool:
     return _keys is not None
 
 
+def _die_with_parent() -> None:
+    """A killed sync must not leave its worker behind (holding the database socket it
+    inherited): ask Linux to kill the worker when its parent dies."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:  # not Linux: the worker still exits when the pool shuts down
+        return
+    if os.getppid() != _parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 class Preparer:
     """`submit(raws)` → a future of `Prepared` results, computed in a forked worker."""
 
     def __init__(self, keys: WorkspaceKeys) -> None:
-        global _keys
-        _keys = keys
+        global _keys, _parent_pid
+        _keys, _parent_pid = keys, os.getpid()
         self._pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("fork")
+            max_workers=1,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_die_with_parent,
         )
         # Fork now, while this process has no other thread running.
         if not self._pool.submit(_ready).result():

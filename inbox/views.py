@@ -1,6 +1,6 @@
 """The triage UI: conversation lists and the conversation page."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Q
 from django.http import Http404, HttpResponse
@@ -34,13 +34,21 @@ def _filtered(request: WorkspaceRequest, view: str):
     return qs.filter(status=Status.OPEN)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _cursor(conversation: Conversation) -> str:
+    """Keyset cursor of a row: "<microseconds since 1970>_<id>", URL-safe as it is."""
+    return f"{(conversation.last_message_at - _EPOCH) // _MICROSECOND}_{conversation.pk}"
+
+
 def _after(cursor: str) -> tuple[datetime, int] | None:
-    """Keyset cursor "<last_message_at iso>_<id>" of the last row of the previous page."""
     try:
-        stamp, _sep, pk = cursor.rpartition("_")
-        return datetime.fromisoformat(stamp), int(pk)
+        micros, pk = (int(part) for part in cursor.split("_", 1))
     except ValueError:
         return None
+    return _EPOCH + micros * _MICROSECOND, pk
 
 
 @member_required
@@ -56,7 +64,7 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
     page = list(qs[: PAGE_SIZE + 1])
     has_more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
-    next_cursor = f"{page[-1].last_message_at.isoformat()}_{page[-1].pk}" if has_more else ""
+    next_cursor = _cursor(page[-1]) if has_more else ""
     rows = conversation_rows(keys_for(request.workspace), page)
     template = "inbox/list.html#rows" if request.htmx else "inbox/list.html"
     return render(

@@ -17,9 +17,10 @@ from django.core.management.base import (
 from django.db import IntegrityError
 
 from accounts.models import Workspace
+from inbox.connection import connection_test
 from inbox.forms import ImapMailboxForm
+from inbox.mailboxes import mailbox_connect_imap
 from inbox.models import Security
-from inbox.views_mailboxes import connection_test, mailbox_connect_imap
 
 SECURITY_VALUES = tuple(Security.values)
 # Form field -> the option that sets it, to name the right option in errors.

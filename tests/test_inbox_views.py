@@ -1,0 +1,71 @@
+"""The inbox list and the conversation page: decrypted for members, constant query counts."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from inbox.ingest import RawMail, ingest_batch
+from inbox.mailboxes import mailbox_create
+from inbox.models import Conversation
+from tests.mail import french_message
+
+
+@pytest.fixture
+def mailbox(workspace):
+    return mailbox_create(workspace=workspace, address="scolarite@lycee-verne.fr")
+
+
+def _ingest(mailbox, count, start=0):
+    folder = mailbox.folders.get(role="inbox")
+    mails = [
+        # Arrived now: mail older than the mailbox's connection would be filed as history.
+        RawMail(
+            provider_key=f"{folder.pk}:1:{n}", raw=french_message(n), received_at=timezone.now()
+        )
+        for n in range(start, start + count)
+    ]
+    ingest_batch(mailbox=mailbox, folder=folder, mails=mails)
+
+
+def test_list_shows_decrypted_rows(alice_client, mailbox):
+    _ingest(mailbox, 3)
+    page = alice_client.get(reverse("inbox")).content.decode()
+    assert "Absence n°2 — élève de 2nde" in page
+    assert "parent1@famille.fr" in page or "Karim Parent1" in page
+
+
+def test_list_query_count_does_not_grow_with_rows(
+    alice_client, mailbox, django_assert_max_num_queries
+):
+    _ingest(mailbox, 2)
+    with django_assert_max_num_queries(12) as few:
+        alice_client.get(reverse("inbox"))
+    _ingest(mailbox, 40, start=2)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        alice_client.get(reverse("inbox"))
+
+
+def test_keyset_pagination_walks_every_conversation_once(alice_client, mailbox, monkeypatch):
+    monkeypatch.setattr("inbox.views.PAGE_SIZE", 7)
+    _ingest(mailbox, 20)
+    seen, url = [], reverse("inbox")
+    for _page in range(10):
+        response = alice_client.get(url)
+        rows = response.context["rows"]
+        seen += [row.id for row in rows]
+        if not response.context["next_cursor"]:
+            break
+        url = reverse("inbox") + "?view=open&after=" + response.context["next_cursor"]
+    assert sorted(seen) == sorted(Conversation.objects.values_list("pk", flat=True))
+    assert len(seen) == len(set(seen)) == 20
+
+
+def test_conversation_page_decrypts_its_messages(bob_client, mailbox):
+    _ingest(mailbox, 1)
+    conversation = Conversation.objects.get()
+    page = bob_client.get(reverse("conversation", args=[conversation.pk])).content.decode()
+    assert "Mon enfant sera absent(e) demain" in page
+
+
+def test_unknown_view_is_a_404(alice_client, mailbox):
+    assert alice_client.get(reverse("inbox") + "?view=nope").status_code == 404
