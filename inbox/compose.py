@@ -36,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from inbox.models import Attachment, Mailbox, Message, OutgoingKind
 from inbox.sealing import attachment_row, message_row, open_json
-from trupeo.crypto import CryptoError, WorkspaceKeys
+from trupeo.crypto import WorkspaceKeys
 from trupeo.storage import ObjectStore, read_sealed
 
 MAX_REFERENCES = 20  # ids kept in References: the first (thread root) and the latest 19
@@ -208,10 +208,9 @@ def original_of(
     text = keys.open_text(message.text_sealed, field="message.text", row=row) or ""
     attachments: tuple[OriginalAttachment, ...] = ()
     if with_attachments:
-        rows = list(Attachment.objects.filter(message=message).order_by("id"))
         attachments = tuple(
-            _original_attachment(keys, a, row, position, len(rows), store)
-            for position, a in enumerate(rows)
+            _original_attachment(keys, a, row, store)
+            for a in Attachment.objects.filter(message=message).order_by("position")
         )
     return Original(
         subject=envelope.get("subject") or "",
@@ -229,25 +228,10 @@ def original_of(
 
 
 def _original_attachment(
-    keys: WorkspaceKeys,
-    attachment: Attachment,
-    row: str,
-    position: int,
-    count: int,
-    store: ObjectStore | None,
+    keys: WorkspaceKeys, attachment: Attachment, row: str, store: ObjectStore | None
 ) -> OriginalAttachment:
-    # Attachments are sealed under their index in the message, and inserted in that order:
-    # the position by id is the index. Should it not be, the other indexes are tried.
-    meta, a_row = None, ""
-    for index in [position, *(i for i in range(count) if i != position)]:
-        a_row = attachment_row(row, index)
-        try:
-            meta = open_json(keys, attachment.meta_sealed, field="attachment.meta", row=a_row)
-            break
-        except CryptoError:
-            continue
-    if meta is None:
-        raise CryptoError(f"attachment {attachment.pk}: its metadata opens under no index")
+    a_row = attachment_row(row, attachment.position)
+    meta = open_json(keys, attachment.meta_sealed, field="attachment.meta", row=a_row)
     object_key = attachment.object_key
     return OriginalAttachment(
         filename=meta.get("filename") or "attachment",

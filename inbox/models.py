@@ -199,6 +199,8 @@ class Message(models.Model):
 class Attachment(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    # Its place among the message's parts: part of the row its sealed values are bound to.
+    position = models.PositiveSmallIntegerField(default=0)
     # File name and Content-ID, sealed together.
     meta_sealed = models.BinaryField()
     content_type = models.CharField(max_length=120)

@@ -19,6 +19,14 @@ def attachment_row(message_row_: str, index: int) -> str:
     return f"{message_row_}:attachment:{index}"
 
 
+def stored_attachment_row(attachment) -> str:
+    """The row of a stored Attachment (its message loaded)."""
+    message = attachment.message
+    return attachment_row(
+        message_row(message.mailbox_id, message.provider_key), attachment.position
+    )
+
+
 def conversation_row(conversation_id: int) -> str:
     return f"conversation:{conversation_id}"
 

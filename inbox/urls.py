@@ -5,6 +5,11 @@ from inbox import views
 urlpatterns = [
     path("inbox/", views.conversation_list, name="inbox"),
     path("inbox/c/<int:conversation_id>/", views.conversation_detail, name="conversation"),
+    path(
+        "inbox/attachments/<int:attachment_id>/",
+        views.attachment_download,
+        name="attachment_download",
+    ),
 ]
 
 # Mailbox connection and health (inbox.views_mailboxes).

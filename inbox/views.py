@@ -3,14 +3,17 @@
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
 from accounts.keys import keys_for
-from inbox.models import Conversation, Message, Status
+from inbox.models import Attachment, Conversation, Message, Status
 from inbox.presenters import conversation_rows, conversation_summary, message_view
+from inbox.sealing import open_json, stored_attachment_row
+from trupeo.storage import open_sealed
 
 PAGE_SIZE = 50
 
@@ -92,3 +95,34 @@ def conversation_detail(request: WorkspaceRequest, conversation_id: int) -> Http
             "view": conversation.status if conversation.status != Status.OPEN else "open",
         },
     )
+
+
+# Shown in the browser only when harmless; everything else is downloaded.
+_INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"}
+
+
+@member_required
+def attachment_download(request: WorkspaceRequest, attachment_id: int) -> StreamingHttpResponse:
+    """An attachment, decrypted on the fly as it streams; never written anywhere in clear."""
+    attachment = get_in_workspace(
+        request, Attachment.objects.select_related("message"), pk=attachment_id
+    )
+    keys = keys_for(request.workspace)
+    row = stored_attachment_row(attachment)
+    meta = open_json(keys, attachment.meta_sealed, field="attachment.meta", row=row)
+    inline = attachment.content_type in _INLINE_TYPES and request.GET.get("download") != "1"
+    response = StreamingHttpResponse(
+        open_sealed(attachment.object_key, keys, field="attachment.content", row=row),
+        content_type=attachment.content_type if inline else "application/octet-stream",
+    )
+    response["Content-Length"] = str(attachment.size)
+    response["Content-Disposition"] = content_disposition_header(
+        not inline, meta.get("filename") or "attachment"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    # Opened on its own, the file may not run anything in our origin.
+    response["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

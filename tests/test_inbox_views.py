@@ -1,5 +1,7 @@
 """The inbox list and the conversation page: decrypted for members, constant query counts."""
 
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -69,3 +71,23 @@ def test_conversation_page_decrypts_its_messages(bob_client, mailbox):
 
 def test_unknown_view_is_a_404(alice_client, mailbox):
     assert alice_client.get(reverse("inbox") + "?view=nope").status_code == 404
+
+
+def test_attachment_download_decrypts_with_a_safe_disposition(alice_client, mailbox):
+    from inbox.models import Attachment
+
+    raw = (Path(__file__).parent / "fixtures" / "eml" / "rfc2231_french_filename.eml").read_bytes()
+    folder = mailbox.folders.get(role="inbox")
+    ingest_batch(mailbox=mailbox, folder=folder, mails=[RawMail(provider_key="x:1:1", raw=raw)])
+    attachment = Attachment.objects.get(is_inline=False)
+    response = alice_client.get(
+        reverse("attachment_download", args=[attachment.pk]) + "?download=1"
+    )
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content)
+    assert len(body) == attachment.size
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith(
+        "attachment; filename*=utf-8''Compte-rendu%20r%C3%A9union.pdf"
+    )
+    assert response["X-Content-Type-Options"] == "nosniff"

@@ -11,10 +11,11 @@ from accounts import services
 from accounts.models import Invitation, Membership, Role
 from inbox.ingest import RawMail, ingest_batch
 from inbox.mailboxes import mailbox_create
-from inbox.models import Conversation, FolderRole, Mailbox, SyncState
+from inbox.models import Attachment, Conversation, FolderRole, Mailbox, SyncState
 
 # URL names that take an id, and how to find alice's object for each.
 OBJECTS = {
+    "attachment_download": lambda ctx: ctx["attachment"].pk,
     "conversation": lambda ctx: ctx["conversation"].pk,
     "invitation_revoke": lambda ctx: ctx["invitation"].pk,
     "mailbox_delete": lambda ctx: ctx["mailbox"].pk,
@@ -58,8 +59,14 @@ PARENT_MAIL = (
     b"Subject: Absence de Lucas\r\n"
     b"Message-ID: <absence-1@example.fr>\r\n"
     b"Date: Mon, 02 Mar 2026 09:00:00 +0100\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="b1"\r\n'
     b"\r\n"
-    b"Lucas sera absent demain.\r\n"
+    b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nLucas sera absent demain.\r\n"
+    b"--b1\r\nContent-Type: application/pdf\r\n"
+    b'Content-Disposition: attachment; filename="certificat.pdf"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJSBjZXJ0aWZpY2F0Cg==\r\n"
+    b"--b1--\r\n"
 )
 
 
@@ -86,6 +93,7 @@ def ctx(workspace, alice, bob):
         "bob_membership": Membership.objects.get(user=bob),
         "mailbox": mailbox,
         "conversation": Conversation.objects.get(mailbox=mailbox),
+        "attachment": Attachment.objects.get(message__mailbox=mailbox),
     }
 
 
