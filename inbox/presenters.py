@@ -1,10 +1,12 @@
 """Decrypt exactly what one page shows, into plain objects for the templates."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import unquote
 
 from inbox.models import Conversation, Message
-from inbox.sealing import conversation_row, message_row, open_json
+from inbox.sealing import conversation_row, message_row, open_json, stored_attachment_row
 from trupeo.crypto import WorkspaceKeys
 
 
@@ -69,6 +71,7 @@ class MessageView:
     parse_problems: list[str]
     thread_reason: str
     attachments: list[dict]
+    has_html: bool
 
 
 def message_view(keys: WorkspaceKeys, message: Message) -> MessageView:
@@ -86,5 +89,45 @@ def message_view(keys: WorkspaceKeys, message: Message) -> MessageView:
         text=text,
         parse_problems=envelope.get("problems") or [],
         thread_reason=message.get_thread_reason_display(),
-        attachments=[],
+        attachments=attachment_list(keys, message),
+        has_html=message.html_sealed is not None,
     )
+
+
+def attachment_list(keys: WorkspaceKeys, message: Message) -> list[dict]:
+    """File name, Content-ID and size of each part, in order (uses prefetched attachments)."""
+    result = []
+    for attachment in sorted(message.attachments.all(), key=lambda a: a.position):
+        attachment.message = message  # already loaded: no query to find the row
+        meta = open_json(
+            keys,
+            attachment.meta_sealed,
+            field="attachment.meta",
+            row=stored_attachment_row(attachment),
+        )
+        result.append(
+            {
+                "id": attachment.pk,
+                "filename": meta.get("filename") or "",
+                "content_id": (meta.get("content_id") or "").strip("<>"),
+                "size": attachment.size,
+                "is_inline": attachment.is_inline,
+            }
+        )
+    return result
+
+
+_CID_SRC = re.compile(r"""src=(["'])cid:([^"']+)\1""", re.IGNORECASE)
+
+
+def message_html(keys: WorkspaceKeys, message: Message, attachment_url) -> str:
+    """The sanitised HTML, with inline `cid:` images pointing at our own attachment URL."""
+    row = message_row(message.mailbox_id, message.provider_key)
+    html = keys.open_text(message.html_sealed, field="message.html", row=row) or ""
+    by_cid = {a["content_id"]: a["id"] for a in attachment_list(keys, message) if a["content_id"]}
+
+    def replace(match: re.Match) -> str:
+        attachment_id = by_cid.get(unquote(match.group(2)).strip("<>"))
+        return f'src="{attachment_url(attachment_id)}"' if attachment_id else 'src=""'
+
+    return _CID_SRC.sub(replace, html)

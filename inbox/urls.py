@@ -5,6 +5,7 @@ from inbox import views
 urlpatterns = [
     path("inbox/", views.conversation_list, name="inbox"),
     path("inbox/c/<int:conversation_id>/", views.conversation_detail, name="conversation"),
+    path("inbox/m/<int:message_id>/html/", views.message_html_view, name="message_html"),
     path(
         "inbox/attachments/<int:attachment_id>/",
         views.attachment_download,

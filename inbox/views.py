@@ -5,13 +5,20 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Q
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
 from accounts.keys import keys_for
 from inbox.models import Attachment, Conversation, Message, Status
-from inbox.presenters import conversation_rows, conversation_summary, message_view
+from inbox.presenters import (
+    conversation_rows,
+    conversation_summary,
+    message_html,
+    message_view,
+)
 from inbox.sealing import open_json, stored_attachment_row
 from trupeo.storage import open_sealed
 
@@ -83,7 +90,11 @@ def conversation_detail(request: WorkspaceRequest, conversation_id: int) -> Http
         request, Conversation.objects.select_related("mailbox", "assignee"), pk=conversation_id
     )
     keys = keys_for(request.workspace)
-    messages = Message.objects.filter(conversation=conversation).order_by("received_at", "id")
+    messages = (
+        Message.objects.filter(conversation=conversation)
+        .prefetch_related("attachments")
+        .order_by("received_at", "id")
+    )
     return render(
         request,
         "inbox/conversation.html",
@@ -124,5 +135,35 @@ def attachment_download(request: WorkspaceRequest, attachment_id: int) -> Stream
     response["Content-Security-Policy"] = (
         "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
     )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# The mail's own HTML, framed: no script, no form, nothing remote (images from other sites
+# stay blocked), only our own attachment URLs for inline images.
+_MAIL_CSP = (
+    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+    "frame-ancestors 'self'; form-action 'none'; base-uri 'none'; sandbox allow-popups "
+    "allow-popups-to-escape-sandbox"
+)
+
+
+@xframe_options_sameorigin
+@member_required
+def message_html_view(request: WorkspaceRequest, message_id: int) -> HttpResponse:
+    message = get_in_workspace(
+        request, Message.objects.prefetch_related("attachments"), pk=message_id
+    )
+    html = message_html(
+        keys_for(request.workspace),
+        message,
+        lambda pk: reverse("attachment_download", args=[pk]),
+    )
+    response = HttpResponse(
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><base target="_blank"></head>'
+        f"<body>{html}</body></html>",
+        content_type="text/html; charset=utf-8",
+    )
+    response["Content-Security-Policy"] = _MAIL_CSP
     response["Cache-Control"] = "private, no-store"
     return response

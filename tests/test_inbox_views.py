@@ -91,3 +91,26 @@ def test_attachment_download_decrypts_with_a_safe_disposition(alice_client, mail
         "attachment; filename*=utf-8''Compte-rendu%20r%C3%A9union.pdf"
     )
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_mail_html_is_framed_with_its_own_csp_and_inline_images(alice_client, mailbox):
+    from inbox.models import Attachment, Message
+
+    raw = (
+        Path(__file__).parent / "fixtures" / "eml" / "fr_newsletter_html_only_cid_image.eml"
+    ).read_bytes()
+    folder = mailbox.folders.get(role="inbox")
+    ingest_batch(mailbox=mailbox, folder=folder, mails=[RawMail(provider_key="x:1:2", raw=raw)])
+    message = Message.objects.get()
+    image = Attachment.objects.get(message=message, is_inline=True)
+    response = alice_client.get(reverse("message_html", args=[message.pk]))
+    html = response.content.decode()
+    csp = response["Content-Security-Policy"]
+    assert "img-src 'self' data:" in csp and "sandbox" in csp and "script-src" not in csp
+    assert response["X-Frame-Options"] == "SAMEORIGIN"
+    assert f'src="{reverse("attachment_download", args=[image.pk])}"' in html
+    assert "cid:" not in html and "<script" not in html.lower()
+    page = alice_client.get(
+        reverse("conversation", args=[message.conversation_id])
+    ).content.decode()
+    assert f'src="{reverse("message_html", args=[message.pk])}"' in page
