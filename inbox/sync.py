@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import F, Q
 from django.utils import timezone
@@ -315,12 +315,17 @@ def _fetch(client: IMAPClient, chunk: list[int], prefix: str) -> list[RawMail]:
             RawMail(
                 provider_key=f"{prefix}{uid}",
                 raw=data[b"BODY[]"],
-                received_at=data.get(b"INTERNALDATE"),
+                received_at=_utc(data.get(b"INTERNALDATE")),
                 seen=b"\\Seen" in flags,
                 flagged=b"\\Flagged" in flags,
             )
         )
     return mails
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # imapclient's own tzinfo cannot be pickled to the preparing worker; UTC can.
+    return moment.astimezone(UTC) if moment is not None else None
 
 
 def _uid_of(provider_key: str, prefix: str) -> int | None:
