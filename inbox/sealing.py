@@ -43,6 +43,10 @@ def folder_row(folder_id: int) -> str:
     return f"folder:{folder_id}"
 
 
+def outgoing_row(outgoing_id: int) -> str:
+    return f"outgoing:{outgoing_id}"
+
+
 def seal_json(keys: WorkspaceKeys, value: Any, *, field: str, row: str) -> bytes:
     data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
     return keys.seal(data, field=field, row=row)

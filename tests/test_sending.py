@@ -496,7 +496,7 @@ def _send_and_die_after_smtp(monkeypatch, outgoing):
         def killed(*args, **kwargs):
             raise _WorkerKilled
 
-        patch.setattr(sending, "_mark_sent", killed)
+        patch.setattr(sending.delivery, "_mark_sent", killed)
         with pytest.raises(_WorkerKilled):
             outgoing_send(outgoing_id=outgoing.pk)
     outgoing.refresh_from_db()
@@ -565,7 +565,7 @@ def test_sent_but_not_filed_is_filed_by_the_recovery_once(
         def killed(*args, **kwargs):
             raise _WorkerKilled
 
-        patch.setattr(sending, "_file_in_sent", killed)
+        patch.setattr(sending.delivery, "_file_in_sent", killed)
         with pytest.raises(_WorkerKilled):
             outgoing_send(outgoing_id=outgoing.pk)
     outgoing.refresh_from_db()

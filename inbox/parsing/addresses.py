@@ -1,0 +1,88 @@
+"""Address headers -> `Address`es: lenient list splitting, then strict validation."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from email.utils import parseaddr
+
+from inbox.parsing.header_text import _decode_words
+from inbox.parsing.message import Address
+from inbox.parsing.problems import _Problems
+
+_VALID_ADDRESS = re.compile(r"^[^@\s<>()\[\]\",;:\\]+@[^@\s<>()\[\]\",;:\\]+$")
+# Python >= 3.12.6/3.13 parse addresses strictly by default and return ('', '') for any
+# oddity; we want the lenient reading and do our own validation.
+_PARSEADDR_OPTIONS = (
+    {"strict": False} if "strict" in inspect.signature(parseaddr).parameters else {}
+)
+
+
+def _address(chunk: str, header: str, problems: _Problems) -> Address | None:
+    display, address = parseaddr(chunk, **_PARSEADDR_OPTIONS)
+    address = address.strip().strip("<>")
+    if not _VALID_ADDRESS.match(address):
+        return None
+    # The list was already unfolded and 8-bit repaired before it was split.
+    display_name = _decode_words(display, header, problems).strip() if display else ""
+    return Address(display_name, address.lower())
+
+
+def split_address_list(value: str) -> list[str]:
+    """Split an address header on top-level commas/semicolons, tolerating broken quoting.
+
+    Groups ("team: a@x, b@x;") are flattened. An unbalanced quote or parenthesis is
+    treated as a plain character, so one broken entry cannot swallow the rest.
+    """
+    literal: set[int] = set()
+    for _ in range(_MAX_QUOTE_REPAIRS):
+        chunks, unbalanced_at = _split_top_level(value, literal)
+        if unbalanced_at is None:
+            break
+        literal.add(unbalanced_at)
+    else:  # hostile quoting: stop repairing (that would be quadratic) and ignore it all
+        chunks, _ = _split_top_level(value, literal, ignore_quoting=True)
+    return [chunk.strip() for chunk in chunks if chunk.strip()]
+
+
+_MAX_QUOTE_REPAIRS = 4  # real mail has one or two stray quotes, not hundreds
+
+
+def _split_top_level(
+    value: str, literal: set[int], *, ignore_quoting: bool = False
+) -> tuple[list[str], int | None]:
+    chunks: list[str] = []
+    current: list[str] = []
+    quote_at: int | None = None
+    paren_at: list[int] = []
+    escaped = False
+    for index, char in enumerate(value):
+        if escaped:
+            escaped = False
+        elif char == "\\" and (quote_at is not None or paren_at):
+            escaped = True
+        elif ignore_quoting or index in literal:
+            pass
+        elif quote_at is not None:
+            if char == '"':
+                quote_at = None
+        elif char == '"' and not paren_at:
+            quote_at = index
+        elif char == "(":
+            paren_at.append(index)
+        elif char == ")" and paren_at:
+            paren_at.pop()
+        elif not paren_at and char in ",;":
+            chunks.append("".join(current))
+            current = []
+            continue
+        elif not paren_at and char == ":":
+            current = []  # a group's display name, not an address
+            continue
+        current.append(char)
+    if quote_at is not None:
+        return chunks, quote_at
+    if paren_at:
+        return chunks, paren_at[0]
+    chunks.append("".join(current))
+    return chunks, None

@@ -1,0 +1,79 @@
+"""Sending from a shared address: the outgoing state machine.
+
+    draft   ─queue─▶ queued ─claim─▶ sending ─SMTP 250─▶ sent ─▶ copy in Sent, linked
+    sending ─4xx─▶ queued, with a backoff (failed once RETRY_DELAYS are spent)
+    sending ─refused before DATA (auth, 5xx, unreachable)─▶ failed
+    sending ─connection broken during DATA─▶ failed ("it may or may not have left")
+    sending, lease expired (the worker died) ─recovery─▶ sent if found in Sent, else failed
+    failed  ─a person's Retry─▶ queued
+
+* The MIME is composed once, when the outgoing is queued, and sealed to object storage: every
+  attempt sends the same bytes under the same Message-ID.
+* A worker claims an outgoing with one conditional UPDATE (queued → sending, a 5-minute lease,
+  attempts + 1): two workers never both send it. A queued outgoing's `lease_until`, while set,
+  is the time before which no worker may claim it (the backoff after a 4xx).
+* The outgoing is marked sent as soon as the server accepts the DATA, before anything else can
+  fail; only then is the copy appended to Sent (its APPENDUID becomes the provider key, so the
+  Sent-folder sync recognises it) and ingested into the conversation.
+* An outgoing left in `sending` past its lease (the worker died mid-send) is never sent again
+  blindly: the Sent folder is searched for its Message-ID; found, it is sent; otherwise it
+  fails with a sentence asking the person to check with the recipient, and only a person's
+  Retry sends it again.
+
+Never logged: content, addresses, server replies (they may quote addresses) and passwords.
+
+The package: `drafts` (drafts, their sealed content, the queue), `delivery` (the claim, the
+SMTP attempt, the backoff), `filing` (the copy in Sent, linked into its conversation) and
+`recovery` (what a dead worker left behind, and a person's Retry). Import from here.
+"""
+
+from inbox.sending.delivery import (
+    LEASE,
+    MAX_REASON,
+    RETRY_DELAYS,
+    _mark_sent,
+    interrupted_message,
+    outgoing_send,
+)
+from inbox.sending.drafts import (
+    OutgoingStateError,
+    outgoing_content,
+    outgoing_create,
+    outgoing_queue,
+    outgoing_update,
+    reply_defaults,
+)
+from inbox.sending.filing import SEEN, _file_in_sent
+from inbox.sending.recovery import (
+    REQUEUE_AFTER,
+    RecoveryResult,
+    outgoing_recover_stuck,
+    outgoing_retry,
+)
+from inbox.threading import message_id_token
+
+# The public names, and three that the tests reach as `inbox.sending.<name>` as when this was one
+# module: `_mark_sent` and `_file_in_sent` are patched there to kill the worker right after the
+# SMTP 250 (`delivery` calls them through this package so that the patch takes effect), and
+# `message_id_token` computes the expected token.
+__all__ = [
+    "LEASE",
+    "MAX_REASON",
+    "REQUEUE_AFTER",
+    "RETRY_DELAYS",
+    "SEEN",
+    "OutgoingStateError",
+    "RecoveryResult",
+    "_file_in_sent",
+    "_mark_sent",
+    "interrupted_message",
+    "message_id_token",
+    "outgoing_content",
+    "outgoing_create",
+    "outgoing_queue",
+    "outgoing_recover_stuck",
+    "outgoing_retry",
+    "outgoing_send",
+    "outgoing_update",
+    "reply_defaults",
+]
