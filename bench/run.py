@@ -161,7 +161,8 @@ def run_sync(site: Site) -> tuple[float, float, str]:
     output = log.read_text()
     if process.returncode != 0 or "FAILED" in output:
         raise SystemExit(f"sync failed:\n{output}")
-    return seconds, usage.ru_maxrss / 1024, output.strip().splitlines()[0]
+    cpu = usage.ru_utime + usage.ru_stime  # this process and its parsing worker
+    return seconds, usage.ru_maxrss / 1024, output.strip().splitlines()[0] + f" [CPU {cpu:.1f} s]"
 
 
 def bench_sync(dovecot: DovecotServer, count: int) -> dict:
