@@ -3,6 +3,8 @@
 import json
 
 from django.db import models
+from django.db.models import Lookup
+from django.db.models.lookups import FieldGetDbPrepValueMixin
 
 
 class TokenArrayField(models.Field):
@@ -26,3 +28,22 @@ class TokenArrayField(models.Field):
         if value is None or isinstance(value, list):
             return value
         return json.loads(value)
+
+
+@TokenArrayField.register_lookup
+class ContainsAll(FieldGetDbPrepValueMixin, Lookup):
+    """Every token of the value is in the row's list (GIN-indexed `@>` on PostgreSQL)."""
+
+    lookup_name = "contains_all"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        if connection.vendor == "postgresql":
+            return f"{lhs} @> ({rhs})::bigint[]", [*lhs_params, *rhs_params]
+        # lhs and rhs are compiled fragments with placeholders; the values are parameters.
+        sql = (
+            f"NOT EXISTS (SELECT 1 FROM json_each({rhs}) AS wanted WHERE wanted.value NOT IN "  # noqa: S608
+            f"(SELECT value FROM json_each({lhs})))"
+        )
+        return sql, [*rhs_params, *lhs_params]

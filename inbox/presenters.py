@@ -131,3 +131,29 @@ def message_html(keys: WorkspaceKeys, message: Message, attachment_url) -> str:
         return f'src="{attachment_url(attachment_id)}"' if attachment_id else 'src=""'
 
     return _CID_SRC.sub(replace, html)
+
+
+def confirmed(query, keys: WorkspaceKeys, conversations: list[Conversation]) -> list[Conversation]:
+    """Keep the conversations whose decrypted messages really hold the query's words."""
+    from inbox.search_query import confirm
+
+    if not query.words or not conversations:
+        return conversations
+    texts: dict[int, list[str]] = {c.pk: [] for c in conversations}
+    tokens = sorted(query.tokens)
+    for message in Message.objects.filter(
+        conversation__in=conversations, search_tokens__contains_all=tokens
+    ).only("pk", "conversation_id", "mailbox_id", "provider_key", "envelope_sealed", "text_sealed"):
+        row = message_row(message.mailbox_id, message.provider_key)
+        envelope = open_json(keys, message.envelope_sealed, field="message.envelope", row=row)
+        people = [
+            envelope.get("from") or {},
+            *(envelope.get("to") or []),
+            *(envelope.get("cc") or []),
+        ]
+        texts[message.conversation_id] += [
+            envelope.get("subject") or "",
+            keys.open_text(message.text_sealed, field="message.text", row=row) or "",
+            " ".join(f"{p.get('name', '')} {p.get('address', '')}" for p in people),
+        ]
+    return [c for c in conversations if confirm(query, texts[c.pk])]

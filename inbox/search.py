@@ -39,14 +39,16 @@ def words(text: str) -> set[str]:
         raw = fold(raw).strip(".-+")
         if not raw:
             continue
-        if "@" in raw:
+        if raw.replace(".", "").isdigit():
             found.add(raw)
-            user, _, domain = raw.partition("@")
-            found.update(p for p in [*_SEPARATORS.split(user), domain] if len(p) > 1)
-        elif raw.replace(".", "").isdigit():
+            continue
+        # A compound ("jean-pierre", "laposte.net", an address) is findable whole and by its
+        # parts; an address also by its domain.
+        user, at, domain = raw.partition("@")
+        parts = [*_SEPARATORS.split(user), *([*_SEPARATORS.split(domain), domain] if at else [])]
+        if len(parts) > 1:
             found.add(raw)
-        else:
-            found.update(p for p in _SEPARATORS.split(raw) if len(p) > 1 and p not in _STOP)
+        found.update(p for p in parts if len(p) > 1 and p not in _STOP)
     return found
 
 

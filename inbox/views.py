@@ -14,12 +14,14 @@ from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, me
 from accounts.keys import keys_for
 from inbox.models import Attachment, Conversation, Message, Status
 from inbox.presenters import (
+    confirmed,
     conversation_rows,
     conversation_summary,
     message_html,
     message_view,
 )
 from inbox.sealing import open_json, stored_attachment_row
+from inbox.search_query import parse_query, search_conversations
 from trupeo.storage import open_sealed
 
 PAGE_SIZE = 50
@@ -63,10 +65,19 @@ def _after(cursor: str) -> tuple[datetime, int] | None:
 
 @member_required
 def conversation_list(request: WorkspaceRequest) -> HttpResponse:
+    """A view of the inbox, or search results when `q` is given (shareable URLs)."""
     view = request.GET.get("view", "open")
     if view not in VIEWS:
         raise Http404("Unknown view.")
-    qs = _filtered(request, view).select_related("assignee").order_by("-last_message_at", "-id")
+    keys = keys_for(request.workspace)
+    q = request.GET.get("q", "").strip()
+    query = None
+    if q:
+        query = parse_query(q, keys=keys, workspace=request.workspace, user=request.user)
+        qs = search_conversations(query, in_workspace(request, Conversation))
+    else:
+        qs = _filtered(request, view)
+    qs = qs.select_related("assignee").order_by("-last_message_at", "-id")
     cursor = _after(request.GET.get("after", ""))
     if cursor:
         stamp, pk = cursor
@@ -75,12 +86,20 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
     has_more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
     next_cursor = _cursor(page[-1]) if has_more else ""
-    rows = conversation_rows(keys_for(request.workspace), page)
+    if query is not None:
+        page = confirmed(query, keys, page)
+    rows = conversation_rows(keys, page)
     template = "inbox/list.html#rows" if request.htmx else "inbox/list.html"
     return render(
         request,
         template,
-        {"rows": rows, "view": view, "views": VIEWS, "next_cursor": next_cursor},
+        {
+            "rows": rows,
+            "view": "" if q else view,
+            "views": VIEWS,
+            "next_cursor": next_cursor,
+            "q": q,
+        },
     )
 
 

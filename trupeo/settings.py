@@ -4,6 +4,7 @@ Embedded defaults (SQLite, a file broker, a local data folder, mail on the conso
 `make run` work with no server; production sets the variables listed in `.env.example`.
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -120,8 +121,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    # A file, not memory: tests hand the database to real worker processes.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    # A file, not memory: tests hand the database to real worker processes. One per test
+    # run, so two runs side by side never share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
