@@ -40,6 +40,7 @@ LEASE = timedelta(minutes=5)
 POLL_INTERVAL = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=30)
 FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE", b"FLAGS"]
+MAX_BATCH_BYTES = 16 * 1024 * 1024  # two or three batches are in memory at once
 UIDS_PER_COMMAND = 5000  # keeps each command line well under servers' limits (Dovecot: 64 KiB)
 
 
@@ -269,7 +270,7 @@ def _fetched_batches(
     """Ingest `uids` batch by batch. Three stages overlap: a thread fetches batch n+2, a
     forked worker parses batch n+1 (when there are enough batches to pay for the fork), and
     this thread stores batch n."""
-    chunks = [uids[i : i + batch_size] for i in range(0, len(uids), batch_size)]
+    chunks = _chunks(uids, _sizes(client, uids), batch_size)
     if not chunks:
         return
     preparer = Preparer(keys_for(mailbox.workspace)) if parallel and len(chunks) >= 3 else None
@@ -301,6 +302,32 @@ def _fetched_batches(
     finally:
         if preparer:
             preparer.close()
+
+
+def _sizes(client: IMAPClient, uids: list[int]) -> dict[int, int]:
+    sizes: dict[int, int] = {}
+    for start in range(0, len(uids), UIDS_PER_COMMAND):
+        response = client.fetch(uids[start : start + UIDS_PER_COMMAND], [b"RFC822.SIZE"])
+        sizes.update((uid, int(data.get(b"RFC822.SIZE", 0))) for uid, data in response.items())
+    return sizes
+
+
+def _chunks(uids: list[int], sizes: dict[int, int], batch_size: int) -> list[list[int]]:
+    """Batches of at most `batch_size` messages and MAX_BATCH_BYTES: memory stays flat
+    however big the attachments are (a message larger than that is a batch of its own)."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    current_bytes = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        if current and (len(current) >= batch_size or current_bytes + size > MAX_BATCH_BYTES):
+            chunks.append(current)
+            current, current_bytes = [], 0
+        current.append(uid)
+        current_bytes += size
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def _fetch(client: IMAPClient, chunk: list[int], prefix: str) -> list[RawMail]:

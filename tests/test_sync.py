@@ -170,3 +170,39 @@ def test_idle_brings_new_mail_in_seconds(dovecot, imap_account, mailbox):
     finally:
         stop.set()
         watcher.join(timeout=10)
+
+
+def test_big_attachments_are_synced_in_small_batches(dovecot, imap_account, mailbox, monkeypatch):
+    import inbox.sync
+    from inbox.models import Attachment
+
+    monkeypatch.setattr(inbox.sync, "MAX_BATCH_BYTES", 3 * 1024 * 1024)
+    batches = []
+    real_ingest = inbox.sync.ingest_batch
+    monkeypatch.setattr(
+        inbox.sync,
+        "ingest_batch",
+        lambda **kwargs: batches.append(len(kwargs["mails"])) or real_ingest(**kwargs),
+    )
+    user, _ = imap_account
+    payload = bytes(range(256)) * (6 * 1024)  # 1.5 MiB, 2 MiB once in base64
+    for n in range(4):
+        dovecot.append(user, "INBOX", big_message(n, payload))
+    summary = mailbox_sync(mailbox_id=mailbox.pk, batch_size=50)
+    assert summary.ok and summary.new == 4
+    assert batches == [1, 1, 1, 1]  # never two 2 MiB messages in a 3 MiB batch
+    assert list(Attachment.objects.values_list("size", flat=True)) == [len(payload)] * 4
+
+
+def big_message(n: int, payload: bytes) -> bytes:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = f"parent{n}@famille.fr"
+    msg["To"] = "scolarite@lycee-verne.fr"
+    msg["Subject"] = f"Scan n°{n}"
+    msg.set_content("Voici le scan.")
+    msg.add_attachment(
+        payload, maintype="application", subtype="octet-stream", filename=f"scan{n}.bin"
+    )
+    return msg.as_bytes()
