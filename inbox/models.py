@@ -264,3 +264,33 @@ class Outgoing(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["state", "lease_until"])]
+
+
+class ActivityKind(models.TextChoices):
+    ASSIGNED = "assigned", _("Assigned")
+    STATUS = "status", _("Status changed")
+    NOTE = "note", _("Note added")
+
+
+class Activity(models.Model):
+    """The trail of a conversation: who assigned, changed the status or wrote a note, when.
+
+    Holds no content: a status value or a teammate's id, never text from the mail or a note.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="activities"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=ActivityKind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "created_at"])]

@@ -157,3 +157,47 @@ def confirmed(query, keys: WorkspaceKeys, conversations: list[Conversation]) -> 
             " ".join(f"{p.get('name', '')} {p.get('address', '')}" for p in people),
         ]
     return [c for c in conversations if confirm(query, texts[c.pk])]
+
+
+@dataclass(frozen=True)
+class TrailItem:
+    when: datetime
+    actor: str
+    kind: str
+    text: str  # a note's body, decrypted; empty for other events
+    status: str
+    assignee: str
+
+
+def trail(keys: WorkspaceKeys, conversation: Conversation) -> list[TrailItem]:
+    """Notes and activities of a conversation, oldest first."""
+    from inbox.models import Activity, ActivityKind, Note
+    from inbox.sealing import note_row
+
+    items = [
+        TrailItem(
+            when=note.created_at,
+            actor=note.author.display_name if note.author else "",
+            kind="note_body",
+            text=keys.open_text(note.body_sealed, field="note.body", row=note_row(note.pk)) or "",
+            status="",
+            assignee="",
+        )
+        for note in Note.objects.filter(conversation=conversation).select_related("author")
+    ]
+    for activity in (
+        Activity.objects.filter(conversation=conversation)
+        .exclude(kind=ActivityKind.NOTE)
+        .select_related("actor", "assignee")
+    ):
+        items.append(
+            TrailItem(
+                when=activity.created_at,
+                actor=activity.actor.display_name if activity.actor else "",
+                kind=activity.kind,
+                text="",
+                status=activity.get_status_display() if activity.status else "",
+                assignee=activity.assignee.display_name if activity.assignee else "",
+            )
+        )
+    return sorted(items, key=lambda item: item.when)

@@ -5,6 +5,11 @@ from inbox import views
 urlpatterns = [
     path("inbox/", views.conversation_list, name="inbox"),
     path("inbox/c/<int:conversation_id>/", views.conversation_detail, name="conversation"),
+    path(
+        "inbox/c/<int:conversation_id>/triage/",
+        views.conversation_triage,
+        name="conversation_triage",
+    ),
     path("inbox/m/<int:message_id>/html/", views.message_html_view, name="message_html"),
     path(
         "inbox/attachments/<int:attachment_id>/",

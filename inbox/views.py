@@ -2,16 +2,21 @@
 
 from datetime import UTC, datetime, timedelta
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
 
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
 from accounts.keys import keys_for
+from accounts.models import Membership
+from inbox import triage
 from inbox.models import Attachment, Conversation, Message, Status
 from inbox.presenters import (
     confirmed,
@@ -19,6 +24,7 @@ from inbox.presenters import (
     conversation_summary,
     message_html,
     message_view,
+    trail,
 )
 from inbox.sealing import open_json, stored_attachment_row
 from inbox.search_query import parse_query, search_conversations
@@ -109,7 +115,8 @@ def conversation_detail(request: WorkspaceRequest, conversation_id: int) -> Http
         request, Conversation.objects.select_related("mailbox", "assignee"), pk=conversation_id
     )
     keys = keys_for(request.workspace)
-    messages = (
+    # Not "messages": that name belongs to django.contrib.messages in every template.
+    mails = (
         Message.objects.filter(conversation=conversation)
         .prefetch_related("attachments")
         .order_by("received_at", "id")
@@ -120,7 +127,12 @@ def conversation_detail(request: WorkspaceRequest, conversation_id: int) -> Http
         {
             "conversation": conversation,
             "summary": conversation_summary(keys, conversation),
-            "messages": [message_view(keys, m) for m in messages],
+            "mails": [message_view(keys, m) for m in mails],
+            "trail": trail(keys, conversation),
+            "members": Membership.objects.filter(workspace=request.workspace)
+            .select_related("user")
+            .order_by("user__name"),
+            "statuses": [Status.OPEN, Status.PENDING, Status.CLOSED, Status.SPAM],
             "views": VIEWS,
             "view": conversation.status if conversation.status != Status.OPEN else "open",
         },
@@ -186,3 +198,40 @@ def message_html_view(request: WorkspaceRequest, message_id: int) -> HttpRespons
     response["Content-Security-Policy"] = _MAIL_CSP
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+@member_required
+@require_POST
+def conversation_triage(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
+    """Assign, change the status or add a note; back to the conversation."""
+    conversation = get_in_workspace(
+        request, Conversation.objects.select_related("workspace"), pk=conversation_id
+    )
+    action = request.POST.get("action", "")
+    try:
+        if action == "assign":
+            assignee_id = request.POST.get("assignee", "")
+            assignee = None
+            if assignee_id == "me":
+                assignee = request.user
+            elif assignee_id:
+                membership = get_in_workspace(
+                    request, Membership.objects.select_related("user"), user_id=assignee_id
+                )
+                assignee = membership.user
+            triage.conversation_assign(
+                conversation=conversation, assignee=assignee, actor=request.user
+            )
+        elif action == "status":
+            triage.conversation_set_status(
+                conversation=conversation, status=request.POST.get("status", ""), actor=request.user
+            )
+        elif action == "note":
+            triage.note_add(
+                conversation=conversation, author=request.user, body=request.POST.get("body", "")
+            )
+        else:
+            raise ValidationError(_("Unknown action."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("conversation", conversation_id=conversation.pk)

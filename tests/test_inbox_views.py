@@ -67,6 +67,7 @@ def test_conversation_page_decrypts_its_messages(bob_client, mailbox):
     conversation = Conversation.objects.get()
     page = bob_client.get(reverse("conversation", args=[conversation.pk])).content.decode()
     assert "Mon enfant sera absent(e) demain" in page
+    assert "MessageView(" not in page  # mail objects never leak into the toasts
 
 
 def test_unknown_view_is_a_404(alice_client, mailbox):

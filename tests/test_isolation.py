@@ -17,6 +17,7 @@ from inbox.models import Attachment, Conversation, FolderRole, Mailbox, SyncStat
 OBJECTS = {
     "attachment_download": lambda ctx: ctx["attachment"].pk,
     "conversation": lambda ctx: ctx["conversation"].pk,
+    "conversation_triage": lambda ctx: ctx["conversation"].pk,
     "message_html": lambda ctx: ctx["conversation"].messages.first().pk,
     "invitation_revoke": lambda ctx: ctx["invitation"].pk,
     "mailbox_delete": lambda ctx: ctx["mailbox"].pk,

@@ -1,0 +1,74 @@
+"""Triage writes: assign, change status, add an internal note. Each leaves an activity."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.keys import keys_for
+from accounts.models import Membership, User
+from inbox.models import Activity, ActivityKind, Conversation, Note, Status
+from inbox.sealing import note_row
+
+
+@transaction.atomic
+def conversation_assign(*, conversation: Conversation, assignee: User | None, actor: User) -> None:
+    if (
+        assignee is not None
+        and not Membership.objects.filter(
+            workspace_id=conversation.workspace_id, user=assignee
+        ).exists()
+    ):
+        raise ValidationError(_("That person is not a member of this workspace."))
+    if conversation.assignee_id == (assignee.pk if assignee else None):
+        return
+    Conversation.objects.filter(pk=conversation.pk).update(assignee=assignee)
+    conversation.assignee = assignee
+    Activity.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        actor=actor,
+        kind=ActivityKind.ASSIGNED,
+        assignee=assignee,
+    )
+
+
+@transaction.atomic
+def conversation_set_status(*, conversation: Conversation, status: str, actor: User) -> None:
+    if status not in (Status.OPEN, Status.PENDING, Status.CLOSED, Status.SPAM):
+        raise ValidationError(_("Unknown status."))
+    if conversation.status == status:
+        return
+    Conversation.objects.filter(pk=conversation.pk).update(status=status, snoozed_until=None)
+    conversation.status = status
+    Activity.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        actor=actor,
+        kind=ActivityKind.STATUS,
+        status=status,
+    )
+
+
+@transaction.atomic
+def note_add(*, conversation: Conversation, author: User, body: str) -> Note:
+    body = body.strip()
+    if not body:
+        raise ValidationError(_("A note cannot be empty."))
+    note = Note.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        author=author,
+        body_sealed=b"",
+    )
+    # Sealed under its own row id, known only once the row exists.
+    note.body_sealed = keys_for(conversation.workspace).seal_text(
+        body, field="note.body", row=note_row(note.pk)
+    )
+    note.save(update_fields=["body_sealed"])
+    Activity.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        actor=author,
+        kind=ActivityKind.NOTE,
+    )
+    return note
