@@ -39,6 +39,10 @@ def words(text: str) -> set[str]:
         raw = fold(raw).strip(".-+")
         if not raw:
             continue
+        if raw.isalnum():  # the common case: one plain word
+            if len(raw) > 1 and raw not in _STOP:
+                found.add(raw)
+            continue
         if raw.replace(".", "").isdigit():
             found.add(raw)
             continue
