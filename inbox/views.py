@@ -95,7 +95,9 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
     if query is not None:
         page = confirmed(query, keys, page)
     rows = conversation_rows(keys, page)
-    template = "inbox/list.html#rows" if request.htmx else "inbox/list.html"
+    # "Show more" wants the next rows only; the live refresh selects from the whole page.
+    more = request.htmx and request.htmx.target == "more"
+    template = "inbox/list.html#rows" if more else "inbox/list.html"
     return render(
         request,
         template,

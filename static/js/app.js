@@ -19,6 +19,30 @@
     }
   });
 
+  // The list refreshes itself (htmx polling): not once the person has loaded more pages,
+  // and keeping the keyboard focus on the same row.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const results = document.getElementById("conv-results");
+    if (event.detail.elt === results && results.querySelector(".conv-list[data-paged]")) {
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    const more = event.target.closest("#more a");
+    const list = more && more.closest(".conv-list");
+    if (list) list.dataset.paged = "1";
+  });
+  let focused = null;
+  document.addEventListener("htmx:beforeSwap", function () {
+    const row = document.activeElement && document.activeElement.closest(".conv-row");
+    focused = row ? row.getAttribute("href") : null;
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!focused) return;
+    const row = document.querySelector('.conv-row[href="' + focused + '"]');
+    if (row) row.focus();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
     // Toasts fade after a while; errors stay until dismissed.
