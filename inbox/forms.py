@@ -15,14 +15,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
-from inbox.imap import ServerSettings
+from inbox.imap import DEFAULT_PORTS, ServerSettings
 from inbox.models import Mailbox, Security
 
-# Port used when the field is left empty, per protocol and security.
-DEFAULT_PORTS: dict[str, dict[str, int]] = {
-    "imap": {Security.TLS: 993, Security.STARTTLS: 143, Security.NONE: 143},
-    "smtp": {Security.TLS: 465, Security.STARTTLS: 587, Security.NONE: 587},
-}
 # Well-known ports that only work one way: implicit TLS, or a plain start (then STARTTLS).
 _TLS_PORTS = {"imap": {993}, "smtp": {465}}
 _PLAIN_PORTS = {"imap": {143}, "smtp": {25, 587}}

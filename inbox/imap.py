@@ -15,6 +15,11 @@ from imapclient.exceptions import LoginError
 from inbox.models import Mailbox, Security
 
 TIMEOUT = 30  # seconds for connect and each command
+# Port used when none is set, per protocol and security.
+DEFAULT_PORTS: dict[str, dict[str, int]] = {
+    "imap": {Security.TLS: 993, Security.STARTTLS: 143, Security.NONE: 143},
+    "smtp": {Security.TLS: 465, Security.STARTTLS: 587, Security.NONE: 587},
+}
 
 
 class MailServerError(Exception):
@@ -189,21 +194,20 @@ def smtp_connect(server: ServerSettings) -> smtplib.SMTP:
     return smtp
 
 
-def imap_settings(mailbox: Mailbox, credentials: dict) -> ServerSettings:
+def _server_settings(mailbox: Mailbox, credentials: dict, protocol: str) -> ServerSettings:
+    security = getattr(mailbox, f"{protocol}_security")
     return ServerSettings(
-        host=mailbox.imap_host,
-        port=mailbox.imap_port or (993 if mailbox.imap_security == Security.TLS else 143),
-        security=mailbox.imap_security,
-        username=mailbox.imap_username,
-        password=credentials.get("imap_password", ""),
+        host=getattr(mailbox, f"{protocol}_host"),
+        port=getattr(mailbox, f"{protocol}_port") or DEFAULT_PORTS[protocol][security],
+        security=security,
+        username=getattr(mailbox, f"{protocol}_username"),
+        password=credentials.get(f"{protocol}_password", ""),
     )
+
+
+def imap_settings(mailbox: Mailbox, credentials: dict) -> ServerSettings:
+    return _server_settings(mailbox, credentials, "imap")
 
 
 def smtp_settings(mailbox: Mailbox, credentials: dict) -> ServerSettings:
-    return ServerSettings(
-        host=mailbox.smtp_host,
-        port=mailbox.smtp_port or (465 if mailbox.smtp_security == Security.TLS else 587),
-        security=mailbox.smtp_security,
-        username=mailbox.smtp_username,
-        password=credentials.get("smtp_password", ""),
-    )
+    return _server_settings(mailbox, credentials, "smtp")

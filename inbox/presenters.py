@@ -5,8 +5,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import unquote
 
-from inbox.models import Conversation, Message
-from inbox.sealing import conversation_row, message_row, open_json, stored_attachment_row
+from inbox.models import Activity, ActivityKind, Conversation, Message, Note
+from inbox.sealing import (
+    conversation_row,
+    message_row,
+    note_row,
+    open_json,
+    stored_attachment_row,
+)
+from inbox.search_query import Query, confirm
 from trupeo.crypto import WorkspaceKeys
 
 
@@ -133,10 +140,10 @@ def message_html(keys: WorkspaceKeys, message: Message, attachment_url) -> str:
     return _CID_SRC.sub(replace, html)
 
 
-def confirmed(query, keys: WorkspaceKeys, conversations: list[Conversation]) -> list[Conversation]:
+def confirmed(
+    query: Query, keys: WorkspaceKeys, conversations: list[Conversation]
+) -> list[Conversation]:
     """Keep the conversations whose decrypted messages really hold the query's words."""
-    from inbox.search_query import confirm
-
     if not query.words or not conversations:
         return conversations
     texts: dict[int, list[str]] = {c.pk: [] for c in conversations}
@@ -171,9 +178,6 @@ class TrailItem:
 
 def trail(keys: WorkspaceKeys, conversation: Conversation) -> list[TrailItem]:
     """Notes and activities of a conversation, oldest first."""
-    from inbox.models import Activity, ActivityKind, Note
-    from inbox.sealing import note_row
-
     items = [
         TrailItem(
             when=note.created_at,

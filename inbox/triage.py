@@ -23,13 +23,7 @@ def conversation_assign(*, conversation: Conversation, assignee: User | None, ac
         return
     Conversation.objects.filter(pk=conversation.pk).update(assignee=assignee)
     conversation.assignee = assignee
-    Activity.objects.create(
-        workspace_id=conversation.workspace_id,
-        conversation=conversation,
-        actor=actor,
-        kind=ActivityKind.ASSIGNED,
-        assignee=assignee,
-    )
+    _record(conversation, actor, ActivityKind.ASSIGNED, assignee=assignee)
 
 
 @transaction.atomic
@@ -40,13 +34,7 @@ def conversation_set_status(*, conversation: Conversation, status: str, actor: U
         return
     Conversation.objects.filter(pk=conversation.pk).update(status=status, snoozed_until=None)
     conversation.status = status
-    Activity.objects.create(
-        workspace_id=conversation.workspace_id,
-        conversation=conversation,
-        actor=actor,
-        kind=ActivityKind.STATUS,
-        status=status,
-    )
+    _record(conversation, actor, ActivityKind.STATUS, status=status)
 
 
 @transaction.atomic
@@ -65,10 +53,15 @@ def note_add(*, conversation: Conversation, author: User, body: str) -> Note:
         body, field="note.body", row=note_row(note.pk)
     )
     note.save(update_fields=["body_sealed"])
+    _record(conversation, author, ActivityKind.NOTE)
+    return note
+
+
+def _record(conversation: Conversation, actor: User, kind: str, **fields) -> None:
     Activity.objects.create(
         workspace_id=conversation.workspace_id,
         conversation=conversation,
-        actor=author,
-        kind=ActivityKind.NOTE,
+        actor=actor,
+        kind=kind,
+        **fields,
     )
-    return note
