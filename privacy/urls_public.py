@@ -1,0 +1,20 @@
+"""The public site's URLs (paths in `privacy.public_paths`), named `public-<page>-<lang>`."""
+
+from django.urls import path
+
+from privacy import views_public as views
+from privacy.public_paths import SLUGS, url_name
+
+VIEWS = {
+    "home": views.landing,
+    "policy": views.policy,
+    "legal": views.legal_notice,
+    "contact": views.contact,
+    "waitlist": views.waitlist,
+}
+
+urlpatterns = [
+    path(f"{language}/{slug}", VIEWS[page], {"page": page}, name=url_name(page, language))
+    for language, slugs in SLUGS.items()
+    for page, slug in slugs.items()
+]

@@ -1,0 +1,180 @@
+"""The public site: landing page, privacy policy, legal notice, contact and waitlist.
+
+Every view here is a `public_page`: its CSP admits the configured audience tags (and Turnstile
+on form pages), and its template includes the consent banner. No app page does either.
+"""
+
+import datetime as dt
+from pathlib import Path
+
+import markdown
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from privacy import services_public
+from privacy.consent import consent_context, public_page
+from privacy.forms_public import ContactForm, WaitlistForm
+from privacy.models_public import PolicyVersion
+from privacy.policy import policy_in_force, policy_render, policy_upcoming
+from privacy.public_paths import SLUGS, public_reverse
+from privacy.ratelimit import client_ip, rate_limit_hit
+from privacy.turnstile import RESPONSE_FIELD, turnstile_enabled, turnstile_verify
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+CONTACT_LIMIT = (5, 3600)  # five messages an hour per IP
+WAITLIST_LIMIT = (10, 3600)
+
+
+def _context(request: HttpRequest, page: str, **extra) -> dict:
+    return {
+        "page": page,
+        "alternates": [
+            (language, public_reverse(page, language))
+            for language in SLUGS
+            if language != request.LANGUAGE_CODE
+        ],
+        "turnstile_site_key": "",
+        **consent_context(),
+        **extra,
+    }
+
+
+def _turnstile_context() -> dict:
+    return {
+        "turnstile_site_key": settings.TURNSTILE_SITE_KEY if turnstile_enabled() else "",
+        "form_closed": not turnstile_enabled(),
+    }
+
+
+def _checked(request: HttpRequest, form, *, scope: str, limit: tuple[int, int]) -> int | None:
+    """Rate limit, then Turnstile: None when the post may go on, else the status to answer.
+
+    The limit counts first, so a bot cannot make us call Cloudflare without bound.
+    """
+    if rate_limit_hit(request, scope=scope, limit=limit[0], window=limit[1]):
+        form.add_error(
+            None,
+            _("Too many messages from your connection. Please try again in an hour."),
+        )
+        return 429
+    result = turnstile_verify(
+        token=request.POST.get(RESPONSE_FIELD, ""), remote_ip=client_ip(request)
+    )
+    if not result.ok:
+        form.add_error(None, result.error)
+        return 400
+    return None
+
+
+@public_page(turnstile=True)
+@require_http_methods(["GET", "HEAD"])
+def landing(request: HttpRequest, page: str) -> HttpResponse:
+    context = _context(request, page, form=WaitlistForm(), **_turnstile_context())
+    return render(request, "privacy/public/landing.html", context)
+
+
+@public_page(turnstile=True)
+@require_http_methods(["GET", "HEAD", "POST"])
+def waitlist(request: HttpRequest, page: str) -> HttpResponse:
+    form = WaitlistForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            status = _checked(request, form, scope="waitlist", limit=WAITLIST_LIMIT) or 200
+            if status == 200:
+                services_public.waitlist_join(
+                    email=form.cleaned_data["email"],
+                    audience=form.cleaned_data["audience"],
+                    language=request.LANGUAGE_CODE,
+                )
+                # The same words whether the address was new or not: nothing to enumerate.
+                messages.success(
+                    request,
+                    _("Thank you! Your address is on the waitlist."),
+                )
+                return redirect(public_reverse("waitlist", request.LANGUAGE_CODE) + "?joined=1")
+        else:
+            status = 400
+    context = _context(
+        request, page, form=form, joined=request.GET.get("joined") == "1", **_turnstile_context()
+    )
+    return render(request, "privacy/public/waitlist.html", context, status=status)
+
+
+@public_page(turnstile=True)
+@require_http_methods(["GET", "HEAD", "POST"])
+def contact(request: HttpRequest, page: str) -> HttpResponse:
+    initial = {}
+    if request.GET.get("subject") == "gdpr":
+        initial["subject"] = "gdpr"
+    form = ContactForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            status = _checked(request, form, scope="contact", limit=CONTACT_LIMIT) or 200
+            if status == 200:
+                data = form.cleaned_data
+                services_public.contact_submit(
+                    name=data["name"],
+                    email=data["email"],
+                    subject=data["subject"],
+                    gdpr_right=data["gdpr_right"],
+                    message=data["message"],
+                    language=request.LANGUAGE_CODE,
+                )
+                messages.success(
+                    request,
+                    _("Your message is sent. We have emailed you an acknowledgement."),
+                )
+                return redirect(public_reverse("contact", request.LANGUAGE_CODE) + "?sent=1")
+        else:
+            status = 400
+    context = _context(
+        request, page, form=form, sent=request.GET.get("sent") == "1", **_turnstile_context()
+    )
+    return render(request, "privacy/public/contact.html", context, status=status)
+
+
+@public_page()
+@require_http_methods(["GET", "HEAD"])
+def policy(request: HttpRequest, page: str) -> HttpResponse:
+    # ?version=YYYY-MM-DD shows another published version: the notice email of a coming
+    # change links to it, so it can be read during the 30 days before it takes effect.
+    in_force = policy_in_force()
+    version = in_force
+    asked = request.GET.get("version", "")
+    if asked:
+        try:
+            version = PolicyVersion.objects.get(version=dt.date.fromisoformat(asked))
+        except (ValueError, PolicyVersion.DoesNotExist):
+            raise Http404(_("There is no such version of the privacy policy.")) from None
+    if version is None:
+        raise Http404(_("No privacy policy is in force yet."))
+    rendered = policy_render(version, request.LANGUAGE_CODE)
+    upcoming = policy_upcoming()
+    context = _context(
+        request,
+        page,
+        policy=rendered,
+        in_force=version == in_force,
+        not_yet=version.effective_date > timezone.localdate(),
+        upcoming=upcoming if upcoming != version else None,
+    )
+    return render(request, "privacy/public/policy.html", context)
+
+
+@public_page()
+@require_http_methods(["GET", "HEAD"])
+def legal_notice(request: HttpRequest, page: str) -> HttpResponse:
+    path = PAGES_DIR / f"legal.{request.LANGUAGE_CODE}.md"
+    if not path.exists():
+        path = PAGES_DIR / "legal.fr.md"
+    # Our own file from the repository, never a visitor's text.
+    html = mark_safe(markdown.markdown(path.read_text(encoding="utf-8"), extensions=["attr_list"]))  # noqa: S308
+    return render(request, "privacy/public/legal.html", _context(request, page, body=html))
