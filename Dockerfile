@@ -1,6 +1,9 @@
 FROM python:3.12-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm && rm -rf /var/lib/apt/lists/*
+# postgresql-client: pg_dump / pg_restore for `manage.py backup` and `restore`; it must match
+# the server's major version (Debian bookworm: 15, as in docker-compose.yml).
+RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY requirements.lock package.json package-lock.json ./
 RUN pip install --no-cache-dir --require-hashes -r requirements.lock && npm ci --omit=dev --no-audit --no-fund

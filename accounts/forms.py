@@ -27,6 +27,14 @@ class WorkspaceForm(forms.Form):
         required=False,
         help_text=_("Letters, digits and dashes. Left empty, it is made from the name."),
     )
+    accept_terms = forms.BooleanField(
+        label=_("I accept the data-processing terms on behalf of my organisation"),
+        help_text=_(
+            "Trupeo processes the mail you bring only on your instructions, as its processor "
+            "(privacy policy, section 10)."
+        ),
+        error_messages={"required": _("Accept the data-processing terms to continue.")},
+    )
 
     def clean(self):
         data = super().clean()

@@ -13,6 +13,7 @@ from functools import lru_cache
 from django.db import transaction
 
 from accounts.models import Workspace
+from accounts.signals import master_key_rotated
 from trupeo.crypto import (
     KEY_SIZE,
     CryptoError,
@@ -141,6 +142,7 @@ def master_key_rotate(*, batch_size: int = 500) -> int:
                         wrapped_key=new
                     )
     logger.info("re-wrapped %d workspace key(s) under master key %r", rotated, ring.newest.id)
+    master_key_rotated.send(sender=Workspace)
     if failed:
         raise KeyRotationError(rotated, failed)
     return rotated

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.keys import workspace_key_create
 from accounts.models import Invitation, Membership, Role, User, Workspace
+from accounts.signals import workspace_created
 
 _INVITATION_SALT = "trupeo.invitation"
 
@@ -33,14 +34,23 @@ def unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def workspace_create(*, name: str, slug: str, owner: User | None) -> Workspace:
-    """A workspace with its own key; without an owner, the operator invites one."""
+def workspace_create(
+    *, name: str, slug: str, owner: User | None, terms_version: str | None = None
+) -> Workspace:
+    """A workspace with its own key; without an owner, the operator invites one.
+
+    `terms_version`: the data-processing terms the owner accepted (the creation form).
+    """
     workspace = Workspace.objects.create(name=name, slug=slug)
     workspace_key_create(workspace=workspace)
     if owner is not None:
         Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
         owner.last_workspace = workspace
         owner.save(update_fields=["last_workspace"])
+    # In the transaction: a workspace and the record of its accepted terms go together.
+    workspace_created.send(
+        sender=Workspace, workspace=workspace, user=owner, terms_version=terms_version
+    )
     return workspace
 
 

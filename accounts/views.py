@@ -22,7 +22,8 @@ from accounts.models import Invitation, Membership
 
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
-        return redirect("account_login")
+        # Visitors land on the public site, in their language (French unless they chose).
+        return redirect(f"public-home-{request.LANGUAGE_CODE}")
     if getattr(request, "membership", None) is None:
         return redirect("workspace_create")
     return redirect("inbox")
@@ -33,7 +34,10 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
     form = WorkspaceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         workspace = services.workspace_create(
-            name=form.cleaned_data["name"], slug=form.cleaned_data["slug"], owner=request.user
+            name=form.cleaned_data["name"],
+            slug=form.cleaned_data["slug"],
+            owner=request.user,
+            terms_version=settings.TRUPEO_DPA_VERSION,
         )
         request.session["workspace_id"] = workspace.pk
         messages.success(request, _("Welcome to %(name)s.") % {"name": workspace.name})

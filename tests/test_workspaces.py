@@ -17,10 +17,10 @@ def _invite_link(message) -> str:
     return re.search(r"https?://\S+/invitations/\S+/", message.body).group(0)
 
 
-def test_home_sends_a_visitor_to_login(client, db):
+def test_home_sends_a_visitor_to_the_public_site(client, db):
     response = client.get("/")
     assert response.status_code == 302
-    assert response.url == reverse("account_login")
+    assert response.url == "/fr/"
 
 
 def test_a_user_without_workspace_is_asked_to_create_one(client, db):
@@ -33,7 +33,10 @@ def test_a_user_without_workspace_is_asked_to_create_one(client, db):
 def test_create_workspace_makes_the_user_owner_with_a_key(client, db):
     user = UserFactory()
     client.force_login(user)
-    response = client.post(reverse("workspace_create"), {"name": "École Saint-Exupéry", "slug": ""})
+    response = client.post(
+        reverse("workspace_create"),
+        {"name": "École Saint-Exupéry", "slug": "", "accept_terms": "on"},
+    )
     assert response.status_code == 302
     workspace = Workspace.objects.get()
     assert workspace.slug == "ecole-saint-exupery"
@@ -43,7 +46,8 @@ def test_create_workspace_makes_the_user_owner_with_a_key(client, db):
 
 def test_slug_taken_is_an_error_in_words(alice_client, workspace):
     response = alice_client.post(
-        reverse("workspace_create"), {"name": "Autre", "slug": workspace.slug}
+        reverse("workspace_create"),
+        {"name": "Autre", "slug": workspace.slug, "accept_terms": "on"},
     )
     assert response.status_code == 200
     assert "déjà" in response.content.decode()  # French by default

@@ -45,6 +45,7 @@ def test_signup_workspace_invite_accept(new_page, settings):
     alice.wait_for_url("**/workspaces/new/")
 
     alice.get_by_label("Nom de l’espace de travail").fill("Lycée Jules Verne")
+    alice.locator("input[name=accept_terms]").check()  # the data-processing terms
     alice.get_by_role("button", name="Créer l’espace de travail").click()
     alice.wait_for_url("**/inbox/")
     assert "Lycée Jules Verne" in alice.locator(".workspace-menu").inner_text()

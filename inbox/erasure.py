@@ -1,0 +1,261 @@
+"""Erasing mail: one person within a workspace (GDPR erasure), or all of a workspace's mail.
+
+Finding a person's messages without plaintext
+---------------------------------------------
+Addresses are sealed, so no query can compare them. Candidates come from three places, and
+each candidate is then confirmed by decrypting its envelope and comparing the addresses:
+
+- the blind index: at ingestion every message got the tokens "from:<address>" and
+  "to:<address>" (To and Cc) for each full address (see `inbox.search`); a message carrying
+  either token for the person's address is a candidate;
+- messages without index tokens (a message that could not be parsed has none);
+- messages we sent (their Bcc is not indexed, and our own copies are few).
+
+The index is a truncated HMAC, so a candidate may be a false match: decrypting removes it.
+Nothing reaches the person's messages other than these three routes, so nothing is missed.
+
+`person_erase` then deletes each confirmed message with its attachments, its stored objects
+(raw mail and attachment contents) and its index entries (they live on the message row);
+drafts and outgoing mail addressed to the person go too. A conversation left empty is
+deleted (with its notes and trail); a conversation that keeps other messages gets its
+counters and sealed summary rebuilt from what remains, so the person's name and address do
+not linger in the list.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+
+from accounts.keys import keys_for
+from accounts.models import Workspace
+from inbox.models import (
+    Attachment,
+    Conversation,
+    Direction,
+    Mailbox,
+    Message,
+    Outgoing,
+)
+from inbox.sealing import (
+    conversation_row,
+    open_json,
+    outgoing_row,
+    seal_json,
+    stored_message_row,
+)
+from inbox.search import fold, words
+from trupeo.crypto import CryptoError, WorkspaceKeys
+from trupeo.storage import ObjectStore, object_store, workspace_prefix
+
+logger = logging.getLogger(__name__)
+BATCH = 500
+
+
+def normalise_address(address: str) -> str:
+    return fold(address.strip().lower())
+
+
+def _address_tokens(keys: WorkspaceKeys, address: str) -> list[int]:
+    whole = [w for w in words(address) if "@" in w]
+    return sorted({keys.search_token(f"{prefix}{w}") for w in whole for prefix in ("from:", "to:")})
+
+
+def _addresses(envelope: dict) -> set[str]:
+    found = set()
+    people = [envelope.get("from"), *(envelope.get(k) or [] for k in ("to", "cc", "bcc"))]
+    for entry in people:
+        for person in entry if isinstance(entry, list) else [entry]:
+            if person and person.get("address"):
+                found.add(normalise_address(person["address"]))
+    return found
+
+
+def messages_involving(*, workspace: Workspace, address: str) -> list[int]:
+    """Ids of the messages of `workspace` from or to `address` (From, To, Cc or Bcc)."""
+    wanted = normalise_address(address)
+    if "@" not in wanted:
+        raise ValueError("an email address is needed")
+    keys = keys_for(workspace)
+    candidates = Q(search_tokens__isnull=True) | Q(direction=Direction.OUTBOUND)
+    ids: set[int] = set()
+    base = Message.objects.filter(workspace=workspace)
+    # Either token suffices: one query per token (the lookup only knows "contains all").
+    querysets = [base.filter(candidates)] + [
+        base.filter(search_tokens__contains_all=[token]) for token in _address_tokens(keys, address)
+    ]
+    seen: set[int] = set()
+    for queryset in querysets:
+        rows = queryset.only("id", "mailbox_id", "sealed_as", "envelope_sealed")
+        for message in rows.iterator(chunk_size=BATCH):
+            if message.pk in seen:
+                continue
+            seen.add(message.pk)
+            try:
+                envelope = open_json(
+                    keys,
+                    message.envelope_sealed,
+                    field="message.envelope",
+                    row=stored_message_row(message),
+                )
+            except CryptoError:
+                logger.warning("message %s: envelope does not open; skipped", message.pk)
+                continue
+            if wanted in _addresses(envelope):
+                ids.add(message.pk)
+    return sorted(ids)
+
+
+def _outgoing_involving(keys: WorkspaceKeys, workspace: Workspace, wanted: str) -> list[int]:
+    found = []
+    rows = Outgoing.objects.filter(workspace=workspace, content_sealed__isnull=False)
+    for outgoing in rows.only("id", "content_sealed").iterator(chunk_size=BATCH):
+        try:
+            content = open_json(
+                keys,
+                outgoing.content_sealed,
+                field="outgoing.content",
+                row=outgoing_row(outgoing.pk),
+            )
+        except CryptoError:
+            continue
+        recipients = {
+            normalise_address(a.get("address", ""))
+            for a in (*content.get("to", []), *content.get("cc", []), *content.get("bcc", []))
+        }
+        if wanted in recipients:
+            found.append(outgoing.pk)
+    return found
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    messages: int
+    attachments: int
+    objects: int
+    conversations_deleted: int
+    conversations_rebuilt: int
+    outgoing: int
+
+
+def person_erase(
+    *, workspace: Workspace, address: str, store: ObjectStore | None = None
+) -> ErasureResult:
+    """Delete every message of `workspace` from or to `address`, and what hangs off them."""
+    store = store or object_store()
+    keys = keys_for(workspace)
+    wanted = normalise_address(address)
+    message_ids = messages_involving(workspace=workspace, address=address)
+    outgoing_ids = set(_outgoing_involving(keys, workspace, wanted))
+    outgoing_ids |= set(
+        Outgoing.objects.filter(workspace=workspace, message_id__in=message_ids).values_list(
+            "id", flat=True
+        )
+    )
+    object_keys: list[str] = []
+    attachments = 0
+    touched: set[int] = set()
+    for chunk in _chunks(message_ids, BATCH):
+        rows = Message.objects.filter(workspace=workspace, pk__in=chunk)
+        object_keys += [k for k in rows.values_list("raw_object", flat=True) if k]
+        touched |= set(rows.values_list("conversation_id", flat=True))
+        files = Attachment.objects.filter(workspace=workspace, message_id__in=chunk)
+        object_keys += [k for k in files.values_list("object_key", flat=True) if k]
+        attachments += files.count()
+    outgoing_rows = Outgoing.objects.filter(workspace=workspace, pk__in=outgoing_ids)
+    object_keys += [k for k in outgoing_rows.values_list("raw_object", flat=True) if k]
+
+    deleted_conversations = rebuilt = 0
+    with transaction.atomic():
+        Outgoing.objects.filter(workspace=workspace, pk__in=outgoing_ids).delete()
+        for chunk in _chunks(message_ids, BATCH):
+            Attachment.objects.filter(workspace=workspace, message_id__in=chunk).delete()
+            Message.objects.filter(workspace=workspace, pk__in=chunk).delete()
+        for conversation in Conversation.objects.filter(workspace=workspace, pk__in=touched):
+            if not conversation.messages.exists():
+                conversation.delete()
+                deleted_conversations += 1
+            else:
+                _conversation_rebuild(keys, conversation)
+                rebuilt += 1
+    # Objects after the rows: a crash in between leaves unreferenced ciphertext (which the
+    # workspace deletion still removes), never a row pointing at nothing.
+    prefix = workspace_prefix(workspace.pk)
+    for key in object_keys:
+        if key.startswith(prefix):
+            store.delete(key)
+    logger.info("workspace %s: erased %d message(s) of one person", workspace.pk, len(message_ids))
+    return ErasureResult(
+        messages=len(message_ids),
+        attachments=attachments,
+        objects=len(object_keys),
+        conversations_deleted=deleted_conversations,
+        conversations_rebuilt=rebuilt,
+        outgoing=len(outgoing_ids),
+    )
+
+
+def _conversation_rebuild(keys: WorkspaceKeys, conversation: Conversation) -> None:
+    """Counters and summary from the messages that remain (mirrors `inbox.ingest`)."""
+    summary: dict = {}
+    remaining = list(
+        conversation.messages.order_by("received_at", "id").only(
+            "id", "mailbox_id", "provider_key", "envelope_sealed", "direction", "received_at"
+        )
+    )
+    for message in remaining:
+        envelope = open_json(
+            keys,
+            message.envelope_sealed,
+            field="message.envelope",
+            row=stored_message_row(message),
+        )
+        if not summary.get("subject"):
+            summary["subject"] = envelope.get("subject") or ""
+        if message.direction == Direction.INBOUND:
+            counterpart = envelope.get("from") or {}
+        else:
+            counterpart = next(iter(envelope.get("to") or envelope.get("cc") or []), {})
+        if counterpart and (message.direction == Direction.INBOUND or not summary.get("address")):
+            summary["name"] = counterpart.get("name", "")
+            summary["address"] = counterpart.get("address", "")
+        summary["snippet"] = envelope.get("snippet") or ""
+    conversation.summary_sealed = seal_json(
+        keys, summary, field="conversation.summary", row=conversation_row(conversation.pk)
+    )
+    conversation.message_count = len(remaining)
+    conversation.last_message_at = remaining[-1].received_at
+    conversation.has_attachments = Attachment.objects.filter(
+        message__conversation=conversation
+    ).exists()
+    conversation.save(
+        update_fields=["summary_sealed", "message_count", "last_message_at", "has_attachments"]
+    )
+
+
+def workspace_mail_delete(*, workspace: Workspace, store: ObjectStore | None = None) -> int:
+    """Every inbox row of the workspace and every stored object under its prefix.
+
+    Rows go leaf first, in batches, so a big workspace never loads at once; the index
+    entries live on the message rows. Returns how many objects were deleted.
+    """
+    store = store or object_store()
+    for model in (Attachment, Outgoing, Message):
+        _delete_in_batches(model.objects.filter(workspace=workspace))
+    _delete_in_batches(Conversation.objects.filter(workspace=workspace))
+    _delete_in_batches(Mailbox.objects.filter(workspace=workspace))
+    return store.delete_prefix(workspace_prefix(workspace.pk))
+
+
+def _delete_in_batches(queryset) -> None:
+    while ids := list(queryset.values_list("pk", flat=True)[:BATCH]):
+        queryset.model.objects.filter(pk__in=ids).delete()
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,141 @@
+"""Deleting a workspace or an account, for good.
+
+Workspace: the deletion is recorded in the ledger first (so a restored backup can never bring
+it back), then the workspace key is destroyed (crypto-shredding: from that instant nothing
+sealed can be read, even from a backup, once the master keys of that time are retired), then
+every row, stored object and index entry goes. Billing records are kept apart: invoices
+point at the workspace with SET_NULL and carry their own snapshot, for the 10 years the law
+requires. A receipt is emailed to the owner.
+
+Account: a user who owns a workspace must transfer it or delete it first; otherwise their
+memberships, sessions, security log and login addresses go with the account, and what they
+wrote in a workspace (notes, replies) stays with that workspace, unattributed.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.keys import workspace_key_destroy
+from accounts.models import Membership, Role, User, Workspace
+from inbox.erasure import workspace_mail_delete
+from privacy.ledger import ledger_append
+from trupeo.storage import ObjectStore, object_store, workspace_prefix
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeletionReceipt:
+    workspace_id: int
+    name: str
+    deleted_at: object
+    objects: int
+
+
+def workspace_delete(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    store: ObjectStore | None = None,
+    record: bool = True,
+    notify: bool = True,
+) -> DeletionReceipt:
+    """Delete a workspace and everything in it. `record=False` only for ledger replays."""
+    store = store or object_store()
+    owner = (
+        Membership.objects.filter(workspace=workspace, role=Role.OWNER)
+        .select_related("user")
+        .first()
+    )
+    recipient = owner.user if owner else actor
+    workspace_id = workspace.pk  # None once the row is deleted
+    if record:
+        ledger_append(
+            kind="workspace", id=workspace.pk, created_at=workspace.created_at, store=store
+        )
+    workspace_key_destroy(workspace=workspace)
+    objects = workspace_mail_delete(workspace=workspace, store=store)
+    with transaction.atomic():
+        # Sessions still pointing at the workspace fall back to another one (or none).
+        User.objects.filter(last_workspace=workspace).update(last_workspace=None)
+        workspace.delete()  # cascades to memberships, invitations, exports, terms, …
+    # Objects written meanwhile by a job still running (an export) go too.
+    objects += store.delete_prefix(workspace_prefix(workspace_id))
+    receipt = DeletionReceipt(
+        workspace_id=workspace_id, name=workspace.name, deleted_at=timezone.now(), objects=objects
+    )
+    logger.info("workspace %s deleted (%d objects)", receipt.workspace_id, objects)
+    if notify and recipient is not None:
+        _receipt_mail(recipient, receipt)
+    return receipt
+
+
+def _receipt_mail(user: User, receipt: DeletionReceipt) -> None:
+    with translation.override(user.language):
+        context = {"user": user, "receipt": receipt}
+        subject = render_to_string(
+            "privacy/account/email/workspace_deleted_subject.txt", context
+        ).strip()
+        body = render_to_string("privacy/account/email/workspace_deleted_message.txt", context)
+    transaction.on_commit(lambda: send_mail(subject, body, None, [user.email]))
+
+
+def account_delete_check(user: User) -> None:
+    owned = list(
+        Membership.objects.filter(user=user, role=Role.OWNER).values_list(
+            "workspace__name", flat=True
+        )
+    )
+    if owned:
+        raise ValidationError(
+            _(
+                "You own %(names)s. Transfer ownership to another member or delete the "
+                "workspace first, then delete your account."
+            )
+            % {"names": ", ".join(f"« {n} »" for n in owned)}
+        )
+
+
+def account_delete(
+    *,
+    user: User,
+    store: ObjectStore | None = None,
+    record: bool = True,
+    notify: bool = True,
+    check: bool = True,
+) -> None:
+    """Delete a user account (refused while the user owns a workspace).
+
+    `record`, `notify` and `check` are turned off only by ledger replays after a restore.
+    """
+    if check:
+        account_delete_check(user)
+    elif Membership.objects.filter(user=user, role=Role.OWNER).exists():
+        logger.warning("replaying the deletion of user %s, who owns a workspace here", user.pk)
+    if record:
+        ledger_append(kind="user", id=user.pk, created_at=user.date_joined, store=store)
+    email, language = user.email, user.language
+    with transaction.atomic():
+        _sessions_end(user)
+        user.delete()  # memberships, addresses, security log; notes stay, unattributed
+    if not notify:
+        return
+    with translation.override(language):
+        subject = render_to_string("privacy/account/email/account_deleted_subject.txt").strip()
+        body = render_to_string("privacy/account/email/account_deleted_message.txt")
+    transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
+
+
+def _sessions_end(user: User) -> None:
+    """Log the user out everywhere (sessions are not linked to users in the database)."""
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()

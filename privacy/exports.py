@@ -1,0 +1,372 @@
+"""Exports: a whole workspace (owner or admin), one person's messages (staff, for a GDPR access
+request), and a user's own account data.
+
+A workspace or person export is a ZIP built by a Celery task (`privacy.tasks.build_export`).
+The archive never exists in clear at rest: `inbox.export` writes it into a pipe, a second
+thread seals what comes out (`trupeo.storage.put_sealed`, under the workspace's key) and
+streams it to object storage, so memory stays around one ZIP chunk plus one sealed segment.
+Downloading decrypts it on the fly. It can be downloaded for EXPORT_DAYS, then a beat task
+deletes it (`export_purge_expired`).
+"""
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from importlib import import_module
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.keys import keys_for
+from accounts.models import Membership, User, Workspace
+from inbox.export import ExportOptions, ExtraFile, workspace_export_write
+from privacy.models import DataExport, ExportKind, ExportState, SecurityEvent, TermsAcceptance
+from trupeo.crypto import CryptoError
+from trupeo.storage import ObjectStore, object_store, open_sealed, put_sealed
+
+logger = logging.getLogger(__name__)
+
+EXPORT_DAYS = 7
+_FIELD = "privacy.export"
+
+
+def export_row(export_id: int) -> str:
+    return f"export:{export_id}"
+
+
+# --- starting and building ---------------------------------------------------------------
+
+
+def export_start(
+    *,
+    workspace: Workspace,
+    user: User | None,
+    kind: str = ExportKind.WORKSPACE,
+    gdpr_request=None,
+) -> DataExport:
+    """Queue an export; a workspace has at most one export being built at a time."""
+    from privacy.tasks import build_export
+
+    with transaction.atomic():
+        running = (
+            DataExport.objects.select_for_update()
+            .filter(workspace=workspace, kind=kind, state__in=[ExportState.QUEUED, "running"])
+            .filter(gdpr_request=gdpr_request)
+            .first()
+        )
+        if running is not None:
+            return running
+        export = DataExport.objects.create(
+            workspace=workspace, kind=kind, requested_by=user, gdpr_request=gdpr_request
+        )
+        build_export.delay_on_commit(export.pk)
+    return export
+
+
+class _Pipe:
+    """A write-only stream whose bytes another thread reads as an iterator of chunks."""
+
+    CHUNK = 256 * 1024
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=8)
+        self._buffer = bytearray()
+        self.failed = threading.Event()
+        self.size = 0
+
+    def write(self, data) -> int:
+        self._buffer += data
+        self.size += len(data)
+        if len(self._buffer) >= self.CHUNK:
+            self._put(bytes(self._buffer))
+            self._buffer.clear()
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def _put(self, item) -> None:
+        while True:
+            if self.failed.is_set():
+                raise OSError("the sealed upload failed")
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def close(self, error: BaseException | None = None) -> None:
+        if error is None and self._buffer:
+            self._put(bytes(self._buffer))
+            self._buffer.clear()
+        self._put(error or _END)
+
+    def chunks(self) -> Iterator[bytes]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise OSError("the archive could not be built")  # aborts the upload
+            yield item
+
+
+_END = object()
+
+
+def export_build(*, export_id: int, store: ObjectStore | None = None) -> DataExport:
+    """Build the ZIP of an export and seal it into object storage."""
+    export = DataExport.objects.select_related("workspace", "gdpr_request").get(pk=export_id)
+    if export.state not in (ExportState.QUEUED, ExportState.RUNNING):
+        return export  # a retried task after success or failure: nothing to do
+    store = store or object_store()
+    workspace = export.workspace
+    DataExport.objects.filter(pk=export.pk).update(state=ExportState.RUNNING, progress=0)
+    keys = keys_for(workspace)
+    options = _options(export)
+    pipe = _Pipe()
+    result: dict = {}
+
+    def upload() -> None:
+        try:
+            result["key"] = put_sealed(
+                keys, pipe.chunks(), field=_FIELD, row=export_row(export.pk), store=store
+            )
+        except BaseException as exc:  # reported by the building thread
+            result["error"] = exc
+            pipe.failed.set()
+
+    uploader = threading.Thread(target=upload, name=f"export-{export.pk}-upload", daemon=True)
+    uploader.start()
+    try:
+        workspace_export_write(workspace=workspace, stream=pipe, store=store, options=options)
+        pipe.close()
+    except BaseException as exc:
+        # Hand the failure to the uploader so it aborts (no partial object is kept); if it
+        # already failed itself, there is nobody to tell.
+        with contextlib.suppress(OSError):
+            pipe.close(exc)
+        uploader.join()
+        _fail(export, exc)
+        raise
+    uploader.join()
+    if "error" in result:
+        _fail(export, result["error"])
+        raise result["error"]
+    now = timezone.now()
+    DataExport.objects.filter(pk=export.pk).update(
+        state=ExportState.READY,
+        progress=100,
+        object_key=result["key"],
+        size=pipe.size,
+        finished_at=now,
+        expires_at=now + timedelta(days=EXPORT_DAYS),
+    )
+    export.refresh_from_db()
+    if export.kind == ExportKind.WORKSPACE and export.requested_by is not None:
+        _announce(export)
+    return export
+
+
+def _fail(export: DataExport, exc: BaseException) -> None:
+    logger.error("export %s failed: %s", export.pk, type(exc).__name__)
+    DataExport.objects.filter(pk=export.pk).update(
+        state=ExportState.FAILED, error=type(exc).__name__, finished_at=timezone.now()
+    )
+
+
+def _options(export: DataExport) -> ExportOptions:
+    def progress(done: int, total: int) -> None:
+        percent = min(99, int(done * 100 / total)) if total else 99
+        DataExport.objects.filter(pk=export.pk, progress__lt=percent).update(progress=percent)
+
+    if export.kind == ExportKind.PERSON:
+        from inbox.erasure import messages_involving
+        from privacy.requests import requester
+
+        address = requester(export.gdpr_request)[1]
+        return ExportOptions(
+            mbox=True,
+            attachments=True,
+            message_ids=messages_involving(workspace=export.workspace, address=address),
+            progress=progress,
+        )
+    return ExportOptions(
+        mbox=True,
+        attachments=True,
+        extra=[
+            ExtraFile(
+                "members.json",
+                _members(export.workspace),
+                "Les membres de l’espace : nom, adresse, rôle et date d’arrivée.",
+            ),
+            ExtraFile(
+                "billing.json",
+                _billing(export.workspace),
+                "Les données de facturation de l’espace (abonnement, factures).",
+            ),
+        ],
+        progress=progress,
+    )
+
+
+def _members(workspace: Workspace) -> list[dict]:
+    return [
+        {
+            "name": m.user.name,
+            "email": m.user.email,
+            "role": m.role,
+            "joined_at": _iso(m.joined_at),
+        }
+        for m in Membership.objects.filter(workspace=workspace)
+        .select_related("user")
+        .order_by("joined_at", "id")
+    ]
+
+
+def _optional(module: str, name: str):
+    """A public function of another app, if it exists yet (apps land independently)."""
+    try:
+        return getattr(import_module(module), name, None)
+    except ImportError:
+        return None
+
+
+def _billing(workspace: Workspace) -> list:
+    records = _optional("billing.records", "workspace_billing_records")
+    return list(records(workspace)) if records else []
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _announce(export: DataExport) -> None:
+    user = export.requested_by
+    context = {
+        "user": user,
+        "workspace": export.workspace,
+        "url": settings.SITE_URL + reverse("privacy_data"),
+        "expires_at": export.expires_at,
+        "days": EXPORT_DAYS,
+    }
+    subject = render_to_string("privacy/account/email/export_ready_subject.txt", context).strip()
+    body = render_to_string("privacy/account/email/export_ready_message.txt", context)
+    transaction.on_commit(lambda: send_mail(subject, body, None, [user.email]))
+
+
+# --- downloading and purging --------------------------------------------------------------
+
+
+def export_open(export: DataExport, *, store: ObjectStore | None = None) -> Iterator[bytes]:
+    """The decrypted ZIP, chunk by chunk (CryptoError if the object was tampered with)."""
+    return open_sealed(
+        export.object_key,
+        keys_for(export.workspace),
+        field=_FIELD,
+        row=export_row(export.pk),
+        store=store,
+    )
+
+
+def export_filename(export: DataExport) -> str:
+    stamp = timezone.localtime(export.finished_at or export.created_at).strftime("%Y-%m-%d")
+    suffix = "" if export.kind == ExportKind.WORKSPACE else f"-demande-{export.gdpr_request_id}"
+    return f"trupeo-{export.workspace.slug}{suffix}-{stamp}.zip"
+
+
+def export_purge_expired(*, now: datetime | None = None, store: ObjectStore | None = None) -> int:
+    """Delete the archives past their expiry date (and any failed leftovers)."""
+    now = now or timezone.now()
+    store = store or object_store()
+    count = 0
+    for export in DataExport.objects.filter(state=ExportState.READY, expires_at__lte=now):
+        if export.object_key:
+            store.delete(export.object_key)
+        DataExport.objects.filter(pk=export.pk).update(state=ExportState.EXPIRED, object_key="")
+        count += 1
+    return count
+
+
+# --- a user's own account data -------------------------------------------------------------
+
+
+def account_data(user: User) -> dict:
+    """Everything Trupeo holds about a user as a person (GDPR access and portability).
+
+    Notes are included for the workspaces the user still belongs to: their text is sealed
+    under that workspace's key, and the workspace controls its content.
+    """
+    from allauth.account.models import EmailAddress
+
+    from inbox.models import Activity, Note
+    from inbox.sealing import note_row
+
+    memberships = list(
+        Membership.objects.filter(user=user).select_related("workspace").order_by("joined_at")
+    )
+    notes = []
+    for membership in memberships:
+        try:
+            keys = keys_for(membership.workspace)
+        except CryptoError:
+            continue
+        for note in Note.objects.filter(workspace=membership.workspace, author=user).order_by(
+            "created_at", "id"
+        ):
+            notes.append(
+                {
+                    "workspace": membership.workspace.name,
+                    "conversation": note.conversation_id,
+                    "created_at": _iso(note.created_at),
+                    "body": keys.open_text(
+                        note.body_sealed, field="note.body", row=note_row(note.pk)
+                    ),
+                }
+            )
+    workspace_ids = [m.workspace_id for m in memberships]
+    return {
+        "profile": {
+            "email": user.email,
+            "name": user.name,
+            "language": user.language,
+            "date_joined": _iso(user.date_joined),
+            "last_login": _iso(user.last_login),
+        },
+        "email_addresses": [
+            {"email": e.email, "verified": e.verified, "primary": e.primary}
+            for e in EmailAddress.objects.filter(user=user).order_by("id")
+        ],
+        "memberships": [
+            {"workspace": m.workspace.name, "role": m.role, "joined_at": _iso(m.joined_at)}
+            for m in memberships
+        ],
+        "notes": notes,
+        "activity": [
+            {
+                "workspace_id": a.workspace_id,
+                "conversation": a.conversation_id,
+                "kind": a.kind,
+                "status": a.status,
+                "at": _iso(a.created_at),
+            }
+            for a in Activity.objects.filter(actor=user, workspace_id__in=workspace_ids).order_by(
+                "created_at", "id"
+            )
+        ],
+        "security_log": [
+            {"kind": e.kind, "ip": e.ip, "user_agent": e.user_agent, "at": _iso(e.at)}
+            for e in SecurityEvent.objects.filter(user=user).order_by("at", "id")
+        ],
+        "processor_terms": [
+            {"workspace_id": t.workspace_id, "version": t.version, "at": _iso(t.accepted_at)}
+            for t in TermsAcceptance.objects.filter(user=user)
+        ],
+    }

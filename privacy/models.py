@@ -1,0 +1,326 @@
+"""What the privacy app remembers: GDPR requests and their history, exports, security logs,
+the breach register and the acceptance of the data-processing terms.
+
+None of these rows holds mail content. Exports hold only an object key: the archive itself is
+sealed in object storage under the workspace's key.
+"""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Workspace
+
+
+class Right(models.TextChoices):
+    """The eight rights of the policy (section 9)."""
+
+    ACCESS = "access", _("Access")
+    RECTIFICATION = "rectification", _("Rectification")
+    ERASURE = "erasure", _("Erasure")
+    PORTABILITY = "portability", _("Portability")
+    RESTRICTION = "restriction", _("Restriction of processing")
+    OBJECTION = "objection", _("Objection")
+    WITHDRAWAL = "withdrawal", _("Withdrawal of consent")
+    POST_MORTEM = "post_mortem", _("Post-mortem directives")
+
+
+class RequestStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    IN_PROGRESS = "in_progress", _("In progress")
+    ANSWERED = "answered", _("Answered")
+    REFUSED = "refused", _("Refused")
+
+
+class IdentityCheck(models.TextChoices):
+    PENDING = "pending", _("Not checked yet")
+    VERIFIED = "verified", _("Verified")
+    FAILED = "failed", _("Could not be verified")
+
+
+OPEN_STATUSES = (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS)
+
+
+class GdprRequest(models.Model):
+    """A request from a person exercising a right; answered within one month (art. 12.3).
+
+    The requester's name and address are sealed under the site key (see `privacy.site_keys`,
+    bound to `public_id`); a blind token finds the requests of one address. Read them with
+    `privacy.requests.requester(request)`.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    right = models.CharField(_("right"), max_length=20, choices=Right.choices)
+    requester_name_sealed = models.BinaryField(editable=False)
+    requester_email_sealed = models.BinaryField(editable=False)
+    requester_email_token = models.BigIntegerField(db_index=True, editable=False)
+    contact = models.ForeignKey(
+        "privacy.ContactMessage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text=_("The contact form message the request came with."),
+    )
+    workspace = models.ForeignKey(
+        Workspace,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("workspace"),
+        help_text=_("The client whose mail is concerned, when the request is about it."),
+    )
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    due_at = models.DateTimeField(_("due"), editable=False)
+    status = models.CharField(
+        _("status"), max_length=12, choices=RequestStatus.choices, default=RequestStatus.RECEIVED
+    )
+    identity = models.CharField(
+        _("identity check"),
+        max_length=10,
+        choices=IdentityCheck.choices,
+        default=IdentityCheck.PENDING,
+    )
+    identity_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    identity_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    extension_months = models.PositiveSmallIntegerField(default=0, editable=False)
+    extension_reason = models.TextField(blank=True, editable=False)
+    extension_told_at = models.DateTimeField(null=True, blank=True, editable=False)
+    answer = models.TextField(_("answer"), blank=True, editable=False)
+    answered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reminded_d7_at = models.DateTimeField(null=True, blank=True, editable=False)
+    reminded_d2_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("GDPR request")
+        verbose_name_plural = _("GDPR requests")
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_right_display()} #{self.pk}"
+
+    def save(self, *args, **kwargs):
+        from privacy.requests import due_date
+
+        self.due_at = due_date(self.received_at, extension_months=self.extension_months)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and timezone.now() > self.due_at
+
+    @property
+    def days_left(self) -> int:
+        return (self.due_at - timezone.now()).days
+
+
+class EventKind(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    IDENTITY = "identity", _("Identity check")
+    STATUS = "status", _("Status changed")
+    EXTENDED = "extended", _("Deadline extended")
+    EXPORTED = "exported", _("Data exported")
+    ERASED = "erased", _("Person erased")
+    ANSWERED = "answered", _("Answer recorded")
+    REMINDER = "reminder", _("Reminder sent")
+    NOTE = "note", _("Note")
+
+
+class AppendOnly(Exception):
+    """A history row was about to be changed or deleted."""
+
+
+class RequestEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnly("the history of a GDPR request is append-only")
+
+    def delete(self):
+        raise AppendOnly("the history of a GDPR request is append-only")
+
+
+class RequestEvent(models.Model):
+    """One line of a request's history. Rows are only ever added (save refuses updates)."""
+
+    request = models.ForeignKey(GdprRequest, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(default=timezone.now, editable=False)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=EventKind.choices)
+    detail = models.TextField(blank=True)
+
+    objects = RequestEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("request event")
+        verbose_name_plural = _("request history")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None or kwargs.get("force_update"):
+            raise AppendOnly("the history of a GDPR request is append-only")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly("the history of a GDPR request is append-only")
+
+
+class ExportKind(models.TextChoices):
+    WORKSPACE = "workspace", _("Whole workspace")
+    PERSON = "person", _("One person's messages")
+
+
+class ExportState(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Being built")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Expired")
+
+
+class DataExport(models.Model):
+    """A ZIP built in the background, sealed in object storage until it expires."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=ExportKind.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    gdpr_request = models.ForeignKey(
+        GdprRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="exports"
+    )
+    state = models.CharField(max_length=10, choices=ExportState.choices, default="queued")
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    object_key = models.CharField(max_length=120, blank=True)
+    size = models.PositiveBigIntegerField(null=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("data export")
+        verbose_name_plural = _("data exports")
+        indexes = [models.Index(fields=["workspace", "-created_at"])]
+
+    @property
+    def is_downloadable(self) -> bool:
+        return (
+            self.state == ExportState.READY
+            and self.expires_at is not None
+            and timezone.now() < self.expires_at
+        )
+
+
+class SecurityEventKind(models.TextChoices):
+    LOGIN = "login", _("Logged in")
+    LOGIN_FAILED = "login_failed", _("Failed login")
+    LOGOUT = "logout", _("Logged out")
+
+
+class SecurityEvent(models.Model):
+    """Sign-in log (IP address, browser), kept TRUPEO_SECURITY_LOG_DAYS then purged."""
+
+    kind = models.CharField(max_length=12, choices=SecurityEventKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    ip = models.GenericIPAddressField(null=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+
+
+class Breach(models.Model):
+    """The register of personal data breaches (art. 33.5), whether notified or not."""
+
+    detected_at = models.DateTimeField(_("detected at"))
+    nature = models.TextField(_("nature of the breach"))
+    data_concerned = models.TextField(_("data concerned"))
+    people_concerned = models.TextField(
+        _("people concerned"), help_text=_("Categories and approximate number.")
+    )
+    consequences = models.TextField(_("likely consequences"))
+    measures = models.TextField(_("measures taken or proposed"))
+    cnil_notified_at = models.DateTimeField(_("CNIL notified at"), null=True, blank=True)
+    no_notification_reason = models.TextField(
+        _("why the CNIL was not notified"),
+        blank=True,
+        help_text=_("Only when the breach is unlikely to result in a risk."),
+    )
+    people_informed_at = models.DateTimeField(_("people informed at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("data breach")
+        verbose_name_plural = _("data breach register")
+        ordering = ["-detected_at"]
+
+    def __str__(self) -> str:
+        return f"{self.detected_at:%Y-%m-%d} {self.nature[:60]}"
+
+    @property
+    def notification_due_at(self):
+        return self.detected_at + timedelta(hours=72)
+
+    @property
+    def notification_pending(self) -> bool:
+        return self.cnil_notified_at is None and not self.no_notification_reason
+
+    @property
+    def notification_late(self) -> bool:
+        if self.cnil_notified_at is not None:
+            return self.cnil_notified_at > self.notification_due_at
+        return self.notification_pending and timezone.now() > self.notification_due_at
+
+
+class TermsAcceptance(models.Model):
+    """A client accepted the data-processing terms (Trupeo as processor, policy section 10)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept if the account goes: the acceptance must stay attributable.
+    user_email = models.EmailField()
+    version = models.CharField(max_length=40)
+    accepted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("processor terms acceptance")
+        verbose_name_plural = _("processor terms acceptances")
+        ordering = ["-accepted_at"]
+
+
+# The public site's models (policy versions, contact messages, waitlist) live apart.
+from privacy.models_public import (  # noqa: E402, F401
+    ContactMessage,
+    PolicyVersion,
+    SiteKey,
+    WaitlistEntry,
+)

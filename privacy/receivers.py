@@ -1,0 +1,41 @@
+"""Where the privacy app listens to the others (connected in `PrivacyConfig.ready`)."""
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+
+from accounts.signals import master_key_rotated, workspace_created
+from privacy import processor_terms, retention
+from privacy.signals import contact_gdpr_request
+
+
+def on_contact_gdpr_request(
+    sender, right, name, email, received_at=None, contact_message=None, **kwargs
+) -> None:
+    """A visitor filed a GDPR request through the contact form: open it for staff."""
+    from privacy.requests import gdpr_request_create
+
+    gdpr_request_create(
+        right=right,
+        name=name,
+        email=email,
+        received_at=received_at,
+        source="contact form",
+        contact=contact_message,
+    )
+
+
+def on_master_key_rotated(sender, **kwargs) -> None:
+    """The public site's key follows the workspace keys to the newest master key."""
+    from privacy.site_keys import site_key_rotate
+
+    site_key_rotate()
+
+
+def connect() -> None:
+    master_key_rotated.connect(on_master_key_rotated, dispatch_uid="privacy.site_key_rotate")
+    contact_gdpr_request.connect(on_contact_gdpr_request, dispatch_uid="privacy.gdpr_request")
+    workspace_created.connect(
+        processor_terms.on_workspace_created, dispatch_uid="privacy.processor_terms"
+    )
+    user_logged_in.connect(retention.on_login, dispatch_uid="privacy.security_login")
+    user_login_failed.connect(retention.on_login_failed, dispatch_uid="privacy.security_failed")
+    user_logged_out.connect(retention.on_logout, dispatch_uid="privacy.security_logout")

@@ -1,0 +1,74 @@
+"""Processor terms accepted at workspace creation; the sign-in log and its retention."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Workspace
+from privacy.models import SecurityEvent, SecurityEventKind, TermsAcceptance
+from privacy.retention import security_log_purge
+from tests.factories import PASSWORD, UserFactory
+
+
+def test_creating_a_workspace_requires_and_records_the_terms(client, db, settings):
+    settings.TRUPEO_DPA_VERSION = "2026-04-25"
+    user = UserFactory()
+    client.force_login(user)
+    refused = client.post(reverse("workspace_create"), {"name": "École Pasteur", "slug": ""})
+    assert refused.status_code == 200
+    assert not Workspace.objects.exists() and not TermsAcceptance.objects.exists()
+
+    client.post(
+        reverse("workspace_create"), {"name": "École Pasteur", "slug": "", "accept_terms": "on"}
+    )
+    workspace = Workspace.objects.get()
+    acceptance = TermsAcceptance.objects.get()
+    assert (acceptance.workspace, acceptance.user, acceptance.user_email) == (
+        workspace,
+        user,
+        user.email,
+    )
+    assert acceptance.version == "2026-04-25"
+    assert timezone.now() - acceptance.accepted_at < timedelta(minutes=1)
+
+
+def test_operator_created_workspaces_record_no_acceptance(db, monkeypatch):
+    monkeypatch.setenv("TRUPEO_OWNER_PASSWORD", "un-mot-de-passe-solide")
+    call_command("workspace_create", "Agence Horizon", "--owner", "lea@horizon.fr")
+    assert Workspace.objects.filter(name="Agence Horizon").exists()
+    assert not TermsAcceptance.objects.exists()  # nobody accepted anything yet
+
+
+def test_logins_are_logged_with_ip_and_browser(client, db):
+    user = UserFactory(email="nina@example.fr")
+    client.post(
+        reverse("account_login"),
+        {"login": "nina@example.fr", "password": "wrong-password"},
+        HTTP_USER_AGENT="Firefox/140",
+        REMOTE_ADDR="203.0.113.7",
+    )
+    client.post(
+        reverse("account_login"),
+        {"login": "nina@example.fr", "password": PASSWORD},
+        HTTP_USER_AGENT="Firefox/140",
+        REMOTE_ADDR="203.0.113.7",
+    )
+    failed = SecurityEvent.objects.get(kind=SecurityEventKind.LOGIN_FAILED)
+    assert failed.user is None and failed.ip == "203.0.113.7"
+    login = SecurityEvent.objects.get(kind=SecurityEventKind.LOGIN)
+    assert (login.user, login.ip, login.user_agent) == (user, "203.0.113.7", "Firefox/140")
+
+
+@pytest.mark.parametrize("days", [30, 365])
+def test_the_security_log_is_purged_after_the_configured_period(db, settings, days):
+    settings.TRUPEO_SECURITY_LOG_DAYS = days
+    old = SecurityEvent.objects.create(kind="login", at=timezone.now() - timedelta(days=days + 1))
+    recent = SecurityEvent.objects.create(
+        kind="login", at=timezone.now() - timedelta(days=days - 1)
+    )
+    assert security_log_purge() == 1
+    assert list(SecurityEvent.objects.all()) == [recent]
+    assert not SecurityEvent.objects.filter(pk=old.pk).exists()
