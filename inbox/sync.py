@@ -32,6 +32,7 @@ from inbox.ingest import IngestResult, RawMail, ingest_batch
 from inbox.mailboxes import folder_name, folder_rename, mailbox_credentials
 from inbox.models import FolderRole, Mailbox, MailboxFolder, Message, Provider, SyncState
 from inbox.preparing import Preparer
+from inbox.providers import ReconnectNeeded
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class SyncSummary:
     error: str = ""
     seconds: float = 0.0
     skipped_busy: bool = False
+    skipped_read_only: bool = False
     folders: list[FolderSummary] = field(default_factory=list)
 
     @property
@@ -72,6 +74,8 @@ class SyncSummary:
     def line(self) -> str:
         if self.skipped_busy:
             return f"{self.address}: already syncing elsewhere, skipped"
+        if self.skipped_read_only:
+            return f"{self.address}: workspace is read-only (billing), sync paused"
         if not self.ok:
             return f"{self.address}: FAILED after {self.seconds:.1f}s — {self.error}"
         parts = [
@@ -121,7 +125,8 @@ def mailboxes_due() -> list[int]:
     now = timezone.now()
     due = []
     for mailbox in Mailbox.objects.filter(
-        provider=Provider.IMAP, sync_state__in=[SyncState.ACTIVE, SyncState.ERROR]
+        sync_state__in=[SyncState.ACTIVE, SyncState.ERROR],
+        workspace__read_only_since__isnull=True,  # read-only (billing): mail kept, sync paused
     ).only("pk", "last_attempt_at", "consecutive_failures"):
         wait = min(POLL_INTERVAL * (2 ** min(mailbox.consecutive_failures, 10)), MAX_BACKOFF)
         if mailbox.last_attempt_at is None or mailbox.last_attempt_at + wait <= now:
@@ -136,6 +141,9 @@ def mailbox_sync(
     callers that run threads, where forking a worker is unsafe)."""
     mailbox = Mailbox.objects.select_related("workspace").get(pk=mailbox_id)
     summary = SyncSummary(mailbox_id=mailbox.pk, address=mailbox.address)
+    if mailbox.workspace.is_read_only:
+        summary.skipped_read_only = True  # paused, not failed: nothing changes, nothing lost
+        return summary
     owner = uuid.uuid4().hex
     if not _lease_acquire(mailbox.pk, owner):
         summary.skipped_busy = True
@@ -144,25 +152,14 @@ def mailbox_sync(
     Mailbox.objects.filter(pk=mailbox.pk).update(last_attempt_at=timezone.now())
     try:
         if mailbox.provider != Provider.IMAP:
-            raise MailServerError(_("This kind of mailbox is not synced over IMAP."))
-        client = imap_connect(imap_settings(mailbox, mailbox_credentials(mailbox)))
-        try:
-            if b"CONDSTORE" in client.capabilities():
-                client.enable("CONDSTORE")
-            for folder in mailbox.folders.order_by("role"):  # "inbox" before "sent"
-                summary.folders.append(
-                    _folder_sync(
-                        client,
-                        mailbox,
-                        folder,
-                        owner=owner,
-                        batch_size=batch_size,
-                        parallel=parallel,
-                    )
-                )
-        finally:
-            with contextlib.suppress(Exception):  # the connection may already be gone
-                client.logout()
+            # Gmail and Microsoft 365 go through their APIs (inbox.providers), same lease.
+            from inbox.providers.sync import provider_sync
+
+            summary.folders = provider_sync(
+                mailbox, renew=lambda: _lease_renew(mailbox.pk, owner), batch_size=batch_size
+            )
+        else:
+            _imap_pass(mailbox, summary, owner=owner, batch_size=batch_size, parallel=parallel)
     except Exception as error:
         summary.ok = False
         summary.error = describe(error, host=mailbox.imap_host, protocol="IMAP")
@@ -174,7 +171,9 @@ def mailbox_sync(
             last_error=summary.error,
             last_error_at=timezone.now(),
             consecutive_failures=F("consecutive_failures") + 1,
-            sync_state=SyncState.ERROR,
+            sync_state=SyncState.RECONNECT
+            if isinstance(error, ReconnectNeeded)
+            else SyncState.ERROR,
         )
     else:
         Mailbox.objects.filter(pk=mailbox.pk).update(
@@ -187,6 +186,29 @@ def mailbox_sync(
         _lease_release(mailbox.pk, owner)
         summary.seconds = time.monotonic() - started
     return summary
+
+
+def _imap_pass(
+    mailbox: Mailbox, summary: SyncSummary, *, owner: str, batch_size: int, parallel: bool
+) -> None:
+    client = imap_connect(imap_settings(mailbox, mailbox_credentials(mailbox)))
+    try:
+        if b"CONDSTORE" in client.capabilities():
+            client.enable("CONDSTORE")
+        for folder in mailbox.folders.order_by("role"):  # "inbox" before "sent"
+            summary.folders.append(
+                _folder_sync(
+                    client,
+                    mailbox,
+                    folder,
+                    owner=owner,
+                    batch_size=batch_size,
+                    parallel=parallel,
+                )
+            )
+    finally:
+        with contextlib.suppress(Exception):  # the connection may already be gone
+            client.logout()
 
 
 # ----------------------------------------------------------------------------- folder

@@ -23,7 +23,7 @@ from accounts.access import (
     member_required,
 )
 from inbox.connection import ConnectionReport, connection_test
-from inbox.forms import ImapMailboxForm
+from inbox.forms import ImapMailboxForm, MailboxSignatureForm
 from inbox.health import LAG_WARNING, mailbox_health
 from inbox.mailboxes import (
     mailbox_connect_imap,
@@ -33,6 +33,8 @@ from inbox.mailboxes import (
     mailbox_update_servers,
 )
 from inbox.models import Conversation, Mailbox, Provider
+from inbox.providers.connect import configured_providers, is_configured, mailbox_forget_grant
+from inbox.signatures import mailbox_signature, mailbox_signature_set
 
 PASSWORD_FIELDS = ("imap_password", "smtp_password")
 
@@ -42,7 +44,11 @@ def mailbox_list(request: WorkspaceRequest) -> HttpResponse:
     now = timezone.now()
     rows = [mailbox_health(m, now) for m in in_workspace(request, Mailbox).order_by("address")]
     lag_minutes = int(LAG_WARNING.total_seconds() // 60)
-    return render(request, "inbox/mailboxes.html", {"rows": rows, "lag_minutes": lag_minutes})
+    return render(
+        request,
+        "inbox/mailboxes.html",
+        {"rows": rows, "lag_minutes": lag_minutes, "oauth_providers": configured_providers()},
+    )
 
 
 def _form_page(
@@ -52,9 +58,15 @@ def _form_page(
     mailbox: Mailbox | None = None,
 ) -> HttpResponse:
     context = {"form": form, "report": report, "mailbox": mailbox}
+    context["oauth_providers"] = configured_providers()
     if mailbox is not None:
+        context["oauth_configured"] = is_configured(mailbox.provider)
         context["health"] = mailbox_health(mailbox, timezone.now())
         context["conversation_count"] = Conversation.objects.filter(mailbox=mailbox).count()
+        context.setdefault(
+            "signature_form",
+            MailboxSignatureForm(initial={"signature": mailbox_signature(mailbox)}),
+        )
     return render(request, "inbox/mailbox_form.html", context)
 
 
@@ -170,6 +182,7 @@ def mailbox_delete(request: WorkspaceRequest, mailbox_id: int) -> HttpResponse:
         )
         return redirect("mailbox_edit", mailbox.pk)
     address = mailbox.address
+    mailbox_forget_grant(mailbox=mailbox)  # Gmail: the grant revoked too (best effort)
     count = mailbox_destroy(mailbox=mailbox)
     messages.success(
         request,
@@ -181,3 +194,21 @@ def mailbox_delete(request: WorkspaceRequest, mailbox_id: int) -> HttpResponse:
         % {"address": address, "count": count},
     )
     return redirect("mailboxes")
+
+
+@admin_required
+@require_POST
+def mailbox_signature_edit(request: WorkspaceRequest, mailbox_id: int) -> HttpResponse:
+    """The signature has its own form: changing it needs no connection test or password."""
+    mailbox = get_in_workspace(request, Mailbox, pk=mailbox_id)
+    form = MailboxSignatureForm(request.POST)
+    if form.is_valid():
+        mailbox_signature_set(mailbox=mailbox, signature=form.cleaned_data["signature"])
+        messages.success(
+            request, _("The signature of %(address)s is saved.") % {"address": mailbox.address}
+        )
+        return redirect("mailbox_edit", mailbox.pk)
+    context = {"form": None, "report": None, "mailbox": mailbox, "signature_form": form}
+    context["health"] = mailbox_health(mailbox, timezone.now())
+    context["conversation_count"] = Conversation.objects.filter(mailbox=mailbox).count()
+    return render(request, "inbox/mailbox_form.html", context, status=400)

@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from accounts.keys import keys_for
 from inbox.imap import MailServerError, describe, smtp_connect, smtp_settings
 from inbox.mailboxes import mailbox_credentials
-from inbox.models import Mailbox, Outgoing, SendState
+from inbox.models import Mailbox, Outgoing, Provider, SendState
 from inbox.sealing import outgoing_row
-from inbox.sending.drafts import _language, outgoing_content
+from inbox.sending.drafts import _language, outgoing_content, read_only_message
 from inbox.sending.filing import _file_in_sent
 from inbox.tasks import send_outgoing
 from trupeo.storage import read_sealed
@@ -87,6 +87,9 @@ def outgoing_send(*, outgoing_id: int) -> str | None:
         return None  # sent, sending elsewhere, failed, not due yet, or deleted
     outgoing = Outgoing.objects.select_related("mailbox__workspace", "author").get(pk=outgoing_id)
     with translation.override(_language(outgoing.author)):
+        if outgoing.mailbox.workspace.is_read_only:
+            # Queued before billing lapsed: not sent, kept; Retry sends it once renewed.
+            return _fail(outgoing, read_only_message())
         return _send_claimed(outgoing)
 
 
@@ -98,7 +101,13 @@ def _send_claimed(outgoing: Outgoing) -> str:
         raw = read_sealed(outgoing.raw_object, keys, field="outgoing.raw", row=row)
         content = outgoing_content(outgoing, keys)
         recipients = [a["address"] for a in (*content["to"], *content["cc"], *content["bcc"])]
-        delivery = _deliver(mailbox, raw, recipients)
+        sent_key = None
+        if mailbox.provider == Provider.IMAP:
+            delivery = _deliver(mailbox, raw, recipients)
+        else:  # Gmail / Microsoft 365: through their API (inbox.providers.sending)
+            from inbox.providers.sending import api_deliver
+
+            delivery, sent_key = api_deliver(outgoing, raw)
     except _Refused as refusal:
         if refusal.temporary:
             return _defer(outgoing, str(refusal))
@@ -119,8 +128,19 @@ def _send_claimed(outgoing: Outgoing) -> str:
         }
     _mark_sent(outgoing, note=note)
     logger.info("outgoing %s sent (attempt %s)", outgoing.pk, outgoing.attempts)
-    _file_in_sent(outgoing, raw, content["message_id"], search_first=False)
+    if sent_key is None:
+        _file_in_sent(outgoing, raw, content["message_id"], search_first=False)
+    else:  # the provider named its copy (Gmail): filed under that id, known to the sync
+        _link_sent_copy(outgoing, raw, sent_key)
     return SendState.SENT
+
+
+def _link_sent_copy(outgoing: Outgoing, raw: bytes, provider_key: str) -> None:
+    from inbox.models import FolderRole, MailboxFolder
+    from inbox.sending.filing import _link
+
+    folder = MailboxFolder.objects.filter(mailbox=outgoing.mailbox, role=FolderRole.SENT).first()
+    _link(outgoing, folder, provider_key, raw, outgoing.sent_at or timezone.now())
 
 
 def _mark_sent(outgoing: Outgoing, *, note: str = "", sent_at: datetime | None = None) -> None:

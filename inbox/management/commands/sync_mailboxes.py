@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from inbox.models import Mailbox, Provider, SyncState
+from inbox.models import Mailbox, SyncState
 from inbox.sync import BATCH_SIZE, mailbox_sync
 
 
@@ -19,9 +19,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once: bool, mailbox: int | None, batch_size: int, **options):
-        mailboxes = Mailbox.objects.filter(provider=Provider.IMAP).exclude(
-            sync_state=SyncState.PAUSED
-        )
+        # Every provider (IMAP, Gmail, Microsoft 365): inbox.sync dispatches by provider.
+        mailboxes = Mailbox.objects.exclude(sync_state=SyncState.PAUSED)
         if mailbox is not None:
             mailboxes = Mailbox.objects.filter(pk=mailbox)
             if not mailboxes.exists():
