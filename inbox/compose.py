@@ -35,7 +35,7 @@ from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 
 from inbox.models import Attachment, Mailbox, Message, OutgoingKind
-from inbox.sealing import attachment_row, message_row, open_json
+from inbox.sealing import attachment_row, open_json, stored_message_row
 from trupeo.crypto import WorkspaceKeys
 from trupeo.storage import ObjectStore, read_sealed
 
@@ -203,7 +203,7 @@ def original_of(
     store: ObjectStore | None = None,
 ) -> Original:
     """Open the sealed envelope and text of `message` (and list its attachments)."""
-    row = message_row(message.mailbox_id, message.provider_key)
+    row = stored_message_row(message)
     envelope = open_json(keys, message.envelope_sealed, field="message.envelope", row=row)
     text = keys.open_text(message.text_sealed, field="message.text", row=row) or ""
     attachments: tuple[OriginalAttachment, ...] = ()
@@ -330,8 +330,11 @@ def compose_message(
     original: Original | None = None,
     message_id: str,
     date: datetime,
+    attachments: Sequence[OriginalAttachment] = (),
 ) -> EmailMessage:
-    """The complete message to send (and to file in Sent). Bcc is never in the headers."""
+    """The complete message to send (and to file in Sent). Bcc is never in the headers.
+
+    `attachments` are the files the person added in the composer (any kind of message)."""
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = _header_address(recipient(mailbox.name, mailbox.address))
     if to:
@@ -357,6 +360,8 @@ def compose_message(
             if attachment.is_inline:
                 continue  # images of the HTML body, which a forward does not carry
             _attach(msg, attachment)
+    for attachment in attachments:
+        _attach(msg, attachment)
     return msg
 
 

@@ -376,3 +376,40 @@ class ImapMailboxForm(forms.Form):
             "smtp_username",
         )
         return {name: d[name] for name in fields}
+
+
+class MailboxSignatureForm(forms.Form):
+    """The signature (legal footer) appended to mail sent from a shared address."""
+
+    signature = forms.CharField(
+        label=_("Signature"),
+        required=False,
+        max_length=4000,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_(
+            "Added under every reply and new message sent from this address, after “-- ”. "
+            "Left empty: no signature."
+        ),
+    )
+
+
+class SavedReplyForm(forms.Form):
+    """A saved reply: its title, its text with variables, and the address it is offered for."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    body = forms.CharField(
+        label=_("Text"), max_length=20_000, strip=False, widget=forms.Textarea(attrs={"rows": 10})
+    )
+    mailbox = forms.ModelChoiceField(
+        label=_("Offered for"),
+        queryset=Mailbox.objects.none(),
+        required=False,
+        empty_label=_("Every address"),
+    )
+
+    def __init__(self, *args, workspace: Workspace, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["mailbox"].queryset = Mailbox.objects.filter(workspace=workspace).order_by(
+            "address"
+        )

@@ -22,7 +22,7 @@
 
 Never logged: content, addresses, server replies (they may quote addresses) and passwords.
 
-The package: `drafts` (drafts, their sealed content, the queue), `delivery` (the claim, the
+The package: `drafts` (drafts, their sealed content and files, the queue), `delivery` (the claim, the
 SMTP attempt, the backoff), `filing` (the copy in Sent, linked into its conversation) and
 `recovery` (what a dead worker left behind, and a person's Retry). Import from here.
 """
@@ -36,9 +36,15 @@ from inbox.sending.delivery import (
     outgoing_send,
 )
 from inbox.sending.drafts import (
+    MAX_ATTACHMENTS_BYTES,
     OutgoingStateError,
+    attachment_too_large_message,
+    outgoing_attach,
+    outgoing_attachments,
     outgoing_content,
     outgoing_create,
+    outgoing_detach,
+    outgoing_discard,
     outgoing_queue,
     outgoing_update,
     reply_defaults,
@@ -58,6 +64,7 @@ from inbox.threading import message_id_token
 # `message_id_token` computes the expected token.
 __all__ = [
     "LEASE",
+    "MAX_ATTACHMENTS_BYTES",
     "MAX_REASON",
     "REQUEUE_AFTER",
     "RETRY_DELAYS",
@@ -66,10 +73,15 @@ __all__ = [
     "RecoveryResult",
     "_file_in_sent",
     "_mark_sent",
+    "attachment_too_large_message",
     "interrupted_message",
     "message_id_token",
+    "outgoing_attach",
+    "outgoing_attachments",
     "outgoing_content",
     "outgoing_create",
+    "outgoing_detach",
+    "outgoing_discard",
     "outgoing_queue",
     "outgoing_recover_stuck",
     "outgoing_retry",

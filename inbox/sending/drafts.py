@@ -3,6 +3,12 @@ MIME is composed once and sealed to storage and the outgoing handed to a worker.
 
 from __future__ import annotations
 
+import functools
+import logging
+import re
+import secrets
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,11 +30,20 @@ from inbox.sealing import open_json, outgoing_row, seal_json
 from inbox.tasks import send_outgoing
 from inbox.threading import message_id_token
 from trupeo.crypto import WorkspaceKeys
-from trupeo.storage import put_sealed
+from trupeo.storage import object_store, put_sealed, read_sealed
+
+logger = logging.getLogger("inbox.sending")
 
 
 class OutgoingStateError(Exception):
     """The outgoing is not in a state that allows this (a sentence, `str(error)`)."""
+
+
+def read_only_message() -> str:
+    return _(
+        "This workspace is read-only until its subscription is renewed: the message was not "
+        "sent and is kept."
+    )
 
 
 # --- drafts ----------------------------------------------------------------------------------
@@ -202,6 +217,8 @@ def outgoing_queue(*, outgoing: Outgoing) -> Outgoing:
         if locked.state != SendState.DRAFT:
             raise OutgoingStateError(_("This message has already been sent or queued."))
         mailbox = locked.mailbox
+        if mailbox.workspace.is_read_only:
+            raise OutgoingStateError(read_only_message())  # the draft stays as it is
         keys = keys_for(mailbox.workspace)
         content = outgoing_content(locked, keys)
         if not (content["to"] or content["cc"] or content["bcc"]):
@@ -229,6 +246,7 @@ def outgoing_queue(*, outgoing: Outgoing) -> Outgoing:
                 original=original,
                 message_id=message_id,
                 date=now,
+                attachments=_files(keys, content),
             )
         raw = compose.as_bytes(mime)
         row = outgoing_row(locked.pk)
@@ -246,6 +264,9 @@ def outgoing_queue(*, outgoing: Outgoing) -> Outgoing:
         locked.save()
         pk = locked.pk
         transaction.on_commit(lambda: send_outgoing.delay(pk))
+        # The files are inside the sealed MIME now: their separate copies can go.
+        added = [a["key"] for a in content.get("attachments") or []]
+        transaction.on_commit(lambda: _delete_objects(added))
     _refresh(outgoing, locked)
     return outgoing
 
@@ -266,3 +287,131 @@ def _refresh(target: Outgoing, source: Outgoing) -> None:
 
 def _language(author: User | None) -> str:
     return (author.language if author is not None else "") or settings.LANGUAGE_CODE
+
+
+# --- files added in the composer ---------------------------------------------------------------
+
+# What the files of one message may total. Providers refuse messages over 25 MB once encoded,
+# and base64 makes files a third bigger.
+MAX_ATTACHMENTS_BYTES = 18 * 1024 * 1024
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def attachment_too_large_message() -> str:
+    return _(
+        "The files of one message may total %(limit)s MB at most (mail servers refuse bigger "
+        "messages). Send large files through a sharing link instead."
+    ) % {"limit": MAX_ATTACHMENTS_BYTES // (1024 * 1024)}
+
+
+def outgoing_attachments(outgoing: Outgoing, keys: WorkspaceKeys | None = None) -> list[dict]:
+    """The files added to a draft: [{"token", "filename", "content_type", "size"}, …]."""
+    return [
+        {k: a[k] for k in ("token", "filename", "content_type", "size")}
+        for a in outgoing_content(outgoing, keys).get("attachments") or []
+    ]
+
+
+def outgoing_attach(
+    *, outgoing: Outgoing, filename: str, content_type: str, size: int, chunks: Iterable[bytes]
+) -> dict:
+    """Add a file to a draft, sealed to object storage under row "outgoing:<pk>:file:<token>".
+
+    Raises ValidationError (in words) when the files would exceed MAX_ATTACHMENTS_BYTES,
+    OutgoingStateError when the message has left the draft state; nothing is kept then.
+    """
+    keys = keys_for(outgoing.workspace)
+    if sum(a["size"] for a in outgoing_attachments(outgoing, keys)) + size > MAX_ATTACHMENTS_BYTES:
+        raise ValidationError(attachment_too_large_message(), code="too_large")
+    token = secrets.token_hex(8)
+    row = f"{outgoing_row(outgoing.pk)}:file:{token}"
+    key = put_sealed(keys, chunks, field="outgoing.attachment", row=row)
+    entry = {
+        "token": token,
+        "key": key,
+        "row": row,
+        "filename": _safe_filename(filename),
+        "content_type": _safe_content_type(content_type),
+        "size": size,
+    }
+    try:
+        with transaction.atomic():
+            locked = Outgoing.objects.select_for_update().get(pk=outgoing.pk)
+            if locked.state != SendState.DRAFT:
+                raise OutgoingStateError(_("This message has already been sent or queued."))
+            content = outgoing_content(locked, keys)
+            files = content.get("attachments") or []
+            if sum(a["size"] for a in files) + size > MAX_ATTACHMENTS_BYTES:  # a parallel upload
+                raise ValidationError(attachment_too_large_message(), code="too_large")
+            content["attachments"] = [*files, entry]
+            _seal_content(locked, content)
+            locked.save(update_fields=["content_sealed", "updated_at"])
+    except BaseException:
+        _delete_objects([key])
+        raise
+    outgoing.content_sealed = locked.content_sealed
+    return {k: entry[k] for k in ("token", "filename", "content_type", "size")}
+
+
+def outgoing_detach(*, outgoing: Outgoing, token: str) -> None:
+    """Remove a file from a draft (unknown tokens change nothing)."""
+    with transaction.atomic():
+        locked = Outgoing.objects.select_for_update().get(pk=outgoing.pk)
+        if locked.state != SendState.DRAFT:
+            raise OutgoingStateError(_("This message has already been sent or queued."))
+        content = outgoing_content(locked)
+        files = content.get("attachments") or []
+        gone = [a["key"] for a in files if a["token"] == token]
+        content["attachments"] = [a for a in files if a["token"] != token]
+        _seal_content(locked, content)
+        locked.save(update_fields=["content_sealed", "updated_at"])
+        transaction.on_commit(lambda: _delete_objects(gone))
+    outgoing.content_sealed = locked.content_sealed
+
+
+def outgoing_discard(*, outgoing: Outgoing) -> None:
+    """Delete a draft and its files."""
+    with transaction.atomic():
+        locked = Outgoing.objects.select_for_update().get(pk=outgoing.pk)
+        if locked.state != SendState.DRAFT:
+            raise OutgoingStateError(_("This message has already been sent or queued."))
+        gone = [a["key"] for a in outgoing_content(locked).get("attachments") or []]
+        locked.delete()
+        transaction.on_commit(lambda: _delete_objects(gone))
+
+
+def _files(keys: WorkspaceKeys, content: dict) -> list[compose.OriginalAttachment]:
+    return [
+        compose.OriginalAttachment(
+            filename=a["filename"],
+            content_type=a["content_type"],
+            is_inline=False,
+            size=a["size"],
+            read=functools.partial(
+                read_sealed, a["key"], keys, field="outgoing.attachment", row=a["row"]
+            ),
+        )
+        for a in content.get("attachments") or []
+    ]
+
+
+def _safe_filename(name: str) -> str:
+    # Browsers send a bare name, but some older ones send a whole path.
+    name = re.split(r"[/\\]", name or "")[-1]
+    name = _UNSAFE_NAME.sub(" ", name).strip()[:200]
+    return name or "attachment"
+
+
+def _safe_content_type(value: str) -> str:
+    value = (value or "").split(";")[0].strip().lower()
+    return value if _CONTENT_TYPE.match(value) else "application/octet-stream"
+
+
+def _delete_objects(keys: list[str]) -> None:
+    store = object_store()
+    for key in keys:
+        try:
+            store.delete(key)
+        except Exception as error:  # ciphertext left behind; the workspace's deletion clears it
+            logger.warning("outgoing file not deleted (%s)", type(error).__name__)

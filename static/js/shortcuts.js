@@ -1,4 +1,4 @@
-// Keyboard shortcuts: j/k move, o or Enter opens, e closes, a takes it, n writes a note,
+// Keyboard shortcuts: j/k move, o or Enter opens, e closes, a takes it, r replies, n writes a note,
 // / searches, ? shows the list. Buttons and links do the work; this only presses them.
 (function () {
   "use strict";
@@ -32,6 +32,11 @@
     },
     e: function () { press("[data-shortcut='close']"); },
     a: function () { press("[data-shortcut='take']"); },
+    r: function () {
+      const body = document.getElementById("composer-body");
+      if (body) body.focus();
+      else press("[data-shortcut='reply']");
+    },
     n: function () {
       const note = document.getElementById("note-body");
       if (note) note.focus();
