@@ -214,11 +214,11 @@ def test_local_store_layout_is_sharded_and_clean(settings, tmp_path):
     key = new_object_key(4)
     store.put(key, b"data")
     token = key.rsplit("/", 1)[1]
-    path = tmp_path / "objects" / "ws" / "4" / token[:2] / f"{token}.obj"
+    path = tmp_path / "objects" / "ws" / "4" / token[:1] / f"{token}.obj"
     assert path.read_bytes() == b"data"
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
     store.put("a", b"short name")
-    assert (tmp_path / "objects" / "a_" / "a.obj").exists()
+    assert (tmp_path / "objects" / "a" / "a.obj").exists()
     assert set(store.iter_keys()) == {key, "a"}
     store.delete_prefix("ws/4/")
     assert not (tmp_path / "objects" / "ws" / "4").exists()  # empty folders pruned

@@ -19,6 +19,7 @@ from trupeo.storage import object_store
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = 600
+KILLING_ATTEMPTS = 6
 
 
 def _database_url() -> str:
@@ -26,6 +27,10 @@ def _database_url() -> str:
     if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def _stored(mailbox) -> int:
+    return Message.objects.filter(mailbox=mailbox).count()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -60,16 +65,29 @@ def test_killed_worker_resumes_without_loss_or_duplicates(dovecot, workspace):
         "40",
     ]
     rng = random.Random(20261122)
-    kills = 0
-    for _attempt in range(40):
+    kills = mid_sync_kills = 0
+    for attempt in range(40):
         worker = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
-        time.sleep(rng.uniform(0.3, 1.6))
+        # Killed a few times at a random point of the sync — after a random number of new
+        # messages, then a random fraction of a batch — whatever the machine's speed; then
+        # left to finish.
+        if attempt >= KILLING_ATTEMPTS:
+            worker.wait(timeout=600)
+        else:
+            target = _stored(mailbox) + rng.randint(1, 150)
+            deadline = time.monotonic() + 300
+            while (
+                worker.poll() is None and _stored(mailbox) < target and time.monotonic() < deadline
+            ):
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0, 0.4))
         if worker.poll() is None:
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             kills += 1
+            mid_sync_kills += 0 < _stored(mailbox) < MESSAGES
             # A killed worker's lease would expire after a few minutes; let time pass.
             Mailbox.objects.filter(pk=mailbox.pk).update(sync_lease_until=None)
             continue
@@ -80,6 +98,7 @@ def test_killed_worker_resumes_without_loss_or_duplicates(dovecot, workspace):
     else:
         pytest.fail("the sync never completed")
     assert kills >= 2, "the worker was never interrupted: the test proves nothing"
+    assert mid_sync_kills >= 1, "never killed in the middle of the sync: it proves nothing"
 
     keys = list(Message.objects.filter(mailbox=mailbox).values_list("provider_key", flat=True))
     assert len(keys) == MESSAGES

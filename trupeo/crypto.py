@@ -258,6 +258,9 @@ def _derive(raw_key: bytes, *, salt: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=salt, info=info).derive(raw_key)
 
 
+TOKEN_CACHE_SIZE = 20_000  # words, per workspace key in memory: about 3 MB at most
+
+
 class WorkspaceKeys:
     """The purpose keys of one workspace, and the operations that use them.
 
@@ -267,7 +270,7 @@ class WorkspaceKeys:
     fails to open. The row id must therefore be known (and stable) when sealing.
     """
 
-    __slots__ = ("_blob_key", "_content", "_search_key", "_ws", "workspace_id")
+    __slots__ = ("_blob_key", "_content", "_search_key", "_tokens", "_ws", "workspace_id")
 
     def __init__(self, raw_key: Bytes, workspace_id: int) -> None:
         raw_key = bytes(raw_key)
@@ -282,6 +285,8 @@ class WorkspaceKeys:
         self._content = AESGCM(_derive(raw_key, salt=salt, info=b"trupeo/content"))
         self._search_key = _derive(raw_key, salt=salt, info=b"trupeo/search")
         self._blob_key = _derive(raw_key, salt=salt, info=b"trupeo/blob")
+        # Tokens already computed: mail repeats its words, so a sync mostly hits this.
+        self._tokens: dict[str, int] = {}
 
     def __repr__(self) -> str:  # never print key material
         return f"WorkspaceKeys(workspace_id={self.workspace_id})"
@@ -325,8 +330,14 @@ class WorkspaceKeys:
         A signed 63-bit int (in [-2**62, 2**62)), so it fits a PostgreSQL bigint with room
         to spare. Normalising the word (case, accents) is the caller's job.
         """
-        digest = hmac.digest(self._search_key, word.encode("utf-8"), "sha256")  # one C call
-        return int.from_bytes(digest[:8], "big", signed=True) >> 1
+        token = self._tokens.get(word)
+        if token is None:
+            digest = hmac.digest(self._search_key, word.encode("utf-8"), "sha256")  # one C call
+            token = int.from_bytes(digest[:8], "big", signed=True) >> 1
+            if len(self._tokens) >= TOKEN_CACHE_SIZE:
+                self._tokens.clear()  # bounded: a big vocabulary starts over
+            self._tokens[word] = token
+        return token
 
     def blob_cipher(self, *, field: str, row: str | int) -> "BlobCipher":
         """Chunked cipher for large objects (raw mail, attachments, exports)."""

@@ -29,7 +29,7 @@ from inbox.parsing.addresses import split_address_list
 from inbox.parsing.charsets import decode_text
 from inbox.parsing.header_text import decode_encoded_words
 from inbox.parsing.headers import normalise_subject
-from inbox.parsing.html import html_to_text
+from inbox.parsing.html import html_to_text, sanitise_html
 from inbox.parsing.message import Address, Attachment, ParsedMessage
 from inbox.parsing.parse import SNIPPET_LENGTH, make_snippet, parse_message
 from inbox.parsing.structure import MAX_DEPTH, MAX_MESSAGE_BYTES
@@ -47,5 +47,6 @@ __all__ = [
     "make_snippet",
     "normalise_subject",
     "parse_message",
+    "sanitise_html",
     "split_address_list",
 ]

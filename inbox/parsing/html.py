@@ -55,7 +55,10 @@ _LINE_BREAK_AFTER = re.compile(
 _CELL_END = re.compile(r"<\s*/t[dh]\s*>", re.IGNORECASE)
 
 
-def _sanitise_html(html: str) -> str:
+def sanitise_html(html: str) -> str:
+    """Safe to frame: run when the HTML is shown, not at ingestion (it is stored sealed as
+    the sender wrote it), so the sync never pays for it and a stricter policy applies to old
+    mail too."""
     return _HTML_CLEANER.clean(html)
 
 

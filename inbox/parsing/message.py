@@ -51,7 +51,7 @@ class ParsedMessage:
     reply_to: tuple[Address, ...]
     date: datetime | None  # always timezone-aware
     text: str  # the plain-text body, or one derived from the HTML body
-    html: str  # sanitised HTML body, "" when the message has none
+    html: str  # the HTML body as sent, "" when none (sanitised when shown: sanitise_html)
     text_from_html: bool  # True when `text` was derived from `html`
     attachments: tuple[Attachment, ...]
     snippet: str

@@ -7,7 +7,7 @@ import traceback
 
 from inbox.parsing.body import _Body, _referenced_cids
 from inbox.parsing.headers import _Headers, _RawHeaders, _read_headers
-from inbox.parsing.html import _sanitise_html, html_to_text
+from inbox.parsing.html import html_to_text
 from inbox.parsing.message import ParsedMessage
 from inbox.parsing.problems import _Problems
 from inbox.parsing.structure import _read_structure
@@ -44,7 +44,7 @@ def _parse(raw: bytes) -> ParsedMessage:
 
 
 def _assemble(headers: _Headers, body: _Body, problems: _Problems, parser: str) -> ParsedMessage:
-    html = _sanitise_html(body.html).strip() if body.html else ""
+    html = body.html.strip() if body.html else ""
     text, text_from_html = body.text, False
     if not text.strip() and html:
         text, text_from_html = html_to_text(html), True
