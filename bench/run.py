@@ -7,8 +7,13 @@ Mail sync (issue "Mail core"):
   3. time to inbox: a message APPENDed on the server is a stored conversation (IMAP IDLE),
      median over several arrivals (target <= 2 s).
 
+Shared inbox (issue "shared inbox"), PostgreSQL only — bench/inbox_scale.py:
+  4. lists, page 50, a 20-message conversation and ten searches over 200,000 conversations and
+     1,000,000 messages (generated once into `trupeo_bench_inbox_<size>`, then kept).
+
 Uses PostgreSQL when DATABASE_URL is set (a fresh `<name>_bench` database), else SQLite.
-Options: --messages 10000 --memory-messages 50000 --arrivals 15 (smaller numbers for a try).
+Options: --messages 10000 --memory-messages 50000 --arrivals 15 (smaller numbers for a try),
+--inbox-conversations 200000 --inbox-messages 1000000.
 """
 
 import argparse
@@ -224,6 +229,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--memory-messages", type=int, default=50_000)
     parser.add_argument("--arrivals", type=int, default=15)
+    parser.add_argument("--inbox-conversations", type=int, default=200_000)
+    parser.add_argument("--inbox-messages", type=int, default=1_000_000)
     args = parser.parse_args()
 
     database = (
@@ -270,6 +277,21 @@ def main() -> None:
         )
     finally:
         dovecot.stop()
+
+    print()
+    inbox = [
+        PYTHON,
+        str(ROOT / "bench" / "inbox_scale.py"),
+        "--conversations",
+        str(args.inbox_conversations),
+        "--messages",
+        str(args.inbox_messages),
+    ]
+    subprocess.run(inbox, cwd=ROOT, check=True)
+
+    # Gmail and Microsoft 365 against their local fakes, inside the published quotas.
+    print()
+    subprocess.run([PYTHON, str(ROOT / "bench" / "oauth_sync.py")], cwd=ROOT, check=True)
 
 
 if __name__ == "__main__":
