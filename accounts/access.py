@@ -9,11 +9,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
     from accounts.models import Membership, User, Workspace
@@ -70,5 +73,37 @@ def admin_required(view: ViewFunc) -> ViewFunc:
         if not request.membership.is_admin:  # type: ignore[attr-defined]
             raise PermissionDenied("Only workspace admins can do this.")
         return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def writable(view: ViewFunc) -> ViewFunc:
+    """A POST to a read-only workspace (billing lapsed) changes nothing and says why.
+
+    Goes under `member_required` / `admin_required`. Reading and exporting stay open; nothing
+    is ever deleted for an unpaid invoice.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        workspace = getattr(request, "workspace", None)
+        if request.method != "POST" or workspace is None or not workspace.is_read_only:
+            return view(request, *args, **kwargs)
+        messages.error(
+            request,
+            _(
+                "This workspace is read-only until its subscription is renewed: you can "
+                "read and export everything, but not change or send anything."
+            ),
+        )
+        back = request.headers.get("referer", "")
+        if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            back = "/"
+        if getattr(request, "htmx", False):
+            # A fragment request: reload the page so the message shows where it belongs.
+            response = HttpResponse(status=204)
+            response["HX-Refresh"] = "true"
+            return response
+        return redirect(back)
 
     return wrapper

@@ -68,6 +68,9 @@ class Workspace(models.Model):
     # The workspace's own 32-byte key, wrapped by a master key (see trupeo.crypto).
     # Destroying it first makes every sealed value of the workspace unreadable.
     wrapped_key = models.BinaryField(editable=False, null=True)
+    # Set by billing when the trial ended unpaid or the subscription lapsed: reading and
+    # exporting still work, sending and syncing pause, nothing is deleted.
+    read_only_since = models.DateTimeField(_("read-only since"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("workspace")
@@ -75,6 +78,10 @@ class Workspace(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.read_only_since is not None
 
 
 class Role(models.TextChoices):
@@ -88,6 +95,8 @@ class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.AGENT)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # Away (holidays, sick leave): round-robin rules skip them.
+    is_away = models.BooleanField(_("away"), default=False)
 
     class Meta:
         constraints = [

@@ -17,6 +17,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.keys import keys_for
+from inbox.arrivals import arrivals_handle
+from inbox.bulk_insert import rows_insert
+from inbox.live import workspace_touched
 from inbox.models import (
     Attachment,
     Conversation,
@@ -29,6 +32,7 @@ from inbox.models import (
     ThreadReason,
 )
 from inbox.parsing import ParsedMessage, parse_message
+from inbox.rules import NewConversation
 from inbox.sealing import (
     attachment_row,
     conversation_row,
@@ -172,6 +176,9 @@ def ingest_batch(
     touched: dict[int, Conversation] = {}
     summaries: dict[int, dict] = {}
     started: list[Conversation] = []
+    new_ids: set[int] = set()
+    first_mail: dict[int, tuple[ParsedMessage, bool]] = {}  # by new conversation
+    replied: dict[int, tuple[Conversation, bool]] = {}  # customer wrote again (was snoozed?)
     messages: list[Message] = []
     attachments: list[Attachment] = []
     for mail, p, tokens, digest, (raw_key, attachment_objects) in zip(
@@ -189,6 +196,7 @@ def ingest_batch(
         if conversation is None:
             conversation = _conversation_start(mailbox, keys, p, received_at, mail.thread_hint)
             started.append(conversation)
+            new_ids.add(id(conversation))
             threader.remember_conversation(
                 conversation, _counterpart(direction, p).get("address", "")
             )
@@ -204,14 +212,19 @@ def ingest_batch(
                 if conversation.summary_sealed
                 else {}
             )
-        _conversation_add(
+        history = _is_history(mailbox, received_at)
+        if id(conversation) in new_ids and id(conversation) not in first_mail:
+            first_mail[id(conversation)] = (p, direction == Direction.INBOUND and not history)
+        was_snoozed = conversation.snoozed_until is not None
+        if _conversation_add(
             conversation,
             summaries[id(conversation)],
             p,
             direction=direction,
             received_at=received_at,
-            history=_is_history(mailbox, received_at),
-        )
+            history=history,
+        ):
+            replied[id(conversation)] = (conversation, was_snoozed)
         row = message_row(mailbox.pk, mail.provider_key)
         token = message_id_token(keys, p.message_id) if p.message_id else None
         threader.remember(token, conversation)
@@ -221,6 +234,7 @@ def ingest_batch(
             conversation=conversation,
             folder=folder,
             provider_key=mail.provider_key,
+            sealed_as=mail.provider_key,
             direction=direction,
             thread_reason=reason,
             message_id_token=token,
@@ -267,8 +281,16 @@ def ingest_batch(
                 "last_message_at",
             ],
         )
-        Message.objects.bulk_create(messages)
-        Attachment.objects.bulk_create(attachments)
+        rows_insert(messages)
+        rows_insert(attachments)
+        workspace_touched(mailbox.workspace_id)
+        arrivals_handle(
+            mailbox=mailbox,
+            started=[
+                NewConversation(c, first_mail[id(c)][0]) for c in started if first_mail[id(c)][1]
+            ],
+            replied=list(replied.values()),
+        )
         Mailbox.objects.filter(pk=mailbox.pk).update(
             messages_synced=F("messages_synced") + len(messages)
         )
@@ -366,8 +388,11 @@ def _conversation_add(
     direction: str,
     received_at: datetime,
     history: bool,
-) -> None:
-    """Fold one message into the conversation's counters and its sealed summary."""
+) -> bool:
+    """Fold one message into the conversation's counters and its sealed summary.
+
+    True when it is the customer writing again on a live conversation (followers hear of it).
+    """
     is_reply_to_existing = conversation.message_count > 0
     conversation.message_count += 1
     conversation.has_attachments = conversation.has_attachments or p.has_attachments
@@ -380,7 +405,7 @@ def _conversation_add(
             counterpart.get("address", ""),
         )
     if received_at < conversation.last_message_at and is_reply_to_existing:
-        return  # an older message found late (initial sync): the summary stays on the newest
+        return False  # an older message found late (initial sync): the summary stays on the newest
     conversation.last_message_at = received_at
     summary["snippet"] = p.snippet
     # A customer writing again brings a closed, pending or snoozed conversation back.
@@ -388,3 +413,5 @@ def _conversation_add(
         if conversation.status in (Status.CLOSED, Status.PENDING):
             conversation.status = Status.OPEN
         conversation.snoozed_until = None
+        return True
+    return False

@@ -48,6 +48,8 @@ class Mailbox(models.Model):
     smtp_username = models.CharField(max_length=255, blank=True)
     # Passwords or OAuth tokens, as sealed JSON.
     credentials_sealed = models.BinaryField(null=True, editable=False)
+    # The signature (legal footer) appended to replies sent from this address, sealed text.
+    signature_sealed = models.BinaryField(null=True, editable=False)
 
     sync_state = models.CharField(
         max_length=10, choices=SyncState.choices, default=SyncState.ACTIVE
@@ -116,7 +118,9 @@ class Conversation(models.Model):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Out of every view but "Snoozed" until then; a reply or the time wakes it (inbox.snooze).
     snoozed_until = models.DateTimeField(null=True, blank=True)
+    tags = models.ManyToManyField("Tag", through="ConversationTag", related_name="conversations")
     # What the list shows, sealed: subject, the customer's name and address, a preview.
     summary_sealed = models.BinaryField()
     # Blind token of the normalised subject, for the guarded subject fallback of threading.
@@ -132,6 +136,11 @@ class Conversation(models.Model):
             models.Index(fields=["workspace", "status", "-last_message_at", "-id"]),
             models.Index(fields=["workspace", "assignee", "status", "-last_message_at", "-id"]),
             models.Index(fields=["workspace", "subject_token"]),
+            models.Index(
+                fields=["snoozed_until"],
+                condition=models.Q(snoozed_until__isnull=False),
+                name="conversation_snoozed",
+            ),
         ]
 
 
@@ -162,6 +171,10 @@ class Message(models.Model):
     # The provider's identity of this message (IMAP: "folder:uidvalidity:uid"), unique per
     # mailbox: two different messages sharing a Message-ID stay two messages.
     provider_key = models.CharField(max_length=255)
+    # The provider key the message arrived under. Its sealed values and objects are bound to
+    # it for good: the provider key itself can change (a UIDVALIDITY change, a sent copy found
+    # in the Sent folder later) without making them unreadable.
+    sealed_as = models.CharField(max_length=255)
     direction = models.CharField(max_length=3, choices=Direction.choices)
     thread_reason = models.CharField(max_length=12, choices=ThreadReason.choices)
     # Blind token of the Message-ID, to find replies' parents without storing it in clear.
@@ -270,6 +283,12 @@ class ActivityKind(models.TextChoices):
     ASSIGNED = "assigned", _("Assigned")
     STATUS = "status", _("Status changed")
     NOTE = "note", _("Note added")
+    TAGGED = "tagged", _("Tag added")
+    UNTAGGED = "untagged", _("Tag removed")
+    SNOOZED = "snoozed", _("Snoozed")
+    WOKE = "woke", _("Woke up")
+    MERGED = "merged", _("Merged")
+    SPLIT = "split", _("Split")
 
 
 class Activity(models.Model):
@@ -290,7 +309,190 @@ class Activity(models.Model):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    tag = models.ForeignKey(
+        "Tag", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    # The other conversation of a merge or a split (an id only: a merged one is gone).
+    other_conversation_id = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [models.Index(fields=["conversation", "created_at"])]
+
+
+class TagColor(models.TextChoices):
+    GREY = "grey", _("Grey")
+    BLUE = "blue", _("Blue")
+    GREEN = "green", _("Green")
+    YELLOW = "yellow", _("Yellow")
+    ORANGE = "orange", _("Orange")
+    RED = "red", _("Red")
+    PURPLE = "purple", _("Purple")
+
+
+class Tag(models.Model):
+    """A label the team puts on conversations. Its name is sealed like every label."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="tags")
+    name_sealed = models.BinaryField()
+    # Blind token of the normalised name: one tag per name, and `tag:` finds it.
+    name_token = models.BigIntegerField()
+    color = models.CharField(max_length=10, choices=TagColor.choices, default=TagColor.GREY)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name_token"], name="tag_name_unique")
+        ]
+
+
+class ConversationTag(models.Model):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "tag"], name="conversation_tag_unique")
+        ]
+        indexes = [models.Index(fields=["tag", "conversation"])]
+
+
+class Follow(models.Model):
+    """Someone who wants to hear about replies on a conversation."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="follows")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "conversation"], name="follow_unique")
+        ]
+
+
+class ConversationRead(models.Model):
+    """When a teammate last opened a conversation: newer mail makes it unread for them."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "conversation"], name="conversation_read_unique"
+            )
+        ]
+
+
+class NotificationKind(models.TextChoices):
+    ASSIGNED = "assigned", _("Assigned to you")
+    MENTIONED = "mentioned", _("Mentioned in a note")
+    REPLY = "reply", _("New reply on a conversation you follow")
+    WOKE = "woke", _("A snoozed conversation woke up")
+
+
+class Notification(models.Model):
+    """An in-app notification; mailed too when the person's preferences say so."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=NotificationKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["recipient", "workspace", "read_at", "-created_at"])]
+
+
+class NotificationPreference(models.Model):
+    """Which notifications also come by email, per person and workspace (all on by default)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    email_assigned = models.BooleanField(_("when a conversation is assigned to me"), default=True)
+    email_mentioned = models.BooleanField(_("when someone mentions me in a note"), default=True)
+    email_reply = models.BooleanField(_("when a conversation I follow gets a reply"), default=True)
+    email_woke = models.BooleanField(_("when a conversation I snoozed wakes up"), default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "workspace"], name="notification_pref_unique")
+        ]
+
+
+class SavedReply(models.Model):
+    """A canned answer with variables ({{ customer.first_name }}…), sealed."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # Offered for every mailbox when empty.
+    mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.CASCADE)
+    title_sealed = models.BinaryField()
+    body_sealed = models.BinaryField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class TrustedSender(models.Model):
+    """A sender whose remote images the team chose to always show."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # Blind token of the lower-cased address: no address in clear.
+    address_token = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "address_token"], name="trusted_sender_unique"
+            )
+        ]
+
+
+class RuleKind(models.TextChoices):
+    ROUND_ROBIN = "round_robin", _("Round-robin assignment")
+    MATCH = "match", _("When a message matches")
+
+
+class RuleField(models.TextChoices):
+    FROM = "from", _("Sender contains")
+    TO = "to", _("Recipient contains")
+    SUBJECT = "subject", _("Subject contains")
+
+
+class Rule(models.Model):
+    """Applied at ingestion to new conversations of one mailbox, in position order."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="rules")
+    kind = models.CharField(max_length=12, choices=RuleKind.choices)
+    position = models.PositiveIntegerField(default=0)
+    enabled = models.BooleanField(default=True)
+    field = models.CharField(max_length=10, choices=RuleField.choices, blank=True)
+    # What the field must contain, sealed (it can be an address).
+    pattern_sealed = models.BinaryField(null=True)
+    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # Round-robin: who takes turns, and who had the last one.
+    agents = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    last_assigned = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]

@@ -5,13 +5,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import unquote
 
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
 from inbox.models import Activity, ActivityKind, Conversation, Message, Note
+from inbox.parsing import sanitise_html
 from inbox.sealing import (
     conversation_row,
-    message_row,
     note_row,
     open_json,
     stored_attachment_row,
+    stored_message_row,
 )
 from inbox.search_query import Query, confirm
 from trupeo.crypto import WorkspaceKeys
@@ -30,6 +35,23 @@ class ConversationRow:
     last_message_at: datetime
     message_count: int
     has_attachments: bool
+    tags: tuple = ()
+    unread: bool = False
+    snoozed_until: datetime | None = None
+    url: str = ""
+    age: str = ""  # "il y a 3 heures"
+
+    @property
+    def title(self) -> str:
+        return self.subject or _("(no subject)")
+
+    @property
+    def who(self) -> str:
+        return self.name or self.address
+
+    @property
+    def iso(self) -> str:
+        return self.last_message_at.isoformat()
 
 
 def conversation_summary(keys: WorkspaceKeys, conversation: Conversation) -> dict:
@@ -42,8 +64,16 @@ def conversation_summary(keys: WorkspaceKeys, conversation: Conversation) -> dic
 
 
 def conversation_rows(
-    keys: WorkspaceKeys, conversations: list[Conversation]
+    keys: WorkspaceKeys,
+    conversations: list[Conversation],
+    *,
+    tags: dict[int, list] | None = None,
+    read: dict[int, datetime] | None = None,
 ) -> list[ConversationRow]:
+    """`tags`: tags by conversation id; `read`: when the viewer last opened each one."""
+    tags = tags or {}
+    # One reverse for the page: the row URLs differ only by the id.
+    url = reverse("conversation", args=[0]).replace("/0/", "/{}/")
     rows = []
     for c in conversations:
         summary = conversation_summary(keys, c)
@@ -60,9 +90,17 @@ def conversation_rows(
                 last_message_at=c.last_message_at,
                 message_count=c.message_count,
                 has_attachments=c.has_attachments,
+                tags=tuple(tags.get(c.pk, ())),
+                unread=read is not None and (c.pk not in read or read[c.pk] < c.last_message_at),
+                snoozed_until=c.snoozed_until,
+                url=url.format(c.pk),
+                age=naturaltime(c.last_message_at),
             )
         )
     return rows
+
+
+_REMOTE_SRC = re.compile(r"""(?:src|background)=["']?(?:https?:)?//""", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -79,10 +117,11 @@ class MessageView:
     thread_reason: str
     attachments: list[dict]
     has_html: bool
+    has_remote_images: bool = False
 
 
 def message_view(keys: WorkspaceKeys, message: Message) -> MessageView:
-    row = message_row(message.mailbox_id, message.provider_key)
+    row = stored_message_row(message)
     envelope = open_json(keys, message.envelope_sealed, field="message.envelope", row=row)
     text = keys.open_text(message.text_sealed, field="message.text", row=row) or ""
     return MessageView(
@@ -98,6 +137,8 @@ def message_view(keys: WorkspaceKeys, message: Message) -> MessageView:
         thread_reason=message.get_thread_reason_display(),
         attachments=attachment_list(keys, message),
         has_html=message.html_sealed is not None,
+        has_remote_images=message.html_sealed is not None
+        and bool(_REMOTE_SRC.search(_safe_html(keys, message, row))),
     )
 
 
@@ -124,13 +165,17 @@ def attachment_list(keys: WorkspaceKeys, message: Message) -> list[dict]:
     return result
 
 
+def _safe_html(keys: WorkspaceKeys, message: Message, row: str) -> str:
+    """The message's HTML, sanitised (it is stored as the sender wrote it)."""
+    return sanitise_html(keys.open_text(message.html_sealed, field="message.html", row=row) or "")
+
+
 _CID_SRC = re.compile(r"""src=(["'])cid:([^"']+)\1""", re.IGNORECASE)
 
 
 def message_html(keys: WorkspaceKeys, message: Message, attachment_url) -> str:
     """The sanitised HTML, with inline `cid:` images pointing at our own attachment URL."""
-    row = message_row(message.mailbox_id, message.provider_key)
-    html = keys.open_text(message.html_sealed, field="message.html", row=row) or ""
+    html = _safe_html(keys, message, stored_message_row(message))
     by_cid = {a["content_id"]: a["id"] for a in attachment_list(keys, message) if a["content_id"]}
 
     def replace(match: re.Match) -> str:
@@ -150,8 +195,8 @@ def confirmed(
     tokens = sorted(query.tokens)
     for message in Message.objects.filter(
         conversation__in=conversations, search_tokens__contains_all=tokens
-    ).only("pk", "conversation_id", "mailbox_id", "provider_key", "envelope_sealed", "text_sealed"):
-        row = message_row(message.mailbox_id, message.provider_key)
+    ).only("pk", "conversation_id", "mailbox_id", "sealed_as", "envelope_sealed", "text_sealed"):
+        row = stored_message_row(message)
         envelope = open_json(keys, message.envelope_sealed, field="message.envelope", row=row)
         people = [
             envelope.get("from") or {},
@@ -174,10 +219,16 @@ class TrailItem:
     text: str  # a note's body, decrypted; empty for other events
     status: str
     assignee: str
+    tag: str = ""
+    until: datetime | None = None
+    other: int | None = None  # the other conversation of a merge or split
 
 
-def trail(keys: WorkspaceKeys, conversation: Conversation) -> list[TrailItem]:
-    """Notes and activities of a conversation, oldest first."""
+def trail(
+    keys: WorkspaceKeys, conversation: Conversation, tag_names: dict[int, str] | None = None
+) -> list[TrailItem]:
+    """Notes and activities of a conversation, oldest first (`tag_names` by tag id)."""
+    tag_names = tag_names or {}
     items = [
         TrailItem(
             when=note.created_at,
@@ -202,6 +253,9 @@ def trail(keys: WorkspaceKeys, conversation: Conversation) -> list[TrailItem]:
                 text="",
                 status=activity.get_status_display() if activity.status else "",
                 assignee=activity.assignee.display_name if activity.assignee else "",
+                tag=tag_names.get(activity.tag_id, "") if activity.tag_id else "",
+                until=activity.snoozed_until,
+                other=activity.other_conversation_id,
             )
         )
     return sorted(items, key=lambda item: item.when)

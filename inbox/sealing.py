@@ -12,7 +12,13 @@ from trupeo.crypto import Bytes, WorkspaceKeys
 
 
 def message_row(mailbox_id: int, provider_key: str) -> str:
+    """The row of a message's sealed values: its mailbox and the key it arrived under."""
     return f"message:{mailbox_id}:{provider_key}"
+
+
+def stored_message_row(message) -> str:
+    """The row of a stored Message (bound to `sealed_as`, never to the current provider key)."""
+    return message_row(message.mailbox_id, message.sealed_as)
 
 
 def attachment_row(message_row_: str, index: int) -> str:
@@ -22,9 +28,7 @@ def attachment_row(message_row_: str, index: int) -> str:
 def stored_attachment_row(attachment) -> str:
     """The row of a stored Attachment (its message loaded)."""
     message = attachment.message
-    return attachment_row(
-        message_row(message.mailbox_id, message.provider_key), attachment.position
-    )
+    return attachment_row(stored_message_row(message), attachment.position)
 
 
 def conversation_row(conversation_id: int) -> str:

@@ -31,3 +31,17 @@ def recover_stuck_sends() -> None:
     from inbox.sending import outgoing_recover_stuck
 
     outgoing_recover_stuck()
+
+
+@shared_task
+def email_notification(notification_id: int) -> None:
+    from inbox.notifications import notification_email
+
+    notification_email(notification_id=notification_id)
+
+
+@shared_task
+def wake_snoozed() -> None:
+    from inbox.snooze import snoozed_wake_due
+
+    snoozed_wake_due()

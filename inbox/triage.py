@@ -1,4 +1,7 @@
-"""Triage writes: assign, change status, add an internal note. Each leaves an activity."""
+"""Triage writes: assign, change status, add an internal note. Each leaves an activity.
+
+Whoever is assigned a conversation or writes a note on it follows it from then on.
+"""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -6,7 +9,9 @@ from django.utils.translation import gettext as _
 
 from accounts.keys import keys_for
 from accounts.models import Membership, User
-from inbox.models import Activity, ActivityKind, Conversation, Note, Status
+from inbox import notifications
+from inbox.live import workspace_touched
+from inbox.models import Activity, ActivityKind, Conversation, Note, NotificationKind, Status
 from inbox.sealing import note_row
 
 
@@ -23,7 +28,15 @@ def conversation_assign(*, conversation: Conversation, assignee: User | None, ac
         return
     Conversation.objects.filter(pk=conversation.pk).update(assignee=assignee)
     conversation.assignee = assignee
-    _record(conversation, actor, ActivityKind.ASSIGNED, assignee=assignee)
+    record(conversation, actor, ActivityKind.ASSIGNED, assignee=assignee)
+    if assignee is not None:
+        notifications.follow(conversation=conversation, user=assignee)
+        notifications.notify(
+            conversation=conversation,
+            recipients=[assignee],
+            kind=NotificationKind.ASSIGNED,
+            actor=actor,
+        )
 
 
 @transaction.atomic
@@ -34,7 +47,7 @@ def conversation_set_status(*, conversation: Conversation, status: str, actor: U
         return
     Conversation.objects.filter(pk=conversation.pk).update(status=status, snoozed_until=None)
     conversation.status = status
-    _record(conversation, actor, ActivityKind.STATUS, status=status)
+    record(conversation, actor, ActivityKind.STATUS, status=status)
 
 
 @transaction.atomic
@@ -53,11 +66,20 @@ def note_add(*, conversation: Conversation, author: User, body: str) -> Note:
         body, field="note.body", row=note_row(note.pk)
     )
     note.save(update_fields=["body_sealed"])
-    _record(conversation, author, ActivityKind.NOTE)
+    record(conversation, author, ActivityKind.NOTE)
+    notifications.follow(conversation=conversation, user=author)
+    notifications.notify(
+        conversation=conversation,
+        recipients=notifications.mentioned_members(conversation.workspace_id, body),
+        kind=NotificationKind.MENTIONED,
+        actor=author,
+    )
     return note
 
 
-def _record(conversation: Conversation, actor: User, kind: str, **fields) -> None:
+def record(conversation: Conversation, actor: User | None, kind: str, **fields) -> None:
+    """One line of the trail (no content: ids, a status, a time); lists see the change."""
+    workspace_touched(conversation.workspace_id)
     Activity.objects.create(
         workspace_id=conversation.workspace_id,
         conversation=conversation,

@@ -2,22 +2,32 @@
 
 from datetime import UTC, datetime, timedelta
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.core.cache import cache
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
+from django.utils import timezone
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_POST
 
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
 from accounts.keys import keys_for
 from accounts.models import Membership
-from inbox import triage
-from inbox.models import Attachment, Conversation, Message, Status
+from inbox.live import workspace_version
+from inbox.models import (
+    Attachment,
+    Conversation,
+    ConversationRead,
+    ConversationTag,
+    Follow,
+    Mailbox,
+    Message,
+    Status,
+    Tag,
+)
+from inbox.notifications import unread_count
 from inbox.presenters import (
     confirmed,
     conversation_rows,
@@ -26,30 +36,65 @@ from inbox.presenters import (
     message_view,
     trail,
 )
+from inbox.reading import conversation_mark_read, conversation_stamp, trusted_senders
 from inbox.sealing import open_json, stored_attachment_row
 from inbox.search_query import parse_query, search_conversations
+from inbox.snooze import PRESETS, not_snoozed
+from inbox.tags import tags_by_conversation, workspace_tags
 from trupeo.storage import open_sealed
 
 PAGE_SIZE = 50
+COUNTS_CACHE_SECONDS = 10
 
 VIEWS = {
-    "open": _("All open"),
-    "mine": _("Mine"),
     "unassigned": _("Unassigned"),
+    "mine": _("Mine"),
+    "open": _("All open"),
     "pending": _("Pending"),
+    "snoozed": _("Snoozed"),
     "closed": _("Closed"),
+    "spam": _("Spam"),
 }
 
 
-def _filtered(request: WorkspaceRequest, view: str):
+def _filtered(request: WorkspaceRequest, view: str, now: datetime):
     qs = in_workspace(request, Conversation)
+    if view == "snoozed":
+        return qs.filter(snoozed_until__gt=now)
+    if view in (Status.CLOSED, Status.SPAM):
+        return qs.filter(status=view)
+    qs = qs.filter(not_snoozed(now))
     if view == "mine":
         return qs.filter(status=Status.OPEN, assignee=request.user)
     if view == "unassigned":
         return qs.filter(status=Status.OPEN, assignee__isnull=True)
-    if view in (Status.PENDING, Status.CLOSED):
-        return qs.filter(status=view)
+    if view == Status.PENDING:
+        return qs.filter(status=Status.PENDING)
     return qs.filter(status=Status.OPEN)
+
+
+def _scope(request: WorkspaceRequest) -> tuple[Mailbox | None, Tag | None]:
+    """The mailbox and tag the lists are narrowed to (`?mailbox=` / `?tag=`), checked."""
+    mailbox = tag = None
+    if mailbox_id := request.GET.get("mailbox", ""):
+        mailbox = get_in_workspace(request, Mailbox, pk=_int_or_404(mailbox_id))
+    if tag_id := request.GET.get("tag", ""):
+        tag = get_in_workspace(request, Tag, pk=_int_or_404(tag_id))
+    return mailbox, tag
+
+
+def _int_or_404(value: str) -> int:
+    if not value.isdigit():
+        raise Http404("Not a number.")
+    return int(value)
+
+
+def _narrowed(qs, mailbox: Mailbox | None, tag: Tag | None):
+    if mailbox is not None:
+        qs = qs.filter(mailbox=mailbox)
+    if tag is not None:
+        qs = qs.filter(Exists(ConversationTag.objects.filter(conversation=OuterRef("pk"), tag=tag)))
+    return qs
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -69,12 +114,32 @@ def _after(cursor: str) -> tuple[datetime, int] | None:
     return _EPOCH + micros * _MICROSECOND, pk
 
 
+def _sidebar(request: WorkspaceRequest, view: str, mailbox, tag) -> dict:
+    tags = workspace_tags(request.workspace)
+    return {
+        "views": VIEWS,
+        "view": view,
+        "mailboxes": list(in_workspace(request, Mailbox).order_by("address")),
+        "all_tags": tags,
+        "current_mailbox": mailbox,
+        "current_tag": tag,
+        "current_tag_name": next((t.name for t in tags if tag and t.id == tag.pk), ""),
+        "scope": urlencode(
+            {k: v for k, v in (("mailbox", mailbox and mailbox.pk), ("tag", tag and tag.pk)) if v}
+        ),
+    }
+
+
 @member_required
 def conversation_list(request: WorkspaceRequest) -> HttpResponse:
     """A view of the inbox, or search results when `q` is given (shareable URLs)."""
     view = request.GET.get("view", "open")
     if view not in VIEWS:
         raise Http404("Unknown view.")
+    mailbox, tag = _scope(request)
+    version = workspace_version(request.workspace.pk)
+    if request.htmx and request.GET.get("v") == version:
+        return HttpResponse(status=204)  # a live poll, and nothing changed since
     keys = keys_for(request.workspace)
     q = request.GET.get("q", "").strip()
     query = None
@@ -82,19 +147,31 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
         query = parse_query(q, keys=keys, workspace=request.workspace, user=request.user)
         qs = search_conversations(query, in_workspace(request, Conversation))
     else:
-        qs = _filtered(request, view)
-    qs = qs.select_related("assignee").order_by("-last_message_at", "-id")
+        qs = _filtered(request, view, timezone.now())
+    qs = _narrowed(qs, mailbox, tag).select_related("assignee").order_by("-last_message_at", "-id")
     cursor = _after(request.GET.get("after", ""))
     if cursor:
         stamp, pk = cursor
-        qs = qs.filter(Q(last_message_at__lt=stamp) | Q(last_message_at=stamp, id__lt=pk))
+        # The redundant `lte` makes the index range do the work; the OR alone is a filter
+        # applied to every earlier row (page 50 read all 49 pages before it).
+        qs = qs.filter(last_message_at__lte=stamp).filter(
+            Q(last_message_at__lt=stamp) | Q(last_message_at=stamp, id__lt=pk)
+        )
     page = list(qs[: PAGE_SIZE + 1])
     has_more = len(page) > PAGE_SIZE
     page = page[:PAGE_SIZE]
     next_cursor = _cursor(page[-1]) if has_more else ""
     if query is not None:
         page = confirmed(query, keys, page)
-    rows = conversation_rows(keys, page)
+    ids = [c.pk for c in page]
+    read = dict(
+        ConversationRead.objects.filter(user=request.user, conversation_id__in=ids).values_list(
+            "conversation_id", "read_at"
+        )
+    )
+    sidebar = _sidebar(request, "" if q else view, mailbox, tag)
+    tags = {t.id: t for t in sidebar["all_tags"]}
+    rows = conversation_rows(keys, page, tags=tags_by_conversation(ids, tags), read=read)
     # "Show more" wants the next rows only; the live refresh selects from the whole page.
     more = request.htmx and request.htmx.target == "more"
     template = "inbox/list.html#rows" if more else "inbox/list.html"
@@ -102,11 +179,60 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
         request,
         template,
         {
+            **sidebar,
             "rows": rows,
-            "view": "" if q else view,
-            "views": VIEWS,
             "next_cursor": next_cursor,
             "q": q,
+            "list_query": urlencode(
+                {k: v for k, v in (("view", "" if q else view), ("q", q)) if v}
+            ),
+            "statuses": [Status.OPEN, Status.PENDING, Status.CLOSED, Status.SPAM],
+            "snooze_presets": PRESETS,
+            "members": _members(request),
+            "poll_url": request.path + "?" + urlencode({**request.GET.dict(), "v": version}),
+        },
+    )
+
+
+def _members(request: WorkspaceRequest):
+    return (
+        Membership.objects.filter(workspace=request.workspace)
+        .select_related("user")
+        .order_by("user__name", "user__email")
+    )
+
+
+@member_required
+def view_counts(request: WorkspaceRequest) -> HttpResponse:
+    """The sidebar with how many conversations each view holds; loaded after the page, cached
+    a few seconds, one query over the conversations that are not closed."""
+    view = request.GET.get("view", "")
+    mailbox, tag = _scope(request)
+    key = f"inbox-counts:{request.workspace.pk}:{request.user.pk}:{mailbox and mailbox.pk}:{tag and tag.pk}"
+    counts = cache.get(key)
+    if counts is None:
+        now = timezone.now()
+        awake = not_snoozed(now)
+        live = _narrowed(in_workspace(request, Conversation), mailbox, tag).exclude(
+            status=Status.CLOSED
+        )
+        counts = live.aggregate(
+            open=Count("pk", filter=Q(status=Status.OPEN) & awake),
+            mine=Count("pk", filter=Q(status=Status.OPEN, assignee=request.user) & awake),
+            unassigned=Count("pk", filter=Q(status=Status.OPEN, assignee__isnull=True) & awake),
+            pending=Count("pk", filter=Q(status=Status.PENDING) & awake),
+            snoozed=Count("pk", filter=Q(snoozed_until__gt=now)),
+            spam=Count("pk", filter=Q(status=Status.SPAM)),
+        )
+        cache.set(key, counts, COUNTS_CACHE_SECONDS)
+    notifications = unread_count(user=request.user, workspace_id=request.workspace.pk)
+    return render(
+        request,
+        "inbox/_sidebar.html",
+        {
+            **_sidebar(request, view if view in VIEWS else "", mailbox, tag),
+            "counts": counts,
+            "notifications": notifications,
         },
     )
 
@@ -116,6 +242,11 @@ def conversation_detail(request: WorkspaceRequest, conversation_id: int) -> Http
     conversation = get_in_workspace(
         request, Conversation.objects.select_related("mailbox", "assignee"), pk=conversation_id
     )
+    conversation_mark_read(conversation=conversation, user=request.user)
+    return render(request, "inbox/conversation.html", _conversation_context(request, conversation))
+
+
+def _conversation_context(request: WorkspaceRequest, conversation: Conversation) -> dict:
     keys = keys_for(request.workspace)
     # Not "messages": that name belongs to django.contrib.messages in every template.
     mails = (
@@ -123,21 +254,53 @@ def conversation_detail(request: WorkspaceRequest, conversation_id: int) -> Http
         .prefetch_related("attachments")
         .order_by("received_at", "id")
     )
+    views = [message_view(keys, m) for m in mails]
+    trusted = trusted_senders(keys, request.workspace, [m.sender.get("address", "") for m in views])
+    all_tags = workspace_tags(request.workspace)
+    names = {t.id: t.name for t in all_tags}
+    tag_ids = set(
+        ConversationTag.objects.filter(conversation=conversation).values_list("tag_id", flat=True)
+    )
+    status_view = conversation.status if conversation.status != Status.OPEN else "open"
+    return {
+        **_sidebar(request, status_view, None, None),
+        "conversation": conversation,
+        "summary": conversation_summary(keys, conversation),
+        "mails": views,
+        "timeline": _timeline(views, trail(keys, conversation, names)),
+        "trusted": trusted,
+        "tags": [t for t in all_tags if t.id in tag_ids],
+        "other_tags": [t for t in all_tags if t.id not in tag_ids],
+        "following": Follow.objects.filter(conversation=conversation, user=request.user).exists(),
+        "members": _members(request),
+        "statuses": [Status.OPEN, Status.PENDING, Status.CLOSED, Status.SPAM],
+        "snooze_presets": PRESETS,
+        "stamp": conversation_stamp(conversation),
+        "is_snoozed": bool(
+            conversation.snoozed_until and conversation.snoozed_until > timezone.now()
+        ),
+    }
+
+
+def _timeline(mails: list, items: list) -> list[dict]:
+    """Messages with the notes and activity interleaved, in the order they happened."""
+    entries = [{"when": m.date, "message": m, "first": i == 0} for i, m in enumerate(mails)]
+    entries += [{"when": item.when, "item": item} for item in items]
+    return sorted(entries, key=lambda e: e["when"])
+
+
+@member_required
+def conversation_live(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
+    """Polled every few seconds by the open conversation: nothing (204) while nothing changed,
+    else the fresh messages, trail and header, swapped in place (the composer is untouched)."""
+    conversation = get_in_workspace(
+        request, Conversation.objects.select_related("mailbox", "assignee"), pk=conversation_id
+    )
+    if request.GET.get("stamp", "") == conversation_stamp(conversation):
+        return HttpResponse(status=204)
+    conversation_mark_read(conversation=conversation, user=request.user)
     return render(
-        request,
-        "inbox/conversation.html",
-        {
-            "conversation": conversation,
-            "summary": conversation_summary(keys, conversation),
-            "mails": [message_view(keys, m) for m in mails],
-            "trail": trail(keys, conversation),
-            "members": Membership.objects.filter(workspace=request.workspace)
-            .select_related("user")
-            .order_by("user__name"),
-            "statuses": [Status.OPEN, Status.PENDING, Status.CLOSED, Status.SPAM],
-            "views": VIEWS,
-            "view": conversation.status if conversation.status != Status.OPEN else "open",
-        },
+        request, "inbox/conversation.html#live", _conversation_context(request, conversation)
     )
 
 
@@ -173,12 +336,15 @@ def attachment_download(request: WorkspaceRequest, attachment_id: int) -> Stream
 
 
 # The mail's own HTML, framed: no script, no form, nothing remote (images from other sites
-# stay blocked), only our own attachment URLs for inline images.
+# stay blocked unless asked for), only our own attachment URLs for inline images.
 _MAIL_CSP = (
-    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
+    "default-src 'none'; img-src {images}; style-src 'unsafe-inline'; "
     "frame-ancestors 'self'; form-action 'none'; base-uri 'none'; sandbox allow-popups "
     "allow-popups-to-escape-sandbox"
 )
+_OWN_IMAGES = "'self' data:"
+# Remote images, once asked for: the reader's browser fetches them, never our server.
+_REMOTE_IMAGES = "'self' data: https: http:"
 
 
 @xframe_options_sameorigin
@@ -187,53 +353,20 @@ def message_html_view(request: WorkspaceRequest, message_id: int) -> HttpRespons
     message = get_in_workspace(
         request, Message.objects.prefetch_related("attachments"), pk=message_id
     )
-    html = message_html(
-        keys_for(request.workspace),
-        message,
-        lambda pk: reverse("attachment_download", args=[pk]),
+    keys = keys_for(request.workspace)
+    html = message_html(keys, message, lambda pk: reverse("attachment_download", args=[pk]))
+    remote = request.GET.get("images") == "1" or bool(
+        trusted_senders(
+            keys, request.workspace, [message_view(keys, message).sender.get("address", "")]
+        )
     )
     response = HttpResponse(
         f'<!DOCTYPE html><html><head><meta charset="utf-8"><base target="_blank"></head>'
         f"<body>{html}</body></html>",
         content_type="text/html; charset=utf-8",
     )
-    response["Content-Security-Policy"] = _MAIL_CSP
+    response["Content-Security-Policy"] = _MAIL_CSP.format(
+        images=_REMOTE_IMAGES if remote else _OWN_IMAGES
+    )
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-@member_required
-@require_POST
-def conversation_triage(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
-    """Assign, change the status or add a note; back to the conversation."""
-    conversation = get_in_workspace(
-        request, Conversation.objects.select_related("workspace"), pk=conversation_id
-    )
-    action = request.POST.get("action", "")
-    try:
-        if action == "assign":
-            assignee_id = request.POST.get("assignee", "")
-            assignee = None
-            if assignee_id == "me":
-                assignee = request.user
-            elif assignee_id:
-                membership = get_in_workspace(
-                    request, Membership.objects.select_related("user"), user_id=assignee_id
-                )
-                assignee = membership.user
-            triage.conversation_assign(
-                conversation=conversation, assignee=assignee, actor=request.user
-            )
-        elif action == "status":
-            triage.conversation_set_status(
-                conversation=conversation, status=request.POST.get("status", ""), actor=request.user
-            )
-        elif action == "note":
-            triage.note_add(
-                conversation=conversation, author=request.user, body=request.POST.get("body", "")
-            )
-        else:
-            raise ValidationError(_("Unknown action."))
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    return redirect("conversation", conversation_id=conversation.pk)

@@ -5,9 +5,15 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from accounts.keys import keys_for
 from inbox.ingest import RawMail, ingest_batch
 from inbox.mailboxes import mailbox_create
+from inbox.models import Conversation
 from inbox.parsing import parse_message
+from inbox.reading import sender_trust
+from inbox.rules import rule_create
+from inbox.tags import conversation_tag_add, tag_create
+from inbox.triage import note_add
 from trupeo.storage import object_store
 
 CORPUS = sorted((Path(__file__).parent / "fixtures" / "eml").glob("*.eml"))
@@ -41,7 +47,7 @@ def _database_bytes() -> bytes:
 
 
 @pytest.mark.django_db
-def test_no_content_in_clear_in_the_database_or_the_object_store(workspace, settings):
+def test_no_content_in_clear_in_the_database_or_the_object_store(workspace, alice, settings):
     mailbox = mailbox_create(
         workspace=workspace,
         address="scolarite@lycee-verne.fr",
@@ -53,8 +59,17 @@ def test_no_content_in_clear_in_the_database_or_the_object_store(workspace, sett
     result = ingest_batch(mailbox=mailbox, folder=folder, mails=mails)
     assert result.created == len(CORPUS)
 
+    # What the team adds: tag names, notes, rule patterns, senders whose images show.
+    conversation = Conversation.objects.filter(mailbox=mailbox).first()
+    tag = tag_create(workspace=workspace, name="Dossier Lefebvre-Garnier")
+    conversation_tag_add(conversation=conversation, tag=tag, actor=alice)
+    note_add(conversation=conversation, author=alice, body="Rappeler Mme Garnier-Lefebvre")
+    rule_create(mailbox=mailbox, kind="match", field="from", pattern="garnier-famille", tag=tag)
+    sender_trust(keys=keys_for(workspace), workspace=workspace, address="news@villeneuve.fr")
+
     needles = set().union(*(_needles(raw) for raw in raws))
     needles |= {b"imap-secret-Xy9!", b"smtp-secret-Zq4!"}
+    needles |= {b"Lefebvre-Garnier", b"Garnier-Lefebvre", b"garnier-famille", b"villeneuve.fr"}
     assert len(needles) > 100, "the scan would prove little"
 
     haystacks = {"database": _database_bytes()}

@@ -18,16 +18,97 @@ OBJECTS = {
     "attachment_download": lambda ctx: ctx["attachment"].pk,
     "conversation": lambda ctx: ctx["conversation"].pk,
     "conversation_triage": lambda ctx: ctx["conversation"].pk,
+    "conversation_live": lambda ctx: ctx["conversation"].pk,
+    "tag_edit": lambda ctx: _alice_tag(ctx).pk,
+    "mailbox_rules": lambda ctx: ctx["mailbox"].pk,
+    "rule_edit": lambda ctx: _alice_rule(ctx).pk,
     "message_html": lambda ctx: ctx["conversation"].messages.first().pk,
     "invitation_revoke": lambda ctx: ctx["invitation"].pk,
     "mailbox_delete": lambda ctx: ctx["mailbox"].pk,
     "mailbox_edit": lambda ctx: ctx["mailbox"].pk,
     "mailbox_pause": lambda ctx: ctx["mailbox"].pk,
+    "oauth_disconnect": lambda ctx: ctx["mailbox"].pk,
+    "oauth_reconnect": lambda ctx: ctx["mailbox"].pk,
     "member_remove": lambda ctx: ctx["bob_membership"].pk,
     "member_role": lambda ctx: ctx["bob_membership"].pk,
     "ownership_transfer": lambda ctx: ctx["bob_membership"].pk,
     "workspace_switch": lambda ctx: ctx["workspace"].pk,
+    "composer_slot": lambda ctx: ctx["conversation"].pk,
+    "composer_open": lambda ctx: ctx["conversation"].pk,
+    "conversation_presence": lambda ctx: ctx["conversation"].pk,
+    "draft": lambda ctx: _alice_draft(ctx).pk,
+    "draft_save": lambda ctx: _alice_draft(ctx).pk,
+    "draft_send": lambda ctx: _alice_draft(ctx).pk,
+    "draft_attachments": lambda ctx: _alice_draft(ctx).pk,
+    "draft_discard": lambda ctx: _alice_draft(ctx).pk,
+    "outgoing_retry": lambda ctx: _alice_draft(ctx).pk,
+    "saved_reply_insert": lambda ctx: _alice_saved_reply(ctx).pk,
+    "saved_reply_edit": lambda ctx: _alice_saved_reply(ctx).pk,
+    "saved_reply_delete": lambda ctx: _alice_saved_reply(ctx).pk,
+    "mailbox_signature": lambda ctx: ctx["mailbox"].pk,
+    "privacy_export_progress": lambda ctx: _alice_export(ctx).pk,
+    "privacy_export_download": lambda ctx: _alice_export(ctx).pk,
 }
+
+
+def _alice_export(ctx):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from privacy.models import DataExport
+
+    return DataExport.objects.create(
+        workspace=ctx["workspace"],
+        kind="workspace",
+        state="ready",
+        object_key=f"ws/{ctx['workspace'].pk}/export",
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+
+
+def _alice_tag(ctx):
+    from inbox.tags import tag_get_or_create
+
+    return tag_get_or_create(workspace=ctx["workspace"], name="Absences")
+
+
+def _alice_rule(ctx):
+    from inbox.rules import rule_create
+
+    return rule_create(
+        mailbox=ctx["mailbox"],
+        kind="match",
+        field="subject",
+        pattern="absence",
+        tag=_alice_tag(ctx),
+    )
+
+
+def _alice_draft(ctx):
+    from inbox.drafting import draft_open
+
+    conversation = ctx["conversation"]
+    return draft_open(
+        conversation=conversation,
+        author=ctx["workspace"].memberships.get(role="owner").user,
+        kind="reply",
+        message=conversation.messages.first(),
+    )
+
+
+def _alice_saved_reply(ctx):
+    from inbox.saved_replies import saved_reply_create
+
+    return saved_reply_create(
+        workspace=ctx["workspace"],
+        mailbox=None,
+        title="Absence",
+        body="Bonjour {{ customer.first_name }}",
+        created_by=None,
+    )
+
+
 # Modules whose URLs are not ours to scope (Django admin, allauth) or take no object id.
 EXEMPT_NAMESPACES = ("admin",)
 EXEMPT_PREFIXES = ("allauth.", "django.")

@@ -2,11 +2,15 @@
 
 import pytest
 
+from accounts.keys import keys_for
 from inbox.ingest import ingest_batch
 from inbox.mailboxes import mailbox_create
 from inbox.models import Conversation, Mailbox, Message, SyncState, ThreadReason
+from inbox.presenters import message_view
+from inbox.sealing import stored_message_row
 from inbox.sync import mailbox_sync
 from tests.mail import french_message
+from trupeo.storage import open_sealed
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +80,17 @@ def test_uidvalidity_change_resyncs_without_duplicates(dovecot, imap_account, ma
     assert summary.folders[0].new == 0 and summary.folders[0].adopted == 6
     assert set(Message.objects.values_list("pk", flat=True)) == ids_before
     assert not Message.objects.filter(expunged_at__isnull=False).exists()
+    # Re-keyed, and still readable: the sealed values stay bound to the key they came under.
+    keys = keys_for(mailbox.workspace)
+    for message in Message.objects.all():
+        assert not message.provider_key.startswith(message.sealed_as.rsplit(":", 1)[0] + ":")
+        assert message_view(keys, message).subject.startswith("Absence")
+        raw = b"".join(
+            open_sealed(
+                message.raw_object, keys, field="message.raw", row=stored_message_row(message)
+            )
+        )
+        assert raw.startswith(b"From:") or b"\nFrom:" in raw or b"Subject:" in raw
 
 
 def test_duplicate_message_ids_stay_two_messages(dovecot, imap_account, mailbox):

@@ -5,6 +5,7 @@ Embedded defaults (SQLite, a file broker, a local data folder, mail on the conso
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -98,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.workspace",
+                "billing.context_processors.billing_banner",
             ],
         },
     },
@@ -150,6 +152,8 @@ if not REDIS_URL:
         "data_folder_out": _broker_dir,
         "processed_folder": _broker_dir,
         "store_processed": False,
+        # Fanout and remote control (kombu's default: "control" in the current directory).
+        "control_folder": str(DATA_DIR / "broker" / "control"),
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -162,6 +166,14 @@ CELERY_BEAT_SCHEDULE = {
     # Polling fallback beside IMAP IDLE, and the retry loop of failing mailboxes (it backs off).
     "sync-mailboxes": {"task": "inbox.tasks.sync_all_mailboxes", "schedule": 60.0},
     "recover-stuck-sends": {"task": "inbox.tasks.recover_stuck_sends", "schedule": 120.0},
+    # Privacy: GDPR deadlines, retention and the daily encrypted backup.
+    "gdpr-reminders": {"task": "privacy.tasks.send_gdpr_reminders", "schedule": 3600.0},
+    "purge-expired-exports": {"task": "privacy.tasks.purge_expired_exports", "schedule": 3600.0},
+    "purge-security-log": {"task": "privacy.tasks.purge_security_log", "schedule": 86400.0},
+    "backup-database": {"task": "privacy.tasks.backup_database", "schedule": 86400.0},
+    # Trials and grace periods end on their own, without a Stripe event.
+    "billing-access": {"task": "billing.tasks.access_refresh_all", "schedule": 900.0},
+    "wake-snoozed": {"task": "inbox.tasks.wake_snoozed", "schedule": 30.0},
 }
 
 AUTH_USER_MODEL = "accounts.User"
@@ -233,6 +245,7 @@ if MICROSOFT_CLIENT_ID and MICROSOFT_CLIENT_SECRET:
 # Endpoints, configurable so tests and sovereign deployments can point them elsewhere.
 GOOGLE_AUTH_URL = env_str("GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth")
 GOOGLE_TOKEN_URL = env_str("GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token")
+GOOGLE_REVOKE_URL = env_str("GOOGLE_REVOKE_URL", "https://oauth2.googleapis.com/revoke")
 GMAIL_API_BASE_URL = env_str("GMAIL_API_BASE_URL", "https://gmail.googleapis.com")
 MICROSOFT_LOGIN_BASE_URL = env_str("MICROSOFT_LOGIN_BASE_URL", "https://login.microsoftonline.com")
 MICROSOFT_GRAPH_BASE_URL = env_str("MICROSOFT_GRAPH_BASE_URL", "https://graph.microsoft.com")
@@ -294,13 +307,47 @@ STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = env_str("STRIPE_API_BASE")
+# Plans: one Stripe price per seat, billed monthly or yearly. The amounts (cents, excluding
+# VAT) are only displayed; Stripe charges what its prices say.
+STRIPE_PRICE_MONTHLY = env_str("STRIPE_PRICE_MONTHLY")
+STRIPE_PRICE_YEARLY = env_str("STRIPE_PRICE_YEARLY")
+BILLING_SEAT_PRICE_MONTHLY_CENTS = env_int("BILLING_SEAT_PRICE_MONTHLY_CENTS", 900)
+BILLING_SEAT_PRICE_YEARLY_CENTS = env_int("BILLING_SEAT_PRICE_YEARLY_CENTS", 9000)
+BILLING_TRIAL_DAYS = env_int("BILLING_TRIAL_DAYS", 14)
+# French VAT computed by Stripe Tax (needs it activated on the Stripe account).
+STRIPE_AUTOMATIC_TAX = env_bool("STRIPE_AUTOMATIC_TAX", True)
+# After a failed payment, days of full use before the workspace becomes read-only.
+BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 7)
 TURNSTILE_SITE_KEY = env_str("TURNSTILE_SITE_KEY")
 TURNSTILE_SECRET_KEY = env_str("TURNSTILE_SECRET_KEY")
+TURNSTILE_VERIFY_URL = env_str(
+    "TURNSTILE_VERIFY_URL", "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+)
 GTM_ID = env_str("GTM_ID")
 CLARITY_ID = env_str("CLARITY_ID")
+# They end up in script URLs: a typo is an error at start-up, not a broken tag.
+if GTM_ID and not re.fullmatch(r"GTM-[A-Z0-9]{4,12}", GTM_ID):
+    raise ImproperlyConfigured(f"GTM_ID must look like GTM-XXXXXXX, not {GTM_ID!r}.")
+if CLARITY_ID and not re.fullmatch(r"[a-z0-9]{6,16}", CLARITY_ID):
+    raise ImproperlyConfigured(f"CLARITY_ID must be Clarity's project id, not {CLARITY_ID!r}.")
 TRUPEO_CONSENT_STRICT = env_bool("TRUPEO_CONSENT_STRICT", False)
+# The consent banner asks again when its version changes or its answer is older than this
+# (13 months at most, CNIL; 390 days is also GA4's cookie lifetime here).
+TRUPEO_CONSENT_VERSION = env_str("TRUPEO_CONSENT_VERSION", "1")
+TRUPEO_CONSENT_LIFETIME_DAYS = env_int("TRUPEO_CONSENT_LIFETIME_DAYS", 390)
+if not 1 <= TRUPEO_CONSENT_LIFETIME_DAYS <= 390:
+    raise ImproperlyConfigured(
+        "TRUPEO_CONSENT_LIFETIME_DAYS must be between 1 and 390 (13 months)."
+    )
 
 INVITATION_MAX_AGE_DAYS = 7
+
+# Privacy: sign-in logs (IP address, browser) are kept this many days (a year: the LCEN
+# retention of connection data), encrypted backups 30 days (the policy's promise), and the
+# version of the data-processing terms a new workspace's owner accepts.
+TRUPEO_SECURITY_LOG_DAYS = env_int("TRUPEO_SECURITY_LOG_DAYS", 365)
+TRUPEO_BACKUP_DAYS = env_int("TRUPEO_BACKUP_DAYS", 30)
+TRUPEO_DPA_VERSION = env_str("TRUPEO_DPA_VERSION", "2026-04-25")
 
 # Security. Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -23,8 +23,25 @@
   // and keeping the keyboard focus on the same row.
   document.addEventListener("htmx:beforeRequest", function (event) {
     const results = document.getElementById("conv-results");
-    if (event.detail.elt === results && results.querySelector(".conv-list[data-paged]")) {
+    // Nor while conversations are ticked for a bulk action.
+    if (
+      event.detail.elt === results &&
+      results.querySelector(".conv-list[data-paged], .conv-tick:checked")
+    ) {
       event.preventDefault();
+    }
+    // The open conversation is not refreshed under a menu someone is using.
+    const live = document.getElementById("conv-live");
+    if (event.detail.elt === live && live.querySelector("details[open]")) {
+      event.preventDefault();
+    }
+  });
+
+  // A form marked data-reset-after empties itself once htmx has posted it successfully.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const form = event.detail.elt;
+    if (form.matches && form.matches("form[data-reset-after]") && event.detail.successful) {
+      form.reset();
     }
   });
   document.addEventListener("click", function (event) {
@@ -43,8 +60,26 @@
     if (row) row.focus();
   });
 
+  // Bulk bar: shown once a conversation is ticked, with only the field its action needs.
+  function updateBulk() {
+    const bar = document.getElementById("bulk");
+    if (!bar) return;
+    bar.hidden = !document.querySelector(".conv-tick:checked");
+    const action = bar.querySelector("[name=action]").value;
+    bar.querySelectorAll("[data-bulk-for]").forEach(function (field) {
+      const on = field.dataset.bulkFor === action;
+      field.hidden = !on;
+      field.disabled = !on;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches(".conv-tick, #bulk [name=action]")) updateBulk();
+  });
+  document.addEventListener("htmx:afterSwap", updateBulk);
+
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
+    updateBulk();
     // Toasts fade after a while; errors stay until dismissed.
     document.querySelectorAll(".toast:not(.toast-error)").forEach(function (toast) {
       window.setTimeout(function () { toast.classList.add("toast-hide"); }, 6000);

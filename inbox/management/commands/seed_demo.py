@@ -8,11 +8,26 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import services
+from accounts.keys import keys_for
 from accounts.models import Membership, Role, User, Workspace
 from inbox.demo import DEMO_DOMAIN, demo_mail
 from inbox.ingest import RawMail, ingest_batch
 from inbox.mailboxes import mailbox_create
-from inbox.models import Conversation, FolderRole, Mailbox, Status, SyncState
+from inbox.models import (
+    Conversation,
+    FolderRole,
+    Mailbox,
+    RuleField,
+    RuleKind,
+    Status,
+    SyncState,
+    Tag,
+    TagColor,
+)
+from inbox.presenters import conversation_summary
+from inbox.rules import rule_create
+from inbox.search import fold
+from inbox.tags import conversation_tag_add, tag_get_or_create
 
 DEMO_SLUG = "lycee-demo"
 DEMO_PASSWORD = os.environ.get("TRUPEO_DEMO_PASSWORD", "demo-trupeo-2026")
@@ -88,3 +103,32 @@ class Command(BaseCommand):
             if n >= len(conversations) - 2:
                 conversation.status = Status.CLOSED
         Conversation.objects.bulk_update(conversations, ["assignee", "status"])
+        self._tags_and_rules(workspace, conversations)
+
+    def _tags_and_rules(self, workspace: Workspace, conversations: list[Conversation]) -> None:
+        """Tags on the conversations whose subject calls for one, and the rule that would
+        have put them there."""
+        keys = keys_for(workspace)
+        wanted = {
+            "absence": ("Absences", TagColor.BLUE),
+            "factur": ("Facturation", TagColor.ORANGE),
+            "devis": ("Facturation", TagColor.ORANGE),
+            "inscription": ("Inscriptions", TagColor.GREEN),
+        }
+        for conversation in conversations:
+            subject = fold(conversation_summary(keys, conversation).get("subject") or "")
+            for needle, (name, color) in wanted.items():
+                if needle in subject:
+                    tag = tag_get_or_create(workspace=workspace, name=name)
+                    if tag.color != color:
+                        Tag.objects.filter(pk=tag.pk).update(color=color)
+                    conversation_tag_add(conversation=conversation, tag=tag, actor=None)
+        mailbox = conversations[0].mailbox if conversations else None
+        if mailbox is not None and not mailbox.rules.exists():
+            rule_create(
+                mailbox=mailbox,
+                kind=RuleKind.MATCH,
+                field=RuleField.SUBJECT,
+                pattern="absence",
+                tag=tag_get_or_create(workspace=workspace, name="Absences"),
+            )

@@ -1,0 +1,120 @@
+"""Merge two conversations, or split one from a message on: the threading's manual override.
+
+Both keep the workspace's invariants: counters and the sealed summary are recomputed from the
+messages that end up in each conversation, and the trail says who did it.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from accounts.keys import keys_for
+from accounts.models import User
+from inbox.models import (
+    Activity,
+    ActivityKind,
+    Attachment,
+    Conversation,
+    ConversationTag,
+    Direction,
+    Follow,
+    Message,
+    Note,
+    Notification,
+    Outgoing,
+    ThreadReason,
+)
+from inbox.sealing import conversation_row, open_json, seal_json, stored_message_row
+from inbox.triage import record
+
+
+@transaction.atomic
+def conversation_merge(*, source: Conversation, target: Conversation, actor: User) -> None:
+    """Everything of `source` moves into `target`; `source` is gone afterwards."""
+    if source.pk == target.pk:
+        raise ValidationError(_("A conversation cannot be merged into itself."))
+    if source.workspace_id != target.workspace_id or source.mailbox_id != target.mailbox_id:
+        raise ValidationError(_("Only conversations of the same mailbox can be merged."))
+    Message.objects.filter(conversation=source).update(
+        conversation=target, thread_reason=ThreadReason.MANUAL
+    )
+    for model in (Note, Activity, Outgoing, Notification):
+        model.objects.filter(conversation=source).update(conversation=target)
+    existing_tags = ConversationTag.objects.filter(conversation=target).values("tag_id")
+    ConversationTag.objects.filter(conversation=source).exclude(tag_id__in=existing_tags).update(
+        conversation=target
+    )
+    existing_follows = Follow.objects.filter(conversation=target).values("user_id")
+    Follow.objects.filter(conversation=source).exclude(user_id__in=existing_follows).update(
+        conversation=target
+    )
+    source_id = source.pk
+    source.delete()
+    _recount(target)
+    record(target, actor, ActivityKind.MERGED, other_conversation_id=source_id)
+
+
+@transaction.atomic
+def conversation_split(*, message: Message, actor: User) -> Conversation:
+    """`message` and every later one start a new conversation of the same mailbox."""
+    old = Conversation.objects.select_for_update().get(pk=message.conversation_id)
+    moving = Message.objects.filter(conversation=old).filter(
+        received_at__gt=message.received_at
+    ) | Message.objects.filter(
+        conversation=old, received_at=message.received_at, id__gte=message.pk
+    )
+    if moving.count() == old.message_count:
+        raise ValidationError(_("Split from a later message: this one starts the conversation."))
+    new = Conversation.objects.create(
+        workspace_id=old.workspace_id,
+        mailbox_id=old.mailbox_id,
+        status=old.status,
+        summary_sealed=b"",
+        subject_token=old.subject_token,
+        last_message_at=message.received_at,
+    )
+    moved_ids = list(moving.values_list("pk", flat=True))
+    Message.objects.filter(pk__in=moved_ids).update(
+        conversation=new, thread_reason=ThreadReason.MANUAL
+    )
+    Outgoing.objects.filter(message_id__in=moved_ids).update(conversation=new)
+    _recount(old)
+    _recount(new)
+    record(old, actor, ActivityKind.SPLIT, other_conversation_id=new.pk)
+    record(new, actor, ActivityKind.SPLIT, other_conversation_id=old.pk)
+    return new
+
+
+def _recount(conversation: Conversation) -> None:
+    """Counters and the sealed summary from the conversation's messages as they now are."""
+    messages = list(Message.objects.filter(conversation=conversation).order_by("received_at", "id"))
+    keys = keys_for(conversation.workspace)
+    summary: dict = {}
+    for message in messages:
+        envelope = open_json(
+            keys,
+            message.envelope_sealed,
+            field="message.envelope",
+            row=stored_message_row(message),
+        )
+        summary.setdefault("subject", envelope.get("subject") or "")
+        who = envelope.get("from") if message.direction == Direction.INBOUND else None
+        if who or not summary.get("address"):
+            person = who or (envelope.get("to") or [{}])[0]
+            summary["name"], summary["address"] = person.get("name", ""), person.get("address", "")
+        summary["snippet"] = envelope.get("snippet") or ""
+    conversation.message_count = len(messages)
+    conversation.has_attachments = Attachment.objects.filter(
+        message__conversation=conversation, is_inline=False
+    ).exists()
+    conversation.last_message_at = (
+        Message.objects.filter(conversation=conversation).aggregate(m=Max("received_at"))["m"]
+        or conversation.last_message_at
+    )
+    conversation.summary_sealed = seal_json(
+        keys, summary, field="conversation.summary", row=conversation_row(conversation.pk)
+    )
+    conversation.save(
+        update_fields=["message_count", "has_attachments", "last_message_at", "summary_sealed"]
+    )

@@ -1,0 +1,156 @@
+"""Notifications: in the app always, by email when the person's preferences say so.
+
+The email names the event, the mailbox and a link — never the subject or a word of the mail
+or the note: content stays behind the workspace's key, not in someone's mail provider.
+"""
+
+import re
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from accounts.models import Membership, User
+from inbox.models import (
+    Conversation,
+    Follow,
+    Notification,
+    NotificationKind,
+    NotificationPreference,
+)
+from inbox.search import fold
+
+_PREFERENCE_FIELD = {
+    NotificationKind.ASSIGNED: "email_assigned",
+    NotificationKind.MENTIONED: "email_mentioned",
+    NotificationKind.REPLY: "email_reply",
+    NotificationKind.WOKE: "email_woke",
+}
+_MENTION = re.compile(r"(?<![\w@])@([\w][\w.-]*)")
+
+
+def notify(
+    *, conversation: Conversation, recipients: list[User] | set[User], kind: str, actor=None
+) -> list[Notification]:
+    """One notification per recipient (never the actor themself), mailed after commit."""
+    created = []
+    for recipient in recipients:
+        if actor is not None and recipient.pk == actor.pk:
+            continue
+        created.append(
+            Notification.objects.create(
+                workspace_id=conversation.workspace_id,
+                recipient=recipient,
+                conversation=conversation,
+                kind=kind,
+                actor=actor,
+            )
+        )
+    if created:
+        from inbox.tasks import email_notification
+
+        for notification in created:
+            email_notification.delay_on_commit(notification.pk)
+    return created
+
+
+def mentioned_members(workspace_id: int, text: str) -> list[User]:
+    """Teammates named with @ in a note: @first-name, @full.name or @the-address's-user-part."""
+    handles = {fold(h).strip(".-") for h in _MENTION.findall(text)}
+    if not handles:
+        return []
+    found = []
+    members = Membership.objects.filter(workspace_id=workspace_id).select_related("user")
+    for member in members:
+        user = member.user
+        name = fold(user.name)
+        names = {
+            user.email.split("@")[0].lower(),
+            name.replace(" ", "."),
+            name.replace(" ", "-"),
+            name.replace(" ", ""),
+            *name.split()[:1],
+        }
+        if handles & names:
+            found.append(user)
+    return found
+
+
+def followers(conversation: Conversation) -> list[User]:
+    return [f.user for f in Follow.objects.filter(conversation=conversation).select_related("user")]
+
+
+def follow(*, conversation: Conversation, user: User) -> None:
+    Follow.objects.get_or_create(conversation=conversation, user=user)
+
+
+def unfollow(*, conversation: Conversation, user: User) -> None:
+    Follow.objects.filter(conversation=conversation, user=user).delete()
+
+
+def preferences_for(*, user: User, workspace_id: int) -> NotificationPreference:
+    preference, _ = NotificationPreference.objects.get_or_create(
+        user=user, workspace_id=workspace_id
+    )
+    return preference
+
+
+def notifications_mark_read(*, user: User, workspace_id: int, ids: list[int] | None = None) -> int:
+    unread = Notification.objects.filter(
+        recipient=user, workspace_id=workspace_id, read_at__isnull=True
+    )
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
+
+
+def conversation_notifications_read(*, user: User, conversation: Conversation) -> None:
+    """Opening a conversation reads its notifications."""
+    Notification.objects.filter(
+        recipient=user, conversation=conversation, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
+def unread_count(*, user: User, workspace_id: int) -> int:
+    return Notification.objects.filter(
+        recipient=user, workspace_id=workspace_id, read_at__isnull=True
+    ).count()
+
+
+def notification_email(*, notification_id: int) -> bool:
+    """Mail one notification if the preferences allow it and it is not read nor mailed yet."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(of=("self",))
+            .select_related("recipient", "actor", "conversation__mailbox")
+            .filter(pk=notification_id)
+            .filter(Q(emailed_at__isnull=True) & Q(read_at__isnull=True))
+            .first()
+        )
+        if notification is None:
+            return False
+        preference = preferences_for(
+            user=notification.recipient, workspace_id=notification.workspace_id
+        )
+        if not getattr(preference, _PREFERENCE_FIELD[notification.kind]):
+            return False
+        recipient = notification.recipient
+        context = {
+            "kind": notification.kind,
+            "actor": notification.actor.display_name if notification.actor else "",
+            "mailbox": notification.conversation.mailbox.address,
+            "url": settings.SITE_URL.rstrip("/")
+            + reverse("conversation", args=[notification.conversation_id]),
+            "preferences_url": settings.SITE_URL.rstrip("/") + reverse("notification_settings"),
+        }
+        with translation.override(recipient.language):
+            subject = render_to_string("inbox/email/notification_subject.txt", context).strip()
+            body = render_to_string("inbox/email/notification_message.txt", context)
+        notification.emailed_at = timezone.now()
+        notification.save(update_fields=["emailed_at"])
+        transaction.on_commit(lambda: send_mail(subject, body, None, [recipient.email]))
+    return True

@@ -1,0 +1,148 @@
+"""Tags: create, rename, delete, and put on or take off conversations.
+
+A tag's name is sealed like every label; its blind token (`tag_token`) keeps names unique per
+workspace and lets `tag:` find it without storing the name in clear.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from accounts.keys import keys_for
+from accounts.models import User, Workspace
+from inbox.models import ActivityKind, Conversation, ConversationTag, Tag, TagColor
+from inbox.search import fold
+from inbox.triage import record
+from trupeo.crypto import WorkspaceKeys
+
+MAX_NAME = 40
+
+
+@dataclass(frozen=True)
+class TagView:
+    id: int
+    name: str
+    color: str
+
+
+def tag_row(tag_id: int) -> str:
+    return f"tag:{tag_id}"
+
+
+def _normalised(name: str) -> str:
+    return " ".join(fold(name).split())
+
+
+def tag_token(keys: WorkspaceKeys, name: str) -> int:
+    return keys.search_token("tag:" + _normalised(name))
+
+
+def tag_name(keys: WorkspaceKeys, tag: Tag) -> str:
+    return keys.open_text(tag.name_sealed, field="tag.name", row=tag_row(tag.pk)) or ""
+
+
+def workspace_tags(workspace: Workspace) -> list[TagView]:
+    """Every tag of the workspace, decrypted, by name (a workspace has tens, not thousands)."""
+    keys = keys_for(workspace)
+    tags = [
+        TagView(t.pk, tag_name(keys, t), t.color) for t in Tag.objects.filter(workspace=workspace)
+    ]
+    return sorted(tags, key=lambda t: fold(t.name))
+
+
+def _clean(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError(_("A tag needs a name."))
+    if len(name) > MAX_NAME:
+        raise ValidationError(_("A tag name has at most %(n)d characters.") % {"n": MAX_NAME})
+    return name
+
+
+def _check_color(color: str) -> str:
+    if color not in TagColor.values:
+        raise ValidationError(_("Unknown colour."))
+    return color
+
+
+@transaction.atomic
+def tag_create(*, workspace: Workspace, name: str, color: str = TagColor.GREY) -> Tag:
+    name = _clean(name)
+    keys = keys_for(workspace)
+    tag = Tag(
+        workspace=workspace,
+        name_sealed=b"",
+        name_token=tag_token(keys, name),
+        color=_check_color(color),
+    )
+    try:
+        with transaction.atomic():
+            tag.save()
+    except IntegrityError:
+        raise ValidationError(_("A tag with that name already exists.")) from None
+    # Sealed under its own row id, known only once the row exists.
+    tag.name_sealed = keys.seal_text(name, field="tag.name", row=tag_row(tag.pk))
+    tag.save(update_fields=["name_sealed"])
+    return tag
+
+
+def tag_get_or_create(*, workspace: Workspace, name: str) -> Tag:
+    keys = keys_for(workspace)
+    existing = Tag.objects.filter(
+        workspace=workspace, name_token=tag_token(keys, _clean(name))
+    ).first()
+    return existing or tag_create(workspace=workspace, name=name)
+
+
+@transaction.atomic
+def tag_update(*, tag: Tag, name: str, color: str) -> None:
+    name = _clean(name)
+    keys = keys_for(tag.workspace)
+    token = tag_token(keys, name)
+    if Tag.objects.filter(workspace_id=tag.workspace_id, name_token=token).exclude(pk=tag.pk):
+        raise ValidationError(_("A tag with that name already exists."))
+    tag.name_token = token
+    tag.name_sealed = keys.seal_text(name, field="tag.name", row=tag_row(tag.pk))
+    tag.color = _check_color(color)
+    tag.save(update_fields=["name_token", "name_sealed", "color"])
+
+
+def tag_delete(*, tag: Tag) -> None:
+    """Takes the tag off every conversation; the trail keeps "a tag" without its name."""
+    tag.delete()
+
+
+@transaction.atomic
+def conversation_tag_add(*, conversation: Conversation, tag: Tag, actor: User | None) -> bool:
+    if tag.workspace_id != conversation.workspace_id:
+        raise ValidationError(_("That tag belongs to another workspace."))
+    created = ConversationTag.objects.get_or_create(conversation=conversation, tag=tag)[1]
+    if created:
+        record(conversation, actor, ActivityKind.TAGGED, tag=tag)
+    return created
+
+
+@transaction.atomic
+def conversation_tag_remove(*, conversation: Conversation, tag: Tag, actor: User | None) -> bool:
+    deleted = ConversationTag.objects.filter(conversation=conversation, tag=tag).delete()[0]
+    if deleted:
+        record(conversation, actor, ActivityKind.UNTAGGED, tag=tag)
+    return bool(deleted)
+
+
+def tags_by_conversation(
+    conversation_ids: list[int], tags: dict[int, TagView]
+) -> dict[int, list[TagView]]:
+    """The tags of each listed conversation, in one query (`tags`: the workspace's, by id)."""
+    result: dict[int, list[TagView]] = {pk: [] for pk in conversation_ids}
+    links = ConversationTag.objects.filter(conversation_id__in=conversation_ids).values_list(
+        "conversation_id", "tag_id"
+    )
+    for conversation_id, tag_id in links:
+        if tag_id in tags:
+            result[conversation_id].append(tags[tag_id])
+    for found in result.values():
+        found.sort(key=lambda t: fold(t.name))
+    return result
