@@ -28,6 +28,7 @@ version match; --regenerate forces a new one.
 import argparse
 import base64
 import cProfile
+import hashlib
 import html
 import io
 import json
@@ -134,6 +135,7 @@ def _prepare_database(args, server_url: str) -> dict | None:
     fits = (
         marker
         and marker.get("version") == GENERATOR_VERSION
+        and marker.get("schema") == _schema()
         and marker.get("conversations") == args.conversations
         and marker.get("messages") == args.messages
     )
@@ -143,6 +145,14 @@ def _prepare_database(args, server_url: str) -> dict | None:
         _admin(server_url, f"DROP DATABASE {args.database}")
     _admin(server_url, f"CREATE DATABASE {args.database}")
     return None
+
+
+def _schema() -> str:
+    """The migrations the code has: a kept database generated under others is rebuilt."""
+    from django.db.migrations.loader import MigrationLoader
+
+    names = sorted(f"{app}.{name}" for app, name in MigrationLoader(None).disk_migrations)
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
 
 
 def _generate(args, server_url: str) -> dict:
@@ -181,6 +191,7 @@ def _generate(args, server_url: str) -> dict:
     samples = seal_json(keys_for(workspace), generated.__dict__, field="bench.samples", row="bench")
     marker = {
         "version": GENERATOR_VERSION,
+        "schema": _schema(),
         "conversations": args.conversations,
         "messages": args.messages,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),

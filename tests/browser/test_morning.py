@@ -109,8 +109,10 @@ def test_a_morning_of_triage_together(
 
     # Alice hands it to bob instead; bob's page follows by itself, and he is notified.
     alice_page.locator("#assignee").select_option(str(bob.pk))
-    alice_page.locator("#conv-live", has_text="Bob Durand").wait_for()
-    bob_page.locator(".conv-head", has_text="Bob Durand").wait_for(timeout=20_000)
+    assigned = "Assignée à Bob Durand"  # the header line, not the <select> that names everyone
+    alice_page.locator(".conv-head p", has_text=assigned).wait_for()
+    bob_page.locator(".conv-head p", has_text=assigned).wait_for(timeout=20_000)
+    bob_page.locator(".trail-assigned", has_text="Alice Martin").wait_for()
     assert Notification.objects.get(recipient=bob).kind == "assigned"
 
     # Bob replies with the saved reply and sends it.
