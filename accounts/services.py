@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.keys import workspace_key_create
 from accounts.models import Invitation, Membership, Role, User, Workspace
-from accounts.signals import workspace_created
+from accounts.signals import processor_terms_accepted, workspace_created
 
 _INVITATION_SALT = "trupeo.invitation"
 
@@ -110,10 +110,23 @@ def invitation_create(
 
 
 @transaction.atomic
-def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+def invitation_accept(
+    *, invitation: Invitation, user: User, terms_version: str | None = None
+) -> Membership:
+    """Join the workspace. The owner of a workspace an operator created accepts the
+    data-processing terms here (`terms_version`), as a client creating one does."""
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not invitation.is_pending:
         raise ValidationError(_("This invitation has expired or was already used."))
+    if invitation.role == Role.OWNER:
+        if not terms_version:
+            raise ValidationError(_("Accept the data-processing terms to continue."))
+        processor_terms_accepted.send(
+            sender=Workspace,
+            workspace=invitation.workspace,
+            user=user,
+            terms_version=terms_version,
+        )
     membership, _created = Membership.objects.get_or_create(
         workspace=invitation.workspace, user=user, defaults={"role": invitation.role}
     )

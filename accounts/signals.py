@@ -13,3 +13,7 @@ from django.dispatch import Signal
 
 workspace_created = Signal()
 master_key_rotated = Signal()
+
+# `processor_terms_accepted(workspace, user, terms_version)`: the invited owner of a workspace an
+# operator created accepted the data-processing terms when joining it.
+processor_terms_accepted = Signal()

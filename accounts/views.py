@@ -184,7 +184,13 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         request.session.pop("pending_invitation", None)
         try:
-            membership = services.invitation_accept(invitation=invitation, user=request.user)
+            membership = services.invitation_accept(
+                invitation=invitation,
+                user=request.user,
+                terms_version=settings.TRUPEO_DPA_VERSION
+                if request.POST.get("accept_terms")
+                else None,
+            )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("home")

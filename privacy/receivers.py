@@ -2,7 +2,7 @@
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
-from accounts.signals import master_key_rotated, workspace_created
+from accounts.signals import master_key_rotated, processor_terms_accepted, workspace_created
 from privacy import processor_terms, retention
 from privacy.signals import contact_gdpr_request
 
@@ -33,6 +33,9 @@ def on_master_key_rotated(sender, **kwargs) -> None:
 def connect() -> None:
     master_key_rotated.connect(on_master_key_rotated, dispatch_uid="privacy.site_key_rotate")
     contact_gdpr_request.connect(on_contact_gdpr_request, dispatch_uid="privacy.gdpr_request")
+    processor_terms_accepted.connect(
+        processor_terms.on_workspace_created, dispatch_uid="privacy.processor_terms_owner"
+    )
     workspace_created.connect(
         processor_terms.on_workspace_created, dispatch_uid="privacy.processor_terms"
     )

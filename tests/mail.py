@@ -31,3 +31,24 @@ def french_message(
         f"Bonjour,\n\nMon enfant sera absent(e) demain. {words}\n\nCordialement,\n{name}"
     )
     return msg.as_bytes()
+
+
+def loopback_mailbox(workspace, dovecot, smtp_server, *, user: str, password: str, **fields):
+    """A shared mailbox on the test Dovecot (IMAP) and SMTP server, both on loopback."""
+    from inbox.mailboxes import mailbox_create
+
+    return mailbox_create(
+        workspace=workspace,
+        address=fields.pop("address", "scolarite@lycee-verne.fr"),
+        name=fields.pop("name", "Scolarité"),
+        credentials={"imap_password": password, "smtp_password": smtp_server.password},
+        imap_host="127.0.0.1",
+        imap_port=dovecot.port,
+        imap_security="none",
+        imap_username=user,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_server.port,
+        smtp_security="none",
+        smtp_username=smtp_server.username,
+        **fields,
+    )

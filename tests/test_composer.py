@@ -12,7 +12,6 @@ from django.urls import reverse
 from accounts.keys import keys_for
 from inbox import drafting
 from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
 from inbox.models import (
     Direction,
     FolderRole,
@@ -27,6 +26,7 @@ from inbox.sending import outgoing_attachments, outgoing_content, outgoing_send
 from inbox.signatures import mailbox_signature, mailbox_signature_set
 from inbox.tasks import send_outgoing
 from inbox.triage import note_add
+from tests.mail import loopback_mailbox
 from trupeo.storage import object_store
 
 # Real commits: queuing the task and deleting files happen on commit, as in production.
@@ -81,19 +81,14 @@ def english(alice, bob):
 @pytest.fixture
 def mailbox(workspace, dovecot, smtp_server):
     user, password = dovecot.add_user("scolarite")
-    return mailbox_create(
-        workspace=workspace,
+    return loopback_mailbox(
+        workspace,
+        dovecot,
+        smtp_server,
+        user=user,
+        password=password,
         address=SHARED,
         name="Scolarité Lycée Jules Verne",
-        credentials={"imap_password": password, "smtp_password": smtp_server.password},
-        imap_host="127.0.0.1",
-        imap_port=dovecot.port,
-        imap_security="none",
-        imap_username=user,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_server.port,
-        smtp_security="none",
-        smtp_username=smtp_server.username,
     )
 
 

@@ -8,12 +8,12 @@ import pytest
 from playwright.sync_api import expect
 
 from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
 from inbox.models import Conversation, Direction, FolderRole, Message, Outgoing, SendState
 from inbox.saved_replies import saved_reply_create
 from inbox.sending import outgoing_content, outgoing_send
 from inbox.tasks import send_outgoing
 from tests.factories import PASSWORD
+from tests.mail import loopback_mailbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,20 +40,7 @@ def _log_in(page, email):
 @pytest.fixture
 def conversation(workspace, dovecot, smtp_server, monkeypatch):
     user, password = dovecot.add_user("scolarite")
-    mailbox = mailbox_create(
-        workspace=workspace,
-        address="scolarite@lycee-verne.fr",
-        name="Scolarité",
-        credentials={"imap_password": password, "smtp_password": smtp_server.password},
-        imap_host="127.0.0.1",
-        imap_port=dovecot.port,
-        imap_security="none",
-        imap_username=user,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_server.port,
-        smtp_security="none",
-        smtp_username=smtp_server.username,
-    )
+    mailbox = loopback_mailbox(workspace, dovecot, smtp_server, user=user, password=password)
     ingest_batch(
         mailbox=mailbox,
         folder=mailbox.folders.get(role=FolderRole.INBOX),

@@ -11,7 +11,6 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from inbox.mailboxes import mailbox_create
 from inbox.models import (
     Activity,
     Conversation,
@@ -26,6 +25,7 @@ from inbox.sending import outgoing_send
 from inbox.sync import mailbox_sync
 from inbox.tasks import send_outgoing
 from tests.factories import PASSWORD
+from tests.mail import loopback_mailbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,20 +54,7 @@ def test_a_morning_of_triage_together(
 ):
     user, password = dovecot.add_user("scolarite")
     dovecot.create_folder(user, "Sent")
-    mailbox = mailbox_create(
-        workspace=workspace,
-        address="scolarite@lycee-verne.fr",
-        name="Scolarité",
-        credentials={"imap_password": password, "smtp_password": smtp_server.password},
-        imap_host="127.0.0.1",
-        imap_port=dovecot.port,
-        imap_security="none",
-        imap_username=user,
-        smtp_host="127.0.0.1",
-        smtp_port=smtp_server.port,
-        smtp_security="none",
-        smtp_username=smtp_server.username,
-    )
+    mailbox = loopback_mailbox(workspace, dovecot, smtp_server, user=user, password=password)
     saved_reply_create(
         workspace=workspace,
         mailbox=None,

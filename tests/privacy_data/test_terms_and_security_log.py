@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Workspace
+from accounts.services import invitation_token
 from privacy.models import SecurityEvent, SecurityEventKind, TermsAcceptance
 from privacy.retention import security_log_purge
 from tests.factories import PASSWORD, UserFactory
@@ -40,6 +41,28 @@ def test_operator_created_workspaces_record_no_acceptance(db, monkeypatch):
     call_command("workspace_create", "Agence Horizon", "--owner", "lea@horizon.fr")
     assert Workspace.objects.filter(name="Agence Horizon").exists()
     assert not TermsAcceptance.objects.exists()  # nobody accepted anything yet
+
+
+def test_the_invited_owner_accepts_the_terms_when_joining(client, db, settings):
+    settings.TRUPEO_DPA_VERSION = "2026-04-25"
+    call_command("workspace_create", "Agence Horizon", "--owner", "lea@horizon.fr")
+    workspace = Workspace.objects.get(name="Agence Horizon")
+    invitation = workspace.invitations.get()
+    lea = UserFactory(email="lea@horizon.fr")
+    client.force_login(lea)
+    url = reverse("invitation_accept", args=[invitation_token(invitation)])
+    assert "accept_terms" in client.get(url).content.decode()
+    client.post(url)  # without the box: refused, nothing joined
+    assert not workspace.memberships.filter(user=lea).exists()
+    assert not TermsAcceptance.objects.exists()
+    client.post(url, {"accept_terms": "on"})
+    assert workspace.memberships.get(user=lea).role == "owner"
+    acceptance = TermsAcceptance.objects.get()
+    assert (acceptance.workspace, acceptance.user, acceptance.version) == (
+        workspace,
+        lea,
+        "2026-04-25",
+    )
 
 
 def test_logins_are_logged_with_ip_and_browser(client, db):
