@@ -27,13 +27,10 @@ from inbox.models import (
     Tag,
 )
 from inbox.parsing import ParsedMessage
+from inbox.sealing import rule_row
 from inbox.search import fold
 from inbox.triage import record
 from trupeo.crypto import WorkspaceKeys
-
-
-def rule_row(rule_id: int) -> str:
-    return f"rule:{rule_id}"
 
 
 def rule_pattern(keys: WorkspaceKeys, rule: Rule) -> str:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from accounts.keys import keys_for
 from accounts.models import User, Workspace
 from inbox.models import Mailbox, SavedReply
+from inbox.sealing import saved_reply_row
 from trupeo.crypto import WorkspaceKeys
 
 MAX_TITLE_CHARS = 200
@@ -36,10 +37,6 @@ VARIABLES = {
 }
 
 _VARIABLE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
-
-
-def saved_reply_row(saved_reply_id: int) -> str:
-    return f"saved_reply:{saved_reply_id}"
 
 
 # --- variables --------------------------------------------------------------------------------

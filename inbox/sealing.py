@@ -47,6 +47,18 @@ def folder_row(folder_id: int) -> str:
     return f"folder:{folder_id}"
 
 
+def tag_row(tag_id: int) -> str:
+    return f"tag:{tag_id}"
+
+
+def rule_row(rule_id: int) -> str:
+    return f"rule:{rule_id}"
+
+
+def saved_reply_row(saved_reply_id: int) -> str:
+    return f"saved_reply:{saved_reply_id}"
+
+
 def outgoing_row(outgoing_id: int) -> str:
     return f"outgoing:{outgoing_id}"
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from accounts.keys import keys_for
 from accounts.models import User, Workspace
 from inbox.models import ActivityKind, Conversation, ConversationTag, Tag, TagColor
+from inbox.sealing import tag_row
 from inbox.search import fold
 from inbox.triage import record
 from trupeo.crypto import WorkspaceKeys
@@ -25,10 +26,6 @@ class TagView:
     id: int
     name: str
     color: str
-
-
-def tag_row(tag_id: int) -> str:
-    return f"tag:{tag_id}"
 
 
 def _normalised(name: str) -> str:
