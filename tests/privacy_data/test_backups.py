@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.parts import require_part
+
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -75,9 +77,7 @@ def scratch(folder, request):
     env.pop("REDIS_URL", None)
     if engine == "postgresql":
         if not _pg_available():
-            if os.environ.get("CI"):
-                pytest.fail("PostgreSQL is required in CI")
-            pytest.skip("no PostgreSQL on 127.0.0.1:5432")
+            require_part("postgresql", "no PostgreSQL on 127.0.0.1:5432")
         name = f"trupeo_privacy_restore_{os.getpid()}"
         subprocess.run(
             ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name], check=True
