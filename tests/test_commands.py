@@ -42,7 +42,9 @@ def test_workspace_create_without_password_prints_an_invitation(monkeypatch, cli
     assert client.get(path).status_code == 200
     user = User.objects.create_user("lea@horizon.fr", "x" * 12)
     client.force_login(user)
-    client.post(path)
+    client.post(path)  # the owner must accept the data-processing terms: nothing happens
+    assert not Membership.objects.filter(user=user).exists()
+    client.post(path, {"accept_terms": "on"})
     assert Membership.objects.get(user=user).role == Role.OWNER
 
 
