@@ -1,15 +1,39 @@
-"""Insert many new rows fast: COPY on PostgreSQL, `bulk_create` elsewhere.
+"""Insert many new rows fast: binary COPY on PostgreSQL, `bulk_create` elsewhere.
 
 Django's bulk INSERT builds one huge statement per batch (a few thousand parameters) that
 psycopg then re-parses; for a 200-message batch that costs as much as parsing the messages.
-COPY streams the rows instead. Ids are drawn from the table's sequence first, so the rows can
-be referenced (attachments → messages) exactly as after `bulk_create`.
+COPY streams the rows instead, and its binary format sends sealed bytes as they are (the text
+format would spell every byte out in hex, on both sides of the socket). Ids are drawn from
+the table's sequence first, so the rows can be referenced (attachments → messages) exactly
+as after `bulk_create`.
 """
 
 from collections.abc import Sequence
 
 from django.db import connection
 from django.db.models import Model
+
+
+def ids_reserve[M: Model](objs: Sequence[M]) -> None:
+    """Give new instances their primary keys before their rows are written, so that values
+    bound to the id (sealed with it) can be computed first. On PostgreSQL the ids come from
+    the table's sequence and the rows are still unwritten (`_state.adding`); elsewhere the
+    rows are inserted now and must be saved again once those values are set."""
+    objs = [obj for obj in objs if obj.pk is None]
+    if not objs:
+        return
+    model = type(objs[0])
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objs)
+        return
+    opts = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [opts.db_table, opts.pk.column, len(objs)],
+        )
+        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+            obj.pk = pk
 
 
 def rows_insert[M: Model](objs: Sequence[M]) -> None:
@@ -20,18 +44,22 @@ def rows_insert[M: Model](objs: Sequence[M]) -> None:
     if connection.vendor != "postgresql":
         model.objects.bulk_create(objs)
         return
+    ids_reserve(objs)
     opts = model._meta
     fields = opts.concrete_fields
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
+        # Binary COPY needs each column's exact type: ask the table, not the model.
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [opts.db_table, opts.pk.column, len(objs)],
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attnum > 0 AND NOT attisdropped",
+            [opts.db_table],
         )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
-            obj.pk = pk
+        types = dict(cursor.fetchall())
         columns = ", ".join(quote(f.column) for f in fields)
-        with cursor.cursor.copy(f"COPY {quote(opts.db_table)} ({columns}) FROM STDIN") as copy:
+        sql = f"COPY {quote(opts.db_table)} ({columns}) FROM STDIN (FORMAT BINARY)"
+        with cursor.cursor.copy(sql) as copy:
+            copy.set_types([types[f.column] for f in fields])
             for obj in objs:
                 # Foreign keys to objects saved earlier in the batch get their ids now.
                 obj._prepare_related_fields_for_save(operation_name="rows_insert")

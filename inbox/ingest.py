@@ -1,6 +1,10 @@
 """Raw mail in, conversations out: parse, thread, seal, store — one batch at a time.
 
-Every provider (IMAP, Gmail, Graph, the demo) hands batches of `RawMail` to `ingest_batch`.
+Every provider (IMAP, Gmail, Graph, the demo) hands batches of `RawMail` to `ingest_batch`,
+which runs three steps: `batch_sort` (what is new), `prepare` each new mail (parse, index,
+seal, write its objects: `inbox.message_content`), `batch_store` (thread, one transaction of
+rows). A big IMAP sync runs the same steps with the middle one in a worker (`inbox.sync`).
+
 It is idempotent: a provider key already stored is skipped, so a batch replayed after a crash
 adds nothing twice. Sealed objects are written before the rows that point to them and the rows
 in one transaction, so an interruption can leave an unreferenced object, never a row whose
@@ -8,7 +12,7 @@ content is missing. The caller advances its sync cursor only after this returns.
 """
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,8 +22,9 @@ from django.utils import timezone
 
 from accounts.keys import keys_for
 from inbox.arrivals import arrivals_handle
-from inbox.bulk_insert import rows_insert
+from inbox.bulk_insert import ids_reserve, rows_insert
 from inbox.live import workspace_touched
+from inbox.message_content import Prepared, address_json, prepare
 from inbox.models import (
     Attachment,
     Conversation,
@@ -31,19 +36,12 @@ from inbox.models import (
     Status,
     ThreadReason,
 )
-from inbox.parsing import ParsedMessage, parse_message
+from inbox.parsing import ParsedMessage
 from inbox.rules import NewConversation
-from inbox.sealing import (
-    attachment_row,
-    conversation_row,
-    message_row,
-    open_json,
-    seal_json,
-)
-from inbox.search import message_tokens
+from inbox.sealing import conversation_row, open_json, seal_json
 from inbox.threading import Threader, message_id_token, subject_token
 from trupeo.crypto import WorkspaceKeys
-from trupeo.storage import ObjectStore, object_store, put_sealed
+from trupeo.storage import ObjectStore, object_store
 
 # History imported when a mailbox is connected arrives closed: the team starts from what is new.
 HISTORY_AGE = timedelta(days=14)
@@ -69,26 +67,6 @@ class IngestResult:
     adopted: int = 0
 
 
-def _address(a) -> dict:
-    return {"name": a.name, "address": a.address} if a else {}
-
-
-def _envelope(parsed: ParsedMessage) -> dict:
-    return {
-        "subject": parsed.subject,
-        "from": _address(parsed.from_),
-        "to": [_address(a) for a in parsed.to],
-        "cc": [_address(a) for a in parsed.cc],
-        "bcc": [_address(a) for a in parsed.bcc],
-        "reply_to": [_address(a) for a in parsed.reply_to],
-        "message_id": parsed.message_id,
-        "in_reply_to": parsed.in_reply_to,
-        "references": list(parsed.references),
-        "snippet": parsed.snippet,
-        "problems": list(parsed.parse_problems),
-    }
-
-
 def _direction(mailbox: Mailbox, folder: MailboxFolder | None, parsed: ParsedMessage) -> str:
     if folder is not None and folder.role == FolderRole.SENT:
         return Direction.OUTBOUND
@@ -100,22 +78,9 @@ def _direction(mailbox: Mailbox, folder: MailboxFolder | None, parsed: ParsedMes
 def _counterpart(direction: str, parsed: ParsedMessage) -> dict:
     """The customer side of the conversation: who wrote in, or whom we wrote to."""
     if direction == Direction.INBOUND:
-        return _address(parsed.from_)
+        return address_json(parsed.from_)
     first = next(iter(parsed.to), None) or next(iter(parsed.cc), None)
-    return _address(first)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """The CPU-heavy part of ingesting one message, which can run in another process."""
-
-    parsed: ParsedMessage
-    tokens: list[int]
-
-
-def prepare(keys: WorkspaceKeys, raw: bytes) -> Prepared:
-    parsed = parse_message(raw)
-    return Prepared(parsed=parsed, tokens=message_tokens(keys, parsed))
+    return address_json(first)
 
 
 def raw_digest(keys: WorkspaceKeys, raw: bytes) -> int:
@@ -128,21 +93,44 @@ def ingest_batch(
     folder: MailboxFolder | None,
     mails: Sequence[RawMail],
     adopt_prefix: str | None = None,
-    prepared: Mapping[str, Prepared] | None = None,
     store: ObjectStore | None = None,
 ) -> IngestResult:
-    """Store the new mails of a batch; see the module docstring.
+    """Store the new mails of a batch, all in this process; see the module docstring."""
+    store = store or object_store()
+    batch = batch_sort(mailbox=mailbox, folder=folder, mails=mails, adopt_prefix=adopt_prefix)
+    if not batch.fresh:
+        return batch.result
+    keys = keys_for(mailbox.workspace)
+    prepared = [
+        prepare(keys, store, mailbox_id=mailbox.pk, provider_key=m.provider_key, raw=m.raw)
+        for m in batch.fresh
+    ]
+    return batch_store(mailbox=mailbox, folder=folder, batch=batch, prepared=prepared, store=store)
+
+
+@dataclass
+class SortedBatch:
+    fresh: list[RawMail]  # to store
+    digests: list[int]  # of `fresh`, in order
+    result: IngestResult  # what was skipped or re-keyed so far
+
+
+def batch_sort(
+    *,
+    mailbox: Mailbox,
+    folder: MailboxFolder | None,
+    mails: Sequence[RawMail],
+    adopt_prefix: str | None = None,
+) -> SortedBatch:
+    """Step 1: which mails of a batch are new. A provider key already stored is skipped.
 
     `adopt_prefix` is the provider-key prefix of the folder's current identity (IMAP:
     "folder:uidvalidity:"). A stored message of that folder with the same bytes but a key
     outside it — from before a UIDVALIDITY change, or sent by us before the server gave it a
-    UID — is the same message: it is re-keyed, not stored twice.
-
-    `prepared` holds messages already parsed and indexed elsewhere (by provider key).
+    UID — is the same message: it is re-keyed here (committed), not stored twice.
     """
     result = IngestResult()
     keys = keys_for(mailbox.workspace)
-    store = store or object_store()
     known = set(
         Message.objects.filter(
             mailbox=mailbox, provider_key__in=[m.provider_key for m in mails]
@@ -158,20 +146,24 @@ def ingest_batch(
     digests = [raw_digest(keys, m.raw) for m in fresh]
     if folder is not None and adopt_prefix is not None and fresh:
         fresh, digests = _adopt(folder, fresh, digests, adopt_prefix, result)
-    if not fresh:
-        return result
+    return SortedBatch(fresh=fresh, digests=digests, result=result)
 
-    prepared = prepared or {}
-    ready = [prepared.get(m.provider_key) or prepare(keys, m.raw) for m in fresh]
-    parsed = [r.parsed for r in ready]
+
+def batch_store(
+    *,
+    mailbox: Mailbox,
+    folder: MailboxFolder | None,
+    batch: SortedBatch,
+    prepared: Sequence[Prepared],
+    store: ObjectStore,
+) -> IngestResult:
+    """Step 3 (after `prepare` of each fresh mail): thread, then write every row at once."""
+    result = batch.result
+    keys = keys_for(mailbox.workspace)
+    headers = [r.headers for r in prepared]
     now = timezone.now()
-    # Content objects first: a row never points at an object that was not written.
-    objects = [
-        _store_content(keys, store, mailbox, m, p) for m, p in zip(fresh, parsed, strict=True)
-    ]
-
     threader = Threader(mailbox=mailbox, keys=keys)
-    threader.prefetch(parsed)
+    threader.prefetch(headers)
     # Conversations are tracked by object: the new ones get their ids in one bulk insert.
     touched: dict[int, Conversation] = {}
     summaries: dict[int, dict] = {}
@@ -181,9 +173,8 @@ def ingest_batch(
     replied: dict[int, tuple[Conversation, bool]] = {}  # customer wrote again (was snoozed?)
     messages: list[Message] = []
     attachments: list[Attachment] = []
-    for mail, p, tokens, digest, (raw_key, attachment_objects) in zip(
-        fresh, parsed, [r.tokens for r in ready], digests, objects, strict=True
-    ):
+    for mail, ready, digest in zip(batch.fresh, prepared, batch.digests, strict=True):
+        p = ready.headers
         received_at = mail.received_at or p.date or now
         direction = _direction(mailbox, folder, p)
         if mail.conversation_id is not None:
@@ -225,7 +216,6 @@ def ingest_batch(
             history=history,
         ):
             replied[id(conversation)] = (conversation, was_snoozed)
-        row = message_row(mailbox.pk, mail.provider_key)
         token = message_id_token(keys, p.message_id) if p.message_id else None
         threader.remember(token, conversation)
         message = Message(
@@ -238,28 +228,38 @@ def ingest_batch(
             direction=direction,
             thread_reason=reason,
             message_id_token=token,
-            envelope_sealed=seal_json(keys, _envelope(p), field="message.envelope", row=row),
-            text_sealed=keys.seal_text(p.text, field="message.text", row=row),
-            html_sealed=keys.seal_text(p.html, field="message.html", row=row) if p.html else None,
-            raw_object=raw_key,
-            raw_size=len(mail.raw),
+            envelope_sealed=ready.envelope_sealed,
+            text_sealed=ready.text_sealed,
+            html_sealed=ready.html_sealed,
+            raw_object=ready.raw_object,
+            raw_size=ready.raw_size,
             sent_at=p.date,
             received_at=received_at,
             is_seen=mail.seen,
             is_flagged=mail.flagged,
             has_parse_problems=bool(p.parse_problems),
-            search_tokens=tokens,
+            search_tokens=ready.tokens,
             raw_digest=digest,
         )
         messages.append(message)
-        for attachment in attachment_objects:
-            attachment.message = message  # saved just below, before the attachments
-        attachments.extend(attachment_objects)
+        attachments.extend(
+            Attachment(
+                workspace_id=mailbox.workspace_id,
+                message=message,  # saved just below, before the attachments
+                position=a.position,
+                meta_sealed=a.meta_sealed,
+                content_type=a.content_type,
+                size=a.size,
+                is_inline=a.is_inline,
+                object_key=a.object_key,
+            )
+            for a in ready.attachments
+        )
         result.parse_problems += bool(p.parse_problems)
 
     store.flush()  # every object durable before a row can point at it
     with transaction.atomic():
-        Conversation.objects.bulk_create(started)
+        ids_reserve(started)  # the summary is sealed with the conversation's id
         for key, conversation in touched.items():
             conversation.summary_sealed = seal_json(
                 keys,
@@ -267,9 +267,12 @@ def ingest_batch(
                 field="conversation.summary",
                 row=conversation_row(conversation.pk),
             )
-        # One upsert for every touched conversation (new and old): counters and summary.
+        unwritten = [c for c in started if c._state.adding]
+        rows_insert(unwritten)
+        written = {id(c) for c in unwritten}
+        # One upsert for the conversations already in the database: counters and summary.
         Conversation.objects.bulk_create(
-            list(touched.values()),
+            [c for c in touched.values() if id(c) not in written],
             update_conflicts=True,
             unique_fields=["id"],
             update_fields=[
@@ -331,34 +334,6 @@ def _adopt(
     Message.objects.bulk_update(adopted, ["provider_key", "expunged_at", "is_seen", "is_flagged"])
     result.adopted += len(adopted)
     return keep_mails, keep_digests
-
-
-def _store_content(keys: WorkspaceKeys, store, mailbox: Mailbox, mail: RawMail, p: ParsedMessage):
-    """Seal and store the raw message and each attachment; returns (raw key, unsaved rows)."""
-    row = message_row(mailbox.pk, mail.provider_key)
-    raw_key = put_sealed(keys, [mail.raw], field="message.raw", row=row, store=store, durable=False)
-    rows = []
-    for index, part in enumerate(p.attachments):
-        a_row = attachment_row(row, index)
-        object_key = put_sealed(
-            keys, [part.payload], field="attachment.content", row=a_row, store=store, durable=False
-        )
-        attachment = Attachment(
-            workspace_id=mailbox.workspace_id,
-            meta_sealed=seal_json(
-                keys,
-                {"filename": part.filename, "content_id": part.content_id, "index": index},
-                field="attachment.meta",
-                row=a_row,
-            ),
-            position=index,
-            content_type=part.content_type[:120],
-            size=part.size,
-            is_inline=part.is_inline,
-            object_key=object_key,
-        )
-        rows.append(attachment)
-    return raw_key, rows
 
 
 def _is_history(mailbox: Mailbox, received_at: datetime) -> bool:

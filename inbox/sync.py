@@ -3,11 +3,11 @@
 One mailbox at a time (a lease in the database, renewed after every batch), folder by folder
 (INBOX, then Sent), batch by batch: a batch is fetched, ingested and committed, and only then
 does the folder's cursor move. A worker killed at any instant resumes from the last committed
-cursor; `ingest_batch` skips what it already has. The next batch is fetched from the server
-while the current one is parsed and stored (2 cores: I/O and CPU overlap).
+cursor; `batch_sort` skips what it already has. Fetching, preparing (parse, index, seal) and
+storing overlap, a batch each, so both cores stay busy (see `_fetched_batches`).
 
 A folder whose UIDVALIDITY changed is read again from the start; messages already stored are
-recognised by their bytes and re-keyed (see `ingest_batch(adopt_prefix=...)`), so nothing is
+recognised by their bytes and re-keyed (see `batch_sort(adopt_prefix=...)`), so nothing is
 duplicated. A failing mailbox records what went wrong, in words, and never stops the others.
 """
 
@@ -15,8 +15,9 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -28,11 +29,13 @@ from imapclient import imapclient as imapclient_module
 
 from accounts.keys import keys_for
 from inbox.imap import MailServerError, describe, imap_connect, imap_settings
-from inbox.ingest import IngestResult, RawMail, ingest_batch
+from inbox.ingest import IngestResult, RawMail, SortedBatch, batch_sort, batch_store
 from inbox.mailboxes import folder_name, folder_rename, mailbox_credentials
+from inbox.message_content import Prepared, prepare
 from inbox.models import FolderRole, Mailbox, MailboxFolder, Message, Provider, SyncState
 from inbox.preparing import Preparer
 from inbox.providers import ReconnectNeeded
+from trupeo.storage import object_store
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +45,8 @@ POLL_INTERVAL = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=30)
 FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE", b"FLAGS"]
 MAX_BATCH_BYTES = 16 * 1024 * 1024  # two or three batches are in memory at once
-UIDS_PER_COMMAND = 5000  # keeps each command line well under servers' limits (Dovecot: 64 KiB)
+UIDS_PER_COMMAND = 5000
+PREPARE_WORKERS = 2  # forked; with the fetching thread and this one, both cores stay busy  # keeps each command line well under servers' limits (Dovecot: 64 KiB)
 
 
 @dataclass
@@ -289,38 +293,54 @@ def _fetched_batches(
     batch_size: int,
     parallel: bool,
 ) -> Iterator[tuple[IngestResult, int]]:
-    """Ingest `uids` batch by batch. Three stages overlap: a thread fetches batch n+2, a
-    forked worker parses batch n+1 (when there are enough batches to pay for the fork), and
-    this thread stores batch n."""
+    """Ingest `uids` batch by batch. Three stages overlap: a thread fetches the next batch,
+    forked workers prepare the ones before it (parse, index, seal, write objects; when there
+    are enough batches to pay for the forks), and this thread threads and stores the oldest."""
     chunks = _chunks(uids, _sizes(client, uids), batch_size)
     if not chunks:
         return
-    preparer = Preparer(keys_for(mailbox.workspace)) if parallel and len(chunks) >= 3 else None
+    keys = keys_for(mailbox.workspace)
+    store = object_store()
+    preparer = (
+        Preparer(keys, mailbox_id=mailbox.pk, workers=PREPARE_WORKERS)
+        if parallel and len(chunks) > PREPARE_WORKERS + 1
+        else None
+    )
 
-    def fetch(chunk: list[int]) -> tuple[list[RawMail], Future | None]:
-        mails = _fetch(client, chunk, prefix)
-        return mails, preparer.submit([m.raw for m in mails]) if preparer else None
+    def sorted_batch(mails: list[RawMail]) -> tuple[SortedBatch, Callable[[], list[Prepared]]]:
+        batch = batch_sort(mailbox=mailbox, folder=folder, mails=mails, adopt_prefix=prefix)
+        if preparer and batch.fresh:
+            return batch, preparer.submit(batch.fresh).result
+        return batch, lambda: [
+            prepare(keys, store, mailbox_id=mailbox.pk, provider_key=m.provider_key, raw=m.raw)
+            for m in batch.fresh
+        ]
 
+    def stored(batch: SortedBatch, prepared: Callable[[], list[Prepared]]) -> IngestResult:
+        if not batch.fresh:
+            return batch.result
+        return batch_store(
+            mailbox=mailbox, folder=folder, batch=batch, prepared=prepared(), store=store
+        )
+
+    # Batches sorted and handed to the workers, oldest first; one per worker keeps all busy.
+    in_flight: deque[tuple[SortedBatch, Callable[[], list[Prepared]], int]] = deque()
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imap-fetch") as pool:
-            pending = pool.submit(fetch, chunks[0])
+            fetching = pool.submit(_fetch, client, chunks[0], prefix)
             for index, chunk in enumerate(chunks):
-                mails, preparing = pending.result()
+                mails = fetching.result()
                 if index + 1 < len(chunks):
-                    pending = pool.submit(fetch, chunks[index + 1])
-                prepared = (
-                    dict(zip([m.provider_key for m in mails], preparing.result(), strict=True))
-                    if preparing
-                    else None
-                )
-                result = ingest_batch(
-                    mailbox=mailbox,
-                    folder=folder,
-                    mails=mails,
-                    adopt_prefix=prefix,
-                    prepared=prepared,
-                )
-                yield result, chunk[-1]
+                    fetching = pool.submit(_fetch, client, chunks[index + 1], prefix)
+                # Sorted (what is new) before older batches are stored, so the workers
+                # prepare it meanwhile.
+                in_flight.append((*sorted_batch(mails), chunk[-1]))
+                if len(in_flight) > PREPARE_WORKERS:
+                    batch, prepared, last_uid = in_flight.popleft()
+                    yield stored(batch, prepared), last_uid
+            while in_flight:
+                batch, prepared, last_uid = in_flight.popleft()
+                yield stored(batch, prepared), last_uid
     finally:
         if preparer:
             preparer.close()

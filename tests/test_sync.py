@@ -193,11 +193,11 @@ def test_big_attachments_are_synced_in_small_batches(dovecot, imap_account, mail
 
     monkeypatch.setattr(inbox.sync, "MAX_BATCH_BYTES", 3 * 1024 * 1024)
     batches = []
-    real_ingest = inbox.sync.ingest_batch
+    real_sort = inbox.sync.batch_sort
     monkeypatch.setattr(
         inbox.sync,
-        "ingest_batch",
-        lambda **kwargs: batches.append(len(kwargs["mails"])) or real_ingest(**kwargs),
+        "batch_sort",
+        lambda **kwargs: batches.append(len(kwargs["mails"])) or real_sort(**kwargs),
     )
     user, _ = imap_account
     payload = bytes(range(256)) * (6 * 1024)  # 1.5 MiB, 2 MiB once in base64

@@ -72,8 +72,9 @@ class ObjectStore(ABC):
     def put_stream(self, key: str, chunks: Iterable[bytes], *, durable: bool = True) -> None:
         """Store an object of any size, holding about one part of it in memory.
 
-        `durable=False` lets a store defer making it durable until `flush()`, so a batch of
-        many small objects pays for one flush instead of one per object.
+        `durable=False` is for a new key that nothing reads before `flush()`: the store may
+        defer making it durable (and whole) until then, so a batch of many small objects
+        pays for one flush instead of one per object.
         """
 
     def flush(self) -> None:  # noqa: B027 — a no-op unless the store defers durability
@@ -157,20 +158,29 @@ class LocalObjectStore(ObjectStore):
     def put(self, key: str, data: bytes) -> None:
         self.put_stream(key, (data,))
 
-    def put_stream(self, key: str, chunks: Iterable[bytes], *, durable: bool = True) -> None:
-        path = self._path(key)
-        # A concurrent delete_prefix may prune the empty folder between mkdir and mkstemp.
+    def _create(self, path: Path, *, temporary: bool) -> tuple[int, str]:
+        """A new file for `path`: a temporary one beside it, or `path` itself."""
+        # A concurrent delete_prefix may prune the empty folder between mkdir and open.
         for attempt in range(3):
             if attempt or path.parent not in self._made_dirs:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._made_dirs.add(path.parent)
             try:
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-                break
+                if temporary:
+                    return tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+                return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), str(path)
             except FileNotFoundError:
                 self._made_dirs.discard(path.parent)
                 if attempt == 2:
                     raise
+        raise AssertionError("unreachable")
+
+    def put_stream(self, key: str, chunks: Iterable[bytes], *, durable: bool = True) -> None:
+        path = self._path(key)
+        # A deferred write is a new key nobody reads before flush(): it goes straight to its
+        # place (half the file-system work of a temp file and a rename). Otherwise atomic:
+        # readers see the old object or the whole new one, never a partial file.
+        fd, written = self._create(path, temporary=durable)
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
@@ -180,11 +190,11 @@ class LocalObjectStore(ObjectStore):
                     os.fsync(out.fileno())
                 else:
                     self._unsynced = True
-            # Atomic: readers see the old object or the whole new one, never a partial file.
-            os.replace(tmp, path)
+            if durable:
+                os.replace(written, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+                os.unlink(written)
             raise
 
     def flush(self) -> None:
@@ -391,6 +401,13 @@ def object_store() -> ObjectStore:
             settings.R2_REGION or None,
         )
     return _local_store(str(Path(settings.DATA_DIR) / "objects"))
+
+
+def object_stores_forget() -> None:
+    """Drop the cached stores, so the next `object_store()` builds fresh clients (in a
+    forked process: an S3 client's pooled connections must not be shared across fork)."""
+    _local_store.cache_clear()
+    _s3_store.cache_clear()
 
 
 @lru_cache(maxsize=4)
