@@ -45,6 +45,7 @@ class Threader:
     keys: WorkspaceKeys
     _by_message_id: dict[int, Conversation] = field(default_factory=dict)
     _new_by_subject: dict[int, list[tuple[Conversation, str]]] = field(default_factory=dict)
+    _new_by_thread: dict[str, Conversation] = field(default_factory=dict)
 
     def prefetch(self, parsed: list[ParsedMessage]) -> None:
         """One query for every parent the batch names (instead of one per message)."""
@@ -69,7 +70,11 @@ class Threader:
             self._by_message_id.setdefault(token, conversation)
 
     def remember_conversation(self, conversation: Conversation, counterpart: str) -> None:
-        """A conversation started in this batch, not yet in the database."""
+        """A conversation started in this batch, not yet in the database: found again by its
+        subject, and by its provider thread id (the next message of a Gmail thread in the same
+        batch joins it even when its headers name no parent)."""
+        if conversation.provider_thread_id:
+            self._new_by_thread.setdefault(conversation.provider_thread_id, conversation)
         if conversation.subject_token is not None:
             entry = (conversation, counterpart)
             self._new_by_subject.setdefault(conversation.subject_token, []).append(entry)
@@ -86,6 +91,9 @@ class Threader:
             if token in self._by_message_id:
                 return self._by_message_id[token], ThreadReason.REFERENCES
         if thread_hint:
+            thread_hint = thread_hint[:255]  # as stored in provider_thread_id
+            if thread_hint in self._new_by_thread:
+                return self._new_by_thread[thread_hint], ThreadReason.PROVIDER
             found = Conversation.objects.filter(
                 mailbox=self.mailbox, provider_thread_id=thread_hint
             ).first()

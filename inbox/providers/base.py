@@ -1,5 +1,6 @@
 """What the Gmail and Graph syncs share: the sealed cursor, the pipeline that fetches a page
-while the previous one is stored, and the writes (ingest, flags, removals).
+while the previous one is stored (in small batches, as its messages arrive), and the writes
+(ingest, flags, removals).
 
 The pipeline keeps the mail core's rule: a page's messages are ingested and committed, then
 its cursor is saved; a worker killed in between replays the page, and `ingest_batch` skips
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 # Raw bytes a page may hold (a page is fetched while the previous one is stored).
 MAX_PAGE_BYTES = 16 * 1024 * 1024
 MIN_PAGE_CAP = 5
+INGEST_EVERY = 100  # messages of a page stored together, as they arrive
 
 
 def cursor_load(folder: MailboxFolder, mailbox: Mailbox) -> dict | None:
@@ -83,20 +85,10 @@ class Counts:
     skipped_sent_copies: int = 0
 
 
-def thread_rounds(mails: list[RawMail]) -> list[list[RawMail]]:
-    """The batch in rounds, oldest first, with at most one message of each provider thread
-    per round: the threader finds a thread id only among conversations already stored, so
-    the second message of a thread goes in after the first one's conversation exists."""
-    rounds: list[list[RawMail]] = []
-    seen: dict[str, int] = {}
-    for mail in sorted(mails, key=lambda m: m.received_at.timestamp() if m.received_at else 0):
-        index = seen.get(mail.thread_hint, 0) if mail.thread_hint else 0
-        if mail.thread_hint:
-            seen[mail.thread_hint] = index + 1
-        while len(rounds) <= index:
-            rounds.append([])
-        rounds[index].append(mail)
-    return rounds
+def oldest_first(mails: list[RawMail]) -> list[RawMail]:
+    """A page in the order the mail arrived: the first message of a provider thread starts
+    its conversation, and the threader joins the later ones to it (within the batch too)."""
+    return sorted(mails, key=lambda m: m.received_at.timestamp() if m.received_at else 0)
 
 
 class ApiSync:
@@ -123,10 +115,6 @@ class ApiSync:
     def fetch_one(self, key: str, hint: dict) -> Fetched | None:
         raise NotImplementedError
 
-    def fetch_many(self, keys: list[str], hints: dict[str, dict]) -> list[Fetched]:
-        results = self.workers.map(lambda k: self.fetch_one(k, hints.get(k, {})), keys)
-        return [r for r in results if r is not None]
-
     def unknown(self, keys: Iterable[str]) -> list[str]:
         keys = list(dict.fromkeys(keys))
         known: set[str] = set()
@@ -141,26 +129,48 @@ class ApiSync:
     # --- the pipeline -----------------------------------------------------------------------
 
     def run_pages(self, pages: Iterator[Page]) -> None:
-        """Fetch page n+1's messages (on the worker threads) while page n is stored."""
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="api-page") as ahead:
-            previous: tuple[Page, Future] | None = None
-            for page in pages:
-                if self.seen is not None:
-                    self.seen.update(page.fetch)
-                keys = self.unknown(page.fetch)
-                if previous is not None:  # being fetched for the page not yet committed
-                    pending = set(previous[0].fetch)
-                    keys = [k for k in keys if k not in pending]
-                future = ahead.submit(self.fetch_many, keys, page.hints)
-                if previous is not None:
-                    self.commit(*previous)
-                previous = (page, future)
+        """Fetch page n+1's messages (the worker threads take requests in order) while
+        page n is stored."""
+        previous: tuple[Page, list[Future]] | None = None
+        for page in pages:
+            if self.seen is not None:
+                self.seen.update(page.fetch)
+            keys = self.unknown(page.fetch)
+            if previous is not None:  # being fetched for the page not yet committed
+                pending = set(previous[0].fetch)
+                keys = [k for k in keys if k not in pending]
+            fetching = [
+                self.workers.submit(self.fetch_one, key, page.hints.get(key, {})) for key in keys
+            ]
             if previous is not None:
                 self.commit(*previous)
+            previous = (page, fetching)
+        if previous is not None:
+            self.commit(*previous)
 
-    def commit(self, page: Page, future: Future) -> None:
-        fetched = future.result()
-        self.observe_sizes(fetched)
+    def commit(self, page: Page, fetching: list[Future]) -> None:
+        """Store the page's messages in small batches as they arrive (the quota keeps being
+        spent meanwhile, and little is left to do after the last answer), then save its
+        cursor: a crash in between replays the page, and what was stored is skipped."""
+        arrived: list[Fetched] = []
+        count = size = 0
+        for future in fetching:
+            item = future.result()
+            if item is None:
+                continue
+            arrived.append(item)
+            count, size = count + 1, size + len(item.mail.raw)
+            if len(arrived) >= INGEST_EVERY:
+                self.store(arrived)
+                arrived = []
+        self.store(arrived)
+        self.observe_sizes(count, size)
+        self.apply_changes(page)
+        page.save()  # only now does the cursor move
+        self.renew()
+        self.api.token(False)  # a refresh due soon happens here, on the sync's own thread
+
+    def store(self, fetched: list[Fetched]) -> None:
         by_role: dict[str, list[RawMail]] = {}
         for item in fetched:
             by_role.setdefault(item.role, []).append(item.mail)
@@ -168,13 +178,8 @@ class ApiSync:
             folder = self.folders.get(role)
             if role == FolderRole.SENT:
                 mails = self.without_filed_copies(mails)
-            for round_ in thread_rounds(mails):
-                result = ingest_batch(mailbox=self.mailbox, folder=folder, mails=round_)
-                self.counts.new[role] = self.counts.new.get(role, 0) + result.created
-        self.apply_changes(page)
-        page.save()  # only now does the cursor move
-        self.renew()
-        self.api.token(False)  # a refresh due soon happens here, on the sync's own thread
+            result = ingest_batch(mailbox=self.mailbox, folder=folder, mails=oldest_first(mails))
+            self.counts.new[role] = self.counts.new.get(role, 0) + result.created
 
     def expunge_unseen(self, folder: MailboxFolder | None = None) -> None:
         """After a resync read everything again: what is stored and was not listed is gone
@@ -194,12 +199,11 @@ class ApiSync:
                 expunged_at=timezone.now()
             )
 
-    def observe_sizes(self, fetched: list[Fetched]) -> None:
+    def observe_sizes(self, count: int, size: int) -> None:
         """Listings give no sizes: after a page of big messages the next pages hold fewer,
         so that about MAX_PAGE_BYTES are in memory per page (two pages at most)."""
-        total = sum(len(f.mail.raw) for f in fetched)
-        if fetched and total:
-            self.page_cap = max(MIN_PAGE_CAP, int(len(fetched) * MAX_PAGE_BYTES / total))
+        if count and size:
+            self.page_cap = max(MIN_PAGE_CAP, int(count * MAX_PAGE_BYTES / size))
 
     def apply_changes(self, page: Page) -> None:
         if page.removed:

@@ -6,6 +6,9 @@ provider key of the filed message, so the sync recognises it; Graph answers 202 
 so the message is filed under "sent:<pk>" and its copy in Sent Items is recognised, when it
 syncs back, by its Message-ID (`ApiSync.without_filed_copies`).
 
+`api_find_sent` looks for the provider's copy by Message-ID (Gmail `rfc822msgid:` among SENT,
+Graph `internetMessageId` in Sent Items): how the recovery settles a send whose worker died.
+
 Outcomes map to the delivery state machine (`inbox.sending.delivery`): a refusal or a
 throttle that never ended left nothing (`_Refused`); a broken connection or a server error
 after the request went out may or may not have sent it (`_Interrupted`).
@@ -14,16 +17,18 @@ after the request went out may or may not have sent it (`_Interrupted`).
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 
 import requests
 from django.utils.translation import gettext as _
 
-from inbox.models import Outgoing, Provider
+from inbox.models import FolderRole, Mailbox, Message, Outgoing, Provider
 from inbox.providers import ProviderError, ReconnectNeeded
 from inbox.providers.api import Throttled, Unsure
 from inbox.providers.gmail import UNITS, USER, gmail_api
-from inbox.providers.graph import graph_api
+from inbox.providers.graph import IMMUTABLE, WELL_KNOWN, _received, graph_api
 from inbox.sending.delivery import _Delivery, _Interrupted, _Refused
+from inbox.sending.filing import _SentCopy
 
 
 def api_deliver(outgoing: Outgoing, raw: bytes) -> tuple[_Delivery, str | None]:
@@ -71,3 +76,84 @@ def api_deliver(outgoing: Outgoing, raw: bytes) -> tuple[_Delivery, str | None]:
 def _never_connected(error: requests.ConnectionError) -> bool:
     cause = error.args[0] if error.args else None
     return "NewConnectionError" in type(getattr(cause, "reason", None)).__name__
+
+
+def api_find_sent(mailbox: Mailbox, message_id: str, *, token: int | None) -> _SentCopy | None:
+    """The provider's copy of a message we sent, found by its Message-ID, or None.
+
+    A copy the sync already stored (under the provider's id) is found here first, without
+    asking: filing under that key links it instead of storing the message a second time.
+    Raises (ProviderError, requests' errors) when the provider could not be asked.
+    """
+    if token is not None:
+        stored = (
+            Message.objects.filter(mailbox=mailbox, message_id_token=token, outgoing__isnull=True)
+            .exclude(provider_key__startswith="sent:")
+            .order_by("pk")
+            .first()
+        )
+        if stored is not None:
+            return _SentCopy(stored.provider_key, internal_date=stored.received_at)
+    wanted = message_id.strip()
+    if not wanted:
+        return None
+    if mailbox.provider == Provider.GOOGLE:
+        return _gmail_find_sent(mailbox, wanted)
+    return _graph_find_sent(mailbox, wanted, well_known=WELL_KNOWN[FolderRole.SENT])
+
+
+def _gmail_find_sent(mailbox: Mailbox, message_id: str) -> _SentCopy | None:
+    api = gmail_api(mailbox)
+    listing = api.call(
+        "GET",
+        f"{USER}/messages",
+        units=UNITS["list"],
+        params={"labelIds": "SENT", "q": f"rfc822msgid:{message_id}", "maxResults": 10},
+    ).json()
+    for entry in listing.get("messages", []):
+        response = api.call(
+            "GET",
+            f"{USER}/messages/{entry['id']}",
+            units=UNITS["get"],
+            params={"format": "raw"},
+            passthrough=(404,),
+        )
+        if response.status_code == 404:
+            continue  # deleted between the search and the read
+        body = response.json()
+        internal = body.get("internalDate")
+        return _SentCopy(
+            str(body["id"]),
+            raw=base64.urlsafe_b64decode(body["raw"] + "=" * (-len(body["raw"]) % 4)),
+            internal_date=(
+                datetime.fromtimestamp(int(internal) / 1000, tz=UTC) if internal else None
+            ),
+        )
+    return None
+
+
+def _graph_find_sent(mailbox: Mailbox, message_id: str, *, well_known: str) -> _SentCopy | None:
+    api = graph_api(mailbox)
+    quoted = message_id.replace("'", "''")  # OData string literal
+    listing = api.call(
+        "GET",
+        f"/v1.0/me/mailFolders/{well_known}/messages",
+        headers={"Prefer": IMMUTABLE},  # the id the delta sync knows the copy by
+        params={
+            "$filter": f"internetMessageId eq '{quoted}'",
+            "$select": "id,internetMessageId,receivedDateTime",
+        },
+    ).json()
+    for item in listing.get("value", []):
+        response = api.call(
+            "GET",
+            f"/v1.0/me/messages/{item['id']}/$value",
+            headers={"Prefer": IMMUTABLE},
+            passthrough=(404,),
+        )
+        if response.status_code == 404:
+            continue
+        return _SentCopy(
+            item["id"], raw=response.content, internal_date=_received(item.get("receivedDateTime"))
+        )
+    return None

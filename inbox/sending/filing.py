@@ -1,5 +1,6 @@
 """Filing: the sent message's copy in the Sent folder (APPEND with \\Seen, its APPENDUID as
-the provider key, else found by Message-ID) and in its conversation (through ingest)."""
+the provider key, else found by Message-ID) and in its conversation (through ingest).
+Gmail and Microsoft 365 file their own copy: it is only looked for, through their API."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from imapclient.exceptions import IMAPClientError
 from inbox.imap import describe, imap_connect, imap_settings
 from inbox.ingest import RawMail, ingest_batch
 from inbox.mailboxes import folder_name, mailbox_credentials
-from inbox.models import FolderRole, Mailbox, MailboxFolder, Message, Outgoing
+from inbox.models import FolderRole, Mailbox, MailboxFolder, Message, Outgoing, Provider
 
 # One logger for the package, under the name it has always had.
 logger = logging.getLogger("inbox.sending")
@@ -39,7 +40,24 @@ def _file_in_sent(outgoing: Outgoing, raw: bytes, message_id: str, *, search_fir
     folder = MailboxFolder.objects.filter(mailbox=mailbox, role=FolderRole.SENT).first()
     provider_key = f"sent:{outgoing.pk}"
     stored_raw, received_at, note = raw, outgoing.sent_at or timezone.now(), ""
-    if folder is not None and mailbox.imap_host:
+    if mailbox.provider != Provider.IMAP:
+        # Gmail and Microsoft 365 file the sent copy themselves: nothing is appended. When
+        # resuming, the copy is looked for, so that one the sync already stored (or will
+        # list) is linked under its own id rather than stored again under "sent:<pk>".
+        found = None
+        if search_first:
+            try:
+                found = _find_in_sent(mailbox, folder, message_id, token=outgoing.message_id_token)
+            except Exception as error:
+                logger.warning(
+                    "outgoing %s: provider's Sent not searchable (%s)",
+                    outgoing.pk,
+                    type(error).__name__,
+                )
+        if found is not None:
+            provider_key, stored_raw = found.provider_key, found.raw or raw
+            received_at = found.internal_date or received_at
+    elif folder is not None and mailbox.imap_host:
         try:
             found = _sent_copy(
                 mailbox, folder, raw, message_id, sent_at=received_at, search_first=search_first
@@ -157,7 +175,20 @@ def _link(
         setattr(outgoing, name, value)
 
 
-def _find_in_sent(mailbox: Mailbox, folder: MailboxFolder, message_id: str) -> _SentCopy | None:
+def _sent_searchable(mailbox: Mailbox, folder: MailboxFolder | None) -> bool:
+    """Whether the Sent folder can be searched: over IMAP, or through the provider's API."""
+    return mailbox.provider != Provider.IMAP or (folder is not None and bool(mailbox.imap_host))
+
+
+def _find_in_sent(
+    mailbox: Mailbox, folder: MailboxFolder | None, message_id: str, *, token: int | None = None
+) -> _SentCopy | None:
+    """The copy in Sent with this Message-ID (`token`: its blind token, for OAuth mailboxes
+    to recognise a copy their sync already stored)."""
+    if mailbox.provider != Provider.IMAP:
+        from inbox.providers.sending import api_find_sent  # imports this module
+
+        return api_find_sent(mailbox, message_id, token=token)
     name = folder_name(folder, mailbox.workspace) or "Sent"
     client = imap_connect(imap_settings(mailbox, mailbox_credentials(mailbox)))
     try:

@@ -17,7 +17,7 @@ from inbox.models import FolderRole, MailboxFolder, Outgoing, SendState
 from inbox.sealing import outgoing_row
 from inbox.sending.delivery import LEASE, _fail, _mark_sent, interrupted_message
 from inbox.sending.drafts import OutgoingStateError, _language, outgoing_content
-from inbox.sending.filing import _file_in_sent, _find_in_sent, _link
+from inbox.sending.filing import _file_in_sent, _find_in_sent, _link, _sent_searchable
 from inbox.tasks import send_outgoing
 from trupeo.storage import read_sealed
 
@@ -98,9 +98,9 @@ def _recover_sending(outgoing: Outgoing) -> bool:
     message_id = outgoing_content(outgoing, keys).get("message_id", "")
     folder = MailboxFolder.objects.filter(mailbox=mailbox, role=FolderRole.SENT).first()
     found = None
-    if message_id and folder is not None and mailbox.imap_host:
+    if message_id and _sent_searchable(mailbox, folder):
         try:
-            found = _find_in_sent(mailbox, folder, message_id)
+            found = _find_in_sent(mailbox, folder, message_id, token=outgoing.message_id_token)
         except Exception as error:
             logger.warning(
                 "outgoing %s: Sent folder not searchable (%s)", outgoing.pk, type(error).__name__

@@ -1,6 +1,7 @@
 """A stateful local fake of the Google endpoints Trupeo uses: OAuth (authorize, token with
 authorization_code and refresh_token, revoke) and the Gmail API (users.getProfile,
-messages.list with page tokens, messages.get format=raw, history.list, messages.send).
+messages.list with page tokens or `q=rfc822msgid:`, messages.get format=raw, history.list,
+messages.send).
 
 Faithful where the code depends on it: PKCE (S256) and redirect URI checked, refresh tokens
 that can be revoked (`invalid_grant`), access tokens that expire (401), history ids that
@@ -15,8 +16,10 @@ The authorize page approves at once and redirects back with code and state (or
 from __future__ import annotations
 
 import base64
+import email.parser
 import hashlib
 import itertools
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -51,6 +54,14 @@ class Account:
     quota: SlidingWindow = field(default_factory=lambda: SlidingWindow(250, 1.0))
 
 
+def _message_id(raw: bytes) -> str:
+    return str(email.parser.BytesHeaderParser().parsebytes(raw).get("Message-ID", "") or "")
+
+
+def _bare_message_id(value: str) -> str:
+    return value.strip().strip("<>").strip().lower()
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
@@ -66,6 +77,7 @@ class GoogleFake(FakeServer):
         self.refresh_tokens: dict[str, str] = {}  # token -> email
         self.access_tokens: dict[str, tuple[str, float]] = {}  # token -> (email, expiry)
         self.revoked: list[str] = []
+        self.searches: list[str] = []  # the `q` of each search asked
         self.consent_email = ""  # who "signs in" on the authorize page
         self.deny = False
         self.granted_scope = SCOPES
@@ -269,9 +281,24 @@ class GoogleFake(FakeServer):
         label = request.arg("labelIds")
         size = min(int(request.arg("maxResults", "100")), 500)
         after = request.arg("pageToken")  # the last id of the previous page: stable pages
+        query = request.arg("q")
+        wanted = None
+        if query:
+            # Only the query form Trupeo sends is faked: one `rfc822msgid:` term, which Gmail
+            # matches against the Message-ID header, with or without its angle brackets.
+            match = re.fullmatch(r"rfc822msgid:(\S+)", query.strip())
+            if match is None:
+                return Response(400, {"error": {"code": 400, "message": f"q not faked: {query}"}})
+            wanted = _bare_message_id(match.group(1))
+            self.searches.append(query)
         with self.lock:
             ids = sorted(
-                (m.id for m in account.messages.values() if not label or label in m.labels),
+                (
+                    m.id
+                    for m in account.messages.values()
+                    if (not label or label in m.labels)
+                    and (wanted is None or _bare_message_id(_message_id(m.raw)) == wanted)
+                ),
                 key=lambda i: int(i, 16),
                 reverse=True,  # newest first, as Gmail lists
             )

@@ -1,6 +1,7 @@
 """A stateful local fake of the Microsoft endpoints Trupeo uses: the identity platform
 (OpenID configuration, authorize, token with authorization_code and refresh_token) and
-Microsoft Graph (/me, per-folder message delta, /messages/{id}/$value, /me/sendMail).
+Microsoft Graph (/me, per-folder message delta, a folder's messages filtered by
+internetMessageId, /messages/{id}/$value, /me/sendMail).
 
 Faithful where the code depends on it: PKCE (S256) checked, refresh tokens rotated (the old
 one stops working) and revocable (`invalid_grant`), access tokens that expire (401); delta
@@ -105,6 +106,7 @@ class MicrosoftFake(FakeServer):
         self.retry_after = 1
         self.throttled = 0
         self.max_in_flight = 0
+        self.searches: list[str] = []  # the `$filter` of each search asked
         self._numbers = itertools.count(1)
         self._tokens: dict[str, tuple[str, str, int, int, int]] = {}  # token -> state
         base = f"/{TENANT}"
@@ -113,6 +115,7 @@ class MicrosoftFake(FakeServer):
         self.route("POST", base + r"/oauth2/v2\.0/token", self.token)
         self.route("GET", r"/v1\.0/me", self.me)
         self.route("GET", r"/v1\.0/me/mailFolders/(inbox|sentitems)/messages/delta", self.delta)
+        self.route("GET", r"/v1\.0/me/mailFolders/(inbox|sentitems)/messages", self.messages)
         self.route("GET", r"/v1\.0/me/messages/([^/]+)/\$value", self.value)
         self.route("POST", r"/v1\.0/me/sendMail", self.send_mail)
 
@@ -396,6 +399,36 @@ class MicrosoftFake(FakeServer):
                 self._tokens[delta] = ("delta", folder, since, upto, 0)
                 body["@odata.deltaLink"] = f"{link}?$deltatoken={delta}"
         return Response(200, body)
+
+    def messages(self, request: Request, folder: str) -> Response:
+        """A folder's messages filtered by Message-ID: the only `$filter` Trupeo sends
+        (`internetMessageId eq '<...>'`, a string literal with '' for a quote)."""
+        box = request.box  # type: ignore[attr-defined]
+        match = re.fullmatch(r"internetMessageId eq '((?:[^']|'')*)'", request.arg("$filter"))
+        if match is None:
+            return Response(
+                400,
+                {
+                    "error": {
+                        "code": "ErrorInvalidUrlQueryFilter",
+                        "message": "The query filter contains one or more invalid nodes.",
+                    }
+                },
+            )
+        wanted = match.group(1).replace("''", "'")
+        self.searches.append(request.arg("$filter"))
+        immutable = 'IdType="ImmutableId"' in request.headers.get("prefer", "")
+        with self.lock:
+            found = [
+                self._item(m, immutable)
+                for m in sorted(box.messages.values(), key=lambda m: m.number)
+                if m.folder == folder and m.internet_message_id == wanted
+            ]
+        select = [f for f in request.arg("$select").split(",") if f]
+        if select:
+            kept = {*select, "id", "@odata.type"}  # Graph always returns the id
+            found = [{k: v for k, v in i.items() if k in kept} for i in found]
+        return Response(200, {"value": found})
 
     def value(self, request: Request, key: str) -> Response:
         box = request.box  # type: ignore[attr-defined]

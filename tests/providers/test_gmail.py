@@ -89,6 +89,39 @@ def test_thread_id_is_a_threading_hint(google_fake, gmail_box):
     }
 
 
+def test_thread_id_joins_messages_of_the_same_batch(google_fake, gmail_box, monkeypatch):
+    """Two messages of one Gmail thread in one ingest batch, the second naming no parent
+    (Gmail threads by subject too): one conversation, not two."""
+    import inbox.providers.base
+
+    batches = []
+    ingest = inbox.providers.base.ingest_batch
+
+    def recorded(**kwargs):
+        batches.append(len(kwargs["mails"]))
+        return ingest(**kwargs)
+
+    monkeypatch.setattr(inbox.providers.base, "ingest_batch", recorded)
+    first = google_fake.add_message(GMAIL_ADDRESS, french_message(1, subject="Inscription"))
+    second = google_fake.add_message(
+        GMAIL_ADDRESS, french_message(2, subject="Pièces du dossier"), thread_id=first
+    )
+    other = google_fake.add_message(GMAIL_ADDRESS, french_message(3, subject="Cantine"))
+    summary = mailbox_sync(mailbox_id=gmail_box.pk)
+    assert summary.ok, summary.error
+
+    assert batches == [3]  # the page in one batch
+    messages = {m.provider_key: m for m in Message.objects.filter(mailbox=gmail_box)}
+    assert messages[first].conversation_id == messages[second].conversation_id
+    assert messages[other].conversation_id != messages[first].conversation_id
+    assert Conversation.objects.filter(mailbox=gmail_box).count() == 2
+    assert {messages[first].thread_reason, messages[second].thread_reason} == {
+        ThreadReason.NEW,
+        ThreadReason.PROVIDER,
+    }
+    assert messages[first].conversation.provider_thread_id == first
+
+
 def test_quota_is_respected_and_429_is_waited_out(google_fake, gmail_box):
     for n in range(120):
         google_fake.add_message(GMAIL_ADDRESS, french_message(n, body_words=10))
