@@ -15,6 +15,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
 from accounts.keys import keys_for
 from accounts.models import Membership
+from inbox.list_rows import rows_html
 from inbox.live import workspace_version
 from inbox.models import (
     Attachment,
@@ -181,6 +182,7 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
         {
             **sidebar,
             "rows": rows,
+            "rows_html": rows_html(rows, view="" if q else view),
             "next_cursor": next_cursor,
             "q": q,
             "list_query": urlencode(

@@ -115,3 +115,30 @@ def test_mail_html_is_framed_with_its_own_csp_and_inline_images(alice_client, ma
         reverse("conversation", args=[message.conversation_id])
     ).content.decode()
     assert f'src="{reverse("message_html", args=[message.pk])}"' in page
+
+
+def test_list_rows_escape_what_senders_and_teammates_wrote(alice, alice_client, mailbox):
+    # The rows are rendered in Python (inbox/list_rows.py), not by the template engine: every
+    # value a sender or a teammate chose must still come out as text, never as markup.
+    from email.message import EmailMessage
+
+    from inbox.tags import conversation_tag_add, tag_create
+
+    msg = EmailMessage()
+    msg["From"] = '"<b>Eve</b>" <eve@example.org>'
+    msg["To"] = "scolarite@lycee-verne.fr"
+    msg["Subject"] = "<script>alert('sujet')</script>"
+    msg.set_content("<img src=x onerror=alert(1)> aperçu")
+    folder = mailbox.folders.get(role="inbox")
+    raw = RawMail(provider_key=f"{folder.pk}:1:1", raw=msg.as_bytes(), received_at=timezone.now())
+    ingest_batch(mailbox=mailbox, folder=folder, mails=[raw])
+    conversation = Conversation.objects.get(mailbox=mailbox)
+    tag = tag_create(workspace=mailbox.workspace, name='"><i>tag</i>')
+    conversation_tag_add(conversation=conversation, tag=tag, actor=alice)
+    page = alice_client.get(reverse("inbox")).content.decode()
+    assert "&lt;script&gt;alert(&#x27;sujet&#x27;)&lt;/script&gt;" in page
+    assert "&lt;b&gt;Eve&lt;/b&gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt; aperçu" in page
+    assert "&quot;&gt;&lt;i&gt;tag&lt;/i&gt;" in page
+    for raw_markup in ("<script>alert", "<b>Eve", "<img src=x", "<i>tag"):
+        assert raw_markup not in page
