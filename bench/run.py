@@ -148,7 +148,8 @@ def run_mbsync(dovecot: DovecotServer, user: str, password: str) -> tuple[float,
 
 
 def run_sync(site: Site) -> tuple[float, float, str]:
-    """Wall time and peak RSS (MB) of one `sync_mailboxes --once` process."""
+    """Wall time and peak RSS (MB) of one `sync_mailboxes --once` process: the largest of it
+    and its forked preparing workers (which share most of their pages with it)."""
     log = site.workdir / "sync.log"
     started = time.monotonic()
     with log.open("w") as out:
@@ -166,7 +167,7 @@ def run_sync(site: Site) -> tuple[float, float, str]:
     output = log.read_text()
     if process.returncode != 0 or "FAILED" in output:
         raise SystemExit(f"sync failed:\n{output}")
-    cpu = usage.ru_utime + usage.ru_stime  # this process and its parsing worker
+    cpu = usage.ru_utime + usage.ru_stime  # this process and its preparing workers
     return seconds, usage.ru_maxrss / 1024, output.strip().splitlines()[0] + f" [CPU {cpu:.1f} s]"
 
 
@@ -222,6 +223,19 @@ def bench_time_to_inbox(dovecot: DovecotServer, arrivals: int) -> list[float]:
     return delays
 
 
+def cpu_reference() -> float:
+    """Milliseconds for a fixed piece of pure Python (best of 3): this machine's speed varies
+    by the hour, and runs are only comparable at a similar reference."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for n in range(3_000_000):
+            total += n
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -237,7 +251,8 @@ def main() -> None:
         "PostgreSQL" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "SQLite"
     )
     print(
-        f"Trupeo benchmarks — {os.cpu_count()} cores, {database}, Python {sys.version.split()[0]}"
+        f"Trupeo benchmarks — {os.cpu_count()} cores, {database}, Python {sys.version.split()[0]}, "
+        f"CPU reference {cpu_reference():.0f} ms (3M additions; lower is faster)"
     )
     print(
         f"reproduce: make bench  (or: {PYTHON} bench/run.py --messages {args.messages} "
