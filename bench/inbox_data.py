@@ -409,6 +409,7 @@ def generate(
                 "message_count",
                 "has_attachments",
                 "last_message_at",
+                "first_message_at",
                 "created_at",
             ],
         ),
@@ -656,6 +657,7 @@ def generate(
                 n_messages,
                 has_attachments,
                 last_at,
+                first_at,  # its first message's time
                 first_at,
             )
             # The trail: who assigned and closed it; tags on some; a note now and then.

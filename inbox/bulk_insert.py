@@ -13,6 +13,20 @@ from collections.abc import Sequence
 from django.db import connection
 from django.db.models import Model
 
+_types: dict[str, dict[str, int]] = {}
+
+
+def _column_types(cursor, table: str) -> dict[str, int]:
+    """Binary COPY needs each column's exact type: asked of the table once per process."""
+    if table not in _types:
+        cursor.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attnum > 0 AND NOT attisdropped",
+            [table],
+        )
+        _types[table] = dict(cursor.fetchall())
+    return _types[table]
+
 
 def ids_reserve[M: Model](objs: Sequence[M]) -> None:
     """Give new instances their primary keys before their rows are written, so that values
@@ -49,13 +63,7 @@ def rows_insert[M: Model](objs: Sequence[M]) -> None:
     fields = opts.concrete_fields
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        # Binary COPY needs each column's exact type: ask the table, not the model.
-        cursor.execute(
-            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
-            "AND attnum > 0 AND NOT attisdropped",
-            [opts.db_table],
-        )
-        types = dict(cursor.fetchall())
+        types = _column_types(cursor, opts.db_table)
         columns = ", ".join(quote(f.column) for f in fields)
         sql = f"COPY {quote(opts.db_table)} ({columns}) FROM STDIN (FORMAT BINARY)"
         with cursor.cursor.copy(sql) as copy:

@@ -228,12 +228,19 @@ def _conversation_rebuild(keys: WorkspaceKeys, conversation: Conversation) -> No
         keys, summary, field="conversation.summary", row=conversation_row(conversation.pk)
     )
     conversation.message_count = len(remaining)
+    conversation.first_message_at = remaining[0].received_at
     conversation.last_message_at = remaining[-1].received_at
     conversation.has_attachments = Attachment.objects.filter(
         message__conversation=conversation
     ).exists()
     conversation.save(
-        update_fields=["summary_sealed", "message_count", "last_message_at", "has_attachments"]
+        update_fields=[
+            "summary_sealed",
+            "message_count",
+            "first_message_at",
+            "last_message_at",
+            "has_attachments",
+        ]
     )
 
 

@@ -160,6 +160,18 @@ def batch_store(
     """Step 3 (after `prepare` of each fresh mail): thread, then write every row at once."""
     result = batch.result
     keys = keys_for(mailbox.workspace)
+    # Sorted a moment ago, but a send may have filed one of these keys since (APPENDUID).
+    known = set(
+        Message.objects.filter(
+            mailbox=mailbox, provider_key__in=[m.provider_key for m in batch.fresh]
+        ).values_list("provider_key", flat=True)
+    )
+    if known:
+        kept = [i for i, m in enumerate(batch.fresh) if m.provider_key not in known]
+        result.skipped += len(batch.fresh) - len(kept)
+        batch.fresh = [batch.fresh[i] for i in kept]
+        batch.digests = [batch.digests[i] for i in kept]
+        prepared = [prepared[i] for i in kept]
     headers = [r.headers for r in prepared]
     now = timezone.now()
     threader = Threader(mailbox=mailbox, keys=keys)
@@ -178,7 +190,7 @@ def batch_store(
         received_at = mail.received_at or p.date or now
         direction = _direction(mailbox, folder, p)
         if mail.conversation_id is not None:
-            conversation = Conversation.objects.get(pk=mail.conversation_id, mailbox=mailbox)
+            conversation = threader.conversation(mail.conversation_id)
             reason = ThreadReason.OUTBOUND
         else:
             conversation, reason = threader.find(
@@ -282,6 +294,7 @@ def batch_store(
                 "message_count",
                 "has_attachments",
                 "last_message_at",
+                "first_message_at",
             ],
         )
         rows_insert(messages)
@@ -352,6 +365,7 @@ def _conversation_start(
         subject_token=subject_token(keys, p.subject),
         provider_thread_id=thread_hint[:255],
         last_message_at=received_at,
+        first_message_at=received_at,
     )
 
 
@@ -370,6 +384,7 @@ def _conversation_add(
     """
     is_reply_to_existing = conversation.message_count > 0
     conversation.message_count += 1
+    conversation.first_message_at = min(conversation.first_message_at, received_at)
     conversation.has_attachments = conversation.has_attachments or p.has_attachments
     if not summary.get("subject"):
         summary["subject"] = p.subject

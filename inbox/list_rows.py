@@ -9,7 +9,7 @@ node tree). The markup is here instead, once; every value from the conversation 
 from html import escape
 
 from django.templatetags.static import static
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -36,7 +36,7 @@ def _row(row: ConversationRow, *, view: str, unread: str, clip: str) -> str:
     )
     snoozed = ""
     if row.snoozed_until and view == "snoozed":
-        when = formats.date_format(row.snoozed_until, "SHORT_DATETIME_FORMAT")
+        when = formats.date_format(timezone.localtime(row.snoozed_until), "SHORT_DATETIME_FORMAT")
         snoozed = f' · <span class="muted">{escape(_("until %(when)s") % {"when": when})}</span>'
     tags = "".join(
         f' <span class="tag tag-{escape(t.color)}">{escape(t.name)}</span>' for t in row.tags

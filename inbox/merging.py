@@ -6,7 +6,6 @@ messages that end up in each conversation, and the trail says who did it.
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from accounts.keys import keys_for
@@ -73,6 +72,7 @@ def conversation_split(*, message: Message, actor: User) -> Conversation:
         summary_sealed=b"",
         subject_token=old.subject_token,
         last_message_at=message.received_at,
+        first_message_at=message.received_at,
     )
     moved_ids = list(moving.values_list("pk", flat=True))
     Message.objects.filter(pk__in=moved_ids).update(
@@ -108,13 +108,18 @@ def _recount(conversation: Conversation) -> None:
     conversation.has_attachments = Attachment.objects.filter(
         message__conversation=conversation, is_inline=False
     ).exists()
-    conversation.last_message_at = (
-        Message.objects.filter(conversation=conversation).aggregate(m=Max("received_at"))["m"]
-        or conversation.last_message_at
-    )
+    if messages:
+        conversation.first_message_at = messages[0].received_at
+        conversation.last_message_at = messages[-1].received_at
     conversation.summary_sealed = seal_json(
         keys, summary, field="conversation.summary", row=conversation_row(conversation.pk)
     )
     conversation.save(
-        update_fields=["message_count", "has_attachments", "last_message_at", "summary_sealed"]
+        update_fields=[
+            "message_count",
+            "has_attachments",
+            "first_message_at",
+            "last_message_at",
+            "summary_sealed",
+        ]
     )

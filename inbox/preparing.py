@@ -66,8 +66,12 @@ class Preparer:
             initializer=_start,
         )
         # Fork now, while this process has no other thread running.
-        if not all(f.result() for f in [self._pool.submit(_ready) for _ in range(workers)]):
-            raise RuntimeError("the preparing workers did not start")
+        try:
+            if not all(f.result() for f in [self._pool.submit(_ready) for _ in range(workers)]):
+                raise RuntimeError("the preparing workers did not start")
+        except BaseException:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
     def submit(self, mails: list[RawMail]) -> Future:
         return self._pool.submit(_prepare_all, [(m.provider_key, m.raw) for m in mails])

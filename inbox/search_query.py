@@ -87,8 +87,12 @@ def parse_query(text: str, *, keys: WorkspaceKeys, workspace: Workspace, user: U
                 continue
             key = "received_at__lt" if name == "before" else "received_at__gte"
             query.message_filter &= Q(**{key: day})
-            if name == "after":  # a message after the day makes the conversation's last one so
+            # Bounds on the conversation's span, which the search walk checks in its index:
+            # a message after the day makes the last one so, one before it the first one.
+            if name == "after":
                 query.conversation_filter &= Q(last_message_at__gte=day)
+            else:
+                query.conversation_filter &= Q(first_message_at__lt=day)
         elif name == "tag":
             tag = Tag.objects.filter(workspace=workspace, name_token=tag_token(keys, value)).first()
             if tag is None:

@@ -18,7 +18,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import F, Q
@@ -44,9 +44,11 @@ LEASE = timedelta(minutes=5)
 POLL_INTERVAL = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=30)
 FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE", b"FLAGS"]
-MAX_BATCH_BYTES = 16 * 1024 * 1024  # two or three batches are in memory at once
-UIDS_PER_COMMAND = 5000
-PREPARE_WORKERS = 2  # forked; with the fetching thread and this one, both cores stay busy  # keeps each command line well under servers' limits (Dovecot: 64 KiB)
+# A batch's raw bytes are in memory about four times at once: fetched, sent to a worker,
+# prepared there, and (sealed) being stored.
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+UIDS_PER_COMMAND = 5000  # keeps each command line well under servers' limits (Dovecot: 64 KiB)
+PREPARE_WORKERS = 2  # forked; with the fetching thread and this one, both cores stay busy
 
 
 @dataclass
@@ -310,7 +312,10 @@ def _fetched_batches(
     def sorted_batch(mails: list[RawMail]) -> tuple[SortedBatch, Callable[[], list[Prepared]]]:
         batch = batch_sort(mailbox=mailbox, folder=folder, mails=mails, adopt_prefix=prefix)
         if preparer and batch.fresh:
-            return batch, preparer.submit(batch.fresh).result
+            prepared = preparer.submit(batch.fresh).result
+            # The worker has the bytes now; storing needs everything but them.
+            batch.fresh = [replace(m, raw=b"") for m in batch.fresh]
+            return batch, prepared
         return batch, lambda: [
             prepare(keys, store, mailbox_id=mailbox.pk, provider_key=m.provider_key, raw=m.raw)
             for m in batch.fresh
@@ -335,7 +340,7 @@ def _fetched_batches(
                 # Sorted (what is new) before older batches are stored, so the workers
                 # prepare it meanwhile.
                 in_flight.append((*sorted_batch(mails), chunk[-1]))
-                if len(in_flight) > PREPARE_WORKERS:
+                if len(in_flight) > (PREPARE_WORKERS if preparer else 0):
                     batch, prepared, last_uid = in_flight.popleft()
                     yield stored(batch, prepared), last_uid
             while in_flight:

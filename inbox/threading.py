@@ -39,13 +39,29 @@ def _looks_like_reply(subject: str) -> bool:
 
 @dataclass
 class Threader:
-    """Threads one batch: knows the batch's own messages as well as the stored ones."""
+    """Threads one batch: knows the batch's own messages as well as the stored ones.
+
+    A stored conversation is one object for the whole batch, however it was found (parent,
+    thread id, subject, id): the batch adds its messages to that object, so two messages
+    joining the same conversation cannot each count from the stored values.
+    """
 
     mailbox: Mailbox
     keys: WorkspaceKeys
     _by_message_id: dict[int, Conversation] = field(default_factory=dict)
     _new_by_subject: dict[int, list[tuple[Conversation, str]]] = field(default_factory=dict)
-    _new_by_thread: dict[str, Conversation] = field(default_factory=dict)
+    _by_thread: dict[str, Conversation] = field(default_factory=dict)
+    _by_pk: dict[int, Conversation] = field(default_factory=dict)
+
+    def _one(self, conversation: Conversation) -> Conversation:
+        """The batch's object for a stored conversation."""
+        return self._by_pk.setdefault(conversation.pk, conversation)
+
+    def conversation(self, pk: int) -> Conversation:
+        """A stored conversation of the mailbox by id (what we sent from it)."""
+        if pk not in self._by_pk:
+            self._by_pk[pk] = Conversation.objects.get(pk=pk, mailbox=self.mailbox)
+        return self._by_pk[pk]
 
     def prefetch(self, parsed: list[ParsedMessage]) -> None:
         """One query for every parent the batch names (instead of one per message)."""
@@ -63,7 +79,7 @@ class Threader:
             .order_by("received_at")
         )
         for message in rows:
-            self._by_message_id[message.message_id_token] = message.conversation
+            self._by_message_id[message.message_id_token] = self._one(message.conversation)
 
     def remember(self, token: int | None, conversation: Conversation) -> None:
         if token is not None:
@@ -74,7 +90,7 @@ class Threader:
         subject, and by its provider thread id (the next message of a Gmail thread in the same
         batch joins it even when its headers name no parent)."""
         if conversation.provider_thread_id:
-            self._new_by_thread.setdefault(conversation.provider_thread_id, conversation)
+            self._by_thread.setdefault(conversation.provider_thread_id, conversation)
         if conversation.subject_token is not None:
             entry = (conversation, counterpart)
             self._new_by_subject.setdefault(conversation.subject_token, []).append(entry)
@@ -92,13 +108,14 @@ class Threader:
                 return self._by_message_id[token], ThreadReason.REFERENCES
         if thread_hint:
             thread_hint = thread_hint[:255]  # as stored in provider_thread_id
-            if thread_hint in self._new_by_thread:
-                return self._new_by_thread[thread_hint], ThreadReason.PROVIDER
-            found = Conversation.objects.filter(
-                mailbox=self.mailbox, provider_thread_id=thread_hint
-            ).first()
-            if found:
-                return found, ThreadReason.PROVIDER
+            if thread_hint not in self._by_thread:
+                found = Conversation.objects.filter(
+                    mailbox=self.mailbox, provider_thread_id=thread_hint
+                ).first()
+                if found:
+                    self._by_thread[thread_hint] = self._one(found)
+            if thread_hint in self._by_thread:
+                return self._by_thread[thread_hint], ThreadReason.PROVIDER
         if _looks_like_reply(parsed.subject):
             found = self._by_subject(parsed, received_at)
             if found:
@@ -131,5 +148,5 @@ class Threader:
                 row=conversation_row(conversation.pk),
             )
             if summary.get("address") in participants:
-                return conversation
+                return self._one(conversation)
         return None

@@ -336,12 +336,16 @@ def test_merge_moves_everything_and_split_undoes_it(alice_client, mailbox):
     first.refresh_from_db()
     assert first.message_count == 2 and first.notes.count() == 1
     assert Activity.objects.filter(conversation=first, kind="merged").exists()
+    dates = list(Message.objects.filter(conversation=first).values_list("received_at", flat=True))
+    assert (first.first_message_at, first.last_message_at) == (min(dates), max(dates))
     later = Message.objects.filter(conversation=first).order_by("received_at", "id").last()
     response = _triage(alice_client, first, action="split", message=later.pk)
     new = Conversation.objects.exclude(pk=first.pk).get()
     assert response.url == reverse("conversation", args=[new.pk])
     first.refresh_from_db()
     assert (first.message_count, new.message_count) == (1, 1)
+    assert first.first_message_at == first.last_message_at == min(dates)
+    assert new.first_message_at == new.last_message_at == later.received_at
     assert "Seconde" in alice_client.get(reverse("conversation", args=[new.pk])).content.decode()
 
 

@@ -87,3 +87,47 @@ def test_another_workspace_finds_nothing(charlie_client, mailbox):
 def test_search_box_keeps_the_query_in_the_url(alice_client, mailbox):
     page = alice_client.get(reverse("inbox"), {"q": "from:sophie"}).content.decode()
     assert 'name="q" value="from:sophie"' in page
+
+
+def test_a_date_range_finds_conversations_that_span_it(alice_client, workspace):
+    """`before:`/`after:` select messages; a conversation is found by any message inside the
+    range, even when it started before or went on after it (its span bounds the walk)."""
+    from datetime import UTC, datetime
+
+    mailbox = mailbox_create(workspace=workspace, address="accueil@lycee-verne.fr")
+    folder = mailbox.folders.get(role="inbox")
+
+    def day(d: int) -> datetime:
+        return datetime(2026, 3, d, 9, tzinfo=UTC)
+
+    def mail(n: int, received: datetime, **headers) -> RawMail:
+        raw = french_message(n, **headers)
+        return RawMail(provider_key=f"{folder.pk}:1:{n}", raw=raw, received_at=received)
+
+    ingest_batch(
+        mailbox=mailbox,
+        folder=folder,
+        mails=[
+            # Spans the range: starts before it, has a message in it, goes on after it.
+            mail(1, day(2), subject="Voyage scolaire", message_id="<v1@x.fr>"),
+            mail(2, day(12), subject="Re: Voyage scolaire", in_reply_to="<v1@x.fr>"),
+            mail(3, day(25), subject="Re: Voyage scolaire", in_reply_to="<v1@x.fr>"),
+            # Entirely inside the range.
+            mail(4, day(11), subject="Bourse"),
+            # Around the range, but no message in it.
+            mail(5, day(1), subject="Cantine", message_id="<c1@x.fr>"),
+            mail(6, day(28), subject="Re: Cantine", in_reply_to="<c1@x.fr>"),
+            # Started after the range.
+            mail(7, day(21), subject="Sortie"),
+        ],
+    )
+    voyage = Conversation.objects.get(mailbox=mailbox, message_count=3)
+    assert (voyage.first_message_at, voyage.last_message_at) == (day(2), day(25))
+    for plan in ("few matches", "many matches"):
+        with pytest.MonkeyPatch.context() as patch:
+            if plan == "many matches":
+                patch.setattr("inbox.search_query.RARE", 0)
+            found = _subjects(alice_client, "after:2026-03-10 before:2026-03-20 mailbox:accueil")
+            assert sorted(found) == ["Bourse", "Voyage scolaire"], plan
+            found = _subjects(alice_client, "after:2026-03-10 before:2026-03-20 bonjour")
+            assert sorted(found) == ["Bourse", "Voyage scolaire"], plan

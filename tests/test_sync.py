@@ -164,6 +164,29 @@ def test_ingest_replay_adds_nothing(mailbox):
     assert Message.objects.count() == 4
 
 
+def test_replies_to_two_messages_of_one_conversation_in_one_batch_both_count(mailbox):
+    # Two replies in one batch naming two different stored messages of the same conversation:
+    # both must be added to one conversation object, not each to its own copy of the row.
+    from inbox.ingest import RawMail
+    from inbox.models import Conversation
+
+    folder = mailbox.folders.get(role="inbox")
+    first = french_message(1, message_id="<a@famille.fr>")
+    second = french_message(2, message_id="<b@famille.fr>", in_reply_to="<a@famille.fr>")
+    ingest_batch(
+        mailbox=mailbox,
+        folder=folder,
+        mails=[RawMail(f"{folder.pk}:1:1", first), RawMail(f"{folder.pk}:1:2", second)],
+    )
+    replies = [
+        RawMail(f"{folder.pk}:1:3", french_message(3, in_reply_to="<a@famille.fr>")),
+        RawMail(f"{folder.pk}:1:4", french_message(4, in_reply_to="<b@famille.fr>")),
+    ]
+    assert ingest_batch(mailbox=mailbox, folder=folder, mails=replies).created == 2
+    conversation = Conversation.objects.get(mailbox=mailbox)
+    assert conversation.message_count == 4 == conversation.messages.count()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_idle_brings_new_mail_in_seconds(dovecot, imap_account, mailbox):
     import threading

@@ -201,8 +201,8 @@ class LocalObjectStore(ObjectStore):
         # One sync(2) for a whole batch: an fsync per small file costs more than the rest
         # of ingesting a message.
         if self._unsynced:
+            self._unsynced = False  # before: a write during the sync asks for another one
             os.sync()
-            self._unsynced = False
 
     def get(self, key: str) -> bytes:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.parser
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ class Page:
     removed: list[str] = field(default_factory=list)
     flags: dict[str, tuple[bool, bool]] = field(default_factory=dict)  # key -> (seen, flagged)
     hints: dict[str, dict] = field(default_factory=dict)  # what the listing said per key
+    newest_first: bool = False  # a listing in reverse order of arrival (Gmail's)
     save: Callable[[], None] = lambda: None
 
 
@@ -131,7 +133,7 @@ class ApiSync:
     def run_pages(self, pages: Iterator[Page]) -> None:
         """Fetch page n+1's messages (the worker threads take requests in order) while
         page n is stored."""
-        previous: tuple[Page, list[Future]] | None = None
+        previous: tuple[Page, deque[Future]] | None = None
         for page in pages:
             if self.seen is not None:
                 self.seen.update(page.fetch)
@@ -139,23 +141,27 @@ class ApiSync:
             if previous is not None:  # being fetched for the page not yet committed
                 pending = set(previous[0].fetch)
                 keys = [k for k in keys if k not in pending]
-            fetching = [
+            if page.newest_first:
+                # Fetched and stored in order of arrival: a thread's first message starts
+                # its conversation even when the page is stored in several batches.
+                keys.reverse()
+            fetching = deque(
                 self.workers.submit(self.fetch_one, key, page.hints.get(key, {})) for key in keys
-            ]
+            )
             if previous is not None:
                 self.commit(*previous)
             previous = (page, fetching)
         if previous is not None:
             self.commit(*previous)
 
-    def commit(self, page: Page, fetching: list[Future]) -> None:
+    def commit(self, page: Page, fetching: deque[Future]) -> None:
         """Store the page's messages in small batches as they arrive (the quota keeps being
         spent meanwhile, and little is left to do after the last answer), then save its
         cursor: a crash in between replays the page, and what was stored is skipped."""
         arrived: list[Fetched] = []
         count = size = 0
-        for future in fetching:
-            item = future.result()
+        while fetching:  # each answer is let go of once stored
+            item = fetching.popleft().result()
             if item is None:
                 continue
             arrived.append(item)

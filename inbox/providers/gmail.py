@@ -124,6 +124,7 @@ class GmailSync(ApiSync):
                 following["full"].pop(0)
             yield Page(
                 fetch=[m["id"] for m in body.get("messages", [])],
+                newest_first=True,  # messages.list answers newest first
                 save=lambda c=following: self.save(c),
             )
             cursor.clear()

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import requests
 from django.utils.translation import gettext as _
 
-from inbox.models import FolderRole, Mailbox, Message, Outgoing, Provider
+from inbox.models import Direction, FolderRole, Mailbox, Message, Outgoing, Provider
 from inbox.providers import ProviderError, ReconnectNeeded
 from inbox.providers.api import Throttled, Unsure
 from inbox.providers.gmail import UNITS, USER, gmail_api
@@ -87,7 +87,12 @@ def api_find_sent(mailbox: Mailbox, message_id: str, *, token: int | None) -> _S
     """
     if token is not None:
         stored = (
-            Message.objects.filter(mailbox=mailbox, message_id_token=token, outgoing__isnull=True)
+            Message.objects.filter(
+                mailbox=mailbox,
+                message_id_token=token,
+                outgoing__isnull=True,
+                direction=Direction.OUTBOUND,  # not a copy that came back to us (Cc, Bcc)
+            )
             .exclude(provider_key__startswith="sent:")
             .order_by("pk")
             .first()

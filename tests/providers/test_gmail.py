@@ -209,3 +209,23 @@ def test_a_killed_full_sync_resumes_from_its_saved_page_token(google_fake, gmail
     assert Message.objects.filter(mailbox=gmail_box).count() == 50
     # Resumed at the third page: only its 10 messages are fetched.
     assert google_fake.count("GET", r"/gmail/v1/users/me/messages/[0-9a-f]+") == gets + 10
+
+
+def test_a_page_stored_in_several_batches_is_stored_in_order_of_arrival(
+    google_fake, gmail_box, monkeypatch
+):
+    """Gmail lists newest first; a page stored in batches as it arrives must still let a
+    thread's first message start its conversation (here: each message a batch of its own)."""
+    import inbox.providers.base
+
+    monkeypatch.setattr(inbox.providers.base, "INGEST_EVERY", 1)
+    first = google_fake.add_message(GMAIL_ADDRESS, french_message(1, subject="Inscription"))
+    reply = google_fake.add_message(
+        GMAIL_ADDRESS, french_message(2, subject="Re: Inscription"), thread_id=first
+    )
+    summary = mailbox_sync(mailbox_id=gmail_box.pk)
+    assert summary.ok, summary.error
+    messages = {m.provider_key: m for m in Message.objects.filter(mailbox=gmail_box)}
+    assert messages[first].thread_reason == ThreadReason.NEW
+    assert messages[reply].thread_reason == ThreadReason.PROVIDER
+    assert messages[first].pk < messages[reply].pk  # stored first
