@@ -115,8 +115,8 @@ def _after(cursor: str) -> tuple[datetime, int] | None:
     return _EPOCH + micros * _MICROSECOND, pk
 
 
-def _sidebar(request: WorkspaceRequest, view: str, mailbox, tag) -> dict:
-    tags = workspace_tags(request.workspace)
+def _sidebar(request: WorkspaceRequest, view: str, mailbox, tag, *, tags=None) -> dict:
+    tags = workspace_tags(request.workspace) if tags is None else tags
     return {
         "views": VIEWS,
         "view": view,
@@ -265,7 +265,7 @@ def _conversation_context(request: WorkspaceRequest, conversation: Conversation)
     )
     status_view = conversation.status if conversation.status != Status.OPEN else "open"
     return {
-        **_sidebar(request, status_view, None, None),
+        **_sidebar(request, status_view, None, None, tags=all_tags),
         "conversation": conversation,
         "summary": conversation_summary(keys, conversation),
         "mails": views,
@@ -274,7 +274,7 @@ def _conversation_context(request: WorkspaceRequest, conversation: Conversation)
         "tags": [t for t in all_tags if t.id in tag_ids],
         "other_tags": [t for t in all_tags if t.id not in tag_ids],
         "following": Follow.objects.filter(conversation=conversation, user=request.user).exists(),
-        "members": _members(request),
+        "members": list(_members(request)),  # the page lists them twice
         "statuses": [Status.OPEN, Status.PENDING, Status.CLOSED, Status.SPAM],
         "snooze_presets": PRESETS,
         "stamp": conversation_stamp(conversation),
