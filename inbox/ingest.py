@@ -83,6 +83,18 @@ def _counterpart(direction: str, parsed: ParsedMessage) -> dict:
     return address_json(first)
 
 
+def stored_keys(mailbox: Mailbox, keys: Sequence[str]) -> set[str]:
+    """Which of these provider keys the mailbox already has."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        found.update(
+            Message.objects.filter(
+                mailbox=mailbox, provider_key__in=keys[start : start + 500]
+            ).values_list("provider_key", flat=True)
+        )
+    return found
+
+
 def raw_digest(keys: WorkspaceKeys, raw: bytes) -> int:
     return keys.search_token("raw:" + hashlib.sha256(raw).hexdigest())
 
@@ -131,11 +143,7 @@ def batch_sort(
     """
     result = IngestResult()
     keys = keys_for(mailbox.workspace)
-    known = set(
-        Message.objects.filter(
-            mailbox=mailbox, provider_key__in=[m.provider_key for m in mails]
-        ).values_list("provider_key", flat=True)
-    )
+    known = stored_keys(mailbox, [m.provider_key for m in mails])
     fresh: list[RawMail] = []
     for mail in mails:
         if mail.provider_key in known:
@@ -161,11 +169,7 @@ def batch_store(
     result = batch.result
     keys = keys_for(mailbox.workspace)
     # Sorted a moment ago, but a send may have filed one of these keys since (APPENDUID).
-    known = set(
-        Message.objects.filter(
-            mailbox=mailbox, provider_key__in=[m.provider_key for m in batch.fresh]
-        ).values_list("provider_key", flat=True)
-    )
+    known = stored_keys(mailbox, [m.provider_key for m in batch.fresh])
     if known:
         kept = [i for i, m in enumerate(batch.fresh) if m.provider_key not in known]
         result.skipped += len(batch.fresh) - len(kept)

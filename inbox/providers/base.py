@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from accounts.keys import keys_for
-from inbox.ingest import RawMail, ingest_batch
+from inbox.ingest import RawMail, ingest_batch, stored_keys
 from inbox.models import FolderRole, Mailbox, MailboxFolder, Message, Outgoing
 from inbox.providers.api import Api
 from inbox.sealing import folder_row, open_json, seal_json
@@ -119,13 +119,7 @@ class ApiSync:
 
     def unknown(self, keys: Iterable[str]) -> list[str]:
         keys = list(dict.fromkeys(keys))
-        known: set[str] = set()
-        for start in range(0, len(keys), 500):
-            known.update(
-                Message.objects.filter(
-                    mailbox=self.mailbox, provider_key__in=keys[start : start + 500]
-                ).values_list("provider_key", flat=True)
-            )
+        known = stored_keys(self.mailbox, keys)
         return [k for k in keys if k not in known]
 
     # --- the pipeline -----------------------------------------------------------------------
