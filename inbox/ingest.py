@@ -112,11 +112,7 @@ def ingest_batch(
     batch = batch_sort(mailbox=mailbox, folder=folder, mails=mails, adopt_prefix=adopt_prefix)
     if not batch.fresh:
         return batch.result
-    keys = keys_for(mailbox.workspace)
-    prepared = [
-        prepare(keys, store, mailbox_id=mailbox.pk, provider_key=m.provider_key, raw=m.raw)
-        for m in batch.fresh
-    ]
+    prepared = batch_prepare(mailbox=mailbox, batch=batch, store=store)
     return batch_store(mailbox=mailbox, folder=folder, batch=batch, prepared=prepared, store=store)
 
 
@@ -155,6 +151,15 @@ def batch_sort(
     if folder is not None and adopt_prefix is not None and fresh:
         fresh, digests = _adopt(folder, fresh, digests, adopt_prefix, result)
     return SortedBatch(fresh=fresh, digests=digests, result=result)
+
+
+def batch_prepare(*, mailbox: Mailbox, batch: SortedBatch, store: ObjectStore) -> list[Prepared]:
+    """Step 2 in this process (a big sync runs it in workers: `inbox.preparing`)."""
+    keys = keys_for(mailbox.workspace)
+    return [
+        prepare(keys, store, mailbox_id=mailbox.pk, provider_key=m.provider_key, raw=m.raw)
+        for m in batch.fresh
+    ]
 
 
 def batch_store(

@@ -29,9 +29,9 @@ from imapclient import imapclient as imapclient_module
 
 from accounts.keys import keys_for
 from inbox.imap import MailServerError, describe, imap_connect, imap_settings
-from inbox.ingest import IngestResult, RawMail, SortedBatch, batch_sort, batch_store
+from inbox.ingest import IngestResult, RawMail, SortedBatch, batch_prepare, batch_sort, batch_store
 from inbox.mailboxes import folder_name, folder_rename, mailbox_credentials
-from inbox.message_content import Prepared, prepare
+from inbox.message_content import Prepared
 from inbox.models import FolderRole, Mailbox, MailboxFolder, Message, Provider, SyncState
 from inbox.preparing import Preparer
 from inbox.providers import ReconnectNeeded
@@ -316,10 +316,7 @@ def _fetched_batches(
             # The worker has the bytes now; storing needs everything but them.
             batch.fresh = [replace(m, raw=b"") for m in batch.fresh]
             return batch, prepared
-        return batch, lambda: [
-            prepare(keys, store, mailbox_id=mailbox.pk, provider_key=m.provider_key, raw=m.raw)
-            for m in batch.fresh
-        ]
+        return batch, lambda: batch_prepare(mailbox=mailbox, batch=batch, store=store)
 
     def stored(batch: SortedBatch, prepared: Callable[[], list[Prepared]]) -> IngestResult:
         if not batch.fresh:
