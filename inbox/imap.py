@@ -173,6 +173,10 @@ def imap_connect(server: ServerSettings) -> IMAPClient:
     except Exception as error:
         raise MailServerError(describe(error, host=server.host, protocol="IMAP")) from error
     client.normalise_times = False  # aware datetimes for INTERNALDATE, not local naive ones
+    # IMAPClient turns imaplib's debugging to its most verbose level and routes it to a
+    # logger: imaplib then builds the repr of every response, whole messages included, only
+    # for the logger to drop it. That was most of a sync's fetching time (0.4 ms a message).
+    client._imap.debug = 0
     return client
 
 

@@ -244,3 +244,19 @@ def big_message(n: int, payload: bytes) -> bytes:
         payload, maintype="application", subtype="octet-stream", filename=f"scan{n}.bin"
     )
     return msg.as_bytes()
+
+
+def test_a_sync_logged_at_debug_level_writes_no_mail_content(
+    dovecot, imap_account, mailbox, caplog
+):
+    import logging
+
+    user, password = imap_account
+    dovecot.append(user, "INBOX", french_message(7, subject="Dossier médical de Zébulon"))
+    caplog.set_level(logging.DEBUG)
+    summary = mailbox_sync(mailbox_id=mailbox.pk)
+    assert summary.ok and summary.new == 1
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Zébulon" not in logged and "=?utf-8?" not in logged.lower()
+    assert "mot49" not in logged  # a word of the body
+    assert password not in logged
