@@ -32,10 +32,30 @@ def fold(text: str) -> str:
 def words(text: str) -> set[str]:
     """Normalised words of `text`; an address also yields its parts (user, domain)."""
     found: set[str] = set()
-    # Split on white space first (fast), then work on each distinct chunk once: bodies repeat
-    # their words a lot.
-    chunks = set(text.lower().split())
-    for raw in {w for chunk in chunks for w in _WORD.findall(chunk)}:
+    # Split on white space first (fast), then read each distinct chunk once: bodies repeat
+    # their words a lot, within a message and across messages (a sync sees the same
+    # vocabulary again and again), so a chunk's words are remembered. Lower-casing happens
+    # per distinct chunk: on a whole body it costs as much as the split.
+    for chunk in set(text.split()):
+        known = _chunk_words.get(chunk)
+        if known is None:
+            known = _read_chunk(chunk)
+            if len(_chunk_words) >= CHUNK_CACHE_SIZE:
+                _chunk_words.clear()  # bounded: a big vocabulary starts over
+            _chunk_words[chunk] = known
+        found.update(known)
+    return found
+
+
+# Chunk (a run of non-space characters) -> its normalised words. Process
+# memory only, like the token cache of `WorkspaceKeys`; never stored.
+_chunk_words: dict[str, tuple[str, ...]] = {}
+CHUNK_CACHE_SIZE = 100_000
+
+
+def _read_chunk(chunk: str) -> tuple[str, ...]:
+    found: set[str] = set()
+    for raw in _WORD.findall(chunk.lower()):
         raw = fold(raw).strip(".-+")
         if not raw:
             continue
@@ -53,7 +73,7 @@ def words(text: str) -> set[str]:
         if len(parts) > 1:
             found.add(raw)
         found.update(p for p in parts if len(p) > 1 and p not in _STOP)
-    return found
+    return tuple(found)
 
 
 def field_tokens(keys: WorkspaceKeys, prefix: str, text: str) -> set[int]:

@@ -513,3 +513,65 @@ def test_attachment_names_cannot_carry_paths_or_controls() -> None:
 )
 def test_normalise_subject(subject: str, expected: str) -> None:
     assert normalise_subject(subject) == expected
+
+
+def _address_strings(seed: int, count: int) -> list[str]:
+    """Random addresses, plain and odd: a display name, then "<local@domain>", or bare."""
+    import random
+
+    rng = random.Random(seed)
+    pieces = [
+        "a", "Zoé", "jean.dupont", "x_y", "@", "<", ">", " ", "  ", "\t", ".", "..", ",",
+        ";", ":", '"', "(", ")", "\\", "[", "]", "=?utf-8?q?=C3=A9?=", "lycee-verne.fr", "-",
+        "'", "+", "é", "0",
+    ]  # fmt: skip
+
+    def text(most: int) -> str:
+        # Mostly letters, sometimes a special: the fast path's edges are where they meet.
+        return "".join(
+            rng.choice(pieces) if rng.random() < 0.2 else rng.choice(pieces[:4])
+            for _ in range(rng.randint(0, most))
+        )
+
+    shapes = [
+        lambda: f"{text(3)}@{text(3)}",
+        lambda: f"{text(5)}<{text(3)}@{text(3)}>",
+        lambda: f"{text(5)} <{text(3)}@{text(3)}>{text(1)}",
+        lambda: text(12),
+    ]
+    return [rng.choice(shapes)() for _ in range(count)]
+
+
+def test_the_fast_address_reading_agrees_with_the_standard_library() -> None:
+    from email.utils import parseaddr
+
+    from inbox.parsing.addresses import _PARSEADDR_OPTIONS, _SIMPLE_ADDRESS, _parse_address
+
+    samples = [
+        "a@b.fr",
+        "Zoé Martin <zoe.martin@famille.fr>",
+        "  Jean   Dupont\t<j@x.fr>",
+        "<j@x.fr>",
+        "J. Dupont <j@x.fr>",
+        "=?utf-8?q?Zo=C3=A9?= <z@x.fr>",
+        *_address_strings(2026, 60_000),
+    ]
+    fast = [s for s in samples if _SIMPLE_ADDRESS.fullmatch(s)]
+    assert len(fast) > 500  # the comparison below is not empty
+    for chunk in fast:
+        assert _parse_address(chunk) == parseaddr(chunk, **_PARSEADDR_OPTIONS), chunk
+
+
+def test_the_fast_address_list_split_agrees_with_the_careful_one() -> None:
+    from inbox.parsing.addresses import _NEEDS_CAREFUL_SPLIT, _split_top_level, split_address_list
+
+    samples = [
+        "a@b.fr, Zoé <z@x.fr>; c@d.fr",
+        *(" , ".join(_address_strings(seed, 3)) for seed in range(20_000)),
+    ]
+    plain = [s for s in samples if not _NEEDS_CAREFUL_SPLIT.search(s)]
+    assert len(plain) > 500
+    for value in plain:
+        chunks, unbalanced = _split_top_level(value, set())
+        assert unbalanced is None
+        assert split_address_list(value) == [c.strip() for c in chunks if c.strip()], value

@@ -131,3 +131,19 @@ def test_a_date_range_finds_conversations_that_span_it(alice_client, workspace):
             assert sorted(found) == ["Bourse", "Voyage scolaire"], plan
             found = _subjects(alice_client, "after:2026-03-10 before:2026-03-20 bonjour")
             assert sorted(found) == ["Bourse", "Voyage scolaire"], plan
+
+
+def test_words_read_chunk_by_chunk_are_the_words_of_the_whole_text():
+    """The index is built chunk by chunk, with a cache; queries and the stored index must
+    agree with reading the whole lower-cased text at once, whatever the characters."""
+    import random
+
+    from inbox.search import _read_chunk, words
+
+    rng = random.Random(7)
+    alphabet = [*"aéèÉ½ﬁ①-_.+@ \t\n,;:!?'\"«»09ßİıZzΣσΟΔ·", "\u0301", "\xa0", "\u2009"]
+    texts = ["ΟΔΟΣ ΟΔΟΣ.", "Élève jean-pierre@Lycée.fr", "ﬁchier ½ ①"]
+    texts += ["".join(rng.choices(alphabet, k=rng.randint(1, 80))) for _ in range(5000)]
+    for text in texts:
+        assert words(text) == set(_read_chunk(text)), text
+        assert words(text) == words(text)  # and again, from the cache

@@ -18,8 +18,23 @@ _PARSEADDR_OPTIONS = (
 )
 
 
+# The shapes nearly every address has — "a@b.fr" and "Name <a@b.fr>" with no quotes,
+# comments or specials — read without the standard library's character-by-character parser
+# (tests/test_parsing.py checks both readings agree on every string this matches).
+_ATOMS = r"[^\s\"()<>@,;:\\\[\]]+@[^\s\"()<>@,;:\\\[\]]+"
+_SIMPLE_ADDRESS = re.compile(rf"(?:([^\"()<>@,;:\\\[\]]*)<({_ATOMS})>|({_ATOMS}))")
+
+
+def _parse_address(chunk: str) -> tuple[str, str]:
+    simple = _SIMPLE_ADDRESS.fullmatch(chunk)
+    if simple is None:
+        return parseaddr(chunk, **_PARSEADDR_OPTIONS)
+    display, bracketed, bare = simple.groups()
+    return (" ".join(display.split()), bracketed) if bare is None else ("", bare)
+
+
 def _address(chunk: str, header: str, problems: _Problems) -> Address | None:
-    display, address = parseaddr(chunk, **_PARSEADDR_OPTIONS)
+    display, address = _parse_address(chunk)
     address = address.strip().strip("<>")
     if not _VALID_ADDRESS.match(address):
         return None
@@ -34,6 +49,8 @@ def split_address_list(value: str) -> list[str]:
     Groups ("team: a@x, b@x;") are flattened. An unbalanced quote or parenthesis is
     treated as a plain character, so one broken entry cannot swallow the rest.
     """
+    if not _NEEDS_CAREFUL_SPLIT.search(value):  # no quoting, comment or group: plain commas
+        return [chunk.strip() for chunk in _LIST_SEPARATOR.split(value) if chunk.strip()]
     literal: set[int] = set()
     for _ in range(_MAX_QUOTE_REPAIRS):
         chunks, unbalanced_at = _split_top_level(value, literal)
@@ -45,6 +62,8 @@ def split_address_list(value: str) -> list[str]:
     return [chunk.strip() for chunk in chunks if chunk.strip()]
 
 
+_NEEDS_CAREFUL_SPLIT = re.compile(r'["()\\:]')
+_LIST_SEPARATOR = re.compile(r"[,;]")
 _MAX_QUOTE_REPAIRS = 4  # real mail has one or two stray quotes, not hundreds
 
 

@@ -56,7 +56,11 @@ class _Body:
         else:
             self._attachment_parts.append(part)
 
-    def attachments(self, referenced_cids: set[str]) -> tuple[Attachment, ...]:
+    def attachments(self, html: str) -> tuple[Attachment, ...]:
+        """The attachment parts; one the HTML shows through a `cid:` URL is inline."""
+        # Scanning the HTML costs as much as the rest of the body: only when a part has an id.
+        has_ids = any(part.content_id is not None for part in self._attachment_parts)
+        referenced_cids = _referenced_cids(html) if has_ids else set()
         return tuple(
             Attachment(
                 filename=_attachment_filename(part, index),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 
-from inbox.parsing.body import _Body, _referenced_cids
+from inbox.parsing.body import _Body
 from inbox.parsing.headers import _Headers, _RawHeaders, _read_headers
 from inbox.parsing.html import html_to_text
 from inbox.parsing.message import ParsedMessage
@@ -48,7 +48,7 @@ def _assemble(headers: _Headers, body: _Body, problems: _Problems, parser: str) 
     text, text_from_html = body.text, False
     if not text.strip() and html:
         text, text_from_html = html_to_text(html), True
-    attachments = body.attachments(_referenced_cids(html))
+    attachments = body.attachments(html)
     return ParsedMessage(
         message_id=headers.message_id,
         in_reply_to=headers.in_reply_to,
