@@ -10,8 +10,10 @@ as after `bulk_create`.
 
 from collections.abc import Sequence
 
-from django.db import connection
-from django.db.models import Model
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Field, Model
+from psycopg import pq
+from psycopg.adapt import Dumper
 
 _types: dict[str, dict[str, int]] = {}
 
@@ -26,6 +28,25 @@ def _column_types(cursor, table: str) -> dict[str, int]:
         )
         _types[table] = dict(cursor.fetchall())
     return _types[table]
+
+
+class _Encoded(Dumper):
+    """For a column whose field encodes its values itself (`copy_binary`): sent as they are."""
+
+    format = pq.Format.BINARY
+
+    def dump(self, obj: bytes) -> bytes:
+        return obj
+
+
+def _encoded_dumper(oid: int) -> type[Dumper]:
+    return type(f"_Encoded{oid}", (_Encoded,), {"oid": oid})
+
+
+def _copy_value(field: Field, obj: Model, db):
+    value = field.get_db_prep_save(field.pre_save(obj, True), db)
+    encode = getattr(field, "copy_binary", None)
+    return value if encode is None else encode(value)
 
 
 def ids_reserve[M: Model](objs: Sequence[M]) -> None:
@@ -61,19 +82,21 @@ def rows_insert[M: Model](objs: Sequence[M]) -> None:
     ids_reserve(objs)
     opts = model._meta
     fields = opts.concrete_fields
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]  # not the proxy: fields ask it things per value
+    quote = db.ops.quote_name
+    with db.cursor() as cursor:
         types = _column_types(cursor, opts.db_table)
         columns = ", ".join(quote(f.column) for f in fields)
         sql = f"COPY {quote(opts.db_table)} ({columns}) FROM STDIN (FORMAT BINARY)"
+        for field in fields:
+            if hasattr(field, "copy_binary"):
+                cursor.cursor.adapters.register_dumper(None, _encoded_dumper(field.copy_binary_oid))
         with cursor.cursor.copy(sql) as copy:
             copy.set_types([types[f.column] for f in fields])
             for obj in objs:
                 # Foreign keys to objects saved earlier in the batch get their ids now.
                 obj._prepare_related_fields_for_save(operation_name="rows_insert")
-                copy.write_row(
-                    [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-                )
+                copy.write_row([_copy_value(f, obj, db) for f in fields])
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias

@@ -112,7 +112,10 @@ class Status(models.TextChoices):
 
 
 class Conversation(models.Model):
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="conversations")
+    # Every index below starts with the workspace: one of its own would only slow writes.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="conversations", db_index=False
+    )
     mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="conversations")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     assignee = models.ForeignKey(
@@ -145,6 +148,12 @@ class Conversation(models.Model):
             ),
             models.Index(fields=["workspace", "assignee", "status", "-last_message_at", "-id"]),
             models.Index(fields=["workspace", "subject_token"]),
+            # Gmail and Graph messages join their provider's thread (inbox.threading).
+            models.Index(
+                fields=["mailbox", "provider_thread_id"],
+                condition=~models.Q(provider_thread_id=""),
+                name="conversation_provider_thread",
+            ),
             models.Index(
                 fields=["snoozed_until"],
                 condition=models.Q(snoozed_until__isnull=False),
@@ -169,13 +178,17 @@ class ThreadReason(models.TextChoices):
 
 
 class Message(models.Model):
+    # Mailbox, conversation and folder have no index of their own: the unique constraint and
+    # the composite indexes below start with them, and every index costs each synced message.
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="messages")
+    mailbox = models.ForeignKey(
+        Mailbox, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="messages"
+        Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
     folder = models.ForeignKey(
-        MailboxFolder, null=True, on_delete=models.SET_NULL, related_name="+"
+        MailboxFolder, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     # The provider's identity of this message (IMAP: "folder:uidvalidity:uid"), unique per
     # mailbox: two different messages sharing a Message-ID stay two messages.

@@ -251,7 +251,8 @@ def _folder_sync(
     info = client.select_folder(name, readonly=True)
     uidvalidity = int(info[b"UIDVALIDITY"])
     highestmodseq = int(info[b"HIGHESTMODSEQ"]) if b"HIGHESTMODSEQ" in info else None
-    if folder.uidvalidity != uidvalidity:
+    read_from_start = folder.uidvalidity != uidvalidity
+    if read_from_start:
         # First sync, or the server renumbered the folder: read it all again from UID 1.
         summary.resynced = folder.uidvalidity is not None
         folder.uidvalidity, folder.last_uid, folder.highestmodseq = uidvalidity, 0, None
@@ -278,7 +279,10 @@ def _folder_sync(
             .exclude(provider_key__startswith=prefix)
             .update(expunged_at=timezone.now())
         )
-    summary.flags_updated = _reconcile_flags(client, folder, prefix, highestmodseq)
+    if not read_from_start:
+        # (Read from the start, every message came with its flags a moment ago; a change
+        # since is caught next time, from the HIGHESTMODSEQ of this SELECT.)
+        summary.flags_updated = _reconcile_flags(client, folder, prefix, highestmodseq)
     summary.expunged += _reconcile_expunges(client, folder, prefix, int(info.get(b"EXISTS", 0)))
     MailboxFolder.objects.filter(pk=folder.pk).update(
         highestmodseq=highestmodseq, last_synced_at=timezone.now()
