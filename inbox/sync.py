@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.db.models import F, Q
 from django.utils import timezone
@@ -29,6 +29,7 @@ from imapclient import imapclient as imapclient_module
 
 from accounts.keys import keys_for
 from inbox.imap import MailServerError, describe, imap_connect, imap_settings
+from inbox.imap_fetch import uid_fetch
 from inbox.ingest import IngestResult, RawMail, SortedBatch, batch_prepare, batch_sort, batch_store
 from inbox.mailboxes import folder_name, folder_rename, mailbox_credentials
 from inbox.message_content import Prepared
@@ -43,7 +44,7 @@ BATCH_SIZE = 200
 LEASE = timedelta(minutes=5)
 POLL_INTERVAL = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=30)
-FETCH_ITEMS = [b"BODY.PEEK[]", b"INTERNALDATE", b"FLAGS"]
+FETCH_ITEMS = "BODY.PEEK[] INTERNALDATE FLAGS"
 # A batch's raw bytes are in memory about four times at once: fetched, sent to a worker,
 # prepared there, and (sealed) being stored.
 MAX_BATCH_BYTES = 16 * 1024 * 1024
@@ -355,8 +356,8 @@ def _fetched_batches(
 def _sizes(client: IMAPClient, uids: list[int]) -> dict[int, int]:
     sizes: dict[int, int] = {}
     for start in range(0, len(uids), UIDS_PER_COMMAND):
-        response = client.fetch(uids[start : start + UIDS_PER_COMMAND], [b"RFC822.SIZE"])
-        sizes.update((uid, int(data.get(b"RFC822.SIZE", 0))) for uid, data in response.items())
+        response = uid_fetch(client, uids[start : start + UIDS_PER_COMMAND], "RFC822.SIZE")
+        sizes.update((uid, data.get(b"RFC822.SIZE") or 0) for uid, data in response.items())
     return sizes
 
 
@@ -379,28 +380,23 @@ def _chunks(uids: list[int], sizes: dict[int, int], batch_size: int) -> list[lis
 
 
 def _fetch(client: IMAPClient, chunk: list[int], prefix: str) -> list[RawMail]:
-    response = client.fetch(chunk, FETCH_ITEMS)
+    response = uid_fetch(client, chunk, FETCH_ITEMS)
     mails = []
     for uid in chunk:  # in UID order; a UID expunged meanwhile is simply absent
         data = response.get(uid)
-        if not data or b"BODY[]" not in data:
+        if not data or data.get(b"BODY[]") is None:
             continue
         flags = data.get(b"FLAGS", ())
         mails.append(
             RawMail(
                 provider_key=f"{prefix}{uid}",
                 raw=data[b"BODY[]"],
-                received_at=_utc(data.get(b"INTERNALDATE")),
+                received_at=data.get(b"INTERNALDATE"),  # UTC: it crosses to the workers
                 seen=b"\\Seen" in flags,
                 flagged=b"\\Flagged" in flags,
             )
         )
     return mails
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    # imapclient's own tzinfo cannot be pickled to the preparing worker; UTC can.
-    return moment.astimezone(UTC) if moment is not None else None
 
 
 def _uid_of(provider_key: str, prefix: str) -> int | None:
