@@ -41,3 +41,41 @@ def test_search_tokens_survive_the_copy(workspace, tokens):
     assert stored.conversation_id == conversation.pk
     if tokens:
         assert Message.objects.filter(search_tokens__contains_all=tokens[:2]).get() == stored
+
+
+def test_values_read_as_they_are_equal_what_django_would_prepare(workspace):
+    from django.db import connection
+
+    from inbox.bulk_insert import _reader
+
+    mailbox = mailbox_create(workspace=workspace, address="scolarite@lycee-verne.fr")
+    now = timezone.now()
+    conversation = Conversation(
+        pk=41, workspace=workspace, mailbox=mailbox, last_message_at=now, first_message_at=now
+    )
+    message = Message(
+        workspace=workspace,
+        mailbox=mailbox,
+        conversation=conversation,
+        provider_key="1:1:1",
+        sealed_as="1:1:1",
+        direction="in",
+        thread_reason="new",
+        envelope_sealed=b"sealed",
+        text_sealed=memoryview(b"a view"),  # not bytes: prepared by Django
+        raw_object="ws/1/x",
+        raw_size=3,
+        is_seen=1,  # not a bool: prepared by Django
+        received_at=now,
+    )
+    for obj in (conversation, message):
+        for field in type(obj)._meta.concrete_fields:
+            if getattr(field, "auto_now_add", False) or hasattr(field, "copy_binary"):
+                continue
+            expected = field.get_db_prep_save(field.pre_save(obj, True), connection)
+            assert _plain(_reader(field, connection)(obj)) == _plain(expected), field.name
+
+
+def _plain(value):
+    value = getattr(value, "obj", value)  # psycopg's Binary() wraps bytes
+    return bytes(value) if isinstance(value, memoryview) else value
