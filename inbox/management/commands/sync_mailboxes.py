@@ -7,6 +7,9 @@ from inbox.sync import BATCH_SIZE, mailbox_sync
 
 
 class Command(BaseCommand):
+    # An operational command, run often: the system checks (which import every view) are
+    # for `check`, `migrate` and the web server, and cost more than a small sync.
+    requires_system_checks: list[str] = []
     help = "Run one full sync pass of every active mailbox (or one) in-process, with a summary."
 
     def add_arguments(self, parser):
