@@ -2,13 +2,13 @@
 
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 
 import boto3
 import pytest
 
-from tests.parts.s3 import s3_server  # noqa: F401  (session fixture)
 from trupeo.crypto import SEGMENT_SIZE, CryptoError, WorkspaceKeys
 from trupeo.storage import (
     LocalObjectStore,
@@ -170,6 +170,61 @@ def test_failed_overwrite_keeps_the_old_object(store):
     with pytest.raises(RuntimeError):
         store.put_stream(key, broken())
     assert store.get(key) == b"old"
+
+
+def test_deferred_writes_are_all_there_after_flush(store):
+    objects = {new_object_key(1): os.urandom(n * 1000) for n in range(40)}
+    objects[new_object_key(1)] = os.urandom(6 * MiB)  # bigger than the S3 bytes in flight
+    for key, data in objects.items():
+        store.put_stream(key, chunks_of(data or b"", 64 * 1024), durable=False)
+    store.flush()
+    assert {key: store.get(key) for key in objects} == objects
+
+
+class _GatedClient:
+    """An S3 client whose put_object waits for a gate, and fails for one key."""
+
+    def __init__(self, client, failing_key: str = ""):
+        self._client, self._failing = client, failing_key
+        self.gate = threading.Event()
+
+    def put_object(self, **kwargs):
+        assert self.gate.wait(10)
+        if kwargs["Key"] == self._failing:
+            raise RuntimeError("the bucket refused it")
+        return self._client.put_object(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_s3_deferred_writes_upload_in_the_background(s3_server):
+    bucket = f"trupeo-test-{uuid.uuid4().hex[:12]}"
+    _admin_client(s3_server).create_bucket(Bucket=bucket)
+    client = _GatedClient(_admin_client(s3_server))
+    store = S3ObjectStore(client=client, bucket=bucket)
+    keys = [new_object_key(1) for _ in range(5)]
+    for key in keys:  # returns at once although no upload can finish yet
+        store.put_stream(key, [key.encode()], durable=False)
+    assert not any(store.exists(key) for key in keys)
+    client.gate.set()
+    store.flush()
+    assert [store.get(key) for key in keys] == [key.encode() for key in keys]
+
+
+def test_s3_a_failed_deferred_write_fails_the_flush_after_the_others(s3_server):
+    bucket = f"trupeo-test-{uuid.uuid4().hex[:12]}"
+    _admin_client(s3_server).create_bucket(Bucket=bucket)
+    keys = [new_object_key(1) for _ in range(6)]
+    client = _GatedClient(_admin_client(s3_server), failing_key=keys[2])
+    store = S3ObjectStore(client=client, bucket=bucket)
+    for key in keys:
+        store.put_stream(key, [b"x"], durable=False)
+    client.gate.set()
+    with pytest.raises(RuntimeError, match="refused"):
+        store.flush()
+    assert [store.exists(key) for key in keys] == [True, True, False, True, True, True]
+    store.flush()  # nothing left pending: a later flush has nothing to report
 
 
 # -------------------------------------------------------------- listing and prefixes

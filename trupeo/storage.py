@@ -11,8 +11,10 @@ import os
 import re
 import secrets
 import tempfile
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
@@ -262,10 +264,17 @@ def _error_code(exc: Exception) -> str:
 
 
 class S3ObjectStore(ObjectStore):
-    """An S3-compatible bucket (Cloudflare R2 in production, moto in tests)."""
+    """An S3-compatible bucket (Cloudflare R2 in production, moto in tests).
+
+    A deferred write (`durable=False`) of a small object is uploaded in the background, up to
+    UPLOADS_IN_FLIGHT at a time, and `flush()` waits for them: a sync writes two objects a
+    message, and one PUT after the other would make it as slow as the network's round trips.
+    """
 
     MIN_PART_SIZE = 5 * MiB  # S3's floor for every part but the last
     MAX_PARTS = 10_000
+    UPLOADS_IN_FLIGHT = 16
+    BYTES_IN_FLIGHT = 32 * MiB  # per thread: memory stays bounded whatever the objects
 
     def __init__(self, *, client: Any, bucket: str, part_size: int = 8 * MiB) -> None:
         if part_size < self.MIN_PART_SIZE:
@@ -273,6 +282,10 @@ class S3ObjectStore(ObjectStore):
         self.client = client
         self.bucket = bucket
         self.part_size = part_size
+        self._uploader: ThreadPoolExecutor | None = None
+        self._uploader_lock = threading.Lock()
+        # Each thread flushes what it deferred itself, and hears only of its own failures.
+        self._deferred = threading.local()
 
     def __repr__(self) -> str:
         return f"S3ObjectStore(bucket={self.bucket!r})"
@@ -298,7 +311,10 @@ class S3ObjectStore(ObjectStore):
                     del buf[: self.part_size]
                     parts.append(self._upload_part(key, upload_id, len(parts) + 1, part))
             if upload_id is None:
-                self.client.put_object(Bucket=self.bucket, Key=key, Body=bytes(buf))
+                if durable:
+                    self.client.put_object(Bucket=self.bucket, Key=key, Body=bytes(buf))
+                else:
+                    self._defer(key, bytes(buf))
                 return
             if buf:
                 parts.append(self._upload_part(key, upload_id, len(parts) + 1, bytes(buf)))
@@ -313,6 +329,41 @@ class S3ObjectStore(ObjectStore):
                         Bucket=self.bucket, Key=key, UploadId=upload_id
                     )
             raise
+
+    def _pending(self) -> list[tuple[Future, int]]:
+        if not hasattr(self._deferred, "uploads"):
+            self._deferred.uploads = []
+        return self._deferred.uploads
+
+    def _defer(self, key: str, body: bytes) -> None:
+        pending = self._pending()
+        while pending and (
+            len(pending) >= self.UPLOADS_IN_FLIGHT
+            or sum(size for _, size in pending) + len(body) > self.BYTES_IN_FLIGHT
+        ):
+            upload, _size = pending.pop(0)
+            upload.result()  # a failure surfaces now, before more is sent
+        with self._uploader_lock:
+            if self._uploader is None:
+                self._uploader = ThreadPoolExecutor(
+                    self.UPLOADS_IN_FLIGHT, thread_name_prefix="object-upload"
+                )
+        upload = self._uploader.submit(
+            self.client.put_object, Bucket=self.bucket, Key=key, Body=body
+        )
+        pending.append((upload, len(body)))
+
+    def flush(self) -> None:
+        pending = self._pending()
+        failure: BaseException | None = None
+        while pending:  # every upload finished, even after a failure: none left running
+            upload, _size = pending.pop(0)
+            try:
+                upload.result()
+            except BaseException as error:  # the first one is raised below
+                failure = failure or error
+        if failure is not None:
+            raise failure
 
     def _upload_part(self, key: str, upload_id: str, number: int, body: bytes) -> dict[str, Any]:
         if number > self.MAX_PARTS:
@@ -436,6 +487,7 @@ def _s3_store(
             signature_version="s3v4",
             s3={"addressing_style": "path"},
             retries={"mode": "standard", "max_attempts": 5},
+            max_pool_connections=S3ObjectStore.UPLOADS_IN_FLIGHT,  # the deferred uploads
             # S3-compatible stores differ on the newer default checksums; AES-GCM
             # already authenticates every byte we read back.
             request_checksum_calculation="when_required",
