@@ -5,7 +5,7 @@ import pytest
 from accounts.keys import keys_for
 from inbox.ingest import ingest_batch
 from inbox.mailboxes import mailbox_create
-from inbox.models import Conversation, Mailbox, Message, SyncState, ThreadReason
+from inbox.models import Attachment, Conversation, Mailbox, Message, SyncState, ThreadReason
 from inbox.presenters import message_view
 from inbox.sealing import stored_message_row
 from inbox.sync import mailbox_sync
@@ -212,7 +212,6 @@ def test_idle_brings_new_mail_in_seconds(dovecot, imap_account, mailbox):
 
 def test_big_attachments_are_synced_in_small_batches(dovecot, imap_account, mailbox, monkeypatch):
     import inbox.sync
-    from inbox.models import Attachment
 
     monkeypatch.setattr(inbox.sync, "MAX_BATCH_BYTES", 3 * 1024 * 1024)
     batches = []
@@ -260,3 +259,41 @@ def test_a_sync_logged_at_debug_level_writes_no_mail_content(
     assert "Zébulon" not in logged and "=?utf-8?" not in logged.lower()
     assert "mot49" not in logged  # a word of the body
     assert password not in logged
+
+
+def test_a_sync_into_r2_stores_every_object(dovecot, imap_account, mailbox, s3_server, settings):
+    """The forked preparing workers upload to the bucket in the background; every row the
+    sync commits points at an object that is there, whole."""
+    import uuid
+
+    import boto3
+
+    from trupeo.storage import object_stores_forget, read_sealed
+
+    bucket = f"trupeo-sync-{uuid.uuid4().hex[:12]}"
+    boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    ).create_bucket(Bucket=bucket)
+    settings.R2_BUCKET, settings.R2_ENDPOINT_URL, settings.R2_REGION = bucket, s3_server, "auto"
+    settings.R2_ACCESS_KEY_ID = settings.R2_SECRET_ACCESS_KEY = "test"
+    object_stores_forget()
+    user, _ = imap_account
+    sent = {}
+    for n in range(12):
+        raw = big_message(n, bytes([n]) * 3000) if n % 4 == 0 else french_message(n)
+        sent[dovecot.append(user, "INBOX", raw)] = raw
+    summary = mailbox_sync(mailbox_id=mailbox.pk, batch_size=2)  # 6 batches: workers used
+    assert summary.ok and summary.new == 12, summary.error
+    keys = keys_for(mailbox.workspace)
+    for message in Message.objects.filter(mailbox=mailbox):
+        raw = read_sealed(
+            message.raw_object, keys, field="message.raw", row=stored_message_row(message)
+        )
+        uid = int(message.provider_key.rsplit(":", 1)[1])
+        assert raw.replace(b"\r\n", b"\n") == sent[uid].replace(b"\r\n", b"\n")
+    assert Attachment.objects.filter(message__mailbox=mailbox).count() == 3
+    object_stores_forget()
