@@ -1,25 +1,26 @@
 """Rows written in bulk (binary COPY on PostgreSQL) read back exactly as they were set."""
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from inbox.bulk_insert import rows_insert
+from inbox.bulk_insert import _reader, rows_insert
 from inbox.mailboxes import mailbox_create
 from inbox.models import Conversation, Message
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize(
-    "tokens", [None, [], [7], [-(2**62), -1, 0, 1, 2**62 - 1], list(range(-500, 500, 3))]
-)
-def test_search_tokens_survive_the_copy(workspace, tokens):
+def _conversation_and_message(workspace, *, conversation_pk=None, **message_fields):
     mailbox = mailbox_create(workspace=workspace, address="scolarite@lycee-verne.fr")
     now = timezone.now()
     conversation = Conversation(
-        workspace=workspace, mailbox=mailbox, last_message_at=now, first_message_at=now
+        pk=conversation_pk,
+        workspace=workspace,
+        mailbox=mailbox,
+        last_message_at=now,
+        first_message_at=now,
     )
-    rows_insert([conversation])
     message = Message(
         workspace=workspace,
         mailbox=mailbox,
@@ -32,8 +33,17 @@ def test_search_tokens_survive_the_copy(workspace, tokens):
         raw_object="ws/1/x",
         raw_size=3,
         received_at=now,
-        search_tokens=tokens,
+        **message_fields,
     )
+    return conversation, message
+
+
+@pytest.mark.parametrize(
+    "tokens", [None, [], [7], [-(2**62), -1, 0, 1, 2**62 - 1], list(range(-500, 500, 3))]
+)
+def test_search_tokens_survive_the_copy(workspace, tokens):
+    conversation, message = _conversation_and_message(workspace, search_tokens=tokens)
+    rows_insert([conversation])
     rows_insert([message])
     stored = Message.objects.get(pk=message.pk)
     assert stored.search_tokens == tokens
@@ -44,29 +54,11 @@ def test_search_tokens_survive_the_copy(workspace, tokens):
 
 
 def test_values_read_as_they_are_equal_what_django_would_prepare(workspace):
-    from django.db import connection
-
-    from inbox.bulk_insert import _reader
-
-    mailbox = mailbox_create(workspace=workspace, address="scolarite@lycee-verne.fr")
-    now = timezone.now()
-    conversation = Conversation(
-        pk=41, workspace=workspace, mailbox=mailbox, last_message_at=now, first_message_at=now
-    )
-    message = Message(
-        workspace=workspace,
-        mailbox=mailbox,
-        conversation=conversation,
-        provider_key="1:1:1",
-        sealed_as="1:1:1",
-        direction="in",
-        thread_reason="new",
-        envelope_sealed=b"sealed",
+    conversation, message = _conversation_and_message(
+        workspace,
+        conversation_pk=41,
         text_sealed=memoryview(b"a view"),  # not bytes: prepared by Django
-        raw_object="ws/1/x",
-        raw_size=3,
         is_seen=1,  # not a bool: prepared by Django
-        received_at=now,
     )
     for obj in (conversation, message):
         for field in type(obj)._meta.concrete_fields:
