@@ -1,24 +1,16 @@
 from django.http import HttpRequest
 
-from accounts.models import Membership
-
 
 def workspace(request: HttpRequest) -> dict:
     """The active workspace and the others the user can switch to, for the navigation."""
     current = getattr(request, "workspace", None)
     if current is None:
         return {"workspace": None, "membership": None, "other_memberships": []}
-
-    def others():
-        return (
-            Membership.objects.filter(user=request.user)
-            .exclude(workspace=current)
-            .select_related("workspace")
-            .order_by("workspace__name")
-        )
-
+    # Read by the middleware with the active one, in the same query.
+    memberships = getattr(request, "memberships", [])
+    others = [m for m in memberships if m.workspace_id != current.pk]
     return {
         "workspace": current,
         "membership": request.membership,  # type: ignore[attr-defined]
-        "other_memberships": others,  # evaluated only by templates that show the switcher
+        "other_memberships": sorted(others, key=lambda m: (m.workspace.name.casefold(), m.pk)),
     }

@@ -48,18 +48,23 @@ def workspace_middleware(get_response: Handler) -> Handler:
     def middleware(request: HttpRequest) -> HttpResponse:
         request.workspace = None  # type: ignore[attr-defined]
         request.membership = None  # type: ignore[attr-defined]
+        request.memberships = []  # type: ignore[attr-defined]
         user = request.user
         if user.is_authenticated:
-            memberships = Membership.objects.filter(user=user).select_related("workspace")
+            # All of them in one query: the workspace switcher lists the others.
+            memberships = list(
+                Membership.objects.filter(user=user)
+                .select_related("workspace")
+                .order_by("joined_at", "pk")
+            )
             wanted = request.session.get("workspace_id") or user.last_workspace_id
-            membership = None
-            if wanted:
-                membership = memberships.filter(workspace_id=wanted).first()
-            if membership is None:
-                membership = memberships.order_by("joined_at").first()
+            membership = next((m for m in memberships if m.workspace_id == wanted), None)
+            if membership is None and memberships:
+                membership = memberships[0]
             if membership is not None:
                 request.workspace = membership.workspace  # type: ignore[attr-defined]
                 request.membership = membership  # type: ignore[attr-defined]
+            request.memberships = memberships  # type: ignore[attr-defined]
         return get_response(request)
 
     return middleware

@@ -71,6 +71,9 @@ class Workspace(models.Model):
     # Set by billing when the trial ended unpaid or the subscription lapsed: reading and
     # exporting still work, sending and syncing pause, nothing is deleted.
     read_only_since = models.DateTimeField(_("read-only since"), null=True, blank=True)
+    # Moves whenever a member, tag or mailbox changes (see accounts.directory): each process
+    # keeps those lists and reads them again only when this number moved.
+    directory_version = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("workspace")
@@ -78,6 +81,17 @@ class Workspace(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        # `directory_version` moves only by `accounts.directory.bump` (an increment in the
+        # database): saving an instance loaded earlier must not put an older number back.
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "directory_version"
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def is_read_only(self) -> bool:

@@ -28,6 +28,7 @@ version match; --regenerate forces a new one.
 import argparse
 import base64
 import cProfile
+import gc
 import hashlib
 import html
 import io
@@ -482,6 +483,8 @@ def main() -> None:
     client = Client()
     client.force_login(User.objects.get(email=MEMBERS[0][0]))
     items = _items(client, samples)
+    # As trupeo/wsgi.py does in a server worker once everything is loaded.
+    gc.freeze()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"   measuring {len(items)} items at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "

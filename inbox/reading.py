@@ -1,17 +1,32 @@
 """Reading a conversation: unread-for-me, the live stamp, and senders whose images show."""
 
-from django.db.models import Max
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User, Workspace
-from inbox.models import Activity, Conversation, ConversationRead, TrustedSender
+from inbox.models import Activity, Conversation, ConversationRead, Follow, TrustedSender
 from inbox.notifications import conversation_notifications_read
 from trupeo.crypto import WorkspaceKeys
 
 
+def for_page(user: User) -> QuerySet[Conversation]:
+    """Conversations with what their page needs besides, in the same query: the mailbox, the
+    assignee, the newest activity (for the live stamp) and whether `user` follows it."""
+    return Conversation.objects.select_related("mailbox", "assignee").annotate(
+        last_activity_id=Subquery(
+            Activity.objects.filter(conversation=OuterRef("pk")).order_by("-id").values("id")[:1]
+        ),
+        followed=Exists(Follow.objects.filter(conversation=OuterRef("pk"), user=user)),
+    )
+
+
 def conversation_mark_read(*, conversation: Conversation, user: User) -> None:
-    ConversationRead.objects.update_or_create(
-        user=user, conversation=conversation, defaults={"read_at": timezone.now()}
+    # One upsert: opening a conversation is the most frequent write there is.
+    ConversationRead.objects.bulk_create(
+        [ConversationRead(user=user, conversation=conversation, read_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["user", "conversation"],
+        update_fields=["read_at"],
     )
     conversation_notifications_read(user=user, conversation=conversation)
 
@@ -19,9 +34,10 @@ def conversation_mark_read(*, conversation: Conversation, user: User) -> None:
 def conversation_stamp(conversation: Conversation) -> str:
     """Changes whenever what the conversation page shows changes: a message arrives or is
     sent, or anyone assigns, tags, snoozes, changes the status or writes a note (each of
-    those leaves an activity)."""
-    last_activity = Activity.objects.filter(conversation=conversation).aggregate(m=Max("id"))["m"]
-    return f"{conversation.message_count}-{last_activity or 0}-{conversation.status}"
+    those leaves an activity). `conversation` comes from `for_page`."""
+    return (
+        f"{conversation.message_count}-{conversation.last_activity_id or 0}-{conversation.status}"
+    )
 
 
 def _sender_token(keys: WorkspaceKeys, address: str) -> int:

@@ -3,8 +3,9 @@
 from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,20 +14,20 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
+from accounts.directory import members
 from accounts.keys import keys_for
-from accounts.models import Membership
+from inbox import directory
+from inbox.directory import MailboxEntry
 from inbox.list_rows import rows_html
 from inbox.live import workspace_version
+from inbox.message_sections import Sections
 from inbox.models import (
     Attachment,
     Conversation,
     ConversationRead,
     ConversationTag,
-    Follow,
-    Mailbox,
     Message,
     Status,
-    Tag,
 )
 from inbox.notifications import unread_count
 from inbox.presenters import (
@@ -37,11 +38,11 @@ from inbox.presenters import (
     message_view,
     trail,
 )
-from inbox.reading import conversation_mark_read, conversation_stamp, trusted_senders
+from inbox.reading import conversation_mark_read, conversation_stamp, for_page, trusted_senders
 from inbox.sealing import open_json, stored_attachment_row
 from inbox.search_query import parse_query, search_conversations
 from inbox.snooze import PRESETS, not_snoozed
-from inbox.tags import tags_by_conversation, workspace_tags
+from inbox.tags import TagView, tags_by_conversation
 from trupeo.storage import open_sealed
 
 PAGE_SIZE = 50
@@ -74,13 +75,20 @@ def _filtered(request: WorkspaceRequest, view: str, now: datetime):
     return qs.filter(status=Status.OPEN)
 
 
-def _scope(request: WorkspaceRequest) -> tuple[Mailbox | None, Tag | None]:
-    """The mailbox and tag the lists are narrowed to (`?mailbox=` / `?tag=`), checked."""
+def _scope(request: WorkspaceRequest) -> tuple[MailboxEntry | None, TagView | None]:
+    """The mailbox and tag the lists are narrowed to (`?mailbox=` / `?tag=`): one of the
+    workspace's own (its directory), else 404."""
     mailbox = tag = None
     if mailbox_id := request.GET.get("mailbox", ""):
-        mailbox = get_in_workspace(request, Mailbox, pk=_int_or_404(mailbox_id))
+        pk = _int_or_404(mailbox_id)
+        mailbox = next((m for m in directory.mailboxes(request.workspace) if m.pk == pk), None)
+        if mailbox is None:
+            raise Http404("No such mailbox.")
     if tag_id := request.GET.get("tag", ""):
-        tag = get_in_workspace(request, Tag, pk=_int_or_404(tag_id))
+        pk = _int_or_404(tag_id)
+        tag = next((t for t in directory.tags(request.workspace) if t.id == pk), None)
+        if tag is None:
+            raise Http404("No such tag.")
     return mailbox, tag
 
 
@@ -90,11 +98,13 @@ def _int_or_404(value: str) -> int:
     return int(value)
 
 
-def _narrowed(qs, mailbox: Mailbox | None, tag: Tag | None):
+def _narrowed(qs, mailbox: MailboxEntry | None, tag: TagView | None):
     if mailbox is not None:
-        qs = qs.filter(mailbox=mailbox)
+        qs = qs.filter(mailbox_id=mailbox.pk)
     if tag is not None:
-        qs = qs.filter(Exists(ConversationTag.objects.filter(conversation=OuterRef("pk"), tag=tag)))
+        qs = qs.filter(
+            Exists(ConversationTag.objects.filter(conversation=OuterRef("pk"), tag_id=tag.id))
+        )
     return qs
 
 
@@ -115,18 +125,17 @@ def _after(cursor: str) -> tuple[datetime, int] | None:
     return _EPOCH + micros * _MICROSECOND, pk
 
 
-def _sidebar(request: WorkspaceRequest, view: str, mailbox, tag, *, tags=None) -> dict:
-    tags = workspace_tags(request.workspace) if tags is None else tags
+def _sidebar(request: WorkspaceRequest, view: str, mailbox, tag) -> dict:
     return {
         "views": VIEWS,
         "view": view,
-        "mailboxes": list(in_workspace(request, Mailbox).order_by("address")),
-        "all_tags": tags,
+        "mailboxes": directory.mailboxes(request.workspace),
+        "all_tags": directory.tags(request.workspace),
         "current_mailbox": mailbox,
         "current_tag": tag,
-        "current_tag_name": next((t.name for t in tags if tag and t.id == tag.pk), ""),
+        "current_tag_name": tag.name if tag else "",
         "scope": urlencode(
-            {k: v for k, v in (("mailbox", mailbox and mailbox.pk), ("tag", tag and tag.pk)) if v}
+            {k: v for k, v in (("mailbox", mailbox and mailbox.pk), ("tag", tag and tag.id)) if v}
         ),
     }
 
@@ -149,7 +158,12 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
         qs = search_conversations(query, in_workspace(request, Conversation))
     else:
         qs = _filtered(request, view, timezone.now())
-    qs = _narrowed(qs, mailbox, tag).select_related("assignee").order_by("-last_message_at", "-id")
+    qs = (
+        _narrowed(qs, mailbox, tag)
+        .select_related("assignee")
+        .annotate(read_at=_read_at(request.user))
+        .order_by("-last_message_at", "-id")
+    )
     cursor = _after(request.GET.get("after", ""))
     if cursor:
         stamp, pk = cursor
@@ -165,11 +179,7 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
     if query is not None:
         page = confirmed(query, keys, page)
     ids = [c.pk for c in page]
-    read = dict(
-        ConversationRead.objects.filter(user=request.user, conversation_id__in=ids).values_list(
-            "conversation_id", "read_at"
-        )
-    )
+    read = {c.pk: c.read_at for c in page if c.read_at is not None}
     sidebar = _sidebar(request, "" if q else view, mailbox, tag)
     tags = {t.id: t for t in sidebar["all_tags"]}
     rows = conversation_rows(keys, page, tags=tags_by_conversation(ids, tags), read=read)
@@ -190,17 +200,18 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
             ),
             "statuses": [Status.OPEN, Status.PENDING, Status.CLOSED, Status.SPAM],
             "snooze_presets": PRESETS,
-            "members": _members(request),
+            "members": members(request.workspace),
             "poll_url": request.path + "?" + urlencode({**request.GET.dict(), "v": version}),
         },
     )
 
 
-def _members(request: WorkspaceRequest):
-    return (
-        Membership.objects.filter(workspace=request.workspace)
-        .select_related("user")
-        .order_by("user__name", "user__email")
+def _read_at(user) -> Subquery:
+    """When `user` last opened the conversation (None: never), read with the row."""
+    return Subquery(
+        ConversationRead.objects.filter(conversation=OuterRef("pk"), user=user).values("read_at")[
+            :1
+        ]
     )
 
 
@@ -241,14 +252,13 @@ def view_counts(request: WorkspaceRequest) -> HttpResponse:
 
 @member_required
 def conversation_detail(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
-    conversation = get_in_workspace(
-        request, Conversation.objects.select_related("mailbox", "assignee"), pk=conversation_id
-    )
+    conversation = get_in_workspace(request, for_page(request.user), pk=conversation_id)
     conversation_mark_read(conversation=conversation, user=request.user)
     return render(request, "inbox/conversation.html", _conversation_context(request, conversation))
 
 
 def _conversation_context(request: WorkspaceRequest, conversation: Conversation) -> dict:
+    """What the conversation page shows; `conversation` comes from `reading.for_page`."""
     keys = keys_for(request.workspace)
     # Not "messages": that name belongs to django.contrib.messages in every template.
     mails = (
@@ -257,24 +267,29 @@ def _conversation_context(request: WorkspaceRequest, conversation: Conversation)
         .order_by("received_at", "id")
     )
     views = [message_view(keys, m) for m in mails]
-    trusted = trusted_senders(keys, request.workspace, [m.sender.get("address", "") for m in views])
-    all_tags = workspace_tags(request.workspace)
+    # Asked only about the senders whose remote images the page would offer to show.
+    trusted = trusted_senders(
+        keys, request.workspace, [m.sender.get("address", "") for m in views if m.has_remote_images]
+    )
+    # Every triage form posts here: reversed once, not once per form.
+    triage_url = reverse("conversation_triage", args=[conversation.pk])
+    sections = Sections(triage_url=triage_url, csrf_token=get_token(request), trusted=trusted)
+    all_tags = directory.tags(request.workspace)
     names = {t.id: t.name for t in all_tags}
     tag_ids = set(
         ConversationTag.objects.filter(conversation=conversation).values_list("tag_id", flat=True)
     )
     status_view = conversation.status if conversation.status != Status.OPEN else "open"
     return {
-        **_sidebar(request, status_view, None, None, tags=all_tags),
+        **_sidebar(request, status_view, None, None),
         "conversation": conversation,
         "summary": conversation_summary(keys, conversation),
-        "mails": views,
-        "timeline": _timeline(views, trail(keys, conversation, names)),
-        "trusted": trusted,
+        "timeline": _timeline(views, trail(keys, conversation, names), sections),
         "tags": [t for t in all_tags if t.id in tag_ids],
         "other_tags": [t for t in all_tags if t.id not in tag_ids],
-        "following": Follow.objects.filter(conversation=conversation, user=request.user).exists(),
-        "members": list(_members(request)),  # the page lists them twice
+        "following": conversation.followed,
+        "members": members(request.workspace),
+        "triage_url": triage_url,
         "statuses": [Status.OPEN, Status.PENDING, Status.CLOSED, Status.SPAM],
         "snooze_presets": PRESETS,
         "stamp": conversation_stamp(conversation),
@@ -284,9 +299,12 @@ def _conversation_context(request: WorkspaceRequest, conversation: Conversation)
     }
 
 
-def _timeline(mails: list, items: list) -> list[dict]:
-    """Messages with the notes and activity interleaved, in the order they happened."""
-    entries = [{"when": m.date, "message": m, "first": i == 0} for i, m in enumerate(mails)]
+def _timeline(mails: list, items: list, sections: Sections) -> list[dict]:
+    """Messages (rendered) with the notes and activity interleaved, in the order they
+    happened."""
+    entries = [
+        {"when": m.date, "section": sections.render(m, first=i == 0)} for i, m in enumerate(mails)
+    ]
     entries += [{"when": item.when, "item": item} for item in items]
     return sorted(entries, key=lambda e: e["when"])
 
@@ -295,9 +313,7 @@ def _timeline(mails: list, items: list) -> list[dict]:
 def conversation_live(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
     """Polled every few seconds by the open conversation: nothing (204) while nothing changed,
     else the fresh messages, trail and header, swapped in place (the composer is untouched)."""
-    conversation = get_in_workspace(
-        request, Conversation.objects.select_related("mailbox", "assignee"), pk=conversation_id
-    )
+    conversation = get_in_workspace(request, for_page(request.user), pk=conversation_id)
     if request.GET.get("stamp", "") == conversation_stamp(conversation):
         return HttpResponse(status=204)
     conversation_mark_read(conversation=conversation, user=request.user)

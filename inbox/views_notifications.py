@@ -74,7 +74,8 @@ def notification_settings(request: WorkspaceRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         form.save()
-        Membership.objects.filter(pk=membership.pk).update(is_away=form.cleaned_data["is_away"])
+        membership.is_away = form.cleaned_data["is_away"]
+        membership.save(update_fields=["is_away"])
         messages.success(request, _("Your preferences are saved."))
         return redirect("notification_settings")
     return render(request, "inbox/notification_settings.html", {"form": form})

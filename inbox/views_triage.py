@@ -30,7 +30,7 @@ from inbox import notifications, tags, triage
 from inbox.merging import conversation_merge, conversation_split
 from inbox.models import Conversation, Message, Status, Tag
 from inbox.presenters import message_view
-from inbox.reading import sender_distrust, sender_trust
+from inbox.reading import for_page, sender_distrust, sender_trust
 from inbox.snooze import PRESETS, conversation_snooze, conversation_wake, preset_time
 from inbox.views import _conversation_context
 
@@ -135,9 +135,7 @@ def conversation_triage(request: WorkspaceRequest, conversation_id: int) -> Http
         messages.success(request, _("Conversation closed."))
         return redirect("inbox")
     if request.htmx and target.pk == conversation.pk:
-        conversation = Conversation.objects.select_related("mailbox", "assignee").get(
-            pk=conversation.pk
-        )
+        conversation = for_page(request.user).get(pk=conversation.pk)
         return render(
             request, "inbox/conversation.html#live", _conversation_context(request, conversation)
         )

@@ -82,5 +82,9 @@ def _fresh_cache():
     # Rate limits and caches live in the cache (Redis in CI): each test starts from zero.
     from django.core.cache import cache
 
+    from accounts import directory
+
     cache.clear()
+    # And what this process keeps per workspace: ids come back once a test's rows are gone.
+    directory.forget()
     yield

@@ -21,7 +21,6 @@ from inbox.models import (
     RuleKind,
     Status,
     SyncState,
-    Tag,
     TagColor,
 )
 from inbox.presenters import conversation_summary
@@ -121,7 +120,8 @@ class Command(BaseCommand):
                 if needle in subject:
                     tag = tag_get_or_create(workspace=workspace, name=name)
                     if tag.color != color:
-                        Tag.objects.filter(pk=tag.pk).update(color=color)
+                        tag.color = color
+                        tag.save(update_fields=["color"])
                     conversation_tag_add(conversation=conversation, tag=tag, actor=None)
         mailbox = conversations[0].mailbox if conversations else None
         if mailbox is not None and not mailbox.rules.exists():

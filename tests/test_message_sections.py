@@ -1,0 +1,122 @@
+"""The messages of a conversation page, rendered in Python (inbox/message_sections.py)."""
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import translation
+
+from inbox.message_sections import Sections
+from inbox.presenters import MessageView
+
+HOSTILE = "<script>alert(\"x\")</script> & 'Zoë'"
+TRIAGE = "/inbox/c/5/triage/"
+TOKEN = "t" * 64
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
+
+
+def _message(**changes) -> MessageView:
+    message = MessageView(
+        id=42,
+        direction="inbound",
+        subject="Absence",
+        sender={"name": "Karim Parent", "address": "Karim@Famille.fr"},
+        to=[],
+        cc=[],
+        date=datetime(2026, 3, 1, 12, 5, tzinfo=UTC),
+        text="Bonjour,\nmon fils sera absent.",
+        parse_problems=[],
+        thread_reason="Reply (In-Reply-To)",
+        attachments=[],
+        has_html=False,
+    )
+    return replace(message, **changes)
+
+
+def _render(message: MessageView, *, first: bool = False, trusted=()) -> str:
+    return Sections(triage_url=TRIAGE, csrf_token=TOKEN, trusted=trusted).render(
+        message, first=first
+    )
+
+
+def test_every_value_from_the_mail_is_escaped():
+    html = _render(
+        _message(
+            sender={"name": HOSTILE, "address": HOSTILE},
+            text=HOSTILE,
+            parse_problems=[HOSTILE],
+            attachments=[
+                {"id": 1, "filename": HOSTILE, "content_id": "", "size": 10, "is_inline": False}
+            ],
+        )
+    )
+    assert "<script" not in html
+    assert (
+        html.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") == 6
+    )  # label, name, address, problem, text, file
+    assert 'aria-label="Message from &lt;script&gt;' in html
+
+
+def test_a_text_message_shows_its_text_and_an_html_one_a_sandboxed_frame():
+    text = _render(_message())
+    assert '<div class="message-body">Bonjour,\nmon fils sera absent.</div>' in text
+    assert "<iframe" not in text
+    framed = _render(_message(has_html=True))
+    frame_url = reverse("message_html", args=[42])
+    assert f'<iframe class="message-frame" name="mail-42" src="{frame_url}"' in framed
+    assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in framed
+    assert "message-body" not in framed
+
+
+def test_every_message_but_the_first_can_be_split_off():
+    assert "Split from here" not in _render(_message(), first=True)
+    later = _render(_message(), first=False)
+    assert f'<form method="post" action="{TRIAGE}"' in later
+    assert f'name="csrfmiddlewaretoken" value="{TOKEN}"' in later
+    assert '<input type="hidden" name="action" value="split">' in later
+    assert '<input type="hidden" name="message" value="42">' in later
+
+
+def test_remote_images_are_offered_or_blocked_again_by_sender():
+    plain = _render(_message(has_html=True, has_remote_images=False))
+    assert "message-images" not in plain
+    blocked = _render(_message(has_html=True, has_remote_images=True))
+    assert "Remote images are blocked" in blocked
+    assert f'href="{reverse("message_html", args=[42])}?images=1" target="mail-42"' in blocked
+    assert 'value="trust_sender"' in blocked
+    # Trusted senders are matched whatever the case of their address.
+    shown = _render(_message(has_html=True, has_remote_images=True), trusted={"karim@famille.fr"})
+    assert "Images from this sender are always shown." in shown
+    assert 'value="distrust_sender"' in shown and "?images=1" not in shown
+
+
+def test_attachments_are_listed_but_inline_images_are_not():
+    parts = [
+        {"id": 7, "filename": "bulletin.pdf", "content_id": "", "size": 123456},
+        {"id": 8, "filename": "logo.png", "content_id": "logo", "size": 10},
+        {"id": 9, "filename": "", "content_id": "", "size": 5},
+    ]
+    html = _render(_message(attachments=[{**a, "is_inline": a["id"] == 8} for a in parts]))
+    download = reverse("attachment_download", args=[7])
+    assert f'<a href="{download}?download=1" download>bulletin.pdf</a>' in html
+    assert "120.6\xa0KB" in html
+    assert "logo.png" not in html
+    assert ">attachment</a>" in html
+
+
+def test_no_attachment_list_when_every_part_is_inline():
+    inline = {"id": 8, "filename": "logo.png", "content_id": "logo", "size": 10, "is_inline": True}
+    assert "attachments" not in _render(_message(attachments=[inline]))
+
+
+def test_french_is_spoken_by_default_pages():
+    with translation.override("fr"):
+        html = _render(_message(has_html=True, has_remote_images=True))
+    assert "Les images distantes sont bloquées" in html
+    assert "1 mars 2026" in html
