@@ -50,10 +50,16 @@ def cached[T](workspace: Workspace, name: str, load: Callable[[], T]) -> T:
 
 
 def bump(workspace_ids: Iterable[int]) -> None:
-    """Every process reads this workspace's lists again on its next request."""
+    """Every process reads this workspace's lists again on its next request; this one at
+    once, since the request that made the change may show the lists afterwards (its
+    workspace still carries the version it started with)."""
     ids = {int(i) for i in workspace_ids if i}
-    if ids:
-        Workspace.objects.filter(pk__in=ids).update(directory_version=F("directory_version") + 1)
+    if not ids:
+        return
+    Workspace.objects.filter(pk__in=ids).update(directory_version=F("directory_version") + 1)
+    with _lock:
+        for key in [key for key in _entries if key[0] in ids]:
+            del _entries[key]
 
 
 def forget() -> None:

@@ -116,3 +116,17 @@ def test_another_workspaces_tag_or_mailbox_is_a_404(alice_client, charlie, mailb
     assert alice_client.get(reverse("inbox") + f"?tag={their_tag.pk}").status_code == 404
     assert alice_client.get(reverse("inbox") + f"?mailbox={their_mailbox.pk}").status_code == 404
     assert alice_client.get(reverse("inbox") + "?mailbox=x").status_code == 404
+
+
+def test_a_tag_created_by_an_action_shows_in_that_actions_answer(alice_client, mailbox):
+    _ingest(mailbox, 1)
+    conversation = Conversation.objects.get()
+    url = reverse("conversation", args=[conversation.pk])
+    alice_client.get(url)  # the tags are kept, without the new one
+    answer = alice_client.post(
+        reverse("conversation_triage", args=[conversation.pk]),
+        {"action": "tag", "tag_name": "Rentrée 2026"},
+        headers={"HX-Request": "true", "HX-Target": "conv-live"},
+    )
+    assert answer.status_code == 200
+    assert '<span class="tag tag-grey">Rentrée 2026</span>' in answer.content.decode()
