@@ -12,10 +12,12 @@ processes see it on their next request.
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from threading import Lock
 from typing import Any
 
-from django.db.models import F
+from django.db import transaction
+from django.db.models import F, PositiveBigIntegerField, Value
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -50,15 +52,29 @@ def cached[T](workspace: Workspace, name: str, load: Callable[[], T]) -> T:
 
 
 def bump(workspace_ids: Iterable[int]) -> None:
-    """Every process reads this workspace's lists again on its next request; this one at
-    once, since the request that made the change may show the lists afterwards (its
-    workspace still carries the version it started with)."""
+    """Every process reads this workspace's lists again on its next request; this one as
+    soon as the change commits, since the request that made it may show the lists afterwards
+    (its workspace still carries the version it started with). Not before the commit: another
+    thread would keep the old lists again, and a rollback would leave uncommitted ones."""
     ids = {int(i) for i in workspace_ids if i}
     if not ids:
         return
     Workspace.objects.filter(pk__in=ids).update(directory_version=F("directory_version") + 1)
+    transaction.on_commit(partial(_forget, ids))
+
+
+def bump_all_past(version: int) -> None:
+    """After a restore: every workspace's version jumps past any number a running process
+    may have kept (the restored rows carry older ones, which could be reused)."""
+    # A bigint: a bare int would be sent as a 32-bit integer (Django's default for a Value).
+    jump = Value(version, output_field=PositiveBigIntegerField())
+    Workspace.objects.update(directory_version=F("directory_version") + jump)
+    transaction.on_commit(forget)
+
+
+def _forget(workspace_ids: set[int]) -> None:
     with _lock:
-        for key in [key for key in _entries if key[0] in ids]:
+        for key in [key for key in _entries if key[0] in workspace_ids]:
             del _entries[key]
 
 

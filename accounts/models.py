@@ -85,7 +85,7 @@ class Workspace(models.Model):
     def save(self, *args, **kwargs) -> None:
         # `directory_version` moves only by `accounts.directory.bump` (an increment in the
         # database): saving an instance loaded earlier must not put an older number back.
-        if not self._state.adding and kwargs.get("update_fields") is None:
+        if not (self._state.adding or self.pk is None) and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
                 f.name
                 for f in self._meta.concrete_fields

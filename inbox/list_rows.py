@@ -22,9 +22,11 @@ def rows_html(rows: list[ConversationRow], *, view: str) -> SafeString:
         f'<span class="unread-dot" title="{unread_title}"></span>'
         f'<span class="visually-hidden">{unread_title}.</span> '
     )
+    # Strings to translate stay outside f-strings: makemessages does not see in them.
+    has_attachments = _("Has attachments")
     clip = (
         f'<img class="icon" src="{escape(static("img/paperclip.svg"))}"'
-        f' alt="{escape(_("Has attachments"))}" width="14" height="14"> '
+        f' alt="{escape(has_attachments)}" width="14" height="14"> '
     )
     return mark_safe("".join([_row(row, view=view, unread=unread, clip=clip) for row in rows]))  # noqa: S308
 
@@ -37,7 +39,8 @@ def _row(row: ConversationRow, *, view: str, unread: str, clip: str) -> str:
     snoozed = ""
     if row.snoozed_until and view == "snoozed":
         when = formats.date_format(timezone.localtime(row.snoozed_until), "SHORT_DATETIME_FORMAT")
-        snoozed = f' · <span class="muted">{escape(_("until %(when)s") % {"when": when})}</span>'
+        until = _("until %(when)s") % {"when": when}
+        snoozed = f' · <span class="muted">{escape(until)}</span>'
     tags = "".join(
         f' <span class="tag tag-{escape(t.color)}">{escape(t.name)}</span>' for t in row.tags
     )

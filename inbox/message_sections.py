@@ -45,9 +45,9 @@ class Sections:
             "</div>",
         ]
         if m.parse_problems:
+            damaged = _("This message is damaged; it is shown as well as it could be read.")
             parts.append(
-                f'<p class="notice message-problem">'
-                f"{escape(_('This message is damaged; it is shown as well as it could be read.'))}"
+                f'<p class="notice message-problem">{escape(damaged)}'
                 f" {escape(' '.join(m.parse_problems))}</p>"
             )
         if m.has_html:
@@ -63,10 +63,12 @@ class Sections:
             parts.append(f'<div class="message-body">{escape(m.text)}</div>')
         files = [a for a in m.attachments if not a["is_inline"]]
         if files:
+            # Strings to translate stay outside f-strings: makemessages does not see in them.
+            nameless = _("attachment")
             parts.append('<ul class="attachments">')
             parts += [
                 f'<li><a href="{escape(self.download_url.format(int(a["id"])))}?download=1"'
-                f" download>{escape(a['filename'] or _('attachment'))}</a>"
+                f" download>{escape(a['filename'] or nameless)}</a>"
                 f' <span class="muted">{escape(filesizeformat(a["size"]))}</span></li>'
                 for a in files
             ]
@@ -76,12 +78,13 @@ class Sections:
 
     def _split(self, m: MessageView) -> str:
         confirm = _("Split? This message and the ones after it become a new conversation.")
+        split = _("Split from here")
         return (
             f' · <form method="post" action="{self.triage}" class="inline-form">{self.csrf}'
             '<input type="hidden" name="action" value="split">'
             f'<input type="hidden" name="message" value="{int(m.id)}">'
             f'<button type="submit" class="link-button" data-confirm="{escape(confirm)}">'
-            f"{escape(_('Split from here'))}</button></form>"
+            f"{escape(split)}</button></form>"
         )
 
     def _images(self, m: MessageView, *, trusted: bool) -> str:
@@ -98,9 +101,10 @@ class Sections:
                 "trust_sender",
                 _("Always show images from this sender"),
             )
+            show_images = _("Show images")
             show = (
                 f' <a href="{escape(self.frame_url.format(int(m.id)))}?images=1"'
-                f' target="mail-{int(m.id)}">{escape(_("Show images"))}</a> ·'
+                f' target="mail-{int(m.id)}">{escape(show_images)}</a> ·'
             )
         return (
             f'<div class="notice message-images">{escape(said)}{show}'

@@ -221,7 +221,7 @@ def view_counts(request: WorkspaceRequest) -> HttpResponse:
     a few seconds, one query over the conversations that are not closed."""
     view = request.GET.get("view", "")
     mailbox, tag = _scope(request)
-    key = f"inbox-counts:{request.workspace.pk}:{request.user.pk}:{mailbox and mailbox.pk}:{tag and tag.pk}"
+    key = f"inbox-counts:{request.workspace.pk}:{request.user.pk}:{mailbox and mailbox.pk}:{tag and tag.id}"
     counts = cache.get(key)
     if counts is None:
         now = timezone.now()

@@ -118,6 +118,8 @@ def test_another_workspaces_tag_or_mailbox_is_a_404(alice_client, charlie, mailb
     assert alice_client.get(reverse("inbox") + "?mailbox=x").status_code == 404
 
 
+# Real commits: the kept lists are forgotten when the change commits, before the answer.
+@pytest.mark.django_db(transaction=True)
 def test_a_tag_created_by_an_action_shows_in_that_actions_answer(alice_client, mailbox):
     _ingest(mailbox, 1)
     conversation = Conversation.objects.get()
@@ -130,3 +132,28 @@ def test_a_tag_created_by_an_action_shows_in_that_actions_answer(alice_client, m
     )
     assert answer.status_code == 200
     assert '<span class="tag tag-grey">Rentrée 2026</span>' in answer.content.decode()
+
+
+def test_the_sidebar_counts_of_a_tag_or_mailbox(alice_client, workspace, mailbox):
+    _ingest(mailbox, 2)
+    tag = tag_create(workspace=workspace, name="Urgent")
+    conversation_tag_add(conversation=Conversation.objects.first(), tag=tag, actor=None)
+    counts = alice_client.get(reverse("inbox_counts") + f"?view=open&tag={tag.pk}")
+    assert counts.status_code == 200
+    assert counts.context["counts"]["open"] == 1
+    counts = alice_client.get(reverse("inbox_counts") + f"?view=open&mailbox={mailbox.pk}")
+    assert counts.context["counts"]["open"] == 2
+
+
+def test_a_rolled_back_change_leaves_no_list_behind(alice_client, workspace, mailbox):
+    from django.db import transaction
+
+    from inbox import directory
+
+    assert [t.name for t in directory.tags(workspace)] == []
+    with pytest.raises(RuntimeError), transaction.atomic():
+        tag_create(workspace=workspace, name="Brouillon")
+        directory.tags(workspace)  # a page of the request that made it, at its first version
+        raise RuntimeError("rolled back")
+    assert [t.name for t in directory.tags(workspace)] == []
+    assert [t.name for t in directory.tags(Workspace.objects.get(pk=workspace.pk))] == []

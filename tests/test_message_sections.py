@@ -116,7 +116,17 @@ def test_no_attachment_list_when_every_part_is_inline():
 
 
 def test_french_is_spoken_by_default_pages():
+    nameless = {"id": 9, "filename": "", "content_id": "", "size": 5, "is_inline": False}
     with translation.override("fr"):
-        html = _render(_message(has_html=True, has_remote_images=True))
+        html = _render(
+            _message(
+                has_html=True,
+                has_remote_images=True,
+                parse_problems=["En-tête illisible."],
+                attachments=[nameless],
+            )
+        )
     assert "Les images distantes sont bloquées" in html
+    assert "Afficher les images" in html and "Séparer à partir d’ici" in html
+    assert "Ce message est endommagé" in html and ">pièce jointe</a>" in html
     assert "1 mars 2026" in html

@@ -1,5 +1,6 @@
 """Every string of the UI is translated into French, and the catalogue matches the sources."""
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -49,3 +50,28 @@ def test_catalogue_is_up_to_date_with_the_sources():
     missing = sorted({e.msgid for e in fresh} - {e.msgid for e in current})
     assert missing == [], "run `make translations` and translate these"
     assert len(fresh) == len(current)
+
+
+_SOURCES = ("accounts", "billing", "inbox", "privacy", "trupeo")
+_GETTEXT = {"_", "gettext", "gettext_lazy", "ngettext", "pgettext"}
+
+
+def test_no_string_to_translate_hides_inside_an_f_string():
+    """xgettext does not read inside f-string fields: `f"{_('Show images')}"` is never
+    extracted, so it stays English in French pages although the test above passes."""
+    hidden = []
+    for package in _SOURCES:
+        for path in (ROOT / package).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if not isinstance(node, ast.FormattedValue):
+                    continue
+                for inner in ast.walk(node.value):
+                    if (
+                        isinstance(inner, ast.Call)
+                        and isinstance(inner.func, ast.Name)
+                        and inner.func.id in _GETTEXT
+                    ):
+                        hidden.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
+    assert hidden == [], "take the translated string out of the f-string"

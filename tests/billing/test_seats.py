@@ -3,6 +3,7 @@ period, and a seat already paid this period is not charged twice."""
 
 import pytest
 
+from accounts import directory
 from accounts import services as accounts
 from billing.models import Subscription
 from tests.factories import UserFactory, add_member
@@ -114,11 +115,16 @@ def test_on_trial_nothing_is_sent(
     assert stripe_fake.requests == []
 
 
+def _billing(callbacks: list) -> list:
+    # The member lists every page keeps are forgotten on commit too (accounts.directory).
+    return [c for c in callbacks if getattr(c, "func", None) is not directory._forget]
+
+
 def test_billing_off_queues_nothing(settings, workspace, django_capture_on_commit_callbacks):
     settings.STRIPE_SECRET_KEY = ""
     with django_capture_on_commit_callbacks() as callbacks:
         add_member(workspace, UserFactory())
-    assert callbacks == []
+    assert _billing(callbacks) == []
 
 
 def test_the_task_is_queued_only_on_commit(
@@ -126,7 +132,7 @@ def test_the_task_is_queued_only_on_commit(
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         add_member(workspace, UserFactory())
-    assert len(callbacks) == 1
+    assert len(_billing(callbacks)) == 1
     assert stripe_fake.requests == []  # nothing sent before the membership is committed
 
 
