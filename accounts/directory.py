@@ -88,7 +88,6 @@ def forget() -> None:
 class Member:
     user_id: int
     name: str
-    email: str
     is_away: bool
 
 
@@ -101,7 +100,7 @@ def members(workspace: Workspace) -> list[Member]:
             .select_related("user")
             .order_by("user__name", "user__email")
         )
-        return [Member(m.user_id, m.user.display_name, m.user.email, m.is_away) for m in rows]
+        return [Member(m.user_id, m.user.display_name, m.is_away) for m in rows]
 
     return cached(workspace, "members", load)
 

@@ -10,12 +10,11 @@ from collections.abc import Iterable
 from html import escape
 
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from inbox.presenters import MessageView
+from inbox.presenters import MessageView, id_url
 
 
 class Sections:
@@ -25,9 +24,8 @@ class Sections:
         self.trusted = set(trusted)
         self.triage = escape(triage_url)
         self.csrf = f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
-        # One reverse each: the URLs differ only by the id.
-        self.frame_url = reverse("message_html", args=[0]).replace("/0/", "/{}/")
-        self.download_url = reverse("attachment_download", args=[0]).replace("/0/", "/{}/")
+        self.frame_url = id_url("message_html")
+        self.download_url = id_url("attachment_download")
 
     def render(self, m: MessageView, *, first: bool) -> SafeString:
         sender = m.sender.get("address", "")

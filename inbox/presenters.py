@@ -63,6 +63,12 @@ def conversation_summary(keys: WorkspaceKeys, conversation: Conversation) -> dic
     )
 
 
+def id_url(name: str) -> str:
+    """The URL of view `name` for any id, as a `str.format` pattern: one reverse for a whole
+    page whose links differ only by the id."""
+    return reverse(name, args=[0]).replace("/0/", "/{}/")
+
+
 def conversation_rows(
     keys: WorkspaceKeys,
     conversations: list[Conversation],
@@ -72,8 +78,7 @@ def conversation_rows(
 ) -> list[ConversationRow]:
     """`tags`: tags by conversation id; `read`: when the viewer last opened each one."""
     tags = tags or {}
-    # One reverse for the page: the row URLs differ only by the id.
-    url = reverse("conversation", args=[0]).replace("/0/", "/{}/")
+    url = id_url("conversation")
     rows = []
     for c in conversations:
         summary = conversation_summary(keys, c)
