@@ -10,6 +10,7 @@ from contextlib import closing
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from inbox.health import mailbox_health
 from inbox.idle import watch_mailbox
@@ -29,6 +30,8 @@ _real_getaddrinfo = socket.getaddrinfo
 def _english(alice):
     alice.language = "en"
     alice.save(update_fields=["language"])
+    with translation.override("en"):  # sentences raised outside a request, too
+        yield
 
 
 class CapturingServer:
@@ -374,3 +377,33 @@ def test_a_mailbox_saved_unencrypted_to_a_remote_host_stops_and_says_so(
 
     with pytest.raises(SettingsRefused, match="in clear"):
         smtp_connect(smtp_settings(saved, mailbox_credentials(saved)))
+
+
+# --- OAuth: an access token only goes to the provider's API ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://127.0.0.1:{port}/v1.0/me/messages/delta",
+        "https://graph.microsoft.com.evil.test/v1.0/me",
+        "https://graph.microsoft.com@127.0.0.1:{port}/v1.0/me",
+    ],
+)
+def test_a_provider_link_to_another_server_gets_no_token(attacker, link):
+    """A Graph next/delta link (kept in the sync cursor) pointing elsewhere is refused
+    before any request: the bearer token never leaves for it."""
+    from inbox.providers import ProviderError
+    from inbox.providers.api import Api
+    from inbox.providers.quota import Quota
+
+    api = Api(
+        base_url="https://graph.microsoft.com",
+        label="Microsoft 365",
+        token=lambda _force: "secret-access-token",
+        quota=Quota(limit=100, window=1),
+    )
+    with pytest.raises(ProviderError, match="link to another server"):
+        api.call("GET", link.format(port=attacker.port))
+    assert attacker.connections == 0
+    assert api.url("https://graph.microsoft.com/v1.0/me/delta?x=1").endswith("x=1")
