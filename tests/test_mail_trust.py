@@ -13,11 +13,22 @@ from django.urls import reverse
 from django.utils import translation
 
 from inbox.health import mailbox_health
-from inbox.idle import watch_mailbox
-from inbox.imap import ServerSettings, SettingsRefused, imap_connect, smtp_connect
-from inbox.mailboxes import mailbox_create, mailbox_credentials
+from inbox.idle import IdleWatcher, watch_mailbox
+from inbox.imap import (
+    MailServerError,
+    ServerSettings,
+    SettingsRefused,
+    imap_connect,
+    imap_settings,
+    smtp_connect,
+    smtp_settings,
+)
+from inbox.mailboxes import mailbox_create, mailbox_credentials, mailbox_update_servers
 from inbox.models import Mailbox, SyncState
-from inbox.sync import mailbox_sync
+from inbox.providers import ProviderError
+from inbox.providers.api import Api
+from inbox.providers.quota import Quota
+from inbox.sync import mailbox_sync, mailboxes_due
 
 ADDRESS = "accueil@lycee-verne.fr"
 SECRET = "Stored-Secret-41d9a7"
@@ -164,6 +175,24 @@ def test_edit_to_another_server_asks_for_the_password_and_sends_nothing(
     assert saved.imap_username != "attacker"
 
 
+def test_credentials_saved_before_binding_are_bound_to_the_saved_columns(
+    alice_client, saved, attacker
+):
+    """Credentials sealed before passwords were bound carry no binding: the mailbox's
+    columns as saved stand for it, so moving the host still asks for the password."""
+    credentials = mailbox_credentials(saved)
+    del credentials["bound_to"]
+    mailbox_update_servers(
+        mailbox=saved, name="", credentials=credentials, server_fields={}, report=None
+    )
+    url = reverse("mailbox_edit", args=[saved.pk])
+    response = alice_client.post(url, _edit_data(saved, imap_port=attacker.port))
+    assert "enter the password again" in response.context["form"].errors["imap_password"][0]
+    assert attacker.connections == 0
+    response = alice_client.post(url, _edit_data(saved))  # unchanged: the saved one is used
+    assert response.context["report"].ok
+
+
 def test_smtp_changed_needs_the_smtp_password_again(alice_client, saved, attacker):
     response = alice_client.post(
         reverse("mailbox_edit", args=[saved.pk]), _edit_data(saved, smtp_port=attacker.port)
@@ -196,7 +225,6 @@ def test_columns_changed_behind_the_form_stop_sync_and_sending(saved, attacker, 
     saved.refresh_from_db()
     credentials = mailbox_credentials(saved)
     connect = imap_connect if protocol == "imap" else smtp_connect
-    from inbox.imap import imap_settings, smtp_settings
 
     server = (imap_settings if protocol == "imap" else smtp_settings)(saved, credentials)
     with pytest.raises(SettingsRefused, match="enter the password again"):
@@ -294,7 +322,6 @@ def test_tls_is_verified_against_the_name_not_the_address(dovecot, settings, mon
     settings.TRUPEO_MAIL_ALLOW_PRIVATE_HOSTS = True
     username, password = dovecot.add_user("pinned")
     _resolve(monkeypatch, {"imap.elsewhere.test": ["127.0.0.1"]})
-    from inbox.imap import MailServerError
 
     with pytest.raises(MailServerError, match="could not be verified"):
         imap_connect(
@@ -349,7 +376,7 @@ def test_unencrypted_to_loopback_still_works(dovecot, settings):
 
 
 def test_a_mailbox_saved_unencrypted_to_a_remote_host_stops_and_says_so(
-    saved, monkeypatch, smtp_server
+    alice_client, saved, monkeypatch, smtp_server
 ):
     _resolve(monkeypatch, {"imap.public.test": [PUBLIC_IP], "smtp.public.test": [PUBLIC_IP]})
     # As saved before the rule: plaintext to a host on the network (bindings follow).
@@ -360,7 +387,6 @@ def test_a_mailbox_saved_unencrypted_to_a_remote_host_stops_and_says_so(
         imap_host="imap.public.test", smtp_host="smtp.public.test"
     )
     saved.refresh_from_db()
-    from inbox.mailboxes import mailbox_update_servers
 
     mailbox_update_servers(
         mailbox=saved, name="", credentials=credentials, server_fields={}, report=None
@@ -373,7 +399,11 @@ def test_a_mailbox_saved_unencrypted_to_a_remote_host_stops_and_says_so(
     assert "Choose TLS or STARTTLS" in saved.last_error
     health = mailbox_health(saved, saved.last_error_at)
     assert health.level == "failing" and health.error_is_current
-    from inbox.imap import smtp_settings
+    page = alice_client.get(reverse("mailboxes")).text
+    assert "Sync is stopped until this mailbox is reconnected" in page
+    assert "Choose TLS or STARTTLS" in page
+    assert saved.pk not in mailboxes_due()  # stopped until an admin reconnects it
+    assert saved.pk not in IdleWatcher().wanted()
 
     with pytest.raises(SettingsRefused, match="in clear"):
         smtp_connect(smtp_settings(saved, mailbox_credentials(saved)))
@@ -393,9 +423,6 @@ def test_a_mailbox_saved_unencrypted_to_a_remote_host_stops_and_says_so(
 def test_a_provider_link_to_another_server_gets_no_token(attacker, link):
     """A Graph next/delta link (kept in the sync cursor) pointing elsewhere is refused
     before any request: the bearer token never leaves for it."""
-    from inbox.providers import ProviderError
-    from inbox.providers.api import Api
-    from inbox.providers.quota import Quota
 
     api = Api(
         base_url="https://graph.microsoft.com",
