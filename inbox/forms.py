@@ -6,16 +6,21 @@ the form again after a failed test asks for them again.
 
 import ipaddress
 import re
-import socket
 
 from django import forms
-from django.conf import settings
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
-from inbox.imap import DEFAULT_PORTS, ServerSettings
+from inbox.imap import (
+    DEFAULT_PORTS,
+    Binding,
+    ServerSettings,
+    credentials_binding,
+    endpoint_sentence,
+)
+from inbox.mail_network import host_problem, private_hosts_allowed
 from inbox.models import Mailbox, Security
 
 # Well-known ports that only work one way: implicit TLS, or a plain start (then STARTTLS).
@@ -74,29 +79,6 @@ def clean_host(value: str) -> str:
     return ascii_host
 
 
-def private_address_problem(host: str) -> str:
-    """A sentence when `host` resolves to a loopback, private or otherwise local address.
-
-    A hosted service must not be turned into a probe of its own network. A name that does not
-    resolve is left to the connection test, which says so in its own words.
-    """
-    try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return ""
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global:
-            return str(
-                _(
-                    "%(host)s points to a private or local network address (%(address)s), "
-                    "which Trupeo does not connect to. Use the server's public name."
-                )
-                % {"host": host, "address": address}
-            )
-    return ""
-
-
 def _password_widget() -> forms.PasswordInput:
     # "new-password" keeps browsers from filling in the admin's own Trupeo password.
     return forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
@@ -150,7 +132,8 @@ class ImapMailboxForm(forms.Form):
 
     Left empty, the IMAP username is the address, the SMTP username and password are the
     IMAP ones, and ports follow the security. When editing (`instance`), an empty password
-    keeps the saved one (`stored_credentials`).
+    keeps the saved one (`stored_credentials`) — only while the server, port and username it
+    was saved for stay the same: a saved password never leaves for another server.
     """
 
     address = forms.EmailField(
@@ -221,10 +204,10 @@ class ImapMailboxForm(forms.Form):
         self.instance = instance
         self.stored_credentials = stored_credentials or {}
         if allow_private_hosts is None:
-            allow_private_hosts = getattr(
-                settings, "TRUPEO_MAIL_ALLOW_PRIVATE_HOSTS", settings.DEBUG
-            )
+            allow_private_hosts = private_hosts_allowed()
         self.allow_private_hosts = allow_private_hosts
+        # Where the password used for each protocol may go (None: typed in this form).
+        self.bound_to: dict[str, Binding | None] = {"imap": None, "smtp": None}
         if instance is not None:
             kwargs.setdefault(
                 "initial",
@@ -246,7 +229,10 @@ class ImapMailboxForm(forms.Form):
             # The address is the mailbox's identity: changing it is a new mailbox.
             self.fields["address"].disabled = True
             self.fields["address"].help_text = _("To use another address, connect a new mailbox.")
-            keep = _("Left empty: the saved password is kept.")
+            keep = _(
+                "Left empty: the saved password is kept, as long as the server, port and "
+                "username stay the same."
+            )
             self.fields["imap_password"].help_text = keep
             self.fields["smtp_password"].help_text = _(
                 "Left empty: the saved password is kept (or follows the IMAP password if they "
@@ -283,19 +269,11 @@ class ImapMailboxForm(forms.Form):
     def clean_name(self) -> str:
         return self.cleaned_data["name"].strip()
 
-    def _clean_host(self, field: str) -> str:
-        host = clean_host(self.cleaned_data[field])
-        if not self.allow_private_hosts:
-            problem = private_address_problem(host)
-            if problem:
-                raise forms.ValidationError(problem)
-        return host
-
     def clean_imap_host(self) -> str:
-        return self._clean_host("imap_host")
+        return clean_host(self.cleaned_data["imap_host"])
 
     def clean_smtp_host(self) -> str:
-        return self._clean_host("smtp_host")
+        return clean_host(self.cleaned_data["smtp_host"])
 
     def clean_imap_username(self) -> str:
         return self.cleaned_data["imap_username"].strip()
@@ -314,25 +292,72 @@ class ImapMailboxForm(forms.Form):
             problem = port_security_problem(protocol, port, security)
             if problem:
                 self.add_error(f"{protocol}_port", problem)
+            host = data.get(f"{protocol}_host")
+            if host:
+                # Early, in words; every connection checks again on what it resolves then.
+                problem = host_problem(
+                    host, security=security, allow_private=self.allow_private_hosts
+                )
+                if problem:
+                    self.add_error(f"{protocol}_host", problem)
 
         address = data.get("address", "")
         data["imap_username"] = data.get("imap_username") or address
         data["smtp_username"] = data.get("smtp_username") or data["imap_username"]
 
-        stored_imap = self.stored_credentials.get("imap_password", "")
-        stored_smtp = self.stored_credentials.get("smtp_password", "")
-        imap_password = data.get("imap_password") or stored_imap
-        if not imap_password:
+        typed_imap = data.get("imap_password", "")
+        imap_password = typed_imap or self._saved_password("imap", data)
+        if not imap_password and "imap_password" not in self.errors:
             self.add_error("imap_password", _("Enter the mailbox's password."))
-        smtp_password = data.get("smtp_password")
+        smtp_password = data.get("smtp_password", "")
         if not smtp_password:
-            if self.instance is None or not stored_smtp or stored_smtp == stored_imap:
-                smtp_password = imap_password
-            else:
-                smtp_password = stored_smtp
+            stored_imap = self.stored_credentials.get("imap_password", "")
+            stored_smtp = self.stored_credentials.get("smtp_password", "")
+            if typed_imap and (not stored_smtp or stored_smtp == stored_imap):
+                smtp_password = typed_imap  # the same password as IMAP, typed again
+            elif self.instance is not None:
+                smtp_password = self._saved_password("smtp", data)
+                if not smtp_password and "smtp_password" not in self.errors:
+                    self.add_error("smtp_password", _("Enter the SMTP password."))
         data["imap_password"] = imap_password
         data["smtp_password"] = smtp_password
         return data
+
+    def _destination(self, protocol: str, data: dict) -> Binding | None:
+        try:
+            return (
+                data[f"{protocol}_host"],
+                int(data[f"{protocol}_port"]),
+                data[f"{protocol}_username"],
+            )
+        except (KeyError, TypeError, ValueError):
+            return None  # a field is invalid: its own error says so
+
+    def _saved_binding(self, protocol: str) -> Binding | None:
+        bound = credentials_binding(self.stored_credentials, protocol)
+        if bound is None and self.instance is not None:
+            # Saved before passwords were bound: bound to the columns as saved.
+            m = self.instance
+            security = getattr(m, f"{protocol}_security")
+            bound = (
+                getattr(m, f"{protocol}_host"),
+                getattr(m, f"{protocol}_port") or default_port(protocol, security),
+                getattr(m, f"{protocol}_username"),
+            )
+        return bound
+
+    def _saved_password(self, protocol: str, data: dict) -> str:
+        """The saved password of `protocol` if this form may use it, else "" (with an error
+        in words when the server, port or username it was saved for changed)."""
+        password = self.stored_credentials.get(f"{protocol}_password", "")
+        if not password:
+            return ""
+        bound = self._saved_binding(protocol)
+        if bound is None or self._destination(protocol, data) != bound:
+            self.add_error(f"{protocol}_password", endpoint_sentence(protocol.upper()))
+            return ""
+        self.bound_to[protocol] = bound
+        return password
 
     # --- what the view and the command need (valid forms only) ------------------------------
 
@@ -344,6 +369,7 @@ class ImapMailboxForm(forms.Form):
             security=d["imap_security"],
             username=d["imap_username"],
             password=d["imap_password"],
+            bound_to=self.bound_to["imap"],
         )
 
     def smtp_server(self) -> ServerSettings:
@@ -354,12 +380,18 @@ class ImapMailboxForm(forms.Form):
             security=d["smtp_security"],
             username=d["smtp_username"],
             password=d["smtp_password"],
+            bound_to=self.bound_to["smtp"],
         )
 
     def credentials(self) -> dict:
+        """What is sealed: the passwords, and the (host, port, username) each is for."""
         return {
             "imap_password": self.cleaned_data["imap_password"],
             "smtp_password": self.cleaned_data["smtp_password"],
+            "bound_to": {
+                "imap": list(self.imap_server().destination),
+                "smtp": list(self.smtp_server().destination),
+            },
         }
 
     def server_fields(self) -> dict:

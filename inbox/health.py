@@ -42,7 +42,10 @@ def mailbox_health(mailbox: Mailbox, now: datetime) -> MailboxHealth:
     if mailbox.sync_state == SyncState.PAUSED:
         level, summary = "paused", _("Paused: no new mail is fetched until it is resumed.")
     elif mailbox.sync_state == SyncState.RECONNECT:
-        level, summary = "failing", _("The server no longer accepts the login: reconnect it.")
+        level, summary = (
+            "failing",
+            _("Sync is stopped until this mailbox is reconnected: the last error says why."),
+        )
     elif mailbox.sync_state == SyncState.ERROR or (
         error_is_current and mailbox.consecutive_failures
     ):

@@ -13,7 +13,7 @@ import time
 
 from django.db import close_old_connections, connection
 
-from inbox.imap import imap_connect, imap_settings
+from inbox.imap import SettingsRefused, imap_connect, imap_settings
 from inbox.mailboxes import mailbox_credentials
 from inbox.models import Mailbox, Provider, SyncState
 from inbox.sync import mailbox_sync
@@ -47,6 +47,10 @@ def watch_mailbox(mailbox_id: int, stop: threading.Event) -> None:
                 mailbox = Mailbox.objects.select_related("workspace").get(pk=mailbox_id)
                 client = imap_connect(imap_settings(mailbox, mailbox_credentials(mailbox)))
             except Mailbox.DoesNotExist:
+                return
+            except SettingsRefused as error:
+                # Never retried: the next sync pass says why on the health panel.
+                logger.warning("mailbox %s: IDLE refused: %s", mailbox_id, error)
                 return
             except Exception as error:
                 logger.warning("mailbox %s: IDLE connection failed: %s", mailbox_id, error)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
+from inbox.mail_network import AddressRefused, open_connection
 from inbox.models import Mailbox, Security
 
 TIMEOUT = 30  # seconds for connect and each command
@@ -26,6 +27,15 @@ class MailServerError(Exception):
     """A mail server problem, with a sentence a person understands (`str(error)`)."""
 
 
+class SettingsRefused(MailServerError):
+    """The mailbox's settings themselves are refused (a password saved for another server,
+    an unencrypted connection across the network): retrying cannot help, an admin must
+    reconnect the mailbox."""
+
+
+Binding = tuple[str, int, str]  # (host, port, username) a saved password was given for
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     host: str
@@ -33,6 +43,24 @@ class ServerSettings:
     security: str
     username: str
     password: str = field(repr=False)  # never in a log line or a traceback
+    # Where a saved password may go; None: the password was typed for this very connection.
+    bound_to: Binding | None = None
+
+    @property
+    def destination(self) -> Binding:
+        return (self.host, self.port, self.username)
+
+
+def endpoint_sentence(protocol: str) -> str:
+    return _(
+        "The %(protocol)s server, port or username changed: enter the password again. A saved "
+        "password is only ever sent to the server, port and username it was saved for."
+    ) % {"protocol": protocol}
+
+
+def _check_binding(server: ServerSettings, protocol: str) -> None:
+    if server.bound_to is not None and tuple(server.bound_to) != server.destination:
+        raise SettingsRefused(endpoint_sentence(protocol))
 
 
 @lru_cache(maxsize=4)
@@ -90,7 +118,7 @@ def describe(error: BaseException, *, host: str, protocol: str, folder: str = ""
 
     `folder` names the folder being opened, if any, so a missing one is named.
     """
-    if isinstance(error, MailServerError):
+    if isinstance(error, MailServerError | AddressRefused):
         return str(error)
     if isinstance(error, LoginError | smtplib.SMTPAuthenticationError):
         return _login_refused(error, host=host, protocol=protocol)
@@ -154,23 +182,92 @@ def describe(error: BaseException, *, host: str, protocol: str, folder: str = ""
     }
 
 
+class _PinnedIMAP4(imaplib.IMAP4):
+    """imaplib on a socket already connected to a checked address; TLS verified against
+    the host name, never against whatever the name resolves to later."""
+
+    def __init__(
+        self, host: str, port: int, sock: socket.socket, tls: ssl.SSLContext | None
+    ) -> None:
+        self._pinned_socket = sock
+        self._pinned_tls = tls
+        super().__init__(host, port)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        if self._pinned_tls is None:
+            return self._pinned_socket
+        try:
+            return self._pinned_tls.wrap_socket(self._pinned_socket, server_hostname=self.host)
+        except BaseException:
+            self._pinned_socket.close()
+            raise
+
+
+class _PinnedIMAPClient(IMAPClient):
+    def __init__(self, server: ServerSettings, sock: socket.socket) -> None:
+        self._pinned_socket = sock
+        tls = server.security == Security.TLS
+        super().__init__(
+            server.host,
+            server.port,
+            ssl=tls,
+            ssl_context=ssl_context() if tls else None,
+            timeout=TIMEOUT,
+        )
+
+    def _create_IMAP4(self) -> imaplib.IMAP4:
+        return _PinnedIMAP4(
+            self.host, self.port, self._pinned_socket, self.ssl_context if self.ssl else None
+        )
+
+
+class _PinnedSMTP(smtplib.SMTP):
+    """smtplib on a socket already connected to a checked address (TLS from the first
+    byte when `tls` is given; STARTTLS verifies against the host name too)."""
+
+    def __init__(self, host: str, sock: socket.socket, tls: ssl.SSLContext | None) -> None:
+        self._pinned_socket = sock
+        self._pinned_tls = tls
+        super().__init__(timeout=TIMEOUT)  # no host: connect() is called with the name
+        self._host = host  # what starttls() verifies the certificate against
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        if self._pinned_tls is None:
+            return self._pinned_socket
+        try:
+            return self._pinned_tls.wrap_socket(self._pinned_socket, server_hostname=host)
+        except BaseException:
+            self._pinned_socket.close()
+            raise
+
+
+def _open(server: ServerSettings, protocol: str) -> socket.socket:
+    """The socket a connection starts from, or MailServerError before any packet leaves."""
+    _check_binding(server, protocol)
+    try:
+        return open_connection(server.host, server.port, security=server.security, timeout=TIMEOUT)
+    except AddressRefused as error:
+        raise SettingsRefused(str(error)) from error
+    except Exception as error:
+        raise MailServerError(describe(error, host=server.host, protocol=protocol)) from error
+
+
 def imap_connect(server: ServerSettings) -> IMAPClient:
     """A logged-in IMAPClient, or MailServerError in words."""
+    sock = _open(server, "IMAP")
     try:
-        if server.security == Security.TLS:
-            client = IMAPClient(
-                server.host, server.port, ssl=True, ssl_context=ssl_context(), timeout=TIMEOUT
-            )
-        else:
-            client = IMAPClient(server.host, server.port, ssl=False, timeout=TIMEOUT)
-            if server.security == Security.STARTTLS:
-                if b"STARTTLS" not in client.capabilities():
-                    raise MailServerError(
-                        _("%(host)s does not offer STARTTLS on this port.") % {"host": server.host}
-                    )
-                client.starttls(ssl_context())
+        client = _PinnedIMAPClient(server, sock)
+        if server.security == Security.STARTTLS:
+            if b"STARTTLS" not in client.capabilities():
+                raise MailServerError(
+                    _("%(host)s does not offer STARTTLS on this port.") % {"host": server.host}
+                )
+            client.starttls(ssl_context())
         client.login(server.username, server.password)
     except Exception as error:
+        sock.close()  # (a no-op once TLS took the socket over, which imaplib then closes)
+        if isinstance(error, MailServerError):
+            raise
         raise MailServerError(describe(error, host=server.host, protocol="IMAP")) from error
     client.normalise_times = False  # aware datetimes for INTERNALDATE, not local naive ones
     # IMAPClient turns imaplib's debugging to its most verbose level and routes it to a
@@ -182,20 +279,37 @@ def imap_connect(server: ServerSettings) -> IMAPClient:
 
 def smtp_connect(server: ServerSettings) -> smtplib.SMTP:
     """A logged-in SMTP connection, or MailServerError in words."""
+    sock = _open(server, "SMTP")
+    smtp: smtplib.SMTP | None = None
     try:
-        if server.security == Security.TLS:
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                server.host, server.port, timeout=TIMEOUT, context=ssl_context()
-            )
-        else:
-            smtp = smtplib.SMTP(server.host, server.port, timeout=TIMEOUT)
-            if server.security == Security.STARTTLS:
-                smtp.starttls(context=ssl_context())
+        smtp = _PinnedSMTP(
+            server.host, sock, ssl_context() if server.security == Security.TLS else None
+        )
+        code, message = smtp.connect(server.host, server.port)
+        if code != 220:
+            raise smtplib.SMTPConnectError(code, message)
+        if server.security == Security.STARTTLS:
+            smtp.starttls(context=ssl_context())
         if server.username:
             smtp.login(server.username, server.password)
     except Exception as error:
+        if smtp is not None:
+            smtp.close()
+        sock.close()
+        if isinstance(error, MailServerError):
+            raise
         raise MailServerError(describe(error, host=server.host, protocol="SMTP")) from error
     return smtp
+
+
+def credentials_binding(credentials: dict, protocol: str) -> Binding | None:
+    """The (host, port, username) the saved password of `protocol` was given for.
+
+    None for credentials saved before passwords were bound: they are bound to the
+    mailbox's columns as they are (the form then asks again when any of them changes).
+    """
+    bound = credentials.get("bound_to", {}).get(protocol)
+    return (str(bound[0]), int(bound[1]), str(bound[2])) if bound else None
 
 
 def _server_settings(mailbox: Mailbox, credentials: dict, protocol: str) -> ServerSettings:
@@ -206,6 +320,7 @@ def _server_settings(mailbox: Mailbox, credentials: dict, protocol: str) -> Serv
         security=security,
         username=getattr(mailbox, f"{protocol}_username"),
         password=credentials.get(f"{protocol}_password", ""),
+        bound_to=credentials_binding(credentials, protocol),
     )
 
 

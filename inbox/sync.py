@@ -28,7 +28,7 @@ from imapclient import IMAPClient
 from imapclient import imapclient as imapclient_module
 
 from accounts.keys import keys_for
-from inbox.imap import MailServerError, describe, imap_connect, imap_settings
+from inbox.imap import MailServerError, SettingsRefused, describe, imap_connect, imap_settings
 from inbox.imap_fetch import uid_fetch
 from inbox.ingest import IngestResult, RawMail, SortedBatch, batch_prepare, batch_sort, batch_store
 from inbox.mailboxes import folder_name, folder_rename, mailbox_credentials
@@ -178,8 +178,9 @@ def mailbox_sync(
             last_error=summary.error,
             last_error_at=timezone.now(),
             consecutive_failures=F("consecutive_failures") + 1,
+            # Retrying cannot help these: the sync stops until an admin reconnects.
             sync_state=SyncState.RECONNECT
-            if isinstance(error, ReconnectNeeded)
+            if isinstance(error, ReconnectNeeded | SettingsRefused)
             else SyncState.ERROR,
         )
     else:

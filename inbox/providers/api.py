@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import requests
 from django.utils import timezone
@@ -112,7 +113,23 @@ class Api:
     throttle_waits: float = 0.0  # seconds waited on throttle answers
 
     def url(self, path: str) -> str:
-        return path if path.startswith(("https://", "http://")) else self.base_url + path
+        """The URL to call: a path under the provider's API, or a link the provider gave
+        (Graph's next and delta links) — only if it points at that same API, as the access
+        token goes with every request and is for that API alone."""
+        if not path.startswith(("https://", "http://")):
+            return self.base_url + path
+        link, base = urlsplit(path), urlsplit(self.base_url)
+        if (link.scheme, link.netloc.lower()) != (base.scheme, base.netloc.lower()) or (
+            base.path and not (link.path + "/").startswith(base.path.rstrip("/") + "/")
+        ):
+            raise ProviderError(
+                _(
+                    "%(provider)s gave a link to another server; Trupeo does not send the "
+                    "mailbox's access token there."
+                )
+                % {"provider": self.label}
+            )
+        return path
 
     def call(
         self,

@@ -124,9 +124,9 @@ class Command(BaseCommand):
                 "smtp_username": options["smtp_username"],
                 "smtp_password": smtp_password,
             },
+            # Private addresses follow TRUPEO_MAIL_ALLOW_PRIVATE_HOSTS, as every connection
+            # (sync, sending) checks it again: a mailbox saved here would never sync.
             workspace=workspace,
-            # The operator may connect servers on the provider's own network.
-            allow_private_hosts=True,
         )
         if not form.is_valid():
             raise CommandError(
