@@ -1,0 +1,45 @@
+"""What the debug page and error emails may show: no password, even one inside a URL.
+
+Django hides settings whose *name* looks secret (KEY, TOKEN, PASS…), but `REDIS_URL`,
+`DATABASE_URL`, `CELERY_BROKER_URL` or a cache's `LOCATION` carry their password inside the
+value (`redis://:secret@host/0`). This filter also masks the password of every URL-shaped
+value, in settings, request headers and environment, and traceback variables.
+"""
+
+import re
+from typing import Any
+
+from django.views.debug import SafeExceptionReporterFilter
+
+# scheme://user:password@ — the password ends at the last "@" before the host.
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-z][a-z0-9+.\-]*://[^:/?#@\s]*:)(?P<password>[^\s/?#]*)@", re.I
+)
+
+
+def scrub_url_passwords(value: Any, substitute: str = "********") -> Any:
+    """The value with every `scheme://user:password@` password masked, recursively."""
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(lambda m: f"{m['head']}{substitute}@", value)
+    if isinstance(value, dict):
+        return {k: scrub_url_passwords(v, substitute) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_url_passwords(v, substitute) for v in value]
+    if isinstance(value, tuple):
+        return tuple(scrub_url_passwords(v, substitute) for v in value)
+    return value
+
+
+class UrlPasswordFilter(SafeExceptionReporterFilter):
+    def cleanse_setting(self, key, value):
+        # The parent recurses into dicts, lists and tuples through this method.
+        cleansed = super().cleanse_setting(key, value)
+        if isinstance(cleansed, str):
+            return scrub_url_passwords(cleansed, self.cleansed_substitute)
+        return cleansed
+
+    def get_traceback_frame_variables(self, request, tb_frame):
+        return [
+            (name, scrub_url_passwords(value, self.cleansed_substitute))
+            for name, value in super().get_traceback_frame_variables(request, tb_frame)
+        ]
