@@ -4,8 +4,12 @@ Django hides settings whose *name* looks secret (KEY, TOKEN, PASS…), but `REDI
 `DATABASE_URL`, `CELERY_BROKER_URL` or a cache's `LOCATION` carry their password inside the
 value (`redis://:secret@host/0`). This filter also masks the password of every URL-shaped
 value, in settings, request headers and environment, and traceback variables.
+
+And the logs never carry a link's secret: Django logs the path of every 4xx/5xx response
+("Forbidden: /invitations/<token>/"), so `LinkSecretFilter` cuts the token out of such paths.
 """
 
+import logging
 import re
 from typing import Any
 
@@ -43,3 +47,18 @@ class UrlPasswordFilter(SafeExceptionReporterFilter):
             (name, scrub_url_passwords(value, self.cleansed_substitute))
             for name, value in super().get_traceback_frame_variables(request, tb_frame)
         ]
+
+
+# Paths whose last segment is a secret: invitations, address confirmations, password resets.
+_SECRET_PATH = re.compile(r"(/invitations/|/confirm-email/|/password/reset/key/)[^/\s?#\"']+")
+
+
+class LinkSecretFilter(logging.Filter):
+    """Logging filter: mask the token of invitation, confirmation and password-reset links."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _SECRET_PATH.sub(r"\1********", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
