@@ -2,8 +2,12 @@
 
 import logging
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -126,6 +130,20 @@ def test_production_refuses_to_start_without_transactional_mail(tmp_path):
     assert "No transactional mail" in result.stderr
 
 
+def test_deploy_check_warns_when_mail_stays_in_memory(tmp_path):
+    result = _manage(
+        tmp_path,
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        TRUPEO_MAIL_TO_MEMORY="True",
+        **PRODUCTION,
+    )
+    assert result.returncode != 0
+    assert "accounts.W001" in result.stderr and "no mail is delivered" in result.stderr
+
+
 def _mailer(tmp_path, **env) -> str:
     code = "from django.conf import settings; print(settings.MAILERS['default']['BACKEND'])"
     result = _manage(tmp_path, "shell", "-c", code, **env)
@@ -202,3 +220,63 @@ def test_error_emails_hide_passwords_inside_urls(settings, db):
     html = message.alternatives[0].content
     assert "cache.internal" in message.body and "db.internal" in html
     assert PASSWORD not in message.body and PASSWORD not in html
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_gunicorn_access_log_keeps_no_link_secret(tmp_path):
+    # gunicorn as docker-compose.yml runs it; the token travels in the path and the Referer.
+    port = _free_port()
+    log = tmp_path / "access.log"
+    env = {**os.environ, "TRUPEO_DATA_DIR": str(tmp_path), "ALLOWED_HOSTS": "127.0.0.1"}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "trupeo.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--access-logfile",
+            str(log),
+            "--logger-class",
+            "trupeo.gunicorn_logs.AccessLogger",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    token = "MQ:1xaDxw:EwGmFmqZwHlH-WuzFlUFhtesb-Secret"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/invitations/{token}/",
+                    headers={"Referer": f"http://127.0.0.1:{port}/accounts/confirm-email/{token}/"},
+                )
+                urllib.request.urlopen(request, timeout=5)  # noqa: S310 (our own loopback server)
+            except urllib.error.HTTPError:
+                break  # an answer (the link is forged): the request was served and logged
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.3)
+                continue
+            break
+        deadline = time.monotonic() + 10
+        while "/invitations/" not in (log.read_text() if log.exists() else ""):
+            assert time.monotonic() < deadline, "no access line written"
+            time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    line = log.read_text()
+    assert "GET /invitations/********/" in line
+    assert "/accounts/confirm-email/********/" in line
+    assert "Secret" not in line

@@ -53,12 +53,17 @@ class UrlPasswordFilter(SafeExceptionReporterFilter):
 _SECRET_PATH = re.compile(r"(/invitations/|/confirm-email/|/password/reset/key/)[^/\s?#\"']+")
 
 
+def mask_link_secrets(text: str) -> str:
+    """The text with the token of every invitation, confirmation or reset link masked."""
+    return _SECRET_PATH.sub(r"\1********", text)
+
+
 class LinkSecretFilter(logging.Filter):
     """Logging filter: mask the token of invitation, confirmation and password-reset links."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _SECRET_PATH.sub(r"\1********", message)
+        redacted = mask_link_secrets(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
