@@ -179,8 +179,8 @@ SECRET_URLS = {
 
 
 def _crash(request):
-    database_url = f"postgres://trupeo:{PASSWORD}@db.internal:5432/trupeo"  # noqa: F841
-    raise RuntimeError("boom")
+    database_url = f"postgres://trupeo:{PASSWORD}@db.internal:5432/trupeo"
+    raise RuntimeError(f"cannot reach {database_url}")
 
 
 def _request_with_secrets():
@@ -199,6 +199,7 @@ def test_debug_page_hides_passwords_inside_urls(settings, db):
     page = response.content.decode()
     assert "cache.internal:6379" in page and "api.example.fr" in page  # still useful…
     assert "db.internal:5432" in page and "mq.internal" in page
+    assert "cannot reach postgres://trupeo:********************@db.internal" in page
     assert PASSWORD not in page  # …but no password: settings, headers, local variables
 
 
@@ -211,7 +212,7 @@ def test_error_emails_hide_passwords_inside_urls(settings, db):
         _crash(request)
     except RuntimeError:
         record = logging.LogRecord(
-            "django.request", logging.ERROR, __file__, 1, "boom", None, sys.exc_info()
+            "django.request", logging.ERROR, __file__, 1, "crash", None, sys.exc_info()
         )
     record.request = request
     AdminEmailHandler(include_html=True).emit(record)

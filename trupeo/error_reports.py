@@ -3,7 +3,8 @@
 Django hides settings whose *name* looks secret (KEY, TOKEN, PASS…), but `REDIS_URL`,
 `DATABASE_URL`, `CELERY_BROKER_URL` or a cache's `LOCATION` carry their password inside the
 value (`redis://:secret@host/0`). This filter also masks the password of every URL-shaped
-value, in settings, request headers and environment, and traceback variables.
+value, in settings, request headers and environment, traceback variables and the
+exception's message.
 
 And the logs never carry a link's secret: Django logs the path of every 4xx/5xx response
 ("Forbidden: /invitations/<token>/"), so `LinkSecretFilter` cuts the token out of such paths.
@@ -13,7 +14,7 @@ import logging
 import re
 from typing import Any
 
-from django.views.debug import SafeExceptionReporterFilter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 # scheme://user:password@ — the password ends at the last "@" before the host.
 _URL_PASSWORD = re.compile(
@@ -47,6 +48,18 @@ class UrlPasswordFilter(SafeExceptionReporterFilter):
             (name, scrub_url_passwords(value, self.cleansed_substitute))
             for name, value in super().get_traceback_frame_variables(request, tb_frame)
         ]
+
+
+class UrlPasswordReporter(ExceptionReporter):
+    """The exception's own message may hold a URL too ("cannot reach redis://:pw@…")."""
+
+    def get_traceback_data(self):
+        data = super().get_traceback_data()
+        if "exception_value" in data:
+            data["exception_value"] = scrub_url_passwords(
+                str(data["exception_value"]), self.filter.cleansed_substitute
+            )
+        return data
 
 
 # Paths whose last segment is a secret: invitations, address confirmations, password resets.

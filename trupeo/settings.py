@@ -399,6 +399,7 @@ SECURE_CSP = {
 
 # The debug page and error emails mask passwords inside URLs (REDIS_URL, DATABASE_URL…) too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "trupeo.error_reports.UrlPasswordFilter"
+DEFAULT_EXCEPTION_REPORTER = "trupeo.error_reports.UrlPasswordReporter"
 
 LOGGING = {
     "version": 1,
