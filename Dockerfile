@@ -9,7 +9,7 @@ COPY requirements.lock package.json package-lock.json ./
 RUN pip install --no-cache-dir --require-hashes -r requirements.lock && npm ci --omit=dev --no-audit --no-fund
 COPY . .
 RUN python scripts/compile_messages.py \
- && SECRET_KEY=build TRUPEO_MASTER_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= TRUPEO_DATA_DIR=/tmp/build \
+ && SECRET_KEY=build TRUPEO_MAIL_TO_MEMORY=True TRUPEO_MASTER_KEYS=build:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= TRUPEO_DATA_DIR=/tmp/build \
     python manage.py collectstatic --noinput
 RUN useradd --system --uid 1000 trupeo && mkdir -p /app/var && chown trupeo /app/var
 USER trupeo

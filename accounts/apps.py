@@ -5,4 +5,4 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import directory  # noqa: F401  (its receivers keep the lists fresh)
+        from accounts import checks, directory  # noqa: F401  (receivers and checks register)

@@ -68,3 +68,14 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["name", "language"]
+
+
+class StaffMfaCodeForm(forms.Form):
+    """The code mailed to a staff address before its first second factor."""
+
+    code = forms.CharField(
+        label=_("Code received by email"),
+        min_length=6,
+        max_length=6,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )

@@ -6,9 +6,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from accounts import staff_mfa
 from accounts.models import Membership
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -71,18 +73,24 @@ def workspace_middleware(get_response: Handler) -> Handler:
 
 
 def staff_mfa_middleware(get_response: Handler) -> Handler:
-    """Staff reach Django admin only with a second factor set up."""
+    """Staff reach Django admin only with a second factor set up, and set up their first
+    one only after proving they read the staff address (see accounts.staff_mfa)."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
         user = request.user
-        if request.path_info.startswith("/admin/") and user.is_authenticated and user.is_staff:
-            from allauth.mfa.models import Authenticator
-
-            if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
-                messages.warning(
-                    request, _("Staff accounts need two-factor authentication to open the admin.")
-                )
-                return redirect("mfa_activate_totp")
+        if not (user.is_authenticated and user.is_staff):
+            return get_response(request)
+        if request.path_info.startswith("/admin/") and staff_mfa.enrolment_needs_proof(user):
+            messages.warning(
+                request, _("Staff accounts need two-factor authentication to open the admin.")
+            )
+            return redirect("mfa_activate_totp")
+        if (
+            request.path_info.startswith(reverse("mfa_index"))
+            and staff_mfa.enrolment_needs_proof(user)
+            and not staff_mfa.enrolment_proven(request)
+        ):
+            return redirect("staff_mfa_confirm")
         return get_response(request)
 
     return middleware

@@ -6,6 +6,7 @@ mail only once the transaction commits.
 
 from datetime import timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -72,6 +73,16 @@ def invitation_from_token(token: str) -> Invitation | None:
     return invitation
 
 
+def invitation_is_for(*, invitation: Invitation, user: User) -> bool:
+    """Whether `user` proved they own the invited address (verified, in any letter case).
+
+    Holding the link is not enough: links get forwarded, pasted into tickets, logged.
+    """
+    return EmailAddress.objects.filter(
+        user=user, email__iexact=invitation.email, verified=True
+    ).exists()
+
+
 def invitation_url(invitation: Invitation) -> str:
     return settings.SITE_URL + reverse("invitation_accept", args=[invitation_token(invitation)])
 
@@ -118,6 +129,11 @@ def invitation_accept(
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not invitation.is_pending:
         raise ValidationError(_("This invitation has expired or was already used."))
+    if not invitation_is_for(invitation=invitation, user=user):
+        raise ValidationError(
+            _("This invitation was sent to %(email)s; sign out to accept it.")
+            % {"email": invitation.email}
+        )
     if invitation.role == Role.OWNER:
         if not terms_version:
             raise ValidationError(_("Accept the data-processing terms to continue."))

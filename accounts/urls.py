@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import views, views_staff
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -22,5 +22,10 @@ urlpatterns = [
     ),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("profile/", views.profile, name="profile"),
+    path(
+        "staff/two-factor/confirm-address/",
+        views_staff.staff_mfa_confirm,
+        name="staff_mfa_confirm",
+    ),
     path("language/", views.language_set, name="language_set"),
 ]

@@ -2,7 +2,6 @@
 
 from urllib.parse import urlencode
 
-from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -170,17 +169,20 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     if invitation is None:
         request.session.pop("pending_invitation", None)
         return render(request, "accounts/invitation_invalid.html", status=404)
+    context = {"invitation": invitation, "path": request.path}
     if not request.user.is_authenticated:
-        # Whoever opened the link received it at this address: a sign-up with it needs no
-        # second confirmation, and the login comes back here.
+        # Signing up or logging in comes back here. A sign-up with the invited address still
+        # confirms it by email: whoever holds the link does not necessarily own the address.
         request.session["pending_invitation"] = token
-        get_adapter(request).stash_verified_email(request, invitation.email)
-        signup_url = reverse("account_signup") + "?" + urlencode({"email": invitation.email})
-        return render(
-            request,
-            "accounts/invitation_accept.html",
-            {"invitation": invitation, "signup_url": signup_url},
+        context["signup_url"] = (
+            reverse("account_signup") + "?" + urlencode({"email": invitation.email})
         )
+        return render(request, "accounts/invitation_accept.html", context)
+    if not services.invitation_is_for(invitation=invitation, user=request.user):
+        # Another account (or this address not yet confirmed): nothing changes, and the
+        # invitation stays usable by the person it was sent to.
+        context["wrong_account"] = True
+        return render(request, "accounts/invitation_accept.html", context, status=403)
     if request.method == "POST":
         request.session.pop("pending_invitation", None)
         try:
@@ -197,7 +199,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         request.session["workspace_id"] = membership.workspace_id
         messages.success(request, _("You joined %(name)s.") % {"name": invitation.workspace.name})
         return redirect("home")
-    return render(request, "accounts/invitation_accept.html", {"invitation": invitation})
+    return render(request, "accounts/invitation_accept.html", context)
 
 
 @login_required

@@ -83,6 +83,7 @@ def _setup_django(url: str) -> None:
             "DJANGO_SETTINGS_MODULE": "trupeo.settings",
             "DATABASE_URL": url,
             "DEBUG": "False",
+            "TRUPEO_MAIL_TO_MEMORY": "True",
             "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
             "TRUPEO_MASTER_KEYS": MASTER_KEYS,
             "TRUPEO_DATA_DIR": tempfile.mkdtemp(prefix="trupeo-bench-inbox-"),

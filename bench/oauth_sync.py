@@ -54,6 +54,7 @@ def _setup(workdir: Path, google: GoogleFake, microsoft: MicrosoftFake) -> None:
     os.environ.update(
         {
             "DEBUG": "False",
+            "TRUPEO_MAIL_TO_MEMORY": "True",
             "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
             "TRUPEO_MASTER_KEYS": "bench:YmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcy1sb25nISE=",
             "TRUPEO_DATA_DIR": str(workdir),

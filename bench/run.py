@@ -56,6 +56,7 @@ class Site:
         self.env = {
             **os.environ,
             "DEBUG": "False",
+            "TRUPEO_MAIL_TO_MEMORY": "True",
             "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
             "TRUPEO_MASTER_KEYS": "bench:YmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcy1sb25nISE=",
             "TRUPEO_DATA_DIR": str(self.workdir),

@@ -4,6 +4,7 @@ import io
 import re
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
 from django.core.management import call_command
 
@@ -41,6 +42,8 @@ def test_workspace_create_without_password_prints_an_invitation(monkeypatch, cli
     path = re.sub(r"^https?://[^/]+", "", link)
     assert client.get(path).status_code == 200
     user = User.objects.create_user("lea@horizon.fr", "x" * 12)
+    # Léa confirmed her address (only its owner accepts the invitation).
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     client.force_login(user)
     client.post(path)  # the owner must accept the data-processing terms: nothing happens
     assert not Membership.objects.filter(user=user).exists()

@@ -1,12 +1,21 @@
 """Settings read from the environment: strict, and production-safe with DEBUG off."""
 
+import logging
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
+from django.test import RequestFactory
+from django.utils.log import AdminEmailHandler
+from django.views.debug import technical_500_response
 
 from trupeo.env import env_bool, env_int, env_list
 
@@ -44,6 +53,8 @@ def _manage(tmp_path, *args, **env):
         "DATABASE_URL",
         "SECURE_SSL_REDIRECT",
         "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "RESEND_API_KEY",
+        "TRUPEO_MAIL_TO_MEMORY",
     )
     base = {k: v for k, v in os.environ.items() if k not in cleared}
     base.update(TRUPEO_DATA_DIR=str(tmp_path), **env)
@@ -91,3 +102,182 @@ def test_security_headers_and_csp_nonce(client, db):
     assert body.count("<script") == body.count(f'nonce="{nonce}"')
     assert "style=" not in body
     assert response["X-Frame-Options"] == "DENY"
+
+
+PRODUCTION = {
+    "DEBUG": "False",
+    "SECRET_KEY": "k" + "9f3!aQz#Lm2@vB7$xR5^nT8&wY1*eU4(oI6)pA0_sD" * 2,
+    "ALLOWED_HOSTS": "trupeo.example.fr",
+}
+
+
+def test_production_refuses_to_start_without_transactional_mail(tmp_path):
+    # The console backend would print every password-reset and invitation link into the logs.
+    result = _manage(tmp_path, "check", **PRODUCTION)
+    assert result.returncode != 0
+    assert "No transactional mail: set RESEND_API_KEY" in result.stderr
+    # gunicorn's entry point refuses too: no password reset can ever be asked for.
+    env = {k: v for k, v in os.environ.items() if k not in ("RESEND_API_KEY",)}
+    env.update(PRODUCTION, TRUPEO_DATA_DIR=str(tmp_path), TRUPEO_MAIL_TO_MEMORY="False")
+    result = subprocess.run(
+        [sys.executable, "-c", "from trupeo.wsgi import application; print('started')"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "started" not in result.stdout
+    assert "No transactional mail" in result.stderr
+
+
+def test_deploy_check_warns_when_mail_stays_in_memory(tmp_path):
+    result = _manage(
+        tmp_path,
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        TRUPEO_MAIL_TO_MEMORY="True",
+        **PRODUCTION,
+    )
+    assert result.returncode != 0
+    assert "accounts.W001" in result.stderr and "no mail is delivered" in result.stderr
+
+
+def _mailer(tmp_path, **env) -> str:
+    code = "from django.conf import settings; print(settings.MAILERS['default']['BACKEND'])"
+    result = _manage(tmp_path, "shell", "-c", code, **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_mail_backends_by_environment(tmp_path):
+    # `make run` (DEBUG on) keeps the console; production sends through Resend.
+    assert _mailer(tmp_path, DEBUG="True") == "django.core.mail.backends.console.EmailBackend"
+    assert _mailer(tmp_path, RESEND_API_KEY="re_test_x", **PRODUCTION) == (
+        "anymail.backends.resend.EmailBackend"
+    )
+    # Tests and image builds keep mail in memory: never printed, never sent.
+    assert _mailer(tmp_path, TRUPEO_MAIL_TO_MEMORY="True", **PRODUCTION) == (
+        "django.core.mail.backends.locmem.EmailBackend"
+    )
+
+
+# Built at run time: the debug page also shows this file's source lines around the crash.
+PASSWORD = "s3" + "cret-" + "Zx9"
+SECRET_URLS = {
+    "REDIS_URL": f"redis://:{PASSWORD}@cache.internal:6379/0",
+    "CELERY_BROKER_URL": f"redis://:{PASSWORD}@cache.internal:6379/0",
+    "CACHES": {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": [f"redis://:{PASSWORD}@cache.internal:6379/0"],
+        }
+    },
+    "SOME_SERVICE_URL": f"https://bot:{PASSWORD}@api.example.fr/v1?x=1",
+}
+
+
+def _crash(request):
+    database_url = f"postgres://trupeo:{PASSWORD}@db.internal:5432/trupeo"
+    raise RuntimeError(f"cannot reach {database_url}")
+
+
+def _request_with_secrets():
+    return RequestFactory().get("/inbox/", HTTP_X_UPSTREAM=f"amqp://guest:{PASSWORD}@mq.internal//")
+
+
+def test_debug_page_hides_passwords_inside_urls(settings, db):
+    settings.DEBUG = True
+    for name, value in SECRET_URLS.items():
+        setattr(settings, name, value)
+    request = _request_with_secrets()
+    try:
+        _crash(request)
+    except RuntimeError:
+        response = technical_500_response(request, *sys.exc_info())
+    page = response.content.decode()
+    assert "cache.internal:6379" in page and "api.example.fr" in page  # still useful…
+    assert "db.internal:5432" in page and "mq.internal" in page
+    assert "cannot reach postgres://trupeo:********************@db.internal" in page
+    assert PASSWORD not in page  # …but no password: settings, headers, local variables
+
+
+def test_error_emails_hide_passwords_inside_urls(settings, db):
+    settings.ADMINS = ["ops@trupeo.example.fr"]
+    for name, value in SECRET_URLS.items():
+        setattr(settings, name, value)
+    request = _request_with_secrets()
+    try:
+        _crash(request)
+    except RuntimeError:
+        record = logging.LogRecord(
+            "django.request", logging.ERROR, __file__, 1, "crash", None, sys.exc_info()
+        )
+    record.request = request
+    AdminEmailHandler(include_html=True).emit(record)
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    html = message.alternatives[0].content
+    assert "cache.internal" in message.body and "db.internal" in html
+    assert PASSWORD not in message.body and PASSWORD not in html
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_gunicorn_access_log_keeps_no_link_secret(tmp_path):
+    # gunicorn as docker-compose.yml runs it; the token travels in the path and the Referer.
+    port = _free_port()
+    log = tmp_path / "access.log"
+    env = {**os.environ, "TRUPEO_DATA_DIR": str(tmp_path), "ALLOWED_HOSTS": "127.0.0.1"}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "trupeo.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--access-logfile",
+            str(log),
+            "--logger-class",
+            "trupeo.gunicorn_logs.AccessLogger",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    token = "MQ:1xaDxw:EwGmFmqZwHlH-WuzFlUFhtesb-Secret"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/invitations/{token}/",
+                    headers={"Referer": f"http://127.0.0.1:{port}/accounts/confirm-email/{token}/"},
+                )
+                urllib.request.urlopen(request, timeout=5)  # noqa: S310 (our own loopback server)
+            except urllib.error.HTTPError:
+                break  # an answer (the link is forged): the request was served and logged
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.3)
+                continue
+            break
+        deadline = time.monotonic() + 10
+        while "/invitations/" not in (log.read_text() if log.exists() else ""):
+            assert time.monotonic() < deadline, "no access line written"
+            time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    line = log.read_text()
+    assert "GET /invitations/********/" in line
+    assert "/accounts/confirm-email/********/" in line
+    assert "Secret" not in line

@@ -70,7 +70,8 @@ def test_invitation_round_trip_for_a_new_user(
     page = client.get("/" + path)
     assert page.status_code == 200
     assert "Lycée Jules Verne" in page.content.decode()
-    # Signing up from the link needs no second email confirmation, and lands in the workspace.
+    # Signing up from the link confirms the address by email (holding the link proves
+    # nothing), then comes back to the invitation.
     signup = client.post(
         reverse("account_signup") + "?email=nina@example.fr",
         {
@@ -81,7 +82,10 @@ def test_invitation_round_trip_for_a_new_user(
         },
     )
     assert signup.status_code == 302
-    assert signup.url == "/" + path
+    assert signup.url == reverse("account_email_verification_sent")
+    confirm = re.search(r"https?://\S+(/accounts/confirm-email/\S+/)", mail.outbox[-1].body)[1]
+    assert mail.outbox[-1].to == ["nina@example.fr"]
+    assert client.post(confirm).url == "/" + path
     accept = client.post("/" + path)
     assert accept.status_code == 302
     membership = Membership.objects.get(workspace=workspace, user__email="nina@example.fr")
@@ -120,7 +124,7 @@ def test_forged_or_used_invitation_links_do_not_work(workspace, alice, bob, clie
     invitation = services.invitation_create(
         workspace=workspace, email="once@example.fr", role=Role.AGENT, invited_by=alice
     )
-    services.invitation_accept(invitation=invitation, user=bob)
+    services.invitation_accept(invitation=invitation, user=UserFactory(email="once@example.fr"))
     token = services.invitation_token(invitation)
     assert client.get(reverse("invitation_accept", args=[token])).status_code == 404
 

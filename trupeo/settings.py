@@ -289,18 +289,28 @@ TRUPEO_EXTRA_CA_FILE = env_str("TRUPEO_EXTRA_CA_FILE")
 # its own network), allowed locally and in tests.
 TRUPEO_MAIL_ALLOW_PRIVATE_HOSTS = env_bool("TRUPEO_MAIL_ALLOW_PRIVATE_HOSTS", DEBUG)
 
-# Transactional mail: Resend when a key is set, else printed on the console.
+# Transactional mail: Resend when a key is set. The console (which would print password-reset
+# and invitation links into the logs) only with DEBUG on; tests keep mail in memory.
 RESEND_API_KEY = env_str("RESEND_API_KEY")
+TRUPEO_MAIL_TO_MEMORY = env_bool("TRUPEO_MAIL_TO_MEMORY", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Trupeo <noreply@trupeo.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-MAILERS = {
-    "default": {
+if RESEND_API_KEY:
+    _mailer = {
         "BACKEND": "anymail.backends.resend.EmailBackend",
         "OPTIONS": {"api_key": RESEND_API_KEY},
     }
-    if RESEND_API_KEY
-    else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
-}
+elif TRUPEO_MAIL_TO_MEMORY:
+    _mailer = {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+elif DEBUG:
+    _mailer = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+else:
+    raise ImproperlyConfigured(
+        "No transactional mail: set RESEND_API_KEY (see .env.example). Without it, mail is "
+        "printed on the console, password-reset and invitation links included, which only "
+        "DEBUG=True (a local trial) allows."
+    )
+MAILERS = {"default": _mailer}
 
 # Billing, consent and anti-abuse keys (their features switch off cleanly when unset).
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
@@ -387,11 +397,23 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
 }
 
+# The debug page and error emails mask passwords inside URLs (REDIS_URL, DATABASE_URL…) too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "trupeo.error_reports.UrlPasswordFilter"
+DEFAULT_EXCEPTION_REPORTER = "trupeo.error_reports.UrlPasswordReporter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # "Not Found: /invitations/<token>/": the token of a link never reaches the logs.
+    "filters": {"link_secrets": {"()": "trupeo.error_reports.LinkSecretFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["link_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
