@@ -903,6 +903,22 @@ def test_smtp_server_down_then_up_is_retried_and_sent_once(
     assert outgoing.attempts == 3
 
 
+def test_a_server_that_never_answers_is_retried_later(workspace, english, dovecot, monkeypatch):
+    from inbox import imap
+
+    monkeypatch.setattr(imap, "TIMEOUT", 0.5)
+    silent = socket.create_server(("127.0.0.1", 0))  # takes the connection, never says a word
+    try:
+        setup = _mailbox(workspace, dovecot, smtp_port=silent.getsockname()[1])
+        outgoing = _reply(setup, english, _receive(setup))
+        assert outgoing_send(outgoing_id=outgoing.pk) == SendState.QUEUED
+    finally:
+        silent.close()
+    outgoing.refresh_from_db()
+    assert "did not answer in time" in outgoing.last_error
+    assert outgoing.lease_until > timezone.now()
+
+
 @pytest.mark.parametrize(
     ("error", "transient"),
     [

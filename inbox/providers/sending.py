@@ -74,7 +74,9 @@ def api_deliver(outgoing: Outgoing, raw: bytes) -> tuple[_Delivery, str | None]:
     except requests.RequestException as error:
         raise _Interrupted(_unanswered(), checkable=True) from error
     except ProviderError as error:
-        raise _Refused(str(error), temporary=False) from error
+        # The sign-in service unreachable while renewing the token: nothing was sent yet.
+        unreachable = isinstance(error.__cause__, requests.RequestException)
+        raise _Refused(str(error), temporary=unreachable) from error
 
 
 def _unanswered() -> str:
