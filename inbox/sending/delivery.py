@@ -123,7 +123,8 @@ def _send_claimed(outgoing: Outgoing) -> str:
         content = outgoing_content(outgoing, keys)
         recipients = [a["address"] for a in (*content["to"], *content["cc"], *content["bcc"])]
         sent_key = None
-        if outgoing.check_sent_first and _found_in_sent(outgoing, raw, content):
+        checkable = mailbox.provider != Provider.IMAP  # only an API send can be ambiguous
+        if checkable and outgoing.check_sent_first and _found_in_sent(outgoing, raw, content):
             return SendState.SENT  # the ambiguous attempt had been taken: not sent again
         if mailbox.provider == Provider.IMAP:
             delivery = _deliver(mailbox, raw, recipients)
