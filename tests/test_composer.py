@@ -731,7 +731,7 @@ def test_1501_recipients_are_refused_with_a_sentence(
         body="Bonjour à toutes les familles",
     ).content.decode()
     assert (
-        "This message has 1501 recipients; this workspace allows at most 100 per message "
+        "This message has 1,501 recipients; this workspace allows at most 100 per message "
         "(To, Cc and Bcc together)." in html
     )
     assert "Recipients from outside your team" not in html  # not 1,501 names to confirm
@@ -743,7 +743,7 @@ def test_1501_recipients_are_refused_with_a_sentence(
 
     from inbox.sending import outgoing_queue
 
-    with pytest.raises(ValidationError, match="1501 recipients"):
+    with pytest.raises(ValidationError, match="1,501 recipients"):
         outgoing_queue(outgoing=outgoing)
     assert smtp_server.messages == []
 
@@ -764,7 +764,8 @@ def test_only_the_owner_changes_the_recipient_limit(
     assert limit_url in alice_client.get(reverse("members")).content.decode()
     alice_client.post(limit_url, {"max_recipients": 5000})  # over what any provider takes
     assert Workspace.objects.get(pk=workspace.pk).max_recipients == 100
-    alice_client.post(limit_url, {"max_recipients": "-1"})
+    for hostile in ("-1", "0", "abc", "1e9999", "9" * 40, ""):
+        assert alice_client.post(limit_url, {"max_recipients": hostile}).status_code == 302
     assert Workspace.objects.get(pk=workspace.pk).max_recipients == 100
     response = alice_client.post(limit_url, {"max_recipients": 2}, follow=True)
     assert "The recipient limit is saved." in response.content.decode()

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from accounts.keys import keys_for
@@ -48,10 +49,13 @@ def read_only_message() -> str:
 
 def too_many_recipients_message(*, count: int, limit: int) -> str:
     return _(
-        "This message has %(count)d recipients; this workspace allows at most %(limit)d per "
+        "This message has %(count)s recipients; this workspace allows at most %(limit)s per "
         "message (To, Cc and Bcc together). Send it in smaller groups, or ask the workspace's "
         "owner to change the limit."
-    ) % {"count": count, "limit": limit}
+    ) % {
+        "count": number_format(count, force_grouping=True),  # "1,501" / "1 501"
+        "limit": number_format(limit, force_grouping=True),
+    }
 
 
 def recipients_over_limit(outgoing: Outgoing, keys: WorkspaceKeys | None = None) -> str | None:
