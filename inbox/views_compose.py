@@ -110,6 +110,18 @@ def _leave(request: WorkspaceRequest, outgoing: Outgoing | None) -> HttpResponse
     return redirect(url)
 
 
+def _leaving(mine) -> list[Outgoing]:
+    """The person's recent messages still on their way, or not sent."""
+    recent = timezone.now() - timedelta(days=2)
+    return list(
+        mine.filter(
+            Q(state__in=[SendState.QUEUED, SendState.SENDING, SendState.FAILED])
+            | Q(state=SendState.SENT, message__isnull=True),
+            updated_at__gte=recent,
+        ).order_by("-updated_at")[:5]
+    )
+
+
 def _form_context(
     request: WorkspaceRequest,
     outgoing: Outgoing,
@@ -190,13 +202,7 @@ def composer_slot(request: WorkspaceRequest, conversation_id: int) -> HttpRespon
     mine = Outgoing.objects.filter(conversation=conversation, author=request.user)
     draft = mine.filter(state=SendState.DRAFT).select_related("mailbox", "conversation")
     draft = draft.order_by("-updated_at").first()
-    recent = timezone.now() - timedelta(days=2)
-    leaving = mine.filter(
-        Q(state__in=[SendState.QUEUED, SendState.SENDING, SendState.FAILED])
-        | Q(state=SendState.SENT, message__isnull=True),
-        updated_at__gte=recent,
-    ).order_by("-updated_at")[:5]
-    leaving = list(leaving)
+    leaving = _leaving(mine)
     now = timezone.now()
     waiting = [
         o for o in leaving if o.state == SendState.QUEUED and o.lease_until and o.lease_until > now
@@ -260,8 +266,17 @@ def compose_new(request: WorkspaceRequest) -> HttpResponse:
         .select_related("mailbox")
         .order_by("-updated_at")[:10]
     )
+    # New messages have no conversation page to show how they are doing: shown here.
+    mine = in_workspace(request, Outgoing).filter(author=request.user, kind=OutgoingKind.NEW)
     return render(
-        request, "inbox/compose_new.html", {"mailboxes": mailboxes, "drafts": list(drafts)}
+        request,
+        "inbox/compose_new.html",
+        {
+            "mailboxes": mailboxes,
+            "drafts": list(drafts),
+            "leaving": _leaving(mine),
+            "now": timezone.now(),
+        },
     )
 
 

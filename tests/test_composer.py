@@ -808,3 +808,25 @@ def test_a_message_waiting_for_its_next_try_says_when(alice_client, customer, qu
     assert "451 4.3.0 Busy" in html
     assert 'hx-trigger="every 30s"' in html  # watched, slowly, until it leaves
     assert reverse("outgoing_retry", args=[outgoing.pk]) in html  # "Try now"
+
+
+def test_a_new_message_waiting_for_its_next_try_is_shown_where_it_was_written(
+    alice_client, bob_client, mailbox, queued, english
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    outgoing = _new_draft(alice_client, mailbox)
+    _send(alice_client, outgoing, to="bob@lycee-verne.fr", subject="Réunion", body="Bonjour")
+    next_try = timezone.now() + timedelta(minutes=2)
+    Outgoing.objects.filter(pk=outgoing.pk).update(
+        state=SendState.QUEUED,
+        lease_until=next_try,
+        last_error="The SMTP server 127.0.0.1 asked to try again later (451 4.3.0 Busy).",
+    )
+    html = alice_client.get(reverse("compose_new")).content.decode()
+    local = timezone.localtime(next_try)
+    assert "Your messages on their way" in html and "451 4.3.0 Busy" in html
+    assert f"Will try again at {local:%H}:{local:%M}." in html
+    assert "451 4.3.0 Busy" not in bob_client.get(reverse("compose_new")).content.decode()
