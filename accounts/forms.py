@@ -2,7 +2,7 @@ from django import forms
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role, User, Workspace
+from accounts.models import MAX_RECIPIENTS_CEILING, Role, User, Workspace
 
 
 class SignupExtraForm(forms.Form):
@@ -78,4 +78,13 @@ class StaffMfaCodeForm(forms.Form):
         min_length=6,
         max_length=6,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class RecipientLimitForm(forms.Form):
+    max_recipients = forms.IntegerField(
+        label=_("Most recipients per message"),
+        min_value=1,
+        max_value=MAX_RECIPIENTS_CEILING,
+        help_text=_("To, Cc and Bcc together. Mail providers refuse more than 500 to 1,000."),
     )

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -61,6 +62,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         return "".join(p[0] for p in parts[:2]).upper() or "?"
 
 
+# What an owner may raise the recipients of one message to (providers refuse more anyway).
+MAX_RECIPIENTS_CEILING = 1000
+
+
 class Workspace(models.Model):
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
@@ -74,6 +79,12 @@ class Workspace(models.Model):
     # Moves whenever a member, tag or mailbox changes (see accounts.directory): each process
     # keeps those lists and reads them again only when this number moved.
     directory_version = models.PositiveBigIntegerField(default=0, editable=False)
+    # How many addresses (To + Cc + Bcc) one message may have; only the owner changes it.
+    max_recipients = models.PositiveIntegerField(
+        _("most recipients per message"),
+        default=100,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RECIPIENTS_CEILING)],
+    )
 
     class Meta:
         verbose_name = _("workspace")

@@ -9,7 +9,7 @@ from datetime import timedelta
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -19,7 +19,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts.keys import workspace_key_create
-from accounts.models import Invitation, Membership, Role, User, Workspace
+from accounts.models import MAX_RECIPIENTS_CEILING, Invitation, Membership, Role, User, Workspace
 from accounts.signals import processor_terms_accepted, workspace_created
 
 _INVITATION_SALT = "trupeo.invitation"
@@ -185,3 +185,15 @@ def ownership_transfer(*, workspace: Workspace, to: Membership) -> None:
     # The old owner becomes an admin first: one owner per workspace, enforced by the database.
     Membership.objects.filter(workspace=workspace, role=Role.OWNER).update(role=Role.ADMIN)
     Membership.objects.filter(pk=to.pk).update(role=Role.OWNER)
+
+
+def workspace_max_recipients_set(*, workspace: Workspace, by: Membership, value: int) -> None:
+    """The owner, and only the owner, sets how many recipients one message may have."""
+    if by.workspace_id != workspace.pk or not by.is_owner:
+        raise PermissionDenied(_("Only the workspace's owner can change the recipient limit."))
+    if not 1 <= value <= MAX_RECIPIENTS_CEILING:
+        raise ValidationError(
+            _("The limit must be between 1 and %(ceiling)d.") % {"ceiling": MAX_RECIPIENTS_CEILING}
+        )
+    Workspace.objects.filter(pk=workspace.pk).update(max_recipients=value)
+    workspace.max_recipients = value

@@ -20,6 +20,9 @@ urlpatterns = [
         views.ownership_transfer,
         name="ownership_transfer",
     ),
+    path(
+        "team/recipient-limit/", views.workspace_recipient_limit, name="workspace_recipient_limit"
+    ),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("profile/", views.profile, name="profile"),
     path(

@@ -15,7 +15,13 @@ from django.views.decorators.http import require_POST
 
 from accounts import services
 from accounts.access import WorkspaceRequest, admin_required, get_in_workspace, member_required
-from accounts.forms import InvitationForm, ProfileForm, RoleForm, WorkspaceForm
+from accounts.forms import (
+    InvitationForm,
+    ProfileForm,
+    RecipientLimitForm,
+    RoleForm,
+    WorkspaceForm,
+)
 from accounts.models import Invitation, Membership
 
 
@@ -77,6 +83,9 @@ def members(request: WorkspaceRequest) -> HttpResponse:
             "invitations": invitations,
             "invite_form": InvitationForm(),
             "role_form": RoleForm,
+            "limit_form": RecipientLimitForm(
+                initial={"max_recipients": request.workspace.max_recipients}
+            ),
         },
     )
 
@@ -233,3 +242,23 @@ def language_set(request: HttpRequest) -> HttpResponse:
         secure=request.is_secure(),
     )
     return response
+
+
+@member_required
+@require_POST
+def workspace_recipient_limit(request: WorkspaceRequest) -> HttpResponse:
+    """The owner sets the most recipients one message may have (a 403 for anyone else)."""
+    if not request.membership.is_owner:
+        raise PermissionDenied(_("Only the workspace's owner can change the recipient limit."))
+    form = RecipientLimitForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect("members")
+    services.workspace_max_recipients_set(
+        workspace=request.workspace,
+        by=request.membership,
+        value=form.cleaned_data["max_recipients"],
+    )
+    messages.success(request, _("The recipient limit is saved."))
+    return redirect("members")

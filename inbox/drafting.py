@@ -4,7 +4,8 @@
   the conversation when it was shown); sending first lists what arrived since, and only a
   second press, after the person has seen it, sends ("nobody answers blind").
 * New outside recipients: an address that is neither in the conversation nor the team's own
-  (a member, a shared address, or a shared address's domain) is named and must be confirmed.
+  (a member, a shared address, or a shared address's domain) is named and must be confirmed;
+  for a new message (no conversation yet), every address outside the team.
 """
 
 from __future__ import annotations
@@ -200,19 +201,17 @@ def _ours(workspace_id: int) -> tuple[set[str], set[str]]:
 
 
 def new_outside_recipients(outgoing: Outgoing) -> list[str]:
-    """Recipients of a reply or forward who are new to the conversation and not the team's.
+    """Recipients who are not the team's and, for a reply or forward, new to the conversation.
 
-    A new message (no conversation) has nothing to compare with: the person typed every
-    address on purpose, so nothing is asked."""
-    if outgoing.conversation_id is None:
-        return []
+    A new message has no conversation to compare with: every outside address is named, as a
+    mistyped or pasted list would otherwise leave without a second look."""
     keys = keys_for(outgoing.workspace)
     content = outgoing_content(outgoing, keys)
     addresses = [
         a["address"]
         for a in (*content.get("to", []), *content.get("cc", []), *content.get("bcc", []))
     ]
-    known = known_addresses(keys, outgoing.conversation)
+    known = known_addresses(keys, outgoing.conversation) if outgoing.conversation_id else set()
     team, domains = _ours(outgoing.workspace_id)
     return [
         a

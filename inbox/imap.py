@@ -120,6 +120,10 @@ def describe(error: BaseException, *, host: str, protocol: str, folder: str = ""
     """
     if isinstance(error, MailServerError | AddressRefused):
         return str(error)
+    if isinstance(error, smtplib.SMTPServerDisconnected) and isinstance(
+        error.__context__, TimeoutError
+    ):
+        error = error.__context__  # smtplib words a silent server as a closed connection
     if isinstance(error, LoginError | smtplib.SMTPAuthenticationError):
         return _login_refused(error, host=host, protocol=protocol)
     if (

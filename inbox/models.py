@@ -290,6 +290,12 @@ class Outgoing(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # When the first attempt since queueing (or a person's Retry) was made: temporary
+    # failures are retried for a day from here, then the outgoing fails.
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The last attempt may have been taken (a provider API's server error): the next one looks
+    # in Sent by Message-ID before sending again.
+    check_sent_first = models.BooleanField(default=False)
     message = models.OneToOneField(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="outgoing"
     )

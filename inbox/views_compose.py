@@ -49,6 +49,7 @@ from inbox.sending import (
     outgoing_queue,
     outgoing_retry,
     outgoing_update,
+    recipients_over_limit,
 )
 
 FORM = "inbox/_composer.html#form"
@@ -107,6 +108,18 @@ def _leave(request: WorkspaceRequest, outgoing: Outgoing | None) -> HttpResponse
         response["HX-Redirect"] = url
         return response
     return redirect(url)
+
+
+def _leaving(mine) -> list[Outgoing]:
+    """The person's recent messages still on their way, or not sent."""
+    recent = timezone.now() - timedelta(days=2)
+    return list(
+        mine.filter(
+            Q(state__in=[SendState.QUEUED, SendState.SENDING, SendState.FAILED])
+            | Q(state=SendState.SENT, message__isnull=True),
+            updated_at__gte=recent,
+        ).order_by("-updated_at")[:5]
+    )
 
 
 def _form_context(
@@ -189,18 +202,20 @@ def composer_slot(request: WorkspaceRequest, conversation_id: int) -> HttpRespon
     mine = Outgoing.objects.filter(conversation=conversation, author=request.user)
     draft = mine.filter(state=SendState.DRAFT).select_related("mailbox", "conversation")
     draft = draft.order_by("-updated_at").first()
-    recent = timezone.now() - timedelta(days=2)
-    leaving = mine.filter(
-        Q(state__in=[SendState.QUEUED, SendState.SENDING, SendState.FAILED])
-        | Q(state=SendState.SENT, message__isnull=True),
-        updated_at__gte=recent,
-    ).order_by("-updated_at")[:5]
-    leaving = list(leaving)
+    leaving = _leaving(mine)
+    now = timezone.now()
+    waiting = [
+        o for o in leaving if o.state == SendState.QUEUED and o.lease_until and o.lease_until > now
+    ]
+    moving = [o for o in leaving if o.state != SendState.FAILED and o not in waiting]
     context = {
         "conversation": conversation,
         "leaving": leaving,
-        # Polled while something is on its way; a failure waits for the person.
-        "pending": any(o.state != SendState.FAILED for o in leaving),
+        "now": now,
+        # Polled while something is on its way (slowly while it only waits for its next try);
+        # a failure waits for the person.
+        "pending": bool(moving or waiting),
+        "poll": 3 if moving else 30,
     }
     if request.GET.get("part") == "outbox":
         return render(request, "inbox/_composer.html#outbox", context)
@@ -251,8 +266,17 @@ def compose_new(request: WorkspaceRequest) -> HttpResponse:
         .select_related("mailbox")
         .order_by("-updated_at")[:10]
     )
+    # New messages have no conversation page to show how they are doing: shown here.
+    mine = in_workspace(request, Outgoing).filter(author=request.user, kind=OutgoingKind.NEW)
     return render(
-        request, "inbox/compose_new.html", {"mailboxes": mailboxes, "drafts": list(drafts)}
+        request,
+        "inbox/compose_new.html",
+        {
+            "mailboxes": mailboxes,
+            "drafts": list(drafts),
+            "leaving": _leaving(mine),
+            "now": timezone.now(),
+        },
     )
 
 
@@ -283,11 +307,18 @@ def draft_save(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
             return _render_form(request, outgoing, errors=errors, seen=_posted_seen(request))
         messages.success(request, _("The draft is saved."))
         return _to_draft(outgoing, _posted_seen(request))
+    if not errors and (over := recipients_over_limit(outgoing)):
+        errors = [over]
     outside = [] if errors else drafting.new_outside_recipients(outgoing)
     return render(
         request,
         "inbox/_composer.html#status",
-        {"saved_at": timezone.now(), "errors": errors, "outside": outside},
+        {
+            "saved_at": timezone.now(),
+            "errors": errors,
+            "outside": outside,
+            "conversation": outgoing.conversation,
+        },
     )
 
 
@@ -402,6 +433,10 @@ def draft_send(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
         return _render_form(
             request, outgoing, errors=errors, typed=typed, seen=_posted_seen(request)
         )
+
+    over = recipients_over_limit(outgoing)
+    if over:  # before naming 1,500 outside addresses one by one
+        return _render_form(request, outgoing, errors=[over], seen=_posted_seen(request))
 
     conversation = outgoing.conversation
     arrivals, seen = [], None

@@ -507,7 +507,12 @@ def test_new_message_from_a_chosen_mailbox(alice_client, mailbox, queued, smtp_s
     assert 'id="composer-form"' in alice_client.get(response["Location"]).content.decode()
     response = alice_client.post(
         reverse("draft_send", args=[outgoing.pk]),
-        {"to": "famille@exemple.fr", "subject": "Réunion", "body": "Bonjour"},
+        {
+            "to": "famille@exemple.fr",
+            "subject": "Réunion",
+            "body": "Bonjour",
+            "confirm_outside": "famille@exemple.fr",  # asked first, like a reply (see below)
+        },
     )
     assert response.status_code == 302 and queued == [outgoing.pk]
     assert outgoing_send(outgoing_id=outgoing.pk) == SendState.SENT
@@ -664,3 +669,164 @@ def test_without_javascript_the_marker_survives_saving_and_errors(
     data["to"] = "s.martin@bureau.exemple.fr"
     page = alice_client.post(reverse("draft_send", args=[outgoing.pk]), data).content.decode()
     assert "Finalement elle viendra" in page and queued == []
+
+
+# --- limits on who a message goes to --------------------------------------------------------
+
+
+def _new_draft(client, mailbox) -> Outgoing:
+    client.post(reverse("compose_new"), {"mailbox": mailbox.pk})
+    return Outgoing.objects.filter(kind=OutgoingKind.NEW).latest("pk")
+
+
+def _addresses(count: int) -> str:
+    return ", ".join(f"parent{i}@exemple.fr" for i in range(count))
+
+
+def test_a_new_message_to_an_outside_address_must_be_confirmed(
+    alice_client, mailbox, queued, english
+):
+    outgoing = _new_draft(alice_client, mailbox)
+    fields = {"to": "Famille Martin <famille@exemple.fr>", "subject": "Réunion", "body": "Bonjour"}
+    # The autosave warns early…
+    status = alice_client.post(
+        reverse("draft_save", args=[outgoing.pk]), fields, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "Outside your team: famille@exemple.fr" in status
+    # …and the first press sends nothing, naming the address.
+    html = _send(alice_client, outgoing, **fields).content.decode()
+    assert "Recipients from outside your team:" in html and "famille@exemple.fr" in html
+    assert Outgoing.objects.get(pk=outgoing.pk).state == SendState.DRAFT and queued == []
+    # Confirming another address does not confirm this one.
+    _send(alice_client, outgoing, **fields, confirm_outside="autre@exemple.fr")
+    assert Outgoing.objects.get(pk=outgoing.pk).state == SendState.DRAFT and queued == []
+    response = _send(alice_client, outgoing, **fields, confirm_outside="famille@exemple.fr")
+    assert response.status_code == 204
+    assert Outgoing.objects.get(pk=outgoing.pk).state == SendState.QUEUED
+    assert queued == [outgoing.pk]
+
+
+def test_a_new_message_to_the_team_is_not_asked_about(alice_client, bob, mailbox, queued, english):
+    outgoing = _new_draft(alice_client, mailbox)
+    response = _send(
+        alice_client,
+        outgoing,
+        to="bob@lycee-verne.fr, direction@lycee-verne.fr",
+        subject="Conseil de classe",
+        body="Bonjour",
+    )
+    assert response.status_code == 204 and queued == [outgoing.pk]
+
+
+def test_1501_recipients_are_refused_with_a_sentence(
+    alice_client, mailbox, queued, smtp_server, english
+):
+    outgoing = _new_draft(alice_client, mailbox)
+    html = _send(
+        alice_client,
+        outgoing,
+        to=_addresses(1001),
+        cc=_addresses(1501)[len(_addresses(1001)) + 2 :],
+        subject="Kermesse",
+        body="Bonjour à toutes les familles",
+    ).content.decode()
+    assert (
+        "This message has 1,501 recipients; this workspace allows at most 100 per message "
+        "(To, Cc and Bcc together)." in html
+    )
+    assert "Recipients from outside your team" not in html  # not 1,501 names to confirm
+    outgoing.refresh_from_db()
+    assert outgoing.state == SendState.DRAFT and queued == []
+    assert len(outgoing_content(outgoing)["to"]) + len(outgoing_content(outgoing)["cc"]) == 1501
+    # The service refuses it too, whoever calls it.
+    from django.core.exceptions import ValidationError
+
+    from inbox.sending import outgoing_queue
+
+    with pytest.raises(ValidationError, match="1,501 recipients"):
+        outgoing_queue(outgoing=outgoing)
+    assert smtp_server.messages == []
+
+
+def test_only_the_owner_changes_the_recipient_limit(
+    alice_client, bob, bob_client, workspace, mailbox, queued, english
+):
+    from accounts.models import Membership, Role, Workspace
+
+    limit_url = reverse("workspace_recipient_limit")
+    team = bob_client.get(reverse("members")).content.decode()
+    assert "at most 100 recipients" in team and limit_url not in team  # an agent only reads it
+    assert bob_client.post(limit_url, {"max_recipients": 2000}).status_code == 403
+    Membership.objects.filter(user=bob, workspace=workspace).update(role=Role.ADMIN)
+    assert bob_client.post(limit_url, {"max_recipients": 2000}).status_code == 403
+    assert Workspace.objects.get(pk=workspace.pk).max_recipients == 100
+
+    assert limit_url in alice_client.get(reverse("members")).content.decode()
+    alice_client.post(limit_url, {"max_recipients": 5000})  # over what any provider takes
+    assert Workspace.objects.get(pk=workspace.pk).max_recipients == 100
+    for hostile in ("-1", "0", "abc", "1e9999", "9" * 40, ""):
+        assert alice_client.post(limit_url, {"max_recipients": hostile}).status_code == 302
+    assert Workspace.objects.get(pk=workspace.pk).max_recipients == 100
+    response = alice_client.post(limit_url, {"max_recipients": 2}, follow=True)
+    assert "The recipient limit is saved." in response.content.decode()
+    assert Workspace.objects.get(pk=workspace.pk).max_recipients == 2
+
+    outgoing = _new_draft(alice_client, mailbox)
+    fields = {"subject": "Réunion", "body": "Bonjour", "confirm_outside": ["a@exemple.fr"]}
+    html = _send(
+        alice_client, outgoing, to="a@exemple.fr, b@lycee-verne.fr, c@lycee-verne.fr", **fields
+    )
+    assert "at most 2 per message" in html.content.decode() and queued == []
+    response = _send(alice_client, outgoing, to="a@exemple.fr, b@lycee-verne.fr", **fields)
+    assert response.status_code == 204 and queued == [outgoing.pk]
+
+
+def test_a_message_waiting_for_its_next_try_says_when(alice_client, customer, queued):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    outgoing, response = _open(alice_client, customer.conversation)
+    _send(
+        alice_client,
+        outgoing,
+        to="s.martin@bureau.exemple.fr",
+        subject="Re",
+        body="Oui",
+        seen=_seen(response.content.decode()),
+    )
+    next_try = timezone.now() + timedelta(minutes=5)
+    Outgoing.objects.filter(pk=outgoing.pk).update(
+        lease_until=next_try,
+        attempts=1,
+        last_error="Le serveur SMTP 127.0.0.1 a demandé de réessayer plus tard (451 4.3.0 Busy).",
+    )
+    slot = reverse("composer_slot", args=[customer.conversation.pk]) + "?part=outbox"
+    html = alice_client.get(slot).content.decode()  # alice reads French
+    local = timezone.localtime(next_try)
+    assert f"Nouvel essai à {local:%H}\u00a0h\u00a0{local:%M}." in html  # « 14 h 32 »
+    assert "451 4.3.0 Busy" in html
+    assert 'hx-trigger="every 30s"' in html  # watched, slowly, until it leaves
+    assert reverse("outgoing_retry", args=[outgoing.pk]) in html  # "Try now"
+
+
+def test_a_new_message_waiting_for_its_next_try_is_shown_where_it_was_written(
+    alice_client, bob_client, mailbox, queued, english
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    outgoing = _new_draft(alice_client, mailbox)
+    _send(alice_client, outgoing, to="bob@lycee-verne.fr", subject="Réunion", body="Bonjour")
+    next_try = timezone.now() + timedelta(minutes=2)
+    Outgoing.objects.filter(pk=outgoing.pk).update(
+        state=SendState.QUEUED,
+        lease_until=next_try,
+        last_error="The SMTP server 127.0.0.1 asked to try again later (451 4.3.0 Busy).",
+    )
+    html = alice_client.get(reverse("compose_new")).content.decode()
+    local = timezone.localtime(next_try)
+    assert "Your messages on their way" in html and "451 4.3.0 Busy" in html
+    assert f"Will try again at {local:%H}:{local:%M}." in html
+    assert "451 4.3.0 Busy" not in bob_client.get(reverse("compose_new")).content.decode()

@@ -3,6 +3,9 @@ filed in the Sent folder of a real Dovecot: the outgoing state machine end to en
 
 import email
 import re
+import smtplib
+import socket
+import ssl
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -48,6 +51,8 @@ from tests.parts import smtp as smtp_part
 
 dovecot = dovecot_part.dovecot  # the session's Dovecot, a fixture
 smtp_server = smtp_part.smtp_server  # an aiosmtpd server recording what it accepts, a fixture
+smtp_server_busy = smtp_part.smtp_server_busy  # 451 a few times, then accepts
+smtp_server_down = smtp_part.smtp_server_down  # refuses connections until started
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eml"
 SHARED = "scolarite@lycee-verne.fr"
@@ -700,21 +705,6 @@ def test_temporary_refusal_stays_queued_with_backoff(
     assert outgoing.attempts == 2
 
 
-def test_temporary_refusals_give_up_in_the_end(workspace, english, dovecot, picky_smtp):
-    setup = _mailbox(workspace, dovecot, smtp_port=picky_smtp.port)
-    customer = _receive(setup)
-    outgoing = _reply(setup, english, customer)
-    picky_smtp.rcpt_reply = "450 4.2.1 Try later"
-    states = []
-    for _ in range(len(sending.RETRY_DELAYS) + 1):
-        _expire_lease(outgoing)
-        states.append(outgoing_send(outgoing_id=outgoing.pk))
-    assert states == [SendState.QUEUED] * len(sending.RETRY_DELAYS) + [SendState.FAILED]
-    outgoing.refresh_from_db()
-    assert "6 attempts" in outgoing.last_error
-    assert picky_smtp.accepted == []
-
-
 def test_permanent_refusal_fails_and_names_the_recipient(workspace, english, dovecot, picky_smtp):
     setup = _mailbox(workspace, dovecot, smtp_port=picky_smtp.port)
     customer = _receive(setup)
@@ -726,13 +716,228 @@ def test_permanent_refusal_fails_and_names_the_recipient(workspace, english, dov
     assert "550" in outgoing.last_error
 
 
-def test_unreachable_smtp_server_fails_in_words(workspace, english, dovecot):
-    setup = _mailbox(workspace, dovecot, smtp_port=free_loopback_port())  # nothing listens
-    customer = _receive(setup)
-    outgoing = _reply(setup, english, customer)
+def test_permanent_recipient_refusal_is_explained(workspace, english, dovecot, picky_smtp):
+    setup = _mailbox(workspace, dovecot, smtp_port=picky_smtp.port)
+    outgoing = _reply(setup, english, _receive(setup))
+    picky_smtp.rcpt_reply = "550 5.2.2 Mailbox full"
     assert outgoing_send(outgoing_id=outgoing.pk) == SendState.FAILED
     outgoing.refresh_from_db()
+    assert "the recipient's mailbox is full" in outgoing.last_error
+
+
+# --- transient failures: retried on a schedule for a day, delivered once ----------------------
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Django's clock, moved by the test (the database and the SMTP server are real)."""
+
+    class Clock:
+        now = timezone.now()
+
+        def advance_to(self, when):
+            self.now = max(self.now, when)
+
+    clock = Clock()
+    monkeypatch.setattr(timezone, "now", lambda: clock.now)
+    return clock
+
+
+def _try_when_due(clock, outgoing: Outgoing) -> str | None:
+    outgoing.refresh_from_db()
+    if outgoing.lease_until:
+        clock.advance_to(outgoing.lease_until)
+    return outgoing_send(outgoing_id=outgoing.pk)
+
+
+def test_451_is_retried_on_the_schedule_and_delivered_exactly_once(
+    workspace, english, dovecot, smtp_server_busy, tasks, clock, django_capture_on_commit_callbacks
+):
+    smtp = smtp_server_busy  # 451 at the end of DATA three times, then 250
+    setup = _mailbox(
+        workspace,
+        dovecot,
+        smtp_port=smtp.port,
+        smtp_username=smtp.username,
+        smtp_password=smtp.password,
+    )
+    outgoing = _reply(setup, english, _receive(setup))
+    start = clock.now
+    for expected_wait in (60, 120, 300):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert outgoing_send(outgoing_id=outgoing.pk) == SendState.QUEUED
+        outgoing.refresh_from_db()
+        assert outgoing.state == SendState.QUEUED
+        assert "451" in outgoing.last_error and "try again later" in outgoing.last_error
+        assert outgoing.lease_until == clock.now + timedelta(seconds=expected_wait)
+        assert tasks[-1] == (outgoing.pk, expected_wait)
+        assert outgoing_send(outgoing_id=outgoing.pk) is None  # not before its time
+        clock.advance_to(outgoing.lease_until)
+    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.SENT
+    assert clock.now - start == timedelta(minutes=8)
+
+    assert len(smtp.refused) == 3 and len(smtp.messages) == 1  # exactly once in the end
+    assert {_parsed(raw)["Message-ID"] for raw in smtp.refused} == {
+        _parsed(smtp.messages[0].raw)["Message-ID"]
+    }  # every attempt carried the same message
+    outgoing.refresh_from_db()
+    assert outgoing.attempts == 4 and outgoing.last_error == ""
+    assert len(dovecot.uids(setup.imap_user, "Sent")) == 1
+    # Nothing sends it again: a late task, the beat sweep, a second worker.
+    clock.advance_to(clock.now + timedelta(hours=2))
+    assert outgoing_send(outgoing_id=outgoing.pk) is None
+    assert outgoing_recover_stuck().requeued == 0
+    assert len(smtp.messages) == 1
+
+
+def test_a_lost_retry_task_is_picked_up_by_the_beat_sweep(
+    workspace, english, dovecot, smtp_server_busy, tasks, clock
+):
+    smtp = smtp_server_busy
+    smtp.busy_times = 1
+    setup = _mailbox(
+        workspace,
+        dovecot,
+        smtp_port=smtp.port,
+        smtp_username=smtp.username,
+        smtp_password=smtp.password,
+    )
+    outgoing = _reply(setup, english, _receive(setup))
+    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.QUEUED
+    tasks.clear()  # the broker lost the countdown task
+    outgoing.refresh_from_db()
+    clock.advance_to(outgoing.lease_until)
+    assert outgoing_recover_stuck().requeued == 0  # just due: its own task may still come
+    clock.advance_to(outgoing.lease_until + sending.REQUEUE_AFTER + timedelta(seconds=1))
+    assert outgoing_recover_stuck().requeued == 1
+    assert tasks == [(outgoing.pk, None)]
+    send_outgoing(outgoing.pk)  # what the worker runs for that task
+    send_outgoing(outgoing.pk)  # and a duplicate of it, harmless
+    assert len(smtp.messages) == 1
+    assert Outgoing.objects.get(pk=outgoing.pk).state == SendState.SENT
+
+
+def test_transient_failures_give_up_a_day_after_the_first_attempt(
+    workspace, english, dovecot, smtp_server_busy, clock
+):
+    smtp = smtp_server_busy
+    smtp.busy_times = 1000
+    setup = _mailbox(
+        workspace,
+        dovecot,
+        smtp_port=smtp.port,
+        smtp_username=smtp.username,
+        smtp_password=smtp.password,
+    )
+    outgoing = _reply(setup, english, _receive(setup))
+    start = clock.now
+    waits, states = [], []
+    while True:
+        state = _try_when_due(clock, outgoing)
+        states.append(state)
+        if state != SendState.QUEUED:
+            break
+        outgoing.refresh_from_db()
+        waits.append(outgoing.lease_until - clock.now)
+    minutes = [int(w.total_seconds() // 60) for w in waits]
+    assert minutes[:6] == [1, 2, 5, 10, 30, 60] and set(minutes[5:]) == {60}
+    assert states[-1] == SendState.FAILED
+    assert clock.now - start <= timedelta(hours=24)
+    outgoing.refresh_from_db()
+    assert outgoing.attempts == len(smtp.refused) == 29
+    assert "451" in outgoing.last_error  # the last reason, in words
+    assert "tried 29 times over 24 hours" in outgoing.last_error
+    assert smtp.messages == []
+    # Only a person sends it again, with a new day of retries.
+    smtp.busy_times = 0
+    outgoing_retry(outgoing=outgoing)
+    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.SENT
+    assert len(smtp.messages) == 1
+
+
+def test_550_fails_at_once_with_the_reason_in_words(
+    workspace, alice, dovecot, smtp_server_busy, tasks, django_capture_on_commit_callbacks
+):
+    smtp = smtp_server_busy
+    smtp.busy_times, smtp.busy_reply = 1, "550 5.7.1 Message rejected as spam"
+    setup = _mailbox(
+        workspace,
+        dovecot,
+        smtp_port=smtp.port,
+        smtp_username=smtp.username,
+        smtp_password=smtp.password,
+    )
+    outgoing = _reply(setup, alice, _receive(setup))  # alice reads French
+    with django_capture_on_commit_callbacks(execute=True):
+        assert outgoing_send(outgoing_id=outgoing.pk) == SendState.FAILED
+    outgoing.refresh_from_db()
+    assert outgoing.state == SendState.FAILED and outgoing.lease_until is None
+    assert "politique du serveur" in outgoing.last_error  # why, in her language
+    assert "550 5.7.1 Message rejected as spam" in outgoing.last_error  # and the server's words
+    assert "127.0.0.1" in outgoing.last_error  # which server said it
+    assert tasks == []  # no retry scheduled
+    assert outgoing_send(outgoing_id=outgoing.pk) is None
+    assert len(smtp.refused) == 1 and smtp.messages == []
+
+
+def test_smtp_server_down_then_up_is_retried_and_sent_once(
+    workspace, english, dovecot, smtp_server_down, clock
+):
+    smtp = smtp_server_down
+    setup = _mailbox(
+        workspace,
+        dovecot,
+        smtp_port=smtp.port,
+        smtp_username=smtp.username,
+        smtp_password=smtp.password,
+    )
+    outgoing = _reply(setup, english, _receive(setup))
+    assert _try_when_due(clock, outgoing) == SendState.QUEUED
+    assert _try_when_due(clock, outgoing) == SendState.QUEUED
+    outgoing.refresh_from_db()
     assert "refused the connection" in outgoing.last_error
+    smtp.start()
+    assert _try_when_due(clock, outgoing) == SendState.SENT
+    assert len(smtp.messages) == 1
+    outgoing.refresh_from_db()
+    assert outgoing.attempts == 3
+
+
+def test_a_server_that_never_answers_is_retried_later(workspace, english, dovecot, monkeypatch):
+    from inbox import imap
+
+    monkeypatch.setattr(imap, "TIMEOUT", 0.5)
+    silent = socket.create_server(("127.0.0.1", 0))  # takes the connection, never says a word
+    try:
+        setup = _mailbox(workspace, dovecot, smtp_port=silent.getsockname()[1])
+        outgoing = _reply(setup, english, _receive(setup))
+        assert outgoing_send(outgoing_id=outgoing.pk) == SendState.QUEUED
+    finally:
+        silent.close()
+    outgoing.refresh_from_db()
+    assert "did not answer in time" in outgoing.last_error
+    assert outgoing.lease_until > timezone.now()
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), True),
+        (TimeoutError("timed out"), True),
+        (smtplib.SMTPServerDisconnected("Connection unexpectedly closed"), True),
+        (smtplib.SMTPConnectError(421, b"Too many connections"), True),
+        (smtplib.SMTPAuthenticationError(454, b"Temporary authentication failure"), True),
+        (socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"), True),
+        (smtplib.SMTPAuthenticationError(535, b"Authentication credentials invalid"), False),
+        (smtplib.SMTPConnectError(554, b"No SMTP service here"), False),
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), False),
+        (ssl.SSLCertVerificationError("certificate verify failed"), False),
+        (ValueError("our own bug"), False),
+        (None, False),
+    ],
+)
+def test_failures_before_the_message_left_are_classified(error, transient):
+    assert sending.is_transient(error) is transient
 
 
 # --- workspaces stay apart ---------------------------------------------------------------------

@@ -10,8 +10,10 @@ syncs back, by its Message-ID (`ApiSync.without_filed_copies`).
 Graph `internetMessageId` in Sent Items): how the recovery settles a send whose worker died.
 
 Outcomes map to the delivery state machine (`inbox.sending.delivery`): a refusal or a
-throttle that never ended left nothing (`_Refused`); a broken connection or a server error
-after the request went out may or may not have sent it (`_Interrupted`).
+throttle that never ended left nothing (`_Refused`, a throttle or an unreachable provider is
+retried later); a broken connection or a server error after the request went out may or may
+not have sent it (`_Interrupted`, checkable: the next attempt looks in Sent by Message-ID
+before sending again, so it is retried without ever being sent twice).
 """
 
 from __future__ import annotations
@@ -57,20 +59,28 @@ def api_deliver(outgoing: Outgoing, raw: bytes) -> tuple[_Delivery, str | None]:
         return _Delivery(refused={}), None
     except ReconnectNeeded as error:
         raise _Refused(str(error), temporary=False) from error
-    except Throttled as error:
-        raise _Refused(str(error), temporary=True) from error
+    except Throttled as error:  # its own sentence speaks of the sync
+        raise _Refused(
+            _("The provider asked Trupeo to slow down or was unavailable."), temporary=True
+        ) from error
     except Unsure as error:
-        raise _Interrupted(str(error)) from error
+        raise _Interrupted(str(error), checkable=True) from error
     except requests.ConnectionError as error:
         if isinstance(error, requests.ConnectTimeout) or _never_connected(error):
             raise _Refused(
                 _("The provider could not be reached; Trupeo will retry."), temporary=True
             ) from error
-        raise _Interrupted(type(error).__name__) from error
+        raise _Interrupted(_unanswered(), checkable=True) from error
     except requests.RequestException as error:
-        raise _Interrupted(type(error).__name__) from error
+        raise _Interrupted(_unanswered(), checkable=True) from error
     except ProviderError as error:
-        raise _Refused(str(error), temporary=False) from error
+        # The sign-in service unreachable while renewing the token: nothing was sent yet.
+        unreachable = isinstance(error.__cause__, requests.RequestException)
+        raise _Refused(str(error), temporary=unreachable) from error
+
+
+def _unanswered() -> str:
+    return _("The provider did not answer the request to send.")
 
 
 def _never_connected(error: requests.ConnectionError) -> bool:

@@ -1,9 +1,12 @@
 """Sending from a shared address: the outgoing state machine.
 
     draft   ─queue─▶ queued ─claim─▶ sending ─SMTP 250─▶ sent ─▶ copy in Sent, linked
-    sending ─4xx─▶ queued, with a backoff (failed once RETRY_DELAYS are spent)
-    sending ─refused before DATA (auth, 5xx, unreachable)─▶ failed
-    sending ─connection broken during DATA─▶ failed ("it may or may not have left")
+    sending ─transient (down, timeout, dropped before DATA, 4xx; API 429)─▶ queued, backoff
+            (1, 2, 5, 10, 30 min, then hourly; failed with the last reason 24 h after the first try)
+    sending ─permanent (5xx, login refused, bad certificate, unknown host)─▶ failed, in words
+    sending ─SMTP connection broken during DATA─▶ failed ("it may or may not have left")
+    sending ─API 5xx / no answer after the request─▶ queued, backoff; the next try looks in
+            Sent by Message-ID first (found → sent, never twice)
     sending, lease expired (the worker died) ─recovery─▶ sent if found in Sent, else failed
     failed  ─a person's Retry─▶ queued
 
@@ -11,7 +14,10 @@
   attempt sends the same bytes under the same Message-ID.
 * A worker claims an outgoing with one conditional UPDATE (queued → sending, a 5-minute lease,
   attempts + 1): two workers never both send it. A queued outgoing's `lease_until`, while set,
-  is the time before which no worker may claim it (the backoff after a 4xx).
+  is the time before which no worker may claim it (the next try of the backoff, shown to the
+  author as "will try again at 14:32"). A retry is queued with a countdown, and the beat sweep
+  (`outgoing_recover_stuck`) queues again any queued outgoing due for REQUEUE_AFTER with no
+  worker on it, so a lost broker message never strands it.
 * The outgoing is marked sent as soon as the server accepts the DATA, before anything else can
   fail; only then is the copy appended to Sent (its APPENDUID becomes the provider key, so the
   Sent-folder sync recognises it) and ingested into the conversation.
@@ -31,9 +37,13 @@ from inbox.sending.delivery import (
     LEASE,
     MAX_REASON,
     RETRY_DELAYS,
+    RETRY_EVERY,
+    RETRY_WINDOW,
     _mark_sent,
     interrupted_message,
+    is_transient,
     outgoing_send,
+    retry_delay,
 )
 from inbox.sending.drafts import (
     MAX_ATTACHMENTS_BYTES,
@@ -47,7 +57,9 @@ from inbox.sending.drafts import (
     outgoing_discard,
     outgoing_queue,
     outgoing_update,
+    recipients_over_limit,
     reply_defaults,
+    too_many_recipients_message,
 )
 from inbox.sending.filing import SEEN, _file_in_sent
 from inbox.sending.recovery import (
@@ -68,6 +80,8 @@ __all__ = [
     "MAX_REASON",
     "REQUEUE_AFTER",
     "RETRY_DELAYS",
+    "RETRY_EVERY",
+    "RETRY_WINDOW",
     "SEEN",
     "OutgoingStateError",
     "RecoveryResult",
@@ -75,6 +89,7 @@ __all__ = [
     "_mark_sent",
     "attachment_too_large_message",
     "interrupted_message",
+    "is_transient",
     "message_id_token",
     "outgoing_attach",
     "outgoing_attachments",
@@ -87,5 +102,8 @@ __all__ = [
     "outgoing_retry",
     "outgoing_send",
     "outgoing_update",
+    "recipients_over_limit",
     "reply_defaults",
+    "retry_delay",
+    "too_many_recipients_message",
 ]

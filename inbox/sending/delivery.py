@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+import socket
+import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -25,6 +28,7 @@ from inbox.models import Mailbox, Outgoing, Provider, SendState
 from inbox.sealing import outgoing_row
 from inbox.sending.drafts import _language, outgoing_content, read_only_message
 from inbox.sending.filing import _file_in_sent
+from inbox.sending.reasons import refusal_in_words
 from inbox.tasks import send_outgoing
 from trupeo.storage import read_sealed
 
@@ -32,15 +36,23 @@ from trupeo.storage import read_sealed
 logger = logging.getLogger("inbox.sending")
 
 LEASE = timedelta(minutes=5)
-# Waits after a temporary (4xx) refusal; one more 4xx after the last one and it fails.
+# Waits after a transient failure (server down, timeout, 4xx, a provider's 429 / 5xx): these,
+# then every RETRY_EVERY, for RETRY_WINDOW from the first attempt; then it fails.
 RETRY_DELAYS = (
     timedelta(minutes=1),
+    timedelta(minutes=2),
     timedelta(minutes=5),
-    timedelta(minutes=15),
-    timedelta(hours=1),
-    timedelta(hours=3),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
 )
+RETRY_EVERY = timedelta(hours=1)
+RETRY_WINDOW = timedelta(hours=24)
 MAX_REASON = 300
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait after the `attempts`-th attempt failed for a transient reason."""
+    return RETRY_DELAYS[attempts - 1] if 1 <= attempts <= len(RETRY_DELAYS) else RETRY_EVERY
 
 
 def interrupted_message() -> str:
@@ -62,7 +74,15 @@ class _Refused(Exception):
 
 
 class _Interrupted(Exception):
-    """The connection broke while the message itself was being transferred."""
+    """The connection broke while the message itself was being transferred.
+
+    `checkable`: the provider keeps its own copy in Sent (Gmail, Graph), so the next attempt
+    can look there by Message-ID first and never send twice: retried like a transient failure.
+    Over SMTP nothing can tell, so it fails and waits for a person."""
+
+    def __init__(self, reason: str, *, checkable: bool = False) -> None:
+        super().__init__(reason)
+        self.checkable = checkable
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,7 @@ def outgoing_send(*, outgoing_id: int) -> str | None:
             state=SendState.SENDING,
             lease_until=now + LEASE,
             attempts=F("attempts") + 1,
+            first_attempt_at=Coalesce(F("first_attempt_at"), Value(now)),
             updated_at=now,
         )
     )
@@ -102,6 +123,9 @@ def _send_claimed(outgoing: Outgoing) -> str:
         content = outgoing_content(outgoing, keys)
         recipients = [a["address"] for a in (*content["to"], *content["cc"], *content["bcc"])]
         sent_key = None
+        checkable = mailbox.provider != Provider.IMAP  # only an API send can be ambiguous
+        if checkable and outgoing.check_sent_first and _found_in_sent(outgoing, raw, content):
+            return SendState.SENT  # the ambiguous attempt had been taken: not sent again
         if mailbox.provider == Provider.IMAP:
             delivery = _deliver(mailbox, raw, recipients)
         else:  # Gmail / Microsoft 365: through their API (inbox.providers.sending)
@@ -113,6 +137,8 @@ def _send_claimed(outgoing: Outgoing) -> str:
             return _defer(outgoing, str(refusal))
         return _fail(outgoing, str(refusal))
     except _Interrupted as error:
+        if error.checkable:
+            return _defer(outgoing, str(error), check_sent=True)
         return _fail(outgoing, f"{interrupted_message()} ({error})")
     except Exception as error:
         # Our own side broke (storage, keys, a bug) before anything was handed to the server.
@@ -160,28 +186,59 @@ def _mark_sent(outgoing: Outgoing, *, note: str = "", sent_at: datetime | None =
     outgoing.lease_until = now + LEASE
 
 
-def _defer(outgoing: Outgoing, reason: str) -> str:
-    if outgoing.attempts > len(RETRY_DELAYS):
-        return _fail(
-            outgoing,
-            _("%(reason)s (gave up after %(count)d attempts)")
-            % {"reason": reason, "count": outgoing.attempts},
+def _found_in_sent(outgoing: Outgoing, raw: bytes, content: dict) -> bool:
+    """After an ambiguous API attempt: the provider's Sent holds it → marked sent and linked.
+
+    Raises `_Refused` (transient) when Sent cannot be searched: sending blind could send twice.
+    """
+    from inbox.providers.sending import api_find_sent
+
+    try:
+        found = api_find_sent(
+            outgoing.mailbox, content.get("message_id", ""), token=outgoing.message_id_token
         )
-    delay = RETRY_DELAYS[max(outgoing.attempts - 1, 0)]
+    except Exception as error:
+        logger.warning("outgoing %s: Sent not searchable (%s)", outgoing.pk, type(error).__name__)
+        raise _Refused(
+            _("The provider could not be asked whether the message already left."),
+            temporary=True,
+        ) from error
+    if found is None:
+        return False
+    _mark_sent(outgoing, sent_at=found.internal_date)
+    _link_sent_copy(outgoing, found.raw or raw, found.provider_key)
+    logger.info("outgoing %s found in Sent after an ambiguous attempt", outgoing.pk)
+    return True
+
+
+def _defer(outgoing: Outgoing, reason: str, *, check_sent: bool = False) -> str:
+    """A transient failure: queued again for the next try of the schedule, or failed once the
+    day from the first attempt is over."""
     now = timezone.now()
+    first = outgoing.first_attempt_at or now
+    due = now + retry_delay(outgoing.attempts)
+    if due > first + RETRY_WINDOW:
+        gave_up = _("Trupeo tried %(count)d times over 24 hours and gave up.") % {
+            "count": outgoing.attempts
+        }
+        if check_sent or outgoing.check_sent_first:
+            return _fail(outgoing, f"{interrupted_message()} {reason} {gave_up}")
+        return _fail(outgoing, f"{reason} {gave_up}")
     Outgoing.objects.filter(pk=outgoing.pk, state=SendState.SENDING).update(
-        state=SendState.QUEUED, lease_until=now + delay, last_error=reason[:2000], updated_at=now
+        state=SendState.QUEUED,
+        lease_until=due,
+        last_error=reason[:2000],
+        # Once an attempt may have been taken, every later one looks first (a copy can be slow
+        # to appear in Sent).
+        check_sent_first=True if check_sent else F("check_sent_first"),
+        updated_at=now,
     )
-    logger.info("outgoing %s: temporary refusal, retry in %s", outgoing.pk, delay)
-    pk = outgoing.pk
-    transaction.on_commit(
-        lambda: send_outgoing.apply_async((pk,), countdown=int(delay.total_seconds()))
-    )
-    outgoing.state, outgoing.last_error, outgoing.lease_until = (
-        SendState.QUEUED,
-        reason,
-        now + delay,
-    )
+    logger.info("outgoing %s: transient failure, next attempt at %s", outgoing.pk, due)
+    pk, countdown = outgoing.pk, int((due - now).total_seconds())
+    # The countdown is the punctual path; the beat sweep (`outgoing_recover_stuck`) queues it
+    # again if this broker message is lost.
+    transaction.on_commit(lambda: send_outgoing.apply_async((pk,), countdown=countdown))
+    outgoing.state, outgoing.last_error, outgoing.lease_until = SendState.QUEUED, reason, due
     return SendState.QUEUED
 
 
@@ -202,16 +259,13 @@ def _reply_text(reply: bytes | str) -> str:
 
 def _refusal(host: str, code: int, reply: bytes | str) -> _Refused:
     temporary = 400 <= code < 500
+    text = _reply_text(reply)
     if temporary:
-        reason = _(
-            "The SMTP server %(host)s asked to try again later (%(code)s %(reply)s). "
-            "Trupeo will retry."
-        )
+        reason = _("The SMTP server %(host)s asked to try again later (%(code)s %(reply)s).")
     else:
-        reason = _("The SMTP server %(host)s refused the message (%(code)s %(reply)s).")
-    return _Refused(
-        reason % {"host": host, "code": code, "reply": _reply_text(reply)}, temporary=temporary
-    )
+        reason = _("The SMTP server %(host)s refused the message: %(why)s (%(code)s %(reply)s).")
+    values = {"host": host, "code": code, "reply": text, "why": refusal_in_words(code, text)}
+    return _Refused(reason % values, temporary=temporary)
 
 
 def _deliver(mailbox: Mailbox, raw: bytes, recipients: list[str]) -> _Delivery:
@@ -223,10 +277,7 @@ def _deliver(mailbox: Mailbox, raw: bytes, recipients: list[str]) -> _Delivery:
     try:
         smtp = smtp_connect(server)
     except MailServerError as error:
-        cause = error.__cause__
-        if isinstance(cause, smtplib.SMTPResponseException) and 400 <= cause.smtp_code < 500:
-            raise _Refused(str(error), temporary=True) from error
-        raise _Refused(str(error), temporary=False) from error
+        raise _Refused(str(error), temporary=is_transient(error.__cause__)) from error
     try:
         try:
             smtp.ehlo_or_helo_if_needed()
@@ -246,15 +297,23 @@ def _deliver(mailbox: Mailbox, raw: bytes, recipients: list[str]) -> _Delivery:
             if len(refused) == len(recipients):
                 code, reply = next(iter(refused.values()))
                 temporary = all(400 <= c < 500 for c, _r in refused.values())
-                raise _Refused(
-                    _("The SMTP server %(host)s refused the recipients %(addresses)s (%(reply)s).")
-                    % {
-                        "host": server.host,
-                        "addresses": ", ".join(refused),
-                        "reply": f"{code} {_reply_text(reply)}",
-                    },
-                    temporary=temporary,
-                )
+                values = {
+                    "host": server.host,
+                    "addresses": ", ".join(refused),
+                    "reply": f"{code} {_reply_text(reply)}",
+                }
+                if temporary:
+                    reason = _(
+                        "The SMTP server %(host)s asked to try the recipients %(addresses)s "
+                        "again later (%(reply)s)."
+                    )
+                else:
+                    values["why"] = refusal_in_words(code, _reply_text(reply))
+                    reason = _(
+                        "The SMTP server %(host)s refused the recipients %(addresses)s: "
+                        "%(why)s (%(reply)s)."
+                    )
+                raise _Refused(reason % values, temporary=temporary)
             code, reply = smtp.docmd("data")
             if code != 354:
                 raise _refusal(server.host, code, reply)
@@ -264,7 +323,7 @@ def _deliver(mailbox: Mailbox, raw: bytes, recipients: list[str]) -> _Delivery:
             raise _refusal(server.host, error.smtp_code, error.smtp_error) from error
         except Exception as error:  # the connection broke before the message was sent
             raise _Refused(
-                describe(error, host=server.host, protocol="SMTP"), temporary=False
+                describe(error, host=server.host, protocol="SMTP"), temporary=is_transient(error)
             ) from error
         # From here the server may have the message: a break is ambiguous, never "not sent".
         try:
@@ -280,6 +339,22 @@ def _deliver(mailbox: Mailbox, raw: bytes, recipients: list[str]) -> _Delivery:
             smtp.quit()
         except Exception:
             smtp.close()
+
+
+def is_transient(error: BaseException | None) -> bool:
+    """Whether a failure before the server had the message is worth trying again later: the
+    server down, slow or busy (refused connection, timeout, dropped connection, a 4xx, a
+    DNS server that could not answer). A 5xx, a refused login, a bad certificate, an unknown
+    host or our own error is not: retrying would fail the same way."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    if isinstance(error, ssl.SSLError):
+        return False
+    if isinstance(error, socket.gaierror):
+        return error.errno in (socket.EAI_AGAIN, getattr(socket, "EAI_SYSTEM", None))
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
 
 
 def _dot_stuffed(raw: bytes) -> bytes:

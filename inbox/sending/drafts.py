@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from accounts.keys import keys_for
@@ -44,6 +45,25 @@ def read_only_message() -> str:
         "This workspace is read-only until its subscription is renewed: the message was not "
         "sent and is kept."
     )
+
+
+def too_many_recipients_message(*, count: int, limit: int) -> str:
+    return _(
+        "This message has %(count)s recipients; this workspace allows at most %(limit)s per "
+        "message (To, Cc and Bcc together). Send it in smaller groups, or ask the workspace's "
+        "owner to change the limit."
+    ) % {
+        "count": number_format(count, force_grouping=True),  # "1,501" / "1 501"
+        "limit": number_format(limit, force_grouping=True),
+    }
+
+
+def recipients_over_limit(outgoing: Outgoing, keys: WorkspaceKeys | None = None) -> str | None:
+    """The sentence refusing a draft with more recipients than its workspace allows, or None."""
+    content = outgoing_content(outgoing, keys)
+    count = sum(len(content.get(field) or []) for field in ("to", "cc", "bcc"))
+    limit = outgoing.workspace.max_recipients
+    return too_many_recipients_message(count=count, limit=limit) if count > limit else None
 
 
 # --- drafts ----------------------------------------------------------------------------------
@@ -223,6 +243,12 @@ def outgoing_queue(*, outgoing: Outgoing) -> Outgoing:
         content = outgoing_content(locked, keys)
         if not (content["to"] or content["cc"] or content["bcc"]):
             raise ValidationError(_("Add at least one recipient."), code="no_recipient")
+        count = len(content["to"]) + len(content["cc"]) + len(content["bcc"])
+        if count > mailbox.workspace.max_recipients:  # checked here, whatever the caller
+            raise ValidationError(
+                too_many_recipients_message(count=count, limit=mailbox.workspace.max_recipients),
+                code="too_many_recipients",
+            )
         original = None
         if content.get("reply_to_message_id"):
             message = Message.objects.filter(
@@ -260,6 +286,7 @@ def outgoing_queue(*, outgoing: Outgoing) -> Outgoing:
         locked.message_id_token = message_id_token(keys, message_id)
         locked.state = SendState.QUEUED
         locked.lease_until = None
+        locked.first_attempt_at = None
         locked.last_error = ""
         locked.save()
         pk = locked.pk

@@ -125,7 +125,14 @@ def outgoing_retry(*, outgoing: Outgoing) -> Outgoing:
         now = timezone.now()
         updated = Outgoing.objects.filter(
             pk=outgoing.pk, state__in=[SendState.FAILED, SendState.QUEUED]
-        ).update(state=SendState.QUEUED, lease_until=None, attempts=0, updated_at=now)
+        ).update(
+            # A new day of automatic retries from the next attempt.
+            state=SendState.QUEUED,
+            lease_until=None,
+            attempts=0,
+            first_attempt_at=None,
+            updated_at=now,
+        )
         if not updated:
             raise OutgoingStateError(_("Only a message that was not sent can be sent again."))
         pk = outgoing.pk

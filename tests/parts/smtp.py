@@ -3,7 +3,10 @@
 `smtp_server` requires AUTH (PLAIN or LOGIN) with its `username` / `password` before MAIL,
 offers STARTTLS with a throw-away certificate, and keeps every accepted message in
 `messages`. `smtp_server_rejecting` answers every AUTH with 535, as a provider does for a
-wrong or revoked password.
+wrong or revoked password. `smtp_server_busy` answers the end of DATA with a 4xx
+(`busy_reply`) `busy_times` times, then accepts; `refused` counts the messages it turned
+away. `smtp_server_down` is stopped (nothing listens on its port, connections are refused)
+until the test calls `server.start()`.
 """
 
 from __future__ import annotations
@@ -53,8 +56,8 @@ class _Authenticator:
 
 
 class _Recorder:
-    def __init__(self, messages: list[ReceivedMessage]) -> None:
-        self._messages = messages
+    def __init__(self, server: SmtpServer) -> None:
+        self._server = server
 
     async def handle_MAIL(
         self,
@@ -74,7 +77,11 @@ class _Recorder:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
-        self._messages.append(
+        if self._server.busy_times > 0:  # "try again later": nothing kept
+            self._server.busy_times -= 1
+            self._server.refused.append(raw)
+            return self._server.busy_reply
+        self._server.messages.append(
             ReceivedMessage(
                 mail_from=envelope.mail_from or "",
                 rcpt_tos=tuple(envelope.rcpt_tos),
@@ -93,7 +100,30 @@ class SmtpServer:
     password: str
     cert_pem: bytes = field(repr=False)
     messages: list[ReceivedMessage] = field(default_factory=list)
+    # Answers the end of DATA with `busy_reply` this many more times, keeping nothing.
+    busy_times: int = 0
+    busy_reply: str = "451 4.3.0 Mail server temporarily busy, try again later"
+    refused: list[bytes] = field(default_factory=list)
+    accept_auth: bool = True
+    key_pem: bytes = field(default=b"", repr=False)
     _controller: Controller | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        """Listen (again) on this server's port."""
+        if self._controller is not None:
+            return
+        controller = Controller(
+            _Recorder(self),
+            hostname=self.host,
+            port=self.port,
+            server_hostname="smtp.trupeo.test",
+            authenticator=_Authenticator(self.username, self.password, accept=self.accept_auth),
+            # Loopback only: real providers demand TLS first, tests may use either path.
+            auth_require_tls=False,
+            tls_context=_server_tls_context(self.cert_pem, self.key_pem),
+        )
+        controller.start()
+        self._controller = controller
 
     def ssl_context(self) -> ssl.SSLContext:
         """A client context that trusts this server's certificate, for STARTTLS."""
@@ -127,23 +157,20 @@ def start_smtp_server(
     cert_pem, key_pem = self_signed_certificate(HOST)
     failure: Exception | None = None
     for _ in range(attempts):  # the probed port may be taken before we bind it
-        server = SmtpServer(HOST, free_loopback_port(), username, password, cert_pem)
-        controller = Controller(
-            _Recorder(server.messages),
-            hostname=HOST,
-            port=server.port,
-            server_hostname="smtp.trupeo.test",
-            authenticator=_Authenticator(username, password, accept=accept_auth),
-            # Loopback only: real providers demand TLS first, tests may use either path.
-            auth_require_tls=False,
-            tls_context=_server_tls_context(cert_pem, key_pem),
+        server = SmtpServer(
+            HOST,
+            free_loopback_port(),
+            username,
+            password,
+            cert_pem,
+            accept_auth=accept_auth,
+            key_pem=key_pem,
         )
         try:
-            controller.start()
+            server.start()
         except (OSError, RuntimeError) as exc:
             failure = exc
             continue
-        server._controller = controller
         return server
     require_part("smtp", f"aiosmtpd could not start: {failure}")
 
@@ -162,6 +189,29 @@ def smtp_server() -> Iterator[SmtpServer]:
 def smtp_server_rejecting() -> Iterator[SmtpServer]:
     """An SMTP server that rejects every AUTH attempt with 535."""
     server = start_smtp_server(accept_auth=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_server_busy() -> Iterator[SmtpServer]:
+    """Answers 451 at the end of DATA `server.busy_times` times (3 unless changed), then
+    accepts; what it turned away is in `server.refused`."""
+    server = start_smtp_server()
+    server.busy_times = 3
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_server_down() -> Iterator[SmtpServer]:
+    """A server whose port refuses connections until the test calls `server.start()`."""
+    server = start_smtp_server()
+    server.stop()
     try:
         yield server
     finally:

@@ -5,13 +5,14 @@ import email
 import re
 
 import pytest
-from django.utils import translation
+from django.utils import timezone
 
-from inbox.models import Message, OutgoingKind, SendState
-from inbox.sending import interrupted_message, outgoing_create, outgoing_queue, outgoing_send
+from inbox.models import Message, Outgoing, OutgoingKind, SendState
+from inbox.sending import outgoing_create, outgoing_queue, outgoing_send
 from inbox.sync import mailbox_sync
 from inbox.tasks import send_outgoing
 from tests.mail import french_message
+from tests.parts.http_fake import Response
 from tests.providers.conftest import GMAIL_ADDRESS, MS_ADDRESS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -92,21 +93,73 @@ def test_send_refused_when_reconnection_needed(alice, google_fake, gmail_box):
     assert google_fake.account(GMAIL_ADDRESS).sent == []
 
 
-def test_graph_server_error_on_send_is_never_retried_blindly(alice, microsoft_fake, graph_box):
-    from tests.parts.http_fake import Response
+def _due(outgoing):
+    """Bring the next try of the backoff to now."""
+    Outgoing.objects.filter(pk=outgoing.pk).update(lease_until=timezone.now())
 
+
+def test_graph_server_error_is_retried_after_looking_in_sent(alice, microsoft_fake, graph_box):
     microsoft_fake.add_message(MS_ADDRESS, french_message(1))
     mailbox_sync(mailbox_id=graph_box.pk)
     outgoing = _reply_to(graph_box, alice, Message.objects.get(mailbox=graph_box))
     calls = []
 
-    def broken(request):
+    def broken(request):  # Graph fails before taking it
         calls.append(1)
         return Response(503, {"error": {"code": "ServiceUnavailable"}})
 
-    microsoft_fake.routes.insert(0, ("POST", re.compile(r"/v1\.0/me/sendMail\Z"), broken))
-    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.FAILED
-    assert len(calls) == 1
+    route = ("POST", re.compile(r"/v1\.0/me/sendMail\Z"), broken)
+    microsoft_fake.routes.insert(0, route)
+    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.QUEUED
+    assert len(calls) == 1  # never repeated within the attempt
     outgoing.refresh_from_db()
-    with translation.override(alice.language):
-        assert interrupted_message() in outgoing.last_error
+    assert outgoing.check_sent_first and "503" in outgoing.last_error
+    assert outgoing.lease_until > timezone.now()
+
+    microsoft_fake.routes.remove(route)
+    _due(outgoing)
+    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.SENT
+    assert len(microsoft_fake.mailbox(MS_ADDRESS).sent) == 1
+
+
+def test_graph_server_error_after_taking_it_is_not_sent_twice(alice, microsoft_fake, graph_box):
+    microsoft_fake.add_message(MS_ADDRESS, french_message(1))
+    mailbox_sync(mailbox_id=graph_box.pk)
+    outgoing = _reply_to(graph_box, alice, Message.objects.get(mailbox=graph_box))
+
+    def took_it_then_failed(request):  # the message left, the answer was a 503
+        microsoft_fake.send_mail(request)
+        return Response(503, {"error": {"code": "ServiceUnavailable"}})
+
+    route = ("POST", re.compile(r"/v1\.0/me/sendMail\Z"), took_it_then_failed)
+    microsoft_fake.routes.insert(0, route)
+    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.QUEUED
+    microsoft_fake.routes.remove(route)
+    _due(outgoing)
+    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.SENT  # found in Sent Items
+    assert len(microsoft_fake.mailbox(MS_ADDRESS).sent) == 1
+    outgoing.refresh_from_db()
+    assert outgoing.message is not None and outgoing.attempts == 2
+
+
+def test_gmail_throttling_is_retried_later(alice, google_fake, gmail_box, monkeypatch):
+    from inbox.providers import api
+
+    monkeypatch.setattr(api, "pause", lambda seconds: None)
+    customer = google_fake.add_message(GMAIL_ADDRESS, french_message(1))
+    mailbox_sync(mailbox_id=gmail_box.pk)
+    outgoing = _reply_to(gmail_box, alice, Message.objects.get(provider_key=customer))
+
+    def throttled(request):
+        return Response(429, {"error": {"code": 429, "errors": [{"reason": "rateLimitExceeded"}]}})
+
+    route = ("POST", re.compile(r"/gmail/v1/users/me/messages/send\Z"), throttled)
+    google_fake.routes.insert(0, route)
+    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.QUEUED
+    outgoing.refresh_from_db()
+    assert not outgoing.check_sent_first  # a 429 says it was not taken
+    assert google_fake.account(GMAIL_ADDRESS).sent == []
+    google_fake.routes.remove(route)
+    _due(outgoing)
+    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.SENT
+    assert len(google_fake.account(GMAIL_ADDRESS).sent) == 1
