@@ -101,6 +101,8 @@ class GdprRequest(models.Model):
     extension_told_at = models.DateTimeField(null=True, blank=True, editable=False)
     answer = models.TextField(_("answer"), blank=True, editable=False)
     answered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When staff were first emailed of it (None until a mail actually went out).
+    staff_told_at = models.DateTimeField(null=True, blank=True, editable=False)
     reminded_d7_at = models.DateTimeField(null=True, blank=True, editable=False)
     reminded_d2_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -141,6 +143,7 @@ class EventKind(models.TextChoices):
     ERASED = "erased", _("Person erased")
     ANSWERED = "answered", _("Answer recorded")
     REMINDER = "reminder", _("Reminder sent")
+    STAFF_TOLD = "staff_told", _("Staff emailed")
     NOTE = "note", _("Note")
 
 
@@ -275,6 +278,11 @@ class Breach(models.Model):
     )
     people_informed_at = models.DateTimeField(_("people informed at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When staff were emailed as the 72-hour deadline approached (`privacy.breaches`).
+    alerted_48h_at = models.DateTimeField(null=True, blank=True, editable=False)
+    alerted_24h_at = models.DateTimeField(null=True, blank=True, editable=False)
+    alerted_6h_at = models.DateTimeField(null=True, blank=True, editable=False)
+    alerted_late_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("data breach")
