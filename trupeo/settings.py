@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.workspace",
                 "billing.context_processors.billing_banner",
+                "privacy.context_processors.processor_terms_banner",
             ],
         },
     },
