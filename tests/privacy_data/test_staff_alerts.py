@@ -59,7 +59,7 @@ def test_staff_are_emailed_when_a_request_arrives_through_the_contact_form(
     assert gdpr_request_tell_staff(request_id=request.pk) is True
     [sent] = [m for m in mail.outbox if "dpo@trupeo.fr" in m.to]
     assert sorted(sent.to) == ["dpo-partage@trupeo.fr", "dpo@trupeo.fr"]
-    assert f"#{request.pk}" in sent.subject
+    assert f"n° {request.pk}" in sent.subject  # staff mail is in French, the default
     assert f"/admin/privacy/gdprrequest/{request.pk}/change/" in sent.body
     assert "dupont" not in (sent.subject + sent.body).lower()  # no personal data by mail
     request.refresh_from_db()
@@ -176,7 +176,7 @@ def test_breach_alerts_at_48_24_and_6_hours_then_late_each_once(db, staff):
         (24.5, "alerted_48h_at", "47 h"),
         (48.5, "alerted_24h_at", "23 h"),
         (66.5, "alerted_6h_at", "5 h"),
-        (73, "alerted_late_at", "passed"),
+        (73, "alerted_late_at", "dépassé"),
     ]:
         Breach.objects.filter(pk=breach.pk).update(
             detected_at=timezone.now() - timedelta(hours=hours_ago)
