@@ -215,3 +215,37 @@ def test_a_breach_alert_nobody_received_is_retried(db, mail_server_down):
     assert breach_alerts_send() == 0  # the mail server is down
     breach.refresh_from_db()
     assert breach.alerted_24h_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reminder_being_sent_by_another_worker_is_not_sent_again(staff, queued):
+    """Another worker holds the row while its mail goes out: this beat run passes it over."""
+    import threading
+
+    from django.db import connection, connections, transaction
+
+    if not connection.features.has_select_for_update_skip_locked:
+        pytest.skip("row locks need PostgreSQL (CI runs this on it)")
+    request = gdpr_request_create(right=Right.ERASURE, email="a@example.fr")
+    _due_in(request, timedelta(days=1))
+    locked, release = threading.Event(), threading.Event()
+
+    def other_worker():
+        with transaction.atomic():
+            GdprRequest.objects.select_for_update().get(pk=request.pk)
+            locked.set()
+            release.wait(10)
+        connections.close_all()
+
+    worker = threading.Thread(target=other_worker)
+    worker.start()
+    try:
+        assert locked.wait(10)
+        assert gdpr_reminders_send() == 0  # skipped, not waited for, not sent
+        assert mail.outbox == []
+    finally:
+        release.set()
+        worker.join()
+    assert gdpr_reminders_send() == 1
+    assert gdpr_reminders_send() == 0
+    assert len(mail.outbox) == 1
