@@ -559,19 +559,18 @@ class BreachAdmin(admin.ModelAdmin):
     def summary(self, obj: Breach) -> str:
         return obj.nature[:80]
 
-    @admin.display(description=_("staff alerted"))
+    @admin.display(description=_("last alert to staff"))
     def staff_alerts(self, obj: Breach) -> str:
-        sent = [
-            f"{label} {timezone.localtime(at):%d/%m %H:%M}"
-            for label, at in [
-                ("48 h", obj.alerted_48h_at),
-                ("24 h", obj.alerted_24h_at),
-                ("6 h", obj.alerted_6h_at),
-                (gettext("late"), obj.alerted_late_at),
-            ]
-            if at is not None
-        ]
-        return " · ".join(sent) or "—"
+        # The tightest alert marked is the last one sent (looser ones are marked with it).
+        for label, at in [
+            (gettext("late"), obj.alerted_late_at),
+            ("6 h", obj.alerted_6h_at),
+            ("24 h", obj.alerted_24h_at),
+            ("48 h", obj.alerted_48h_at),
+        ]:
+            if at is not None:
+                return f"{label} · {timezone.localtime(at):%d/%m/%Y %H:%M}"
+        return "—"
 
     @admin.display(description=_("CNIL notification due (72 h)"))
     def notification_deadline(self, obj: Breach) -> str:

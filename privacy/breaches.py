@@ -34,30 +34,20 @@ def breaches_pending():
 def breach_alerts_send(*, now: datetime | None = None) -> int:
     """Send the alerts that are due; how many went out."""
     now = now or timezone.now()
-    sent = 0
-    for index, (hours, field) in enumerate(ALERTS):
-        started_before = now - timedelta(hours=NOTIFICATION_HOURS - hours)
-        due = breaches_pending().filter(detected_at__lte=started_before, **{field: None})
-        later = ALERTS[index + 1 :]
-        for pk in due.order_by("detected_at").values_list("pk", flat=True):
-            sent += _alert_send(pk, hours, field, later, now)
-    return sent
+    first = now - timedelta(hours=NOTIFICATION_HOURS - ALERTS[0][0])
+    due = breaches_pending().filter(detected_at__lte=first).order_by("detected_at")
+    return sum(_alert_send(pk, now) for pk in due.values_list("pk", flat=True))
 
 
-def _alert_send(pk: int, hours: int, field: str, later, now: datetime) -> bool:
+def _alert_send(pk: int, now: datetime) -> bool:
     with transaction.atomic():
-        breach = (
-            breaches_pending()
-            .select_for_update(skip_locked=True)
-            .filter(pk=pk, **{field: None})
-            .first()
-        )
-        if breach is None:  # decided, sent meanwhile, or being sent by another worker
+        breach = breaches_pending().select_for_update(skip_locked=True).filter(pk=pk).first()
+        if breach is None:  # decided meanwhile, or being alerted by another worker
             return False
         remaining = breach.notification_due_at - now
-        if any(remaining <= timedelta(hours=h) for h, _f in later):
-            # A tighter alert applies already: it says it all, this one is passed over.
-            Breach.objects.filter(pk=pk).update(**{field: now})
+        # The tightest alert whose time has come: it says all the looser ones would have.
+        hours, field = next((h, f) for h, f in reversed(ALERTS) if remaining <= timedelta(hours=h))
+        if getattr(breach, field) is not None:
             return False
         context = {
             "breach": breach,
@@ -72,5 +62,7 @@ def _alert_send(pk: int, hours: int, field: str, later, now: datetime) -> bool:
             what=f"breach {pk} {'late' if hours == 0 else f'{hours} h'} alert",
         ):
             return False
-        Breach.objects.filter(pk=pk).update(**{field: now})
+        # Marked only now that it went out; looser alerts not yet sent are no longer due.
+        done = {f: now for h, f in ALERTS if h >= hours and getattr(breach, f) is None}
+        Breach.objects.filter(pk=pk).update(**done)
     return True

@@ -278,7 +278,8 @@ class Breach(models.Model):
     )
     people_informed_at = models.DateTimeField(_("people informed at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # When staff were emailed as the 72-hour deadline approached (`privacy.breaches`).
+    # When staff were emailed as the 72-hour deadline approached (`privacy.breaches`); an
+    # alert not sent because a tighter one went out first is marked with it.
     alerted_48h_at = models.DateTimeField(null=True, blank=True, editable=False)
     alerted_24h_at = models.DateTimeField(null=True, blank=True, editable=False)
     alerted_6h_at = models.DateTimeField(null=True, blank=True, editable=False)

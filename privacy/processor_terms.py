@@ -20,6 +20,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.checks import Error, register
+from django.db import transaction
 from django.utils.safestring import SafeString
 
 from accounts import directory
@@ -115,6 +116,20 @@ def terms_accept(
     # The owners' banner reads the answer from the per-process directory cache.
     directory.bump([workspace.pk])
     return acceptance
+
+
+@transaction.atomic
+def terms_owner_accept(
+    *, workspace: Workspace, user: User, version: str, ip: str | None
+) -> TermsAcceptance | None:
+    """The owner accepts `version` in the application; None if it already was (a double
+    click, two tabs): the workspace row is locked so two posts record it once."""
+    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+    if TermsAcceptance.objects.filter(
+        workspace=workspace, version=version, accepted_by=TermsAcceptedBy.OWNER
+    ).exists():
+        return None
+    return terms_accept(workspace=workspace, version=version, user=user, ip=ip)
 
 
 def terms_owner_pending(workspace: Workspace) -> bool:

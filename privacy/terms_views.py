@@ -11,8 +11,8 @@ from django.views.decorators.http import require_http_methods
 from accounts.access import WorkspaceRequest, member_required
 from privacy.processor_terms import (
     current_version,
-    terms_accept,
     terms_history,
+    terms_owner_accept,
     terms_owner_pending,
     terms_url,
 )
@@ -34,13 +34,9 @@ def processor_terms_page(request: WorkspaceRequest) -> HttpResponse:
         if request.POST.get("version") != version:
             messages.error(request, _("The terms changed while you were reading: read them again."))
             return redirect("processor_terms")
-        if terms_owner_pending(request.workspace):
-            terms_accept(
-                workspace=request.workspace,
-                version=version,
-                user=request.user,
-                ip=client_ip(request),
-            )
+        terms_owner_accept(
+            workspace=request.workspace, user=request.user, version=version, ip=client_ip(request)
+        )
         messages.success(
             request,
             _("Data-processing terms %(version)s accepted for %(name)s.")

@@ -214,7 +214,7 @@ def test_a_breach_alert_nobody_received_is_retried(db, mail_server_down):
     UserFactory(email="dpo@trupeo.fr", is_staff=True)
     assert breach_alerts_send() == 0  # the mail server is down
     breach.refresh_from_db()
-    assert breach.alerted_24h_at is None
+    assert breach.alerted_24h_at is None and breach.alerted_48h_at is None  # nothing marked
 
 
 @pytest.mark.django_db(transaction=True)
@@ -249,3 +249,11 @@ def test_a_reminder_being_sent_by_another_worker_is_not_sent_again(staff, queued
     assert gdpr_reminders_send() == 1
     assert gdpr_reminders_send() == 0
     assert len(mail.outbox) == 1
+
+
+def test_the_register_shows_which_alerts_went_out(staff_client, staff):
+    breach = _breach(50)
+    assert breach_alerts_send() == 1
+    page = staff_client.get(reverse("admin:privacy_breach_change", args=[breach.pk]))
+    assert page.status_code == 200
+    assert "24 h · " in page.content.decode()
