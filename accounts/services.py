@@ -36,11 +36,17 @@ def unique_slug(name: str) -> str:
 
 @transaction.atomic
 def workspace_create(
-    *, name: str, slug: str, owner: User | None, terms_version: str | None = None
+    *,
+    name: str,
+    slug: str,
+    owner: User | None,
+    terms_version: str | None = None,
+    terms_ip: str | None = None,
 ) -> Workspace:
     """A workspace with its own key; without an owner, the operator invites one.
 
-    `terms_version`: the data-processing terms the owner accepted (the creation form).
+    `terms_version`: the data-processing terms the owner accepted (the creation form), from
+    the address `terms_ip`.
     """
     workspace = Workspace.objects.create(name=name, slug=slug)
     workspace_key_create(workspace=workspace)
@@ -50,7 +56,11 @@ def workspace_create(
         owner.save(update_fields=["last_workspace"])
     # In the transaction: a workspace and the record of its accepted terms go together.
     workspace_created.send(
-        sender=Workspace, workspace=workspace, user=owner, terms_version=terms_version
+        sender=Workspace,
+        workspace=workspace,
+        user=owner,
+        terms_version=terms_version,
+        terms_ip=terms_ip,
     )
     return workspace
 
@@ -122,7 +132,11 @@ def invitation_create(
 
 @transaction.atomic
 def invitation_accept(
-    *, invitation: Invitation, user: User, terms_version: str | None = None
+    *,
+    invitation: Invitation,
+    user: User,
+    terms_version: str | None = None,
+    terms_ip: str | None = None,
 ) -> Membership:
     """Join the workspace. The owner of a workspace an operator created accepts the
     data-processing terms here (`terms_version`), as a client creating one does."""
@@ -142,6 +156,7 @@ def invitation_accept(
             workspace=invitation.workspace,
             user=user,
             terms_version=terms_version,
+            terms_ip=terms_ip,
         )
     membership, _created = Membership.objects.get_or_create(
         workspace=invitation.workspace, user=user, defaults={"role": invitation.role}

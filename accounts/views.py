@@ -43,12 +43,17 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
             slug=form.cleaned_data["slug"],
             owner=request.user,
             terms_version=settings.TRUPEO_DPA_VERSION,
+            terms_ip=request.META.get("REMOTE_ADDR"),
         )
         request.session["workspace_id"] = workspace.pk
         messages.success(request, _("Welcome to %(name)s.") % {"name": workspace.name})
         return redirect("home")
     first = getattr(request, "membership", None) is None
-    return render(request, "accounts/workspace_create.html", {"form": form, "first": first})
+    return render(
+        request,
+        "accounts/workspace_create.html",
+        {"form": form, "first": first, "terms_version": settings.TRUPEO_DPA_VERSION},
+    )
 
 
 @login_required
@@ -201,6 +206,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 terms_version=settings.TRUPEO_DPA_VERSION
                 if request.POST.get("accept_terms")
                 else None,
+                terms_ip=request.META.get("REMOTE_ADDR"),
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))

@@ -1,8 +1,10 @@
-"""The "Your data" pages (export and deletion), under /settings/data/."""
+"""The "Your data" pages (export and deletion), under /settings/data/, and the workspace's
+data-processing terms."""
 
 from django.urls import path
 
 from privacy import account_views as views
+from privacy import terms_views
 
 urlpatterns = [
     path("settings/data/", views.data_page, name="privacy_data"),
@@ -22,4 +24,5 @@ urlpatterns = [
     ),
     path("settings/data/account/export/", views.account_export, name="privacy_account_export"),
     path("settings/data/account/delete/", views.account_delete, name="privacy_account_delete"),
+    path("settings/processor-terms/", terms_views.processor_terms_page, name="processor_terms"),
 ]

@@ -515,9 +515,10 @@ class SecurityEventAdmin(_ReadOnlyAdmin):
 
 @admin.register(TermsAcceptance)
 class TermsAcceptanceAdmin(_ReadOnlyAdmin):
-    list_display = ["accepted_at", "workspace", "user_email", "version"]
-    list_filter = ["version"]
-    list_select_related = ["workspace"]
+    # The snapshot, not the link: the record outlives a deleted workspace.
+    list_display = ["accepted_at", "workspace_name", "user_email", "version", "accepted_by"]
+    list_filter = ["version", "accepted_by"]
+    search_fields = ["workspace_name", "workspace_slug", "user_email"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -530,7 +531,7 @@ class TermsAcceptanceAdmin(_ReadOnlyAdmin):
 class BreachAdmin(admin.ModelAdmin):
     list_display = ["detected_at", "summary", "notification_deadline", "cnil_notified_at"]
     date_hierarchy = "detected_at"
-    readonly_fields = ["notification_deadline"]
+    readonly_fields = ["notification_deadline", "staff_alerts"]
     fieldsets = [
         (None, {"fields": ["detected_at", "nature", "data_concerned", "people_concerned"]}),
         (None, {"fields": ["consequences", "measures"]}),
@@ -539,6 +540,7 @@ class BreachAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "notification_deadline",
+                    "staff_alerts",
                     "cnil_notified_at",
                     "no_notification_reason",
                     "people_informed_at",
@@ -556,6 +558,19 @@ class BreachAdmin(admin.ModelAdmin):
     @admin.display(description=_("breach"))
     def summary(self, obj: Breach) -> str:
         return obj.nature[:80]
+
+    @admin.display(description=_("last alert to staff"))
+    def staff_alerts(self, obj: Breach) -> str:
+        # The tightest alert marked is the last one sent (looser ones are marked with it).
+        for label, at in [
+            (gettext("late"), obj.alerted_late_at),
+            ("6 h", obj.alerted_6h_at),
+            ("24 h", obj.alerted_24h_at),
+            ("48 h", obj.alerted_48h_at),
+        ]:
+            if at is not None:
+                return f"{label} · {timezone.localtime(at):%d/%m/%Y %H:%M}"
+        return "—"
 
     @admin.display(description=_("CNIL notification due (72 h)"))
     def notification_deadline(self, obj: Breach) -> str:

@@ -5,7 +5,8 @@ it back), then the workspace key is destroyed (crypto-shredding: from that insta
 sealed can be read, even from a backup, once the master keys of that time are retired), then
 every row, stored object and index entry goes. Billing records are kept apart: invoices
 point at the workspace with SET_NULL and carry their own snapshot, for the 10 years the law
-requires. A receipt is emailed to the owner.
+requires; so do the acceptances of the data-processing terms, which are the contract. A
+receipt is emailed to the owner.
 
 Account: a user who owns a workspace must transfer it or delete it first; otherwise their
 memberships, sessions, security log and login addresses go with the account, and what they
@@ -66,7 +67,9 @@ def workspace_delete(
     with transaction.atomic():
         # Sessions still pointing at the workspace fall back to another one (or none).
         User.objects.filter(last_workspace=workspace).update(last_workspace=None)
-        workspace.delete()  # cascades to memberships, invitations, exports, terms, …
+        # Cascades to memberships, invitations, exports…; the terms accepted (the contract)
+        # stay, detached with their own snapshot, as invoices do.
+        workspace.delete()
     # Objects written meanwhile by a job still running (an export) go too.
     objects += store.delete_prefix(workspace_prefix(workspace_id))
     receipt = DeletionReceipt(

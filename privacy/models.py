@@ -101,6 +101,8 @@ class GdprRequest(models.Model):
     extension_told_at = models.DateTimeField(null=True, blank=True, editable=False)
     answer = models.TextField(_("answer"), blank=True, editable=False)
     answered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When staff were first emailed of it (None until a mail actually went out).
+    staff_told_at = models.DateTimeField(null=True, blank=True, editable=False)
     reminded_d7_at = models.DateTimeField(null=True, blank=True, editable=False)
     reminded_d2_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -141,6 +143,7 @@ class EventKind(models.TextChoices):
     ERASED = "erased", _("Person erased")
     ANSWERED = "answered", _("Answer recorded")
     REMINDER = "reminder", _("Reminder sent")
+    STAFF_TOLD = "staff_told", _("Staff emailed")
     NOTE = "note", _("Note")
 
 
@@ -275,6 +278,12 @@ class Breach(models.Model):
     )
     people_informed_at = models.DateTimeField(_("people informed at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When staff were emailed as the 72-hour deadline approached (`privacy.breaches`); an
+    # alert not sent because a tighter one went out first is marked with it.
+    alerted_48h_at = models.DateTimeField(null=True, blank=True, editable=False)
+    alerted_24h_at = models.DateTimeField(null=True, blank=True, editable=False)
+    alerted_6h_at = models.DateTimeField(null=True, blank=True, editable=False)
+    alerted_late_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("data breach")
@@ -299,22 +308,53 @@ class Breach(models.Model):
         return self.notification_pending and timezone.now() > self.notification_due_at
 
 
-class TermsAcceptance(models.Model):
-    """A client accepted the data-processing terms (Trupeo as processor, policy section 10)."""
+class TermsAcceptedBy(models.TextChoices):
+    OWNER = "owner", _("The owner, in the application")
+    OPERATOR = "operator", _("Trupeo's operator, on behalf of the client")
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+
+class TermsAcceptance(models.Model):
+    """A client accepted the data-processing terms (Trupeo as processor, policy section 10).
+
+    It is the contract: the workspace and the person are kept as they were when it was
+    accepted, and the row outlives both (the links become empty, the snapshot stays).
+    """
+
+    workspace = models.ForeignKey(
+        Workspace, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    workspace_ref = models.PositiveBigIntegerField(_("workspace number"), db_index=True)
+    workspace_name = models.CharField(_("workspace name"), max_length=120)
+    workspace_slug = models.CharField(_("workspace short name"), max_length=60)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     # Kept if the account goes: the acceptance must stay attributable.
-    user_email = models.EmailField()
-    version = models.CharField(max_length=40)
-    accepted_at = models.DateTimeField(default=timezone.now)
+    user_email = models.EmailField(_("accepted for"))
+    user_name = models.CharField(_("name"), max_length=150, blank=True)
+    version = models.CharField(_("version"), max_length=40)
+    accepted_at = models.DateTimeField(_("accepted at"), default=timezone.now)
+    accepted_by = models.CharField(
+        _("accepted by"),
+        max_length=10,
+        choices=TermsAcceptedBy.choices,
+        default=TermsAcceptedBy.OWNER,
+    )
+    recorded_by = models.CharField(
+        _("recorded by"),
+        max_length=200,
+        blank=True,
+        help_text=_("For a record made by Trupeo's operator: who made it, and how."),
+    )
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("processor terms acceptance")
         verbose_name_plural = _("processor terms acceptances")
         ordering = ["-accepted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_name} · {self.version} · {self.user_email}"
 
 
 # The public site's models (policy versions, contact messages, waitlist) live apart.

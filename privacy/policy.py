@@ -69,8 +69,14 @@ def policy_render(version: PolicyVersion, language: str) -> RenderedPolicy:
     path = policy_path(version.version, language)
     if not path.exists():
         language, path = "fr", policy_path(version.version, "fr")
+    html, toc = markdown_file_render(path)
+    return RenderedPolicy(version=version, language=language, html=html, toc=toc)
+
+
+def markdown_file_render(path: Path) -> tuple[SafeString, list[dict]]:
+    """One of our legal texts (a file in the repository) as HTML, and its numbered sections."""
     html, toc = _render_file(str(path), path.stat().st_mtime_ns)
-    return RenderedPolicy(version=version, language=language, html=mark_safe(html), toc=toc)  # noqa: S308
+    return mark_safe(html), toc  # noqa: S308
 
 
 @lru_cache(maxsize=8)

@@ -1,31 +1,170 @@
-"""Acceptance of the data-processing terms (Trupeo as the processor of its clients' mail,
-policy section 10).
+"""The data-processing terms (Trupeo as the processor of its clients' mail, policy section 10):
+their text, and the record of who accepted which version for which workspace.
 
-The workspace creation form in accounts has a required checkbox; `accounts.services.
-workspace_create` then sends `accounts.signals.workspace_created` with the user and the
-version accepted, and `terms_accept` records who, when and which version. A signal rather
-than `post_save` on Workspace: the row alone knows neither who accepted nor which version,
-and accounts must not import privacy. Sent inside the creating transaction, so a workspace
-and its acceptance are committed together or not at all. Workspaces created by an operator
-(`manage.py workspace_create`, demo data) carry no version: nobody accepted anything yet.
+Each version's text is a file, privacy/dpa/<version>.<language>.md (French binds; English is
+a translation beside it), served on the public site. `TRUPEO_DPA_VERSION` names the version
+in force; a system check refuses to start without its French text.
+
+Acceptances arrive by signals from accounts (which must not import privacy): the workspace
+creation form (`workspace_created`), the invited owner joining a workspace an operator
+created, and the operator command itself (`processor_terms_accepted`). An operator's record
+says so — made on behalf of the client who signed, by whom — and does not count as the
+owner's own: the owner is asked to accept in the application, as every owner is again when
+the version changes (`terms_owner_pending`). Records are the contract: they keep a snapshot
+of the workspace and the person and outlive both.
 """
 
-from django.conf import settings
+import re
+from dataclasses import dataclass
+from pathlib import Path
 
+from django.conf import settings
+from django.core.checks import Error, register
+from django.db import transaction
+from django.utils.safestring import SafeString
+
+from accounts import directory
 from accounts.models import User, Workspace
-from privacy.models import TermsAcceptance
+from privacy.models import TermsAcceptance, TermsAcceptedBy
+from privacy.policy import markdown_file_render
+from privacy.public_paths import public_reverse
+
+TERMS_DIR = Path(__file__).resolve().parent / "dpa"
+_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def current_version() -> str:
     return settings.TRUPEO_DPA_VERSION
 
 
-def terms_accept(*, workspace: Workspace, user: User, version: str) -> TermsAcceptance:
-    return TermsAcceptance.objects.create(
-        workspace=workspace, user=user, user_email=user.email, version=version
+def terms_path(version: str, language: str) -> Path:
+    return TERMS_DIR / f"{version}.{language}.md"
+
+
+def terms_versions() -> list[str]:
+    """Every version with a French text, oldest first."""
+    return sorted(
+        p.name.removesuffix(".fr.md")
+        for p in TERMS_DIR.glob("*.fr.md")
+        if _VERSION.match(p.name.removesuffix(".fr.md"))
     )
 
 
-def on_workspace_created(sender, workspace, user=None, terms_version=None, **kwargs) -> None:
-    if user is not None and terms_version:
-        terms_accept(workspace=workspace, user=user, version=terms_version)
+@dataclass(frozen=True)
+class RenderedTerms:
+    version: str
+    language: str
+    html: SafeString
+    toc: list[dict]
+
+
+def terms_render(version: str, language: str) -> RenderedTerms:
+    """The version's text in `language` (French when not translated). `version` must be one
+    of `terms_versions()`: it names a file."""
+    if version not in terms_versions():
+        raise LookupError(version)
+    path = terms_path(version, language)
+    if not path.exists():
+        language, path = "fr", terms_path(version, "fr")
+    html, toc = markdown_file_render(path)
+    return RenderedTerms(version=version, language=language, html=html, toc=toc)
+
+
+def terms_url(language: str, version: str | None = None) -> str:
+    url = public_reverse("processor_terms", language)
+    return f"{url}?version={version}" if version else url
+
+
+@register()
+def check_terms_text(app_configs, **kwargs) -> list[Error]:
+    version = current_version()
+    if terms_path(version, "fr").exists() and _VERSION.match(version):
+        return []
+    return [
+        Error(
+            f"TRUPEO_DPA_VERSION is {version!r} but there is no privacy/dpa/{version}.fr.md: "
+            "owners would be asked to accept terms nobody can read.",
+            id="privacy.E001",
+        )
+    ]
+
+
+def terms_accept(
+    *,
+    workspace: Workspace,
+    version: str,
+    user: User | None = None,
+    email: str = "",
+    ip: str | None = None,
+    operator: str = "",
+) -> TermsAcceptance:
+    """Record an acceptance. `operator` (who ran the command) makes it a record made by
+    Trupeo's operator on behalf of the client, not the owner's own acceptance."""
+    acceptance = TermsAcceptance.objects.create(
+        workspace=workspace,
+        workspace_ref=workspace.pk,
+        workspace_name=workspace.name,
+        workspace_slug=workspace.slug,
+        user=user,
+        user_email=(user.email if user is not None else email).strip().lower(),
+        user_name=user.name if user is not None else "",
+        version=version,
+        accepted_by=TermsAcceptedBy.OPERATOR if operator else TermsAcceptedBy.OWNER,
+        recorded_by=operator,
+        ip=ip or None,
+    )
+    # The owners' banner reads the answer from the per-process directory cache.
+    directory.bump([workspace.pk])
+    return acceptance
+
+
+@transaction.atomic
+def terms_owner_accept(
+    *, workspace: Workspace, user: User, version: str, ip: str | None
+) -> TermsAcceptance | None:
+    """The owner accepts `version` in the application; None if it already was (a double
+    click, two tabs): the workspace row is locked so two posts record it once."""
+    Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+    if TermsAcceptance.objects.filter(
+        workspace=workspace, version=version, accepted_by=TermsAcceptedBy.OWNER
+    ).exists():
+        return None
+    return terms_accept(workspace=workspace, version=version, user=user, ip=ip)
+
+
+def terms_owner_pending(workspace: Workspace) -> bool:
+    """True while no owner of the workspace accepted the version in force themselves."""
+    version = current_version()
+
+    def load() -> bool:
+        return not TermsAcceptance.objects.filter(
+            workspace=workspace, version=version, accepted_by=TermsAcceptedBy.OWNER
+        ).exists()
+
+    return directory.cached(workspace, f"processor-terms:{version}", load)
+
+
+def terms_history(workspace: Workspace) -> list[TermsAcceptance]:
+    return list(TermsAcceptance.objects.filter(workspace=workspace).order_by("-accepted_at", "-pk"))
+
+
+def on_terms_accepted(
+    sender,
+    workspace,
+    user=None,
+    terms_version=None,
+    terms_ip=None,
+    operator="",
+    email="",
+    **kwargs,
+) -> None:
+    """Receiver of accounts' `workspace_created` and `processor_terms_accepted`."""
+    if terms_version and (user is not None or email):
+        terms_accept(
+            workspace=workspace,
+            version=terms_version,
+            user=user,
+            email=email,
+            ip=terms_ip,
+            operator=operator,
+        )

@@ -13,6 +13,7 @@ SLUGS: dict[str, dict[str, str]] = {
         "legal": "mentions-legales/",
         "contact": "contact/",
         "waitlist": "liste-d-attente/",
+        "processor_terms": "conditions-de-sous-traitance/",
     },
     "en": {
         "home": "",
@@ -20,6 +21,7 @@ SLUGS: dict[str, dict[str, str]] = {
         "legal": "legal-notice/",
         "contact": "contact/",
         "waitlist": "waitlist/",
+        "processor_terms": "data-processing-terms/",
     },
 }
 

@@ -34,10 +34,10 @@ def connect() -> None:
     master_key_rotated.connect(on_master_key_rotated, dispatch_uid="privacy.site_key_rotate")
     contact_gdpr_request.connect(on_contact_gdpr_request, dispatch_uid="privacy.gdpr_request")
     processor_terms_accepted.connect(
-        processor_terms.on_workspace_created, dispatch_uid="privacy.processor_terms_owner"
+        processor_terms.on_terms_accepted, dispatch_uid="privacy.processor_terms_owner"
     )
     workspace_created.connect(
-        processor_terms.on_workspace_created, dispatch_uid="privacy.processor_terms"
+        processor_terms.on_terms_accepted, dispatch_uid="privacy.processor_terms"
     )
     user_logged_in.connect(retention.on_login, dispatch_uid="privacy.security_login")
     user_login_failed.connect(retention.on_login_failed, dispatch_uid="privacy.security_failed")

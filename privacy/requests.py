@@ -13,9 +13,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +28,7 @@ from privacy.models import (
     Right,
 )
 from privacy.site_keys import site_keys
+from privacy.staff_mail import staff_mail_send
 
 logger = logging.getLogger(__name__)
 
@@ -118,13 +117,20 @@ def gdpr_request_create(
     requester_seal(request, name=name, email=email)
     request.save()
     _event(request, EventKind.RECEIVED, actor, source)
+    from privacy.tasks import tell_staff_of_gdpr_request
+
+    tell_staff_of_gdpr_request.delay_on_commit(request.pk)
     return request
 
 
 @transaction.atomic
 def gdpr_request_record_creation(*, request: GdprRequest, actor: User | None) -> None:
-    """For a request typed into the admin by staff (saved by the admin form)."""
+    """For a request typed into the admin by staff (saved by the admin form): the others
+    are told as for a request from the contact form."""
     _event(request, EventKind.RECEIVED, actor, "admin")
+    from privacy.tasks import tell_staff_of_gdpr_request
+
+    tell_staff_of_gdpr_request.delay_on_commit(request.pk)
 
 
 def _locked(request: GdprRequest) -> GdprRequest:
@@ -211,20 +217,50 @@ def require_verified(request: GdprRequest) -> None:
         raise ValidationError(_("This request is closed."))
 
 
-def staff_emails() -> list[str]:
-    return list(
-        User.objects.filter(is_staff=True, is_active=True)
-        .order_by("email")
-        .values_list("email", flat=True)
+def gdpr_request_tell_staff(*, request_id: int) -> bool:
+    """Email staff that a request arrived (once; True when it went out or already had).
+
+    Queued when the request is created; the hourly beat retries any that could not be sent,
+    so a mail server down at that moment delays the news, never loses it.
+    """
+    with transaction.atomic():
+        # The row stays locked while the mail goes out: two workers never both send it.
+        request = (
+            GdprRequest.objects.select_for_update(skip_locked=True)
+            .filter(pk=request_id, staff_told_at=None)
+            .first()
+        )
+        if request is None:
+            return False
+        context = {"request": request, "url": _admin_url(request)}
+        told = staff_mail_send(
+            template="admin/privacy/email/gdpr_received",
+            context=context,
+            what=f"GDPR request {request.pk} received",
+        )
+        if not told:
+            return False
+        GdprRequest.objects.filter(pk=request.pk).update(staff_told_at=timezone.now())
+        _event(request, EventKind.STAFF_TOLD, None, ", ".join(told))
+    return True
+
+
+def gdpr_requests_tell_staff() -> int:
+    """Retry the arrival emails that did not go out (beat); how many went out now."""
+    pending = GdprRequest.objects.filter(status__in=OPEN_STATUSES, staff_told_at=None)
+    return sum(
+        gdpr_request_tell_staff(request_id=pk)
+        for pk in pending.order_by("received_at").values_list("pk", flat=True)
     )
 
 
 def gdpr_reminders_send(*, now: datetime | None = None) -> int:
     """Remind staff of open requests due in 7 days, then in 2 days; each reminder once.
 
-    The reminder is claimed by a conditional update before the mail goes out, so two beat
-    runs (or two workers) never send it twice. A request first seen already within 2 days
-    gets only the D-2 reminder.
+    A reminder is marked sent only once the mail server took it for at least one staff
+    address: with no staff address, or a failing server, it stays due and the next beat run
+    tries again. The row is locked while its mail goes out, so two beat runs (or two workers)
+    never send it twice. A request first seen already within 2 days gets only the D-2 one.
     """
     now = now or timezone.now()
     sent = 0
@@ -232,31 +268,35 @@ def gdpr_reminders_send(*, now: datetime | None = None) -> int:
         due = GdprRequest.objects.filter(
             status__in=OPEN_STATUSES, due_at__lte=now + timedelta(days=days), **{field: None}
         ).order_by("due_at")
-        for request in due:
-            with transaction.atomic():
-                claimed = GdprRequest.objects.filter(pk=request.pk, **{field: None}).update(
-                    **{field: now}
-                )
-                if not claimed:
-                    continue
-                if days == 7 and request.due_at <= now + timedelta(days=2):
-                    continue  # the D-2 reminder, just below, says it all
-                _event(request, EventKind.REMINDER, None, f"D-{days}")
-                _reminder_mail(request, days)
-                sent += 1
+        for pk in due.values_list("pk", flat=True):
+            sent += _reminder_send(pk, days, field, now)
     return sent
 
 
-def _reminder_mail(request: GdprRequest, days: int) -> None:
-    recipients = staff_emails()
-    if not recipients:
-        logger.warning("GDPR request %s is due soon but no staff account exists", request.pk)
-        return
-    context = {
-        "request": request,
-        "days": days,
-        "url": f"{settings.SITE_URL}/admin/privacy/gdprrequest/{request.pk}/change/",
-    }
-    subject = render_to_string("admin/privacy/email/gdpr_reminder_subject.txt", context).strip()
-    body = render_to_string("admin/privacy/email/gdpr_reminder_message.txt", context)
-    transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
+def _reminder_send(pk: int, days: int, field: str, now: datetime) -> bool:
+    with transaction.atomic():
+        request = (
+            GdprRequest.objects.select_for_update(skip_locked=True)
+            .filter(pk=pk, **{field: None})
+            .first()
+        )
+        if request is None:  # sent meanwhile, or being sent by another worker
+            return False
+        if days == 7 and request.due_at <= now + timedelta(days=2):
+            # The D-2 reminder says it all: D-7 is passed over, not sent.
+            GdprRequest.objects.filter(pk=pk).update(**{field: now})
+            return False
+        context = {"request": request, "days": days, "url": _admin_url(request)}
+        if not staff_mail_send(
+            template="admin/privacy/email/gdpr_reminder",
+            context=context,
+            what=f"GDPR request {pk} D-{days} reminder",
+        ):
+            return False
+        GdprRequest.objects.filter(pk=pk).update(**{field: now})
+        _event(request, EventKind.REMINDER, None, f"D-{days}")
+    return True
+
+
+def _admin_url(request: GdprRequest) -> str:
+    return f"{settings.SITE_URL}/admin/privacy/gdprrequest/{request.pk}/change/"

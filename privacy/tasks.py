@@ -28,11 +28,26 @@ def purge_security_log() -> None:
     security_log_purge()
 
 
+@shared_task(acks_late=True)
+def tell_staff_of_gdpr_request(request_id: int) -> None:
+    from privacy.requests import gdpr_request_tell_staff
+
+    gdpr_request_tell_staff(request_id=request_id)
+
+
 @shared_task
 def send_gdpr_reminders() -> None:
-    from privacy.requests import gdpr_reminders_send
+    from privacy.requests import gdpr_reminders_send, gdpr_requests_tell_staff
 
+    gdpr_requests_tell_staff()  # arrivals whose first email did not go out
     gdpr_reminders_send()
+
+
+@shared_task
+def send_breach_alerts() -> None:
+    from privacy.breaches import breach_alerts_send
+
+    breach_alerts_send()
 
 
 @shared_task

@@ -11,6 +11,7 @@ VIEWS = {
     "legal": views.legal_notice,
     "contact": views.contact,
     "waitlist": views.waitlist,
+    "processor_terms": views.processor_terms,
 }
 
 urlpatterns = [

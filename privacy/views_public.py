@@ -22,6 +22,7 @@ from privacy.consent import consent_context, public_page
 from privacy.forms_public import ContactForm, WaitlistForm
 from privacy.models_public import PolicyVersion
 from privacy.policy import policy_in_force, policy_render, policy_upcoming
+from privacy.processor_terms import current_version, terms_render, terms_versions
 from privacy.public_paths import SLUGS, public_reverse
 from privacy.ratelimit import client_ip, rate_limit_hit
 from privacy.turnstile import RESPONSE_FIELD, turnstile_enabled, turnstile_verify
@@ -178,3 +179,19 @@ def legal_notice(request: HttpRequest, page: str) -> HttpResponse:
     # Our own file from the repository, never a visitor's text.
     html = mark_safe(markdown.markdown(path.read_text(encoding="utf-8"), extensions=["attr_list"]))  # noqa: S308
     return render(request, "privacy/public/legal.html", _context(request, page, body=html))
+
+
+@public_page()
+@require_http_methods(["GET", "HEAD"])
+def processor_terms(request: HttpRequest, page: str) -> HttpResponse:
+    # ?version=YYYY-MM-DD shows an earlier version: an acceptance record names the one accepted.
+    version = request.GET.get("version") or current_version()
+    if version not in terms_versions():
+        raise Http404(_("There is no such version of the data-processing terms."))
+    context = _context(
+        request,
+        page,
+        terms=terms_render(version, request.LANGUAGE_CODE),
+        in_force=version == current_version(),
+    )
+    return render(request, "privacy/public/processor_terms.html", context)

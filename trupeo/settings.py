@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.workspace",
                 "billing.context_processors.billing_banner",
+                "privacy.context_processors.processor_terms_banner",
             ],
         },
     },
@@ -168,6 +169,7 @@ CELERY_BEAT_SCHEDULE = {
     "recover-stuck-sends": {"task": "inbox.tasks.recover_stuck_sends", "schedule": 120.0},
     # Privacy: GDPR deadlines, retention and the daily encrypted backup.
     "gdpr-reminders": {"task": "privacy.tasks.send_gdpr_reminders", "schedule": 3600.0},
+    "breach-alerts": {"task": "privacy.tasks.send_breach_alerts", "schedule": 900.0},
     "purge-expired-exports": {"task": "privacy.tasks.purge_expired_exports", "schedule": 3600.0},
     "purge-security-log": {"task": "privacy.tasks.purge_security_log", "schedule": 86400.0},
     "backup-database": {"task": "privacy.tasks.backup_database", "schedule": 86400.0},
@@ -358,6 +360,9 @@ INVITATION_MAX_AGE_DAYS = 7
 TRUPEO_SECURITY_LOG_DAYS = env_int("TRUPEO_SECURITY_LOG_DAYS", 365)
 TRUPEO_BACKUP_DAYS = env_int("TRUPEO_BACKUP_DAYS", 30)
 TRUPEO_DPA_VERSION = env_str("TRUPEO_DPA_VERSION", "2026-04-25")
+# Who hears of GDPR requests, their deadlines and the breach register's 72-hour clock: every
+# active staff account with an address, plus these (a shared DPO mailbox, comma-separated).
+TRUPEO_STAFF_EMAILS = env_list("TRUPEO_STAFF_EMAILS")
 
 # Security. Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -14,6 +14,7 @@ from accounts.models import Membership, User, Workspace
 from inbox.models import Conversation, Message, Note
 from privacy.ledger import ledger_entries
 from privacy.models import DataExport, GdprRequest, Right, TermsAcceptance
+from privacy.processor_terms import terms_accept
 from privacy.requests import gdpr_request_create
 from tests.factories import PASSWORD
 from tests.privacy_data.conftest import ingest
@@ -23,8 +24,9 @@ from tests.test_export import _ingest_corpus, _note
 from trupeo.storage import object_store, workspace_prefix
 
 MARKER = "Lycée Jules Verne"
-# Billing records keep a snapshot of the workspace's name for 10 years, by law (policy §4).
-KEPT_APART = {"billing_invoice", "billing_subscription"}
+# Billing records keep a snapshot of the workspace's name for 10 years, by law (policy §4);
+# the acceptance of the data-processing terms keeps one too: it is the contract.
+KEPT_APART = {"billing_invoice", "billing_subscription", "privacy_termsacceptance"}
 
 
 @pytest.fixture
@@ -39,9 +41,7 @@ def full_workspace(workspace, alice, bob, mailbox):
     conversation_tag_add(
         conversation=conversation, tag=tag_create(workspace=workspace, name="Urgent"), actor=bob
     )
-    TermsAcceptance.objects.create(
-        workspace=workspace, user=alice, user_email=alice.email, version="v1"
-    )
+    terms_accept(workspace=workspace, user=alice, version="2026-04-25", ip="203.0.113.9")
     export = DataExport.objects.create(workspace=workspace, kind="workspace")
     export_build(export_id=export.pk)
     gdpr_request_create(right=Right.ACCESS, email="x@example.fr", workspace=workspace)
@@ -121,6 +121,21 @@ def test_owner_deletes_the_workspace_after_reauthenticating(
     assert kept.workspace_id is None and kept.workspace_name == MARKER
     # The request stays with staff, without its link to the workspace.
     assert GdprRequest.objects.get().workspace_id is None
+    # The acceptance of the data-processing terms is the contract: it stays, detached, with
+    # who the client was and who accepted which version, when and from where.
+    contract = TermsAcceptance.objects.get()
+    assert contract.workspace_id is None
+    assert (contract.workspace_ref, contract.workspace_name, contract.workspace_slug) == (
+        workspace_id,
+        MARKER,
+        "lycee-jules-verne",
+    )
+    assert (contract.user, contract.user_email, contract.user_name) == (
+        alice,
+        alice.email,
+        "Alice Martin",
+    )
+    assert (contract.version, contract.ip) == ("2026-04-25", "203.0.113.9")
     # Charlie's workspace is untouched.
     assert Message.objects.filter(workspace=charlie_ws).count() == charlie_messages
     assert list(object_store().iter_keys(workspace_prefix(charlie_ws.pk)))
@@ -165,6 +180,7 @@ def test_operator_command_needs_yes(full_workspace, django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=True):
         call_command("workspace_delete", full_workspace.slug, "--yes")
     assert_nothing_left(workspace_id, MARKER)
+    assert TermsAcceptance.objects.get().workspace_ref == workspace_id  # the contract stays
     assert len(mail.outbox) == 1  # the receipt, to the owner
 
 

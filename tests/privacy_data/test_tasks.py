@@ -12,6 +12,7 @@ def test_every_privacy_beat_entry_names_a_registered_task(db):
     ours = [n for n in names if n.startswith("privacy.")]
     assert set(ours) == {
         "privacy.tasks.send_gdpr_reminders",
+        "privacy.tasks.send_breach_alerts",
         "privacy.tasks.purge_expired_exports",
         "privacy.tasks.purge_security_log",
         "privacy.tasks.backup_database",

@@ -36,13 +36,6 @@ def test_creating_a_workspace_requires_and_records_the_terms(client, db, setting
     assert timezone.now() - acceptance.accepted_at < timedelta(minutes=1)
 
 
-def test_operator_created_workspaces_record_no_acceptance(db, monkeypatch):
-    monkeypatch.setenv("TRUPEO_OWNER_PASSWORD", "un-mot-de-passe-solide")
-    call_command("workspace_create", "Agence Horizon", "--owner", "lea@horizon.fr")
-    assert Workspace.objects.filter(name="Agence Horizon").exists()
-    assert not TermsAcceptance.objects.exists()  # nobody accepted anything yet
-
-
 def test_the_invited_owner_accepts_the_terms_when_joining(client, db, settings):
     settings.TRUPEO_DPA_VERSION = "2026-04-25"
     call_command("workspace_create", "Agence Horizon", "--owner", "lea@horizon.fr")
@@ -54,14 +47,22 @@ def test_the_invited_owner_accepts_the_terms_when_joining(client, db, settings):
     assert "accept_terms" in client.get(url).content.decode()
     client.post(url)  # without the box: refused, nothing joined
     assert not workspace.memberships.filter(user=lea).exists()
-    assert not TermsAcceptance.objects.exists()
-    client.post(url, {"accept_terms": "on"})
+    assert not TermsAcceptance.objects.filter(user=lea).exists()
+    client.post(url, {"accept_terms": "on"}, REMOTE_ADDR="198.51.100.4")
     assert workspace.memberships.get(user=lea).role == "owner"
-    acceptance = TermsAcceptance.objects.get()
-    assert (acceptance.workspace, acceptance.user, acceptance.version) == (
+    # The operator's record from the command, then Léa's own.
+    operator, own = TermsAcceptance.objects.order_by("pk")
+    assert (operator.accepted_by, operator.user, operator.user_email) == (
+        "operator",
+        None,
+        "lea@horizon.fr",
+    )
+    assert (own.workspace, own.user, own.version, own.accepted_by, own.ip) == (
         workspace,
         lea,
         "2026-04-25",
+        "owner",
+        "198.51.100.4",
     )
 
 

@@ -1,15 +1,33 @@
-"""Create a workspace for a client: `manage.py workspace_create NAME --owner EMAIL`."""
+"""Create a workspace for a client: `manage.py workspace_create NAME --owner EMAIL`.
 
+The operator creates workspaces for clients who signed the data-processing terms outside the
+application (a signed order). The command records that acceptance as what it is — made by the
+operator, on behalf of the owner, for the version in force — and says so; the owner is still
+asked to accept in person in the application (when joining by the invitation, or by the
+banner on first login).
+"""
+
+import getpass
 import os
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.db import transaction
 
 from accounts import services
-from accounts.models import Role, User
+from accounts.models import Role, User, Workspace
+from accounts.signals import processor_terms_accepted
+
+
+def _operator() -> str:
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        who = "unknown"
+    return f"manage.py workspace_create, run by {who}"
 
 
 class Command(BaseCommand):
@@ -51,4 +69,17 @@ class Command(BaseCommand):
                 )
                 self.stdout.write(f"Invitation sent to {email}. The link, valid 7 days:")
                 self.stdout.write(services.invitation_url(invitation))
+            version = settings.TRUPEO_DPA_VERSION
+            processor_terms_accepted.send(
+                sender=Workspace,
+                workspace=workspace,
+                user=user if password else None,
+                email=email,
+                terms_version=version,
+                operator=_operator(),
+            )
+            self.stdout.write(
+                f"Recorded: data-processing terms {version} accepted on behalf of {email} "
+                "by the operator; the owner is asked to accept them in person on first login."
+            )
         self.stdout.write(workspace.slug)
