@@ -320,7 +320,8 @@ def _sqlite_restore(plaintext: Iterator[bytes]) -> None:
 def ledger_replay(*, store: ObjectStore | None = None) -> int:
     """Delete again whatever the ledger says was deleted; returns how many were found."""
     from accounts.models import User, Workspace
-    from privacy.deletion import account_delete, workspace_delete
+    from inbox.erasure import PersonReference
+    from privacy.deletion import account_delete, person_erase_replay, workspace_delete
     from privacy.ledger import ledger_entries
 
     store = store or object_store()
@@ -340,6 +341,20 @@ def ledger_replay(*, store: ObjectStore | None = None) -> int:
                 # owns in this older copy was transferred after the backup; it is logged.
                 account_delete(user=user, store=store, record=False, notify=False, check=False)
                 replayed += 1
+        elif entry.kind == "person":
+            workspace = Workspace.objects.filter(pk=entry.id).first()
+            if (
+                workspace
+                and workspace.wrapped_key
+                and _same(workspace.created_at, entry.created_at)
+            ):
+                erased = person_erase_replay(
+                    workspace=workspace,
+                    person=PersonReference(digest=entry.digest, tokens=entry.tokens),
+                    erased_at=entry.deleted_at,
+                    store=store,
+                )
+                replayed += bool(erased.messages or erased.outgoing)
     return replayed
 
 

@@ -5,7 +5,7 @@ The layers (DESIGN.md, "Encryption at rest"):
 - master keys (KEKs) come from TRUPEO_MASTER_KEYS, newest first: the newest wraps, all unwrap;
 - each workspace has its own random 32-byte key, stored wrapped by a master key (only
   `accounts.keys` touches that column), so destroying the wrapped key crypto-shreds the workspace;
-- purpose keys (content, search, blob) are derived from the workspace key with HKDF-SHA256;
+- purpose keys (content, search, blob, person) are derived from the workspace key with HKDF-SHA256;
 - every ciphertext starts with a version byte and is bound by its associated data to the
   workspace, field and row it belongs to: moved elsewhere, it fails to open.
 
@@ -270,7 +270,15 @@ class WorkspaceKeys:
     fails to open. The row id must therefore be known (and stable) when sealing.
     """
 
-    __slots__ = ("_blob_key", "_content", "_search_key", "_tokens", "_ws", "workspace_id")
+    __slots__ = (
+        "_blob_key",
+        "_content",
+        "_person_key",
+        "_search_key",
+        "_tokens",
+        "_ws",
+        "workspace_id",
+    )
 
     def __init__(self, raw_key: Bytes, workspace_id: int) -> None:
         raw_key = bytes(raw_key)
@@ -285,6 +293,9 @@ class WorkspaceKeys:
         self._content = AESGCM(_derive(raw_key, salt=salt, info=b"trupeo/content"))
         self._search_key = _derive(raw_key, salt=salt, info=b"trupeo/search")
         self._blob_key = _derive(raw_key, salt=salt, info=b"trupeo/blob")
+        # Its own key, so a person's digest (kept outside the database, in the deletion
+        # ledger) shares nothing with the search tokens and dies with the workspace key.
+        self._person_key = _derive(raw_key, salt=salt, info=b"trupeo/person")
         # Tokens already computed: mail repeats its words, so a sync mostly hits this.
         self._tokens: dict[str, int] = {}
 
@@ -338,6 +349,11 @@ class WorkspaceKeys:
                 self._tokens.clear()  # bounded: a big vocabulary starts over
             self._tokens[word] = token
         return token
+
+    def person_digest(self, address: str) -> str:
+        """A full keyed digest (HMAC-SHA256, hex) of a normalised address: the same address
+        gives the same digest in this workspace only, and the address cannot be read back."""
+        return hmac.digest(self._person_key, address.encode("utf-8"), "sha256").hex()
 
     def blob_cipher(self, *, field: str, row: str | int) -> "BlobCipher":
         """Chunked cipher for large objects (raw mail, attachments, exports)."""
