@@ -39,5 +39,14 @@ def send_gdpr_reminders() -> None:
 def backup_database() -> None:
     from privacy.backups import backup_create, backup_prune
 
-    backup_create()
+    try:
+        backup_create()
+    finally:
+        backup_prune()  # the 30 days do not wait for a failed backup
+
+
+@shared_task
+def prune_backups() -> None:
+    from privacy.backups import backup_prune
+
     backup_prune()

@@ -183,19 +183,24 @@ _WRAP_AAD = b"trupeo/workspace-key"
 
 
 def wrap_workspace_key(raw_key: Bytes, *, ring: MasterKeyRing | None = None) -> bytes:
-    """Wrap a 32-byte workspace key under the newest master key.
+    """Wrap a 32-byte workspace key under the newest master key (see `wrap_key`)."""
+    return wrap_key(raw_key, purpose=_WRAP_AAD, ring=ring)
+
+
+def wrap_key(raw_key: Bytes, *, purpose: bytes, ring: MasterKeyRing | None = None) -> bytes:
+    """Wrap a 32-byte key under the newest master key, bound to `purpose` (what it is for).
 
     Layout: version (1) | id length (1) | master key id | nonce (12) | ciphertext+tag (48).
     The header is part of the AAD, so editing the version or the id fails to unwrap.
     """
     raw_key = bytes(raw_key)
     if len(raw_key) != KEY_SIZE:
-        raise ValueError(f"a workspace key is {KEY_SIZE} bytes, not {len(raw_key)}")
+        raise ValueError(f"a wrapped key is {KEY_SIZE} bytes, not {len(raw_key)}")
     master = (ring or master_key_ring()).newest
     key_id = master.id.encode("ascii")
     header = bytes([WRAP_VERSION, len(key_id)]) + key_id
     nonce = os.urandom(NONCE_SIZE)
-    return header + nonce + AESGCM(master.key).encrypt(nonce, raw_key, _WRAP_AAD + header)
+    return header + nonce + AESGCM(master.key).encrypt(nonce, raw_key, purpose + header)
 
 
 def _split_wrapped(blob: Bytes) -> tuple[str, bytes, bytes, bytes]:
@@ -226,14 +231,18 @@ def wrapped_key_id(blob: Bytes) -> str:
 
 
 def unwrap_workspace_key(blob: Bytes, *, ring: MasterKeyRing | None = None) -> bytes:
+    return unwrap_key(blob, purpose=_WRAP_AAD, ring=ring)
+
+
+def unwrap_key(blob: Bytes, *, purpose: bytes, ring: MasterKeyRing | None = None) -> bytes:
     key_id, header, nonce, ciphertext = _split_wrapped(blob)
     master = (ring or master_key_ring()).get(key_id)
     try:
-        return AESGCM(master.key).decrypt(nonce, ciphertext, _WRAP_AAD + header)
+        return AESGCM(master.key).decrypt(nonce, ciphertext, purpose + header)
     except InvalidTag:
         raise CryptoError(
-            f"wrapped workspace key failed authentication under master key {key_id!r}: "
-            "tampered with, or that id now names a different key"
+            f"wrapped key failed authentication under master key {key_id!r}: "
+            "tampered with, moved from another use, or that id now names a different key"
         ) from None
 
 

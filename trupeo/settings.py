@@ -171,6 +171,8 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-exports": {"task": "privacy.tasks.purge_expired_exports", "schedule": 3600.0},
     "purge-security-log": {"task": "privacy.tasks.purge_security_log", "schedule": 86400.0},
     "backup-database": {"task": "privacy.tasks.backup_database", "schedule": 86400.0},
+    # Expired backups' keys destroyed on their own schedule, whatever the day's backup did.
+    "prune-backups": {"task": "privacy.tasks.prune_backups", "schedule": 3600.0},
     # Trials and grace periods end on their own, without a Stripe event.
     "billing-access": {"task": "billing.tasks.access_refresh_all", "schedule": 900.0},
     "wake-snoozed": {"task": "inbox.tasks.wake_snoozed", "schedule": 30.0},

@@ -122,7 +122,7 @@ def test_a_restored_backup_never_brings_a_deleted_workspace_back(scratch, folder
     key = out.split("Backup written: ")[1].split()[0]
     objects = tmp_path / "data" / "objects"
     stored = b"".join(p.read_bytes() for p in (objects / "backups").rglob("*.obj"))
-    assert stored.startswith(b"TRUPEO-BACKUP-1\n")
+    assert stored.startswith(b"TRUPEO-BACKUP-2\n")
     assert b"Espace Alpha" not in stored and b"alpha@example.fr" not in stored  # sealed
 
     manage(env, "workspace_delete", alpha, "--yes")
@@ -174,18 +174,17 @@ def test_a_tampered_backup_is_refused_and_changes_nothing(scratch, folder):
 
 
 def test_backups_older_than_30_days_are_pruned(db, settings):
-    from privacy.backups import backup_create, backup_list, backup_prune
+    from privacy.backups import Pruned, backup_create, backup_list, backup_prune
     from trupeo.storage import object_store
 
     store = object_store()
     store.put("backups/20200101T000000Z-sqlite", b"old")
     fresh = backup_create()
     assert [b.key for b in backup_list()][-1] == fresh.key
-    assert backup_prune(now=datetime.now(UTC)) == 1
+    assert backup_prune(now=datetime.now(UTC)).backups == 1  # an old one, of the first format
     assert [b.key for b in backup_list()] == [fresh.key]
-    assert (
-        backup_prune(now=datetime.now(UTC) + timedelta(days=settings.TRUPEO_BACKUP_DAYS + 1)) == 1
-    )
+    later = datetime.now(UTC) + timedelta(days=settings.TRUPEO_BACKUP_DAYS + 1)
+    assert backup_prune(now=later) == Pruned(keys=1, backups=1)
     assert backup_list() == []
 
 
@@ -307,3 +306,83 @@ def test_person_erase_command_confirms_counts_and_says_what_is_wrong(scratch):
     again = manage(env, "person_erase", "college", "jean.dupont@example.fr", "--yes")
     assert again.startswith("Nothing to erase: no message in 'Collège' (college)")
     assert "jean.dupont" not in manage(env, "shell", "-c", PERSON_CHECK)
+
+
+def test_an_expired_backup_is_unreadable_even_from_a_copy_kept_elsewhere(db, settings, folder):
+    """A download (or a replica of the backups) outlives the prune: its data key does not."""
+    from privacy.backups import (
+        BackupError,
+        backup_create,
+        backup_open,
+        backup_prune,
+        backup_restore,
+    )
+    from trupeo.storage import object_store
+
+    store = object_store()
+    backup = backup_create()
+    copy = folder / "downloaded-backup"
+    copy.write_bytes(store.get(backup.key))
+
+    def dump() -> bytes:
+        chunks = [copy.read_bytes()]
+        return b"".join(backup_open(chunks, name="the copy", engine=backup.engine, store=store))
+
+    assert dump()[:5] in (b"SQLit", b"PGDMP")  # readable while the backup is kept
+    assert backup_prune(now=datetime.now(UTC) + timedelta(days=10)).keys == 0
+    assert dump()[:5] in (b"SQLit", b"PGDMP")
+
+    pruned = backup_prune(now=datetime.now(UTC) + timedelta(days=settings.TRUPEO_BACKUP_DAYS))
+    assert (pruned.keys, pruned.backups) == (1, 1)
+    today = f"{datetime.now(UTC):%Y-%m-%d}"
+    with pytest.raises(BackupError, match=f"its data key was destroyed on {today}"):
+        dump()
+    # Every master key is still configured: they alone open nothing, and no wrapped key is left.
+    register = [store.get(k) for k in store.iter_keys("backup-keys/")]
+    assert len(register) == 1 and b'"wrapped": null' in register[0]
+    # Put back into storage (an operator's upload), it is refused before the database is touched.
+    store.put(backup.key, copy.read_bytes())
+    with pytest.raises(BackupError, match=f"destroyed on {today}"):
+        backup_restore(key=backup.key)
+
+
+FAIL_THEN_PRUNE = """
+from privacy.tasks import backup_database
+backup_database()
+"""
+
+
+@pytest.mark.parametrize("scratch", ["postgresql"], indirect=True)
+def test_pruning_runs_when_the_days_backup_fails(scratch, folder):
+    env = scratch
+    manage(env, "migrate", "--no-input", "-v", "0")
+    first = manage(env, "backup").split("Backup written: ")[1].split()[0]
+    objects = folder / "data" / "objects"
+    copy = next((objects / "backups").rglob("*.obj")).read_bytes()
+    # The database is gone (pg_dump fails) on the day the first backup expires: the prune
+    # still destroys its key and deletes it.
+    broken = {
+        **env,
+        "DATABASE_URL": env["DATABASE_URL"] + "_gone",
+        "TRUPEO_BACKUP_DAYS": "0",
+    }
+    failed = _command(broken, "backup")
+    assert failed.returncode != 0 and "Traceback" not in failed.stderr
+    assert "The backup failed: pg_dump failed" in failed.stderr
+    assert "Expired backups: 1 data key(s) destroyed, 1 backup(s) deleted." in failed.stdout
+    assert not list((objects / "backups").rglob("*.obj"))
+    assert first not in manage(env, "backup", "--list")
+
+    # The beat's daily task too: a second backup, expired, pruned by a failing run.
+    second = manage(env, "backup").split("Backup written: ")[1].split()[0]
+    task = _command(broken, "shell", "-c", FAIL_THEN_PRUNE)
+    assert task.returncode != 0 and "pg_dump failed" in task.stderr
+    assert second not in manage(env, "backup", "--list")
+
+    # The copy of the first one, uploaded again under its name, cannot be restored.
+    from trupeo.storage import LocalObjectStore
+
+    LocalObjectStore(objects).put(first, copy)
+    refused = _command(env, "restore", first, "--yes")
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "its data key was destroyed on" in refused.stderr
