@@ -50,3 +50,10 @@ def prune_backups() -> None:
     from privacy.backups import backup_prune
 
     backup_prune()
+
+
+@shared_task
+def sweep_orphans() -> None:
+    from privacy.orphans import orphans_sweep
+
+    orphans_sweep()
