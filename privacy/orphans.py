@@ -9,8 +9,11 @@ row yet), reads what the rows reference *after* the listing, and deletes the res
 committed after the listing pointing at an object listed as old would need a write slower
 than the margin (TRUPEO_ORPHAN_MARGIN_HOURS, 48 by default).
 
-Objects of a workspace that no longer exists are all orphans. A workspace whose key is gone
-(a deletion under way) or whose references cannot be read is left alone and logged.
+Objects of a workspace the deletion ledger records as deleted are all orphans. Objects of a
+workspace this database does not know and the ledger does not record (a database restored
+from an older backup, or another database pointed at this bucket) are left alone and logged:
+the sweep never guesses. Nor does it touch a workspace whose key is gone (a deletion under
+way) or whose references cannot be read.
 """
 
 import logging
@@ -23,6 +26,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from inbox.stored_objects import object_keys_referenced
+from privacy.ledger import ledger_entries
 from privacy.models import DataExport
 from trupeo.crypto import CryptoError
 from trupeo.storage import ObjectStore, object_store
@@ -38,11 +42,18 @@ class Swept:
     deleted: int  # of those, referenced by no row
 
 
-def _referenced(workspace_id: int) -> set[str] | None:
+def _referenced(workspace_id: int, deleted: set[int]) -> set[str] | None:
     """What the rows of the workspace reference; None when that cannot be known."""
     workspace = Workspace.objects.filter(pk=workspace_id).first()
     if workspace is None:
-        return set()
+        if workspace_id in deleted:
+            return set()
+        logger.error(
+            "orphan sweep: objects under ws/%s/ belong to a workspace this database does not "
+            "know and the deletion ledger does not record: left alone",
+            workspace_id,
+        )
+        return None
     if workspace.wrapped_key is None:
         return None  # being deleted: its whole prefix goes with it
     try:
@@ -73,9 +84,10 @@ def orphans_sweep(
         if obj.modified_at < cutoff and workspace_id.isdigit():
             old[int(workspace_id)].append(obj.key)
     # The references are read after the listing, never before (see the module's docstring).
+    gone = {e.id for e in ledger_entries(store=store) if e.kind == "workspace"} if old else set()
     deleted = 0
     for workspace_id, keys in old.items():
-        referenced = _referenced(workspace_id)
+        referenced = _referenced(workspace_id, gone)
         if referenced is None:
             continue
         for key in keys:

@@ -22,6 +22,7 @@ from inbox.models import Mailbox, Message, OutgoingKind
 from inbox.sealing import stored_message_row
 from inbox.sending.drafts import outgoing_attach, outgoing_create
 from inbox.stored_objects import object_keys_referenced
+from privacy.ledger import ledger_append
 from privacy.models import DataExport
 from privacy.orphans import orphans_sweep
 from tests.factories import UserFactory, workspace_for
@@ -167,6 +168,8 @@ def test_the_sweep_keeps_drafts_files_exports_and_workspaces_being_deleted(
     shredding = put_sealed(keys_for(other), [b"x"], field="message.raw", row="lost")
     type(other).objects.filter(pk=other.pk).update(wrapped_key=None)  # a deletion under way
     store.put("ws/999999/leftover", b"ciphertext of a deleted workspace")
+    ledger_append(kind="workspace", id=999999, created_at=datetime.now(UTC))
+    store.put("ws/888888/unknown", b"a workspace neither here nor in the ledger")
     kept = _objects(workspace) - {orphan}
     assert len(kept) == 2  # the draft's file and the export
 
@@ -177,3 +180,5 @@ def test_the_sweep_keeps_drafts_files_exports_and_workspaces_being_deleted(
     assert _objects(workspace) == kept
     assert store.exists(shredding)  # left to the workspace's deletion
     assert not store.exists("ws/999999/leftover")
+    # Not known here and never deleted: another database's, or a newer one's. Never guessed.
+    assert store.exists("ws/888888/unknown")
