@@ -123,7 +123,9 @@ def backup_key_open(*, key_id: str, name: str, store: ObjectStore) -> bytes:
     try:
         return unwrap_key(record.wrapped, purpose=_purpose(key_id))
     except CryptoError as exc:
-        raise BackupKeyUnavailable(f"{name} cannot be read: its data key {exc}") from None
+        raise BackupKeyUnavailable(
+            f"{name} cannot be read: its data key does not unwrap: {exc}"
+        ) from None
 
 
 def backup_keys_destroy_expired(*, store: ObjectStore, now: datetime | None = None) -> list[str]:
