@@ -12,8 +12,8 @@ workspaces and erased people (their rows still sit in those dumps). The prune ru
 its own (`privacy.tasks.prune_backups`) and after every backup attempt, failed or not.
 
 `backup_restore` decrypts a backup into the database, then replays the deletion ledger
-(`privacy.ledger`, kept in object storage, outside the dump): a workspace or account deleted
-after the backup was taken is deleted again at once.
+(`privacy.ledger`, kept in object storage, outside the dump): a workspace or account deleted,
+or a person erased, after the backup was taken is deleted again at once.
 
 Object layout: MAGIC | len(data key id) (1) | data key id | sealed stream (see
 trupeo.crypto.BlobCipher). Backups of the first format (MAGIC_V1, a key derived from the
