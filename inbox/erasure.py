@@ -13,8 +13,10 @@ each candidate is then confirmed by decrypting its envelope and comparing the ad
 
 The index is a truncated HMAC, so a candidate may be a false match: decrypting removes it.
 Nothing reaches the person's messages other than these three routes, so nothing is missed.
+The comparison is on keyed digests of the addresses (`PersonReference`), so the same search
+works from a deletion-ledger entry, which holds no address, after a backup is restored.
 
-`person_erase` then deletes each confirmed message with its attachments, its stored objects
+`person_mail_erase` then deletes each confirmed message with its attachments, its stored objects
 (raw mail and attachment contents) and its index entries (they live on the message row);
 drafts and outgoing mail addressed to the person go too. A conversation left empty is
 deleted (with its notes and trail); a conversation that keeps other messages gets its
@@ -27,6 +29,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Q
@@ -60,9 +63,26 @@ def normalise_address(address: str) -> str:
     return fold(address.strip().lower())
 
 
-def _address_tokens(keys: WorkspaceKeys, address: str) -> list[int]:
+@dataclass(frozen=True)
+class PersonReference:
+    """A person of one workspace without their address: a keyed digest of it (to confirm a
+    message is theirs) and its blind index tokens (to find candidates). It can be kept
+    outside the database (the deletion ledger) and still find their mail after a restore;
+    it is meaningless without the workspace key, so it dies with the workspace."""
+
+    digest: str
+    tokens: tuple[int, ...]
+
+
+def person_reference(*, workspace: Workspace, address: str) -> PersonReference:
+    """Raises ValueError when `address` is not an email address."""
+    wanted = normalise_address(address)
+    if "@" not in wanted:
+        raise ValueError("an email address is needed")
+    keys = keys_for(workspace)
     whole = [w for w in words(address) if "@" in w]
-    return sorted({keys.search_token(f"{prefix}{w}") for w in whole for prefix in ("from:", "to:")})
+    tokens = {keys.search_token(f"{prefix}{w}") for w in whole for prefix in ("from:", "to:")}
+    return PersonReference(digest=keys.person_digest(wanted), tokens=tuple(sorted(tokens)))
 
 
 def _addresses(envelope: dict) -> set[str]:
@@ -75,18 +95,32 @@ def _addresses(envelope: dict) -> set[str]:
     return found
 
 
+def _involves(keys: WorkspaceKeys, person: PersonReference, addresses: Iterable[str]) -> bool:
+    return any(keys.person_digest(address) == person.digest for address in addresses)
+
+
 def messages_involving(*, workspace: Workspace, address: str) -> list[int]:
     """Ids of the messages of `workspace` from or to `address` (From, To, Cc or Bcc)."""
-    wanted = normalise_address(address)
-    if "@" not in wanted:
-        raise ValueError("an email address is needed")
+    return person_messages(
+        workspace=workspace, person=person_reference(workspace=workspace, address=address)
+    )
+
+
+def person_messages(
+    *, workspace: Workspace, person: PersonReference, stored_before: datetime | None = None
+) -> list[int]:
+    """Ids of the messages of `workspace` from or to the person (From, To, Cc or Bcc);
+    only those stored before `stored_before` when given (a replayed erasure spares what the
+    person sent after it)."""
     keys = keys_for(workspace)
     candidates = Q(search_tokens__isnull=True) | Q(direction=Direction.OUTBOUND)
     ids: set[int] = set()
     base = Message.objects.filter(workspace=workspace)
+    if stored_before is not None:
+        base = base.filter(created_at__lt=stored_before)
     # Either token suffices: one query per token (the lookup only knows "contains all").
     querysets = [base.filter(candidates)] + [
-        base.filter(search_tokens__contains_all=[token]) for token in _address_tokens(keys, address)
+        base.filter(search_tokens__contains_all=[token]) for token in person.tokens
     ]
     seen: set[int] = set()
     for queryset in querysets:
@@ -105,14 +139,21 @@ def messages_involving(*, workspace: Workspace, address: str) -> list[int]:
             except CryptoError:
                 logger.warning("message %s: envelope does not open; skipped", message.pk)
                 continue
-            if wanted in _addresses(envelope):
+            if _involves(keys, person, _addresses(envelope)):
                 ids.add(message.pk)
     return sorted(ids)
 
 
-def _outgoing_involving(keys: WorkspaceKeys, workspace: Workspace, wanted: str) -> list[int]:
+def _outgoing_involving(
+    keys: WorkspaceKeys,
+    workspace: Workspace,
+    person: PersonReference,
+    stored_before: datetime | None,
+) -> list[int]:
     found = []
     rows = Outgoing.objects.filter(workspace=workspace, content_sealed__isnull=False)
+    if stored_before is not None:
+        rows = rows.filter(created_at__lt=stored_before)
     for outgoing in rows.only("id", "content_sealed").iterator(chunk_size=BATCH):
         try:
             content = open_json(
@@ -127,7 +168,7 @@ def _outgoing_involving(keys: WorkspaceKeys, workspace: Workspace, wanted: str) 
             normalise_address(a.get("address", ""))
             for a in (*content.get("to", []), *content.get("cc", []), *content.get("bcc", []))
         }
-        if wanted in recipients:
+        if _involves(keys, person, recipients):
             found.append(outgoing.pk)
     return found
 
@@ -142,20 +183,42 @@ class ErasureResult:
     outgoing: int
 
 
-def person_erase(
-    *, workspace: Workspace, address: str, store: ObjectStore | None = None
-) -> ErasureResult:
-    """Delete every message of `workspace` from or to `address`, and what hangs off them."""
-    store = store or object_store()
+@dataclass(frozen=True)
+class PersonMail:
+    """What `person_mail_erase` would delete (found first, so it can be recorded first)."""
+
+    message_ids: list[int]
+    outgoing_ids: set[int]
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.message_ids or self.outgoing_ids)
+
+
+def person_mail_find(
+    *, workspace: Workspace, person: PersonReference, stored_before: datetime | None = None
+) -> PersonMail:
     keys = keys_for(workspace)
-    wanted = normalise_address(address)
-    message_ids = messages_involving(workspace=workspace, address=address)
-    outgoing_ids = set(_outgoing_involving(keys, workspace, wanted))
+    message_ids = person_messages(workspace=workspace, person=person, stored_before=stored_before)
+    outgoing_ids = set(_outgoing_involving(keys, workspace, person, stored_before))
     outgoing_ids |= set(
         Outgoing.objects.filter(workspace=workspace, message_id__in=message_ids).values_list(
             "id", flat=True
         )
     )
+    return PersonMail(message_ids=message_ids, outgoing_ids=outgoing_ids)
+
+
+def person_mail_erase(
+    *, workspace: Workspace, found: PersonMail, store: ObjectStore | None = None
+) -> ErasureResult:
+    """Delete the messages and outgoing mail `person_mail_find` found, and what hangs off them.
+
+    Called through `privacy.deletion.person_erase`, which records the erasure first.
+    """
+    store = store or object_store()
+    keys = keys_for(workspace)
+    message_ids, outgoing_ids = found.message_ids, found.outgoing_ids
     object_keys: list[str] = []
     attachments = 0
     touched: set[int] = set()
@@ -183,7 +246,7 @@ def person_erase(
                 _conversation_rebuild(keys, conversation)
                 rebuilt += 1
     # Objects after the rows: a crash in between leaves unreferenced ciphertext (which the
-    # workspace deletion still removes), never a row pointing at nothing.
+    # orphan sweep removes), never a row pointing at nothing.
     prefix = workspace_prefix(workspace.pk)
     for key in object_keys:
         if key.startswith(prefix):

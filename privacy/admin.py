@@ -411,7 +411,7 @@ class EraseForm(_ActionForm):
         return typed
 
     def apply(self, *, request_obj, actor) -> str:
-        from inbox.erasure import person_erase
+        from privacy.deletion import person_erase
 
         services.require_verified(request_obj)
         result = person_erase(workspace=request_obj.workspace, address=self.cleaned_data["address"])

@@ -2,21 +2,22 @@
 
 `backup_create` streams a dump of the database (PostgreSQL: `pg_dump --format=custom`;
 SQLite: an online copy of the file) through AES-256-GCM into object storage under
-`backups/`, so no clear copy is ever written to storage. Then backups older than
-TRUPEO_BACKUP_DAYS (30) are deleted.
+`backups/`, so no clear copy is ever written to storage.
 
-The backup key is derived with HKDF-SHA256 from the newest master key (and its id), and the
-id is written in clear at the head of the object so a restore knows which master key to use.
-Consequences, on purpose: a backup is readable exactly as long as its master key is still
-listed in TRUPEO_MASTER_KEYS; retiring a master key once every backup made under it has
-expired makes old copies unreadable, which completes the crypto-shredding of deleted
-workspaces (their wrapped keys still sit in those dumps).
+Each backup is sealed under its own random data key, kept wrapped by the master key in the
+key register (`privacy.backup_keys`, outside the dumps). `backup_prune` destroys the keys of
+the backups older than TRUPEO_BACKUP_DAYS (30), then deletes those backups: a copy that
+escaped the prune cannot be read either, which completes the crypto-shredding of deleted
+workspaces and erased people (their rows still sit in those dumps). The prune runs hourly on
+its own (`privacy.tasks.prune_backups`) and after every backup attempt, failed or not.
 
 `backup_restore` decrypts a backup into the database, then replays the deletion ledger
-(`privacy.ledger`, kept in object storage, outside the dump): a workspace or account deleted
-after the backup was taken is deleted again at once.
+(`privacy.ledger`, kept in object storage, outside the dump): a workspace or account deleted,
+or a person erased, after the backup was taken is deleted again at once.
 
-Object layout: MAGIC | len(key id) (1) | key id | sealed stream (see trupeo.crypto.BlobCipher).
+Object layout: MAGIC | len(data key id) (1) | data key id | sealed stream (see
+trupeo.crypto.BlobCipher). Backups of the first format (MAGIC_V1, a key derived from the
+master key named in the header) are still read until they expire.
 """
 
 import contextlib
@@ -39,13 +40,22 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from accounts import directory
+from privacy.backup_keys import (
+    PRUNE_LEAD,
+    BackupKeyUnavailable,
+    backup_key_create,
+    backup_key_discard,
+    backup_key_open,
+    backup_keys_destroy_expired,
+)
 from trupeo.crypto import KEY_SIZE, BlobCipher, CryptoError, master_key_ring
 from trupeo.storage import READ_CHUNK, ObjectStore, object_store
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "backups/"
-MAGIC = b"TRUPEO-BACKUP-1\n"
+MAGIC = b"TRUPEO-BACKUP-2\n"
+MAGIC_V1 = b"TRUPEO-BACKUP-1\n"
 _STAMP = "%Y%m%dT%H%M%SZ"
 
 
@@ -53,7 +63,11 @@ class BackupError(Exception):
     """A backup or a restore could not be completed; nothing was kept or changed half-way."""
 
 
-def _cipher(key_id: str, engine: str) -> BlobCipher:
+def _cipher(data_key: bytes, key_id: str, engine: str) -> BlobCipher:
+    return BlobCipher(data_key, b"trupeo/backup|" + engine.encode("ascii") + b"|" + key_id.encode())
+
+
+def _cipher_v1(key_id: str, engine: str) -> BlobCipher:
     master = master_key_ring().get(key_id)
     key = HKDF(
         algorithm=hashes.SHA256(),
@@ -93,25 +107,42 @@ def backup_list(*, store: ObjectStore | None = None) -> list[Backup]:
 def backup_create(*, store: ObjectStore | None = None) -> Backup:
     store = store or object_store()
     engine = _engine()
-    master = master_key_ring().newest
     now = timezone.now()
     key = f"{PREFIX}{now.astimezone(UTC):{_STAMP}}-{engine}"
-    header = MAGIC + bytes([len(master.id)]) + master.id.encode("ascii")
-    with _dump(engine) as chunks:
-        sealed = _cipher(master.id, engine).seal(chunks)
-        store.put_stream(key, _chain([header], sealed))
+    key_id, data_key = backup_key_create(backup=key, taken_at=now, store=store)
+    header = MAGIC + bytes([len(key_id)]) + key_id.encode("ascii")
+    try:
+        with _dump(engine) as chunks:
+            sealed = _cipher(data_key, key_id, engine).seal(chunks)
+            store.put_stream(key, _chain([header], sealed))
+    except BaseException:
+        backup_key_discard(key_id=key_id, store=store)  # nothing was kept: put is all-or-nothing
+        raise
     logger.info("backup written to %s", key)
     return Backup(key=key, taken_at=now, engine=engine)
 
 
-def backup_prune(*, store: ObjectStore | None = None, now: datetime | None = None) -> int:
-    """Delete the backups older than the retention period; returns how many."""
+@dataclass(frozen=True)
+class Pruned:
+    keys: int  # data keys destroyed
+    backups: int  # backup objects deleted
+
+
+def backup_prune(*, store: ObjectStore | None = None, now: datetime | None = None) -> Pruned:
+    """Destroy the data keys of the expired backups, then delete every expired backup."""
     store = store or object_store()
-    limit = (now or timezone.now()) - timedelta(days=settings.TRUPEO_BACKUP_DAYS)
-    old = [b for b in backup_list(store=store) if b.taken_at < limit]
-    for backup in old:
-        store.delete(backup.key)
-    return len(old)
+    now = now or timezone.now()
+    expired = set(backup_keys_destroy_expired(store=store, now=now))
+    # By their name's date too: backups of the first format have no key in the register.
+    limit = now - timedelta(days=settings.TRUPEO_BACKUP_DAYS) + PRUNE_LEAD
+    old = [b.key for b in backup_list(store=store) if b.taken_at < limit or b.key in expired]
+    for key in old:
+        store.delete(key)
+    if expired or old:
+        logger.info(
+            "backups pruned: %d key(s) destroyed, %d backup(s) deleted", len(expired), len(old)
+        )
+    return Pruned(keys=len(expired), backups=len(old))
 
 
 def _chain(*parts: Iterable[bytes]) -> Iterator[bytes]:
@@ -210,26 +241,38 @@ def _sqlite_copy():
 # --- restore ------------------------------------------------------------------------------
 
 
-def _open_backup(key: str, store: ObjectStore, engine: str) -> Iterator[bytes]:
-    stream = store.open_stream(key)
+def backup_open(
+    chunks: Iterable[bytes], *, name: str, engine: str, store: ObjectStore
+) -> Iterator[bytes]:
+    """The decrypted dump from a backup's bytes (from storage, or a copy kept elsewhere).
+
+    BackupError, in words, when it cannot be read: not a backup, or its key is gone.
+    """
+    stream = iter(chunks)
     head = b""
-    rest: list[bytes] = []
     for chunk in stream:
         head += chunk
         if len(head) >= len(MAGIC) + 1 and len(head) >= len(MAGIC) + 1 + head[len(MAGIC)]:
             break
-    if not head.startswith(MAGIC) or len(head) < len(MAGIC) + 1:
-        raise BackupError(f"{key} is not a Trupeo backup")
+    magic = head[: len(MAGIC)]
+    if magic not in (MAGIC, MAGIC_V1) or len(head) < len(MAGIC) + 1:
+        raise BackupError(f"{name} is not a Trupeo backup")
     size = head[len(MAGIC)]
     start = len(MAGIC) + 1
     key_id = head[start : start + size].decode("ascii")
+    rest = [head[start + size :]]
+    if magic == MAGIC:
+        try:
+            data_key = backup_key_open(key_id=key_id, name=name, store=store)
+        except BackupKeyUnavailable as exc:
+            raise BackupError(str(exc)) from None
+        return _cipher(data_key, key_id, engine).open(_chain(rest, stream))
     if key_id not in master_key_ring():
         raise BackupError(
-            f"{key} was made under master key {key_id!r}, which is no longer configured: "
+            f"{name} was made under master key {key_id!r}, which is no longer configured: "
             "it cannot be read (expired backups are unreadable by design)"
         )
-    rest = [head[start + size :]]
-    return _cipher(key_id, engine).open(_chain(rest, stream))
+    return _cipher_v1(key_id, engine).open(_chain(rest, stream))
 
 
 def backup_restore(*, key: str, store: ObjectStore | None = None) -> dict:
@@ -243,7 +286,7 @@ def backup_restore(*, key: str, store: ObjectStore | None = None) -> dict:
         raise BackupError(f"no backup named {key}")
     if backup.engine != engine:
         raise BackupError(f"{key} is a {backup.engine} backup; this database is {engine}")
-    plaintext = _open_backup(key, store, engine)
+    plaintext = backup_open(store.open_stream(key), name=key, engine=engine, store=store)
     connections.close_all()
     try:
         if engine == "postgresql":
@@ -320,7 +363,8 @@ def _sqlite_restore(plaintext: Iterator[bytes]) -> None:
 def ledger_replay(*, store: ObjectStore | None = None) -> int:
     """Delete again whatever the ledger says was deleted; returns how many were found."""
     from accounts.models import User, Workspace
-    from privacy.deletion import account_delete, workspace_delete
+    from inbox.erasure import PersonReference
+    from privacy.deletion import account_delete, person_erase_replay, workspace_delete
     from privacy.ledger import ledger_entries
 
     store = store or object_store()
@@ -340,6 +384,20 @@ def ledger_replay(*, store: ObjectStore | None = None) -> int:
                 # owns in this older copy was transferred after the backup; it is logged.
                 account_delete(user=user, store=store, record=False, notify=False, check=False)
                 replayed += 1
+        elif entry.kind == "person":
+            workspace = Workspace.objects.filter(pk=entry.id).first()
+            if (
+                workspace
+                and workspace.wrapped_key
+                and _same(workspace.created_at, entry.created_at)
+            ):
+                erased = person_erase_replay(
+                    workspace=workspace,
+                    person=PersonReference(digest=entry.digest, tokens=entry.tokens),
+                    erased_at=entry.deleted_at,
+                    store=store,
+                )
+                replayed += bool(erased.messages or erased.outgoing)
     return replayed
 
 

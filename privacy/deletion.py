@@ -1,4 +1,4 @@
-"""Deleting a workspace or an account, for good.
+"""Deleting a workspace, an account or one person's mail, for good.
 
 Workspace: the deletion is recorded in the ledger first (so a restored backup can never bring
 it back), then the workspace key is destroyed (crypto-shredding: from that instant nothing
@@ -11,10 +11,16 @@ receipt is emailed to the owner.
 Account: a user who owns a workspace must transfer it or delete it first; otherwise their
 memberships, sessions, security log and login addresses go with the account, and what they
 wrote in a workspace (notes, replies) stays with that workspace, unattributed.
+
+Person (GDPR erasure on the client's instruction, from the admin or `manage.py person_erase`):
+the erasure is recorded in the ledger first, as a keyed digest of the address (never the
+address), then every message from or to them goes with its files (`inbox.erasure`). A restore
+replays it: what was stored before the erasure goes again, mail they sent since stays.
 """
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
@@ -26,7 +32,14 @@ from django.utils.translation import gettext as _
 
 from accounts.keys import workspace_key_destroy
 from accounts.models import Membership, Role, User, Workspace
-from inbox.erasure import workspace_mail_delete
+from inbox.erasure import (
+    ErasureResult,
+    PersonReference,
+    person_mail_erase,
+    person_mail_find,
+    person_reference,
+    workspace_mail_delete,
+)
 from privacy.ledger import ledger_append
 from trupeo.storage import ObjectStore, object_store, workspace_prefix
 
@@ -135,6 +148,41 @@ def account_delete(
         subject = render_to_string("privacy/account/email/account_deleted_subject.txt").strip()
         body = render_to_string("privacy/account/email/account_deleted_message.txt")
     transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
+
+
+def person_erase(
+    *, workspace: Workspace, address: str, store: ObjectStore | None = None
+) -> ErasureResult:
+    """Erase every message of `workspace` from or to `address` (ValueError if no address).
+
+    Nothing is recorded when nothing is found (a typo leaves no trace in the ledger).
+    """
+    store = store or object_store()
+    person = person_reference(workspace=workspace, address=address)
+    found = person_mail_find(workspace=workspace, person=person)
+    if not found.nothing:
+        ledger_append(
+            kind="person",
+            id=workspace.pk,
+            created_at=workspace.created_at,
+            digest=person.digest,
+            tokens=person.tokens,
+            store=store,
+        )
+    return person_mail_erase(workspace=workspace, found=found, store=store)
+
+
+def person_erase_replay(
+    *,
+    workspace: Workspace,
+    person: PersonReference,
+    erased_at: datetime,
+    store: ObjectStore | None = None,
+) -> ErasureResult:
+    """Erase a person again after a restore, from their ledger entry: what was stored before
+    the erasure (mail they sent since is theirs to have kept)."""
+    found = person_mail_find(workspace=workspace, person=person, stored_before=erased_at)
+    return person_mail_erase(workspace=workspace, found=found, store=store)
 
 
 def _sessions_end(user: User) -> None:

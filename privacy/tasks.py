@@ -54,5 +54,21 @@ def send_breach_alerts() -> None:
 def backup_database() -> None:
     from privacy.backups import backup_create, backup_prune
 
-    backup_create()
+    try:
+        backup_create()
+    finally:
+        backup_prune()  # the 30 days do not wait for a failed backup
+
+
+@shared_task
+def prune_backups() -> None:
+    from privacy.backups import backup_prune
+
     backup_prune()
+
+
+@shared_task
+def sweep_orphans() -> None:
+    from privacy.orphans import orphans_sweep
+
+    orphans_sweep()

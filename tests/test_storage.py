@@ -251,6 +251,20 @@ def test_iter_keys_and_delete_prefix(store):
     assert store.delete_prefix(workspace_prefix(1)) == 0
 
 
+def test_iter_objects_tells_when_each_object_was_written(store):
+    from datetime import UTC, datetime, timedelta
+
+    before = datetime.now(UTC) - timedelta(seconds=2)  # S3 dates are to the second
+    keys = {new_object_key(4) for _ in range(3)}
+    for key in keys:
+        store.put(key, b"x")
+    store.put("ws/40/other", b"y")
+    found = list(store.iter_objects("ws/4/"))
+    assert {o.key for o in found} == keys
+    assert all(before <= o.modified_at <= datetime.now(UTC) + timedelta(seconds=2) for o in found)
+    assert all(o.modified_at.utcoffset() == timedelta(0) for o in found)
+
+
 def test_delete_prefix_many(store):
     keys = {new_object_key(3) for _ in range(1005)} if isinstance(store, S3ObjectStore) else set()
     if not keys:

@@ -5,7 +5,7 @@ The layers (DESIGN.md, "Encryption at rest"):
 - master keys (KEKs) come from TRUPEO_MASTER_KEYS, newest first: the newest wraps, all unwrap;
 - each workspace has its own random 32-byte key, stored wrapped by a master key (only
   `accounts.keys` touches that column), so destroying the wrapped key crypto-shreds the workspace;
-- purpose keys (content, search, blob) are derived from the workspace key with HKDF-SHA256;
+- purpose keys (content, search, blob, person) are derived from the workspace key with HKDF-SHA256;
 - every ciphertext starts with a version byte and is bound by its associated data to the
   workspace, field and row it belongs to: moved elsewhere, it fails to open.
 
@@ -183,19 +183,24 @@ _WRAP_AAD = b"trupeo/workspace-key"
 
 
 def wrap_workspace_key(raw_key: Bytes, *, ring: MasterKeyRing | None = None) -> bytes:
-    """Wrap a 32-byte workspace key under the newest master key.
+    """Wrap a 32-byte workspace key under the newest master key (see `wrap_key`)."""
+    return wrap_key(raw_key, purpose=_WRAP_AAD, ring=ring)
+
+
+def wrap_key(raw_key: Bytes, *, purpose: bytes, ring: MasterKeyRing | None = None) -> bytes:
+    """Wrap a 32-byte key under the newest master key, bound to `purpose` (what it is for).
 
     Layout: version (1) | id length (1) | master key id | nonce (12) | ciphertext+tag (48).
     The header is part of the AAD, so editing the version or the id fails to unwrap.
     """
     raw_key = bytes(raw_key)
     if len(raw_key) != KEY_SIZE:
-        raise ValueError(f"a workspace key is {KEY_SIZE} bytes, not {len(raw_key)}")
+        raise ValueError(f"a wrapped key is {KEY_SIZE} bytes, not {len(raw_key)}")
     master = (ring or master_key_ring()).newest
     key_id = master.id.encode("ascii")
     header = bytes([WRAP_VERSION, len(key_id)]) + key_id
     nonce = os.urandom(NONCE_SIZE)
-    return header + nonce + AESGCM(master.key).encrypt(nonce, raw_key, _WRAP_AAD + header)
+    return header + nonce + AESGCM(master.key).encrypt(nonce, raw_key, purpose + header)
 
 
 def _split_wrapped(blob: Bytes) -> tuple[str, bytes, bytes, bytes]:
@@ -226,14 +231,18 @@ def wrapped_key_id(blob: Bytes) -> str:
 
 
 def unwrap_workspace_key(blob: Bytes, *, ring: MasterKeyRing | None = None) -> bytes:
+    return unwrap_key(blob, purpose=_WRAP_AAD, ring=ring)
+
+
+def unwrap_key(blob: Bytes, *, purpose: bytes, ring: MasterKeyRing | None = None) -> bytes:
     key_id, header, nonce, ciphertext = _split_wrapped(blob)
     master = (ring or master_key_ring()).get(key_id)
     try:
-        return AESGCM(master.key).decrypt(nonce, ciphertext, _WRAP_AAD + header)
+        return AESGCM(master.key).decrypt(nonce, ciphertext, purpose + header)
     except InvalidTag:
         raise CryptoError(
-            f"wrapped workspace key failed authentication under master key {key_id!r}: "
-            "tampered with, or that id now names a different key"
+            f"wrapped key failed authentication under master key {key_id!r}: "
+            "tampered with, moved from another use, or that id now names a different key"
         ) from None
 
 
@@ -270,7 +279,15 @@ class WorkspaceKeys:
     fails to open. The row id must therefore be known (and stable) when sealing.
     """
 
-    __slots__ = ("_blob_key", "_content", "_search_key", "_tokens", "_ws", "workspace_id")
+    __slots__ = (
+        "_blob_key",
+        "_content",
+        "_person_key",
+        "_search_key",
+        "_tokens",
+        "_ws",
+        "workspace_id",
+    )
 
     def __init__(self, raw_key: Bytes, workspace_id: int) -> None:
         raw_key = bytes(raw_key)
@@ -285,6 +302,9 @@ class WorkspaceKeys:
         self._content = AESGCM(_derive(raw_key, salt=salt, info=b"trupeo/content"))
         self._search_key = _derive(raw_key, salt=salt, info=b"trupeo/search")
         self._blob_key = _derive(raw_key, salt=salt, info=b"trupeo/blob")
+        # Its own key, so a person's digest (kept outside the database, in the deletion
+        # ledger) shares nothing with the search tokens and dies with the workspace key.
+        self._person_key = _derive(raw_key, salt=salt, info=b"trupeo/person")
         # Tokens already computed: mail repeats its words, so a sync mostly hits this.
         self._tokens: dict[str, int] = {}
 
@@ -338,6 +358,11 @@ class WorkspaceKeys:
                 self._tokens.clear()  # bounded: a big vocabulary starts over
             self._tokens[word] = token
         return token
+
+    def person_digest(self, address: str) -> str:
+        """A full keyed digest (HMAC-SHA256, hex) of a normalised address: the same address
+        gives the same digest in this workspace only, and the address cannot be read back."""
+        return hmac.digest(self._person_key, address.encode("utf-8"), "sha256").hex()
 
     def blob_cipher(self, *, field: str, row: str | int) -> "BlobCipher":
         """Chunked cipher for large objects (raw mail, attachments, exports)."""

@@ -173,6 +173,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-exports": {"task": "privacy.tasks.purge_expired_exports", "schedule": 3600.0},
     "purge-security-log": {"task": "privacy.tasks.purge_security_log", "schedule": 86400.0},
     "backup-database": {"task": "privacy.tasks.backup_database", "schedule": 86400.0},
+    # Expired backups' keys destroyed on their own schedule, whatever the day's backup did.
+    "prune-backups": {"task": "privacy.tasks.prune_backups", "schedule": 3600.0},
+    # Stored objects no row references (a worker killed mid-batch) are deleted once old.
+    "sweep-orphans": {"task": "privacy.tasks.sweep_orphans", "schedule": 86400.0},
     # Trials and grace periods end on their own, without a Stripe event.
     "billing-access": {"task": "billing.tasks.access_refresh_all", "schedule": 900.0},
     "wake-snoozed": {"task": "inbox.tasks.wake_snoozed", "schedule": 30.0},
@@ -359,6 +363,7 @@ INVITATION_MAX_AGE_DAYS = 7
 # version of the data-processing terms a new workspace's owner accepts.
 TRUPEO_SECURITY_LOG_DAYS = env_int("TRUPEO_SECURITY_LOG_DAYS", 365)
 TRUPEO_BACKUP_DAYS = env_int("TRUPEO_BACKUP_DAYS", 30)
+TRUPEO_ORPHAN_MARGIN_HOURS = env_int("TRUPEO_ORPHAN_MARGIN_HOURS", 48)
 TRUPEO_DPA_VERSION = env_str("TRUPEO_DPA_VERSION", "2026-04-25")
 # Who hears of GDPR requests, their deadlines and the breach register's 72-hour clock: every
 # active staff account with an address, plus these (a shared DPO mailbox, comma-separated).

@@ -15,6 +15,8 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
@@ -64,6 +66,12 @@ def workspace_prefix(workspace_id: int) -> str:
     return f"ws/{workspace_id}/"
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    modified_at: datetime  # aware, UTC: when the object was last written
+
+
 class ObjectStore(ABC):
     """Bytes under opaque keys. Writes are all-or-nothing; deletes are idempotent."""
 
@@ -102,6 +110,10 @@ class ObjectStore(ABC):
     @abstractmethod
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Keys starting with `prefix` (plain string prefix, as in S3); order unspecified."""
+
+    @abstractmethod
+    def iter_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        """Like `iter_keys`, with when each object was written (for sweeps by age)."""
 
     @staticmethod
     def _check_delete_prefix(prefix: str) -> str:
@@ -243,6 +255,14 @@ class LocalObjectStore(ObjectStore):
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def iter_objects(self, prefix: str = "") -> Iterator[StoredObject]:
+        for key in self.iter_keys(prefix):
+            try:
+                mtime = self._path(key).stat().st_mtime
+            except FileNotFoundError:
+                continue  # deleted meanwhile
+            yield StoredObject(key, datetime.fromtimestamp(mtime, UTC))
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         _check_prefix(prefix)
@@ -432,10 +452,14 @@ class S3ObjectStore(ObjectStore):
         return True
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        for obj in self.iter_objects(prefix):
+            yield obj.key
+
+    def iter_objects(self, prefix: str = "") -> Iterator[StoredObject]:
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=_check_prefix(prefix)):
             for obj in page.get("Contents", ()):
-                yield obj["Key"]
+                yield StoredObject(obj["Key"], obj["LastModified"].astimezone(UTC))
 
 
 # ------------------------------------------------------------------------ selection

@@ -16,6 +16,8 @@ def test_every_privacy_beat_entry_names_a_registered_task(db):
         "privacy.tasks.purge_expired_exports",
         "privacy.tasks.purge_security_log",
         "privacy.tasks.backup_database",
+        "privacy.tasks.prune_backups",
+        "privacy.tasks.sweep_orphans",
     }
     for name in ours:
         assert name in app.tasks, name

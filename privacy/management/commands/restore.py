@@ -8,7 +8,9 @@ from privacy.backups import BackupError, backup_restore
 class Command(BaseCommand):
     help = (
         "Replace the database with a backup (a key listed by `manage.py backup --list`), "
-        "then delete again every workspace and account deleted since (the deletion ledger)."
+        "then delete again every workspace and account deleted, and every person erased, "
+        "since (the deletion ledger). A backup past its retention period cannot be restored: "
+        "its data key is destroyed."
     )
 
     def add_arguments(self, parser):

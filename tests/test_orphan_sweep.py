@@ -1,0 +1,184 @@
+"""The orphan sweep: a sync worker SIGKILLed mid-batch leaves sealed objects that no row
+references; the sweep removes exactly those once they are older than the margin, and none a
+row references or that is younger (a batch still in flight)."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from accounts.keys import keys_for
+from inbox.mailboxes import mailbox_create
+from inbox.models import Mailbox, Message, OutgoingKind
+from inbox.sealing import stored_message_row
+from inbox.sending.drafts import outgoing_attach, outgoing_create
+from inbox.stored_objects import object_keys_referenced
+from privacy.ledger import ledger_append
+from privacy.models import DataExport
+from privacy.orphans import orphans_sweep
+from tests.factories import UserFactory, workspace_for
+from tests.mail import french_message
+from trupeo.storage import object_store, object_stores_forget, put_sealed, read_sealed
+
+ROOT = Path(__file__).resolve().parent.parent
+MESSAGES = 240
+MARGIN = timedelta(seconds=3)
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def _stored(mailbox) -> int:
+    return Message.objects.filter(mailbox=mailbox).count()
+
+
+def _objects(workspace) -> set[str]:
+    return set(object_store().iter_keys(f"ws/{workspace.pk}/"))
+
+
+@pytest.fixture
+def bucket(s3_server, settings):
+    name = f"trupeo-orphans-{uuid.uuid4().hex[:12]}"
+    boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    ).create_bucket(Bucket=name)
+    settings.R2_BUCKET, settings.R2_ENDPOINT_URL, settings.R2_REGION = name, s3_server, "auto"
+    settings.R2_ACCESS_KEY_ID = settings.R2_SECRET_ACCESS_KEY = "test"
+    object_stores_forget()
+    yield {
+        "R2_BUCKET": name,
+        "R2_ENDPOINT_URL": s3_server,
+        "R2_REGION": "auto",
+        "R2_ACCESS_KEY_ID": "test",
+        "R2_SECRET_ACCESS_KEY": "test",
+    }
+    object_stores_forget()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_killed_mid_batch_leaves_orphans_that_the_sweep_removes(dovecot, workspace, bucket):
+    user, password = dovecot.add_user("orphans")
+    dovecot.create_folder(user, "Sent")
+    with dovecot.connect(user) as imap:
+        for n in range(MESSAGES):
+            imap.append("INBOX", french_message(n, body_words=200))
+    mailbox = mailbox_create(
+        workspace=workspace,
+        address="orphans@lycee-verne.fr",
+        credentials={"imap_password": password},
+        imap_host=dovecot.host,
+        imap_port=dovecot.port,
+        imap_security="none",
+        imap_username=user,
+    )
+    env = {
+        **os.environ,
+        **bucket,
+        "DATABASE_URL": _database_url(),
+        "TRUPEO_DATA_DIR": str(settings.DATA_DIR),
+    }
+    command = [sys.executable, "manage.py", "sync_mailboxes", "--once"]
+    command += ["--mailbox", str(mailbox.pk), "--batch-size", "40"]
+    orphans: set[str] = set()
+    for _attempt in range(8):
+        # Killed after a batch committed, once objects of the next one are written but before
+        # its rows commit: the objects run ahead of the rows.
+        worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while worker.poll() is None and time.monotonic() < deadline:
+            if _stored(mailbox) and len(_objects(workspace)) > len(
+                object_keys_referenced(workspace=workspace)
+            ):
+                break
+            time.sleep(0.02)
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        Mailbox.objects.filter(pk=mailbox.pk).update(sync_lease_until=None)
+        orphans = _objects(workspace) - object_keys_referenced(workspace=workspace)
+        if orphans:
+            break
+    assert orphans, "no kill left an orphan: the test proves nothing"
+    assert 0 < _stored(mailbox) < MESSAGES
+
+    time.sleep(MARGIN.total_seconds() + 1)
+    # A batch in flight: written just now, no row yet.
+    keys = keys_for(workspace)
+    in_flight = put_sealed(keys, [b"not committed yet"], field="message.raw", row="in-flight")
+    referenced = object_keys_referenced(workspace=workspace)
+    swept = orphans_sweep(margin=MARGIN)
+    print(f"{len(orphans)} orphan(s) after the kill, {len(referenced)} referenced")
+    assert swept.deleted == len(orphans)
+    assert _objects(workspace) == referenced | {in_flight}
+    for message in Message.objects.filter(mailbox=mailbox):  # whole and readable
+        assert read_sealed(
+            message.raw_object, keys, field="message.raw", row=stored_message_row(message)
+        )
+
+    # The sync then resumes: every message once, every row's object there.
+    finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=600)
+    assert finished.returncode == 0, finished.stdout[-2000:]
+    assert _stored(mailbox) == MESSAGES
+    store = object_store()
+    assert all(store.exists(m.raw_object) for m in Message.objects.filter(mailbox=mailbox))
+
+
+def test_the_sweep_keeps_drafts_files_exports_and_workspaces_being_deleted(
+    workspace, alice, settings
+):
+    store = object_store()
+    keys = keys_for(workspace)
+    mailbox = mailbox_create(workspace=workspace, address="contact@lycee-verne.fr")
+    draft = outgoing_create(
+        mailbox=mailbox,
+        conversation=None,
+        author=alice,
+        kind=OutgoingKind.NEW,
+        to="parent@example.fr",
+        subject="Pièce jointe",
+    )
+    outgoing_attach(
+        outgoing=draft,
+        filename="bulletin.pdf",
+        content_type="application/pdf",
+        size=4,
+        chunks=[b"%PDF"],
+    )
+    export_key = put_sealed(keys, [b"zip"], field="export.archive", row="export:1")
+    DataExport.objects.create(workspace=workspace, object_key=export_key, state="ready")
+    orphan = put_sealed(keys, [b"orphan"], field="message.raw", row="lost")
+    other = workspace_for(UserFactory(email="x@agence-ouest.fr"), "Agence Ouest")
+    shredding = put_sealed(keys_for(other), [b"x"], field="message.raw", row="lost")
+    type(other).objects.filter(pk=other.pk).update(wrapped_key=None)  # a deletion under way
+    store.put("ws/999999/leftover", b"ciphertext of a deleted workspace")
+    ledger_append(kind="workspace", id=999999, created_at=datetime.now(UTC))
+    store.put("ws/888888/unknown", b"a workspace neither here nor in the ledger")
+    kept = _objects(workspace) - {orphan}
+    assert len(kept) == 2  # the draft's file and the export
+
+    now = datetime.now(UTC)
+    assert orphans_sweep(now=now, margin=timedelta(hours=1)).deleted == 0  # all too young
+    swept = orphans_sweep(now=now + timedelta(hours=2), margin=timedelta(hours=1))
+    assert swept.deleted == 2  # the orphan and the deleted workspace's leftover
+    assert _objects(workspace) == kept
+    assert store.exists(shredding)  # left to the workspace's deletion
+    assert not store.exists("ws/999999/leftover")
+    # Not known here and never deleted: another database's, or a newer one's. Never guessed.
+    assert store.exists("ws/888888/unknown")
