@@ -76,7 +76,7 @@ STORAGE = ("could not write to its own file storage", "pas pu écrire dans son p
 def _assert_our_fault(mailbox: Mailbox, words: tuple[str, ...], *internal: str) -> None:
     mailbox.refresh_from_db()
     assert _says(mailbox.last_error, *words), mailbox.last_error
-    assert _says(mailbox.last_error, "not a problem with the mail server", "n'y est pour rien")
+    assert _says(mailbox.last_error, "not a problem with the mail server", "n’y est pour rien")
     assert _says(mailbox.last_error, "resumes where this one stopped", "reprendra là où")
     for blame in MAIL_SERVER_BLAME:
         assert blame not in mailbox.last_error
