@@ -21,6 +21,8 @@ from inbox.ingest import RawMail, ingest_batch
 from inbox.models import FolderRole, Message, Notification, Outgoing, SendState
 from inbox.notifications import notification_emails_requeue
 from inbox.sending import outgoing_recover_stuck
+from privacy.exports import export_requeue_stale
+from privacy.models import DataExport, ExportState
 from tests.factories import PASSWORD
 from tests.mail import loopback_mailbox
 from tests.parts.redis import own_redis  # noqa: F401
@@ -229,3 +231,19 @@ def test_cache_outage_is_a_miss_and_costs_no_timeout(redis_app):
     # Rate-limit counters stay in force in this process meanwhile.
     assert cache.add("ratelimit:contact:127.0.0.1", 1, 60) is True
     assert cache.incr("ratelimit:contact:127.0.0.1") == 2
+
+
+def test_an_export_asked_for_while_the_broker_is_down_is_built_later(
+    redis_app, alice_client, workspace
+):
+    redis_app.kill()
+    response = alice_client.post(reverse("privacy_export_start"))
+    assert response.status_code == 302
+    export = DataExport.objects.get()
+    assert export.state == ExportState.QUEUED  # kept, waiting for the broker
+
+    redis_app.start()
+    assert export_requeue_stale(now=timezone.now()) == 0  # not stale yet: its task may run
+    assert export_requeue_stale(now=timezone.now() + timedelta(minutes=10)) == 1
+    broker = redis.Redis.from_url(redis_app.url)
+    assert broker.llen("celery") == 1

@@ -197,6 +197,7 @@ CELERY_BEAT_SCHEDULE = {
     # Privacy: GDPR deadlines, retention and the daily encrypted backup.
     "gdpr-reminders": {"task": "privacy.tasks.send_gdpr_reminders", "schedule": 3600.0},
     "purge-expired-exports": {"task": "privacy.tasks.purge_expired_exports", "schedule": 3600.0},
+    "requeue-stale-exports": {"task": "privacy.tasks.requeue_stale_exports", "schedule": 300.0},
     "purge-security-log": {"task": "privacy.tasks.purge_security_log", "schedule": 86400.0},
     "backup-database": {"task": "privacy.tasks.backup_database", "schedule": 86400.0},
     # Trials and grace periods end on their own, without a Stripe event.

@@ -13,6 +13,7 @@ def test_every_privacy_beat_entry_names_a_registered_task(db):
     assert set(ours) == {
         "privacy.tasks.send_gdpr_reminders",
         "privacy.tasks.purge_expired_exports",
+        "privacy.tasks.requeue_stale_exports",
         "privacy.tasks.purge_security_log",
         "privacy.tasks.backup_database",
     }
