@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import boto3
 import psycopg
 import pytest
 import redis
@@ -224,3 +225,30 @@ def test_our_parts_failing_are_never_the_mail_servers_fault():
     # A bug of ours is not the server's either, and its text (internal details) is not shown.
     sentence = describe(KeyError(settings.DATA_DIR), host="imap.lycee-verne.fr", protocol="IMAP")
     assert "internal error" in sentence and str(settings.DATA_DIR) not in sentence
+
+
+@pytest.mark.django_db(transaction=True)
+def test_object_store_unreachable_is_a_storage_fault(dovecot, workspace, settings, s3_server):
+    dead_port = free_loopback_port()  # nothing listens there: every upload is refused
+    settings.R2_BUCKET = "trupeo-faults"
+    settings.R2_ENDPOINT_URL = f"http://127.0.0.1:{dead_port}"
+    settings.R2_ACCESS_KEY_ID = settings.R2_SECRET_ACCESS_KEY = "test"
+    settings.R2_REGION = "auto"
+    total = 12
+    mailbox = _mailbox(dovecot, workspace, "objets", total)
+    summary = mailbox_sync(mailbox_id=mailbox.pk, batch_size=5, parallel=False)
+    assert not summary.ok
+    _assert_our_fault(mailbox, STORAGE, str(dead_port), "127.0.0.1", "trupeo-faults")
+
+    # The store is back (the real S3 endpoint): the next pass stores every message once.
+    boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    ).create_bucket(Bucket="trupeo-faults")
+    settings.R2_ENDPOINT_URL = s3_server
+    again = mailbox_sync(mailbox_id=mailbox.pk, batch_size=5, parallel=False)
+    assert again.ok, again.error
+    _assert_stored_once(mailbox, total)

@@ -78,8 +78,8 @@ def fault_sentence(error: BaseException) -> str | None:
         )
     if part == STORAGE:
         return _(
-            "Trupeo could not write to its own file storage (it may be full). This is not a "
-            "problem with the mail server."
+            "Trupeo could not write to its own file storage (full or unreachable). This is not "
+            "a problem with the mail server."
         )
     if part == QUEUE:
         return _(
