@@ -4,6 +4,7 @@ The email names the event, the mailbox and a link — never the subject or a wor
 or the note: content stays behind the workspace's key, not in someone's mail provider.
 """
 
+import logging
 import re
 from datetime import datetime, timedelta
 
@@ -25,6 +26,8 @@ from inbox.models import (
 from inbox.search import fold
 from inbox.tasks import email_notification
 from trupeo.queueing import enqueue, enqueue_on_commit
+
+logger = logging.getLogger(__name__)
 
 _PREFERENCE_FIELD = {
     NotificationKind.ASSIGNED: "email_assigned",
@@ -162,8 +165,24 @@ def notification_email(*, notification_id: int) -> bool:
             body = render_to_string("inbox/email/notification_message.txt", context)
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at", "email_due"])
-        transaction.on_commit(lambda: send_mail(subject, body, None, [recipient.email]))
+        pk, to = notification.pk, recipient.email
+        transaction.on_commit(lambda: _send_or_put_back(pk, subject, body, to))
     return True
+
+
+def _send_or_put_back(notification_id: int, subject: str, body: str, to: str) -> None:
+    """Send after the claim is committed; if the mail service is down, the notification goes
+    back to the outbox for the sweep (a mail is lost only if the service took it and still
+    answered an error)."""
+    try:
+        send_mail(subject, body, None, [to])
+    except Exception as error:  # any backend's failure (SMTP, HTTP API): retried, not lost
+        logger.warning(
+            "notification %s: email not sent (%s), left for the sweep",
+            notification_id,
+            type(error).__name__,
+        )
+        Notification.objects.filter(pk=notification_id).update(emailed_at=None, email_due=True)
 
 
 def notification_emails_requeue(*, now: datetime | None = None) -> int:

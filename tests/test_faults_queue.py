@@ -14,6 +14,7 @@ from inbox.models import Conversation, Notification, NotificationKind
 from inbox.notifications import notification_email, notification_emails_requeue, notify
 from inbox.tasks import email_notification
 from tests.mail import french_message
+from tests.parts import free_loopback_port
 
 
 @pytest.fixture
@@ -83,3 +84,46 @@ def test_read_or_stale_notifications_are_settled_without_a_mail(
     stale.refresh_from_db()
     assert not stale.email_due  # a day late, an email would be noise: settled, not sent
     assert queued == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mail_service_down_puts_the_email_back_for_the_sweep(
+    workspace, alice, bob, settings, smtp_server, queued
+):
+    def mailer(port: int) -> dict:
+        return {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "username": smtp_server.username,
+                    "password": smtp_server.password,
+                    "timeout": 5,
+                },
+            }
+        }
+
+    mailbox = mailbox_create(workspace=workspace, address="scolarite@lycee-verne.fr")
+    ingest_batch(
+        mailbox=mailbox,
+        folder=mailbox.folders.get(role="inbox"),
+        mails=[RawMail(provider_key="x:1:1", raw=french_message(1), received_at=timezone.now())],
+    )
+    (notification,) = notify(
+        conversation=Conversation.objects.get(),
+        recipients=[bob],
+        kind=NotificationKind.ASSIGNED,
+        actor=alice,
+    )
+    settings.MAILERS = mailer(free_loopback_port())  # the mail service is down
+    assert notification_email(notification_id=notification.pk) is True
+    notification.refresh_from_db()
+    assert notification.email_due and notification.emailed_at is None  # back in the outbox
+
+    settings.MAILERS = mailer(smtp_server.port)  # back up
+    later = timezone.now() + timedelta(minutes=5)
+    assert notification_emails_requeue(now=later) == 1
+    for _ in range(2):  # the swept task, and a late duplicate
+        notification_email(notification_id=notification.pk)
+    assert [m.rcpt_tos for m in smtp_server.messages] == [(bob.email,)]
