@@ -6,6 +6,7 @@ from django.dispatch import receiver
 from accounts.models import Membership, Workspace
 from billing.models import Status, Subscription
 from billing.stripe_api import billing_enabled
+from trupeo.queueing import enqueue_on_commit
 
 
 @receiver(post_save, sender=Workspace, dispatch_uid="billing_trial_start")
@@ -27,7 +28,7 @@ def _member_added(sender, instance: Membership, created: bool, raw: bool = False
     if created and not raw and billing_enabled():
         from billing.tasks import seats_sync
 
-        seats_sync.delay_on_commit(instance.workspace_id)
+        enqueue_on_commit(seats_sync, instance.workspace_id)
 
 
 @receiver(post_delete, sender=Membership, dispatch_uid="billing_seat_removed")
@@ -35,7 +36,7 @@ def _member_removed(sender, instance: Membership, **kwargs):
     if billing_enabled():
         from billing.tasks import seats_sync
 
-        seats_sync.delay_on_commit(instance.workspace_id)
+        enqueue_on_commit(seats_sync, instance.workspace_id)
 
 
 @receiver(pre_delete, sender=Workspace, dispatch_uid="billing_workspace_deleted")
@@ -51,4 +52,4 @@ def _workspace_deleted(sender, instance: Workspace, **kwargs):
         .exclude(status__in=[Status.CANCELED, Status.INCOMPLETE_EXPIRED])
     )
     for subscription_id in ids.values_list("pk", flat=True):
-        subscription_cancel.delay_on_commit(subscription_id)
+        enqueue_on_commit(subscription_cancel, subscription_id)

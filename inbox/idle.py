@@ -54,6 +54,7 @@ def watch_mailbox(mailbox_id: int, stop: threading.Event) -> None:
                 return
             except Exception as error:
                 logger.warning("mailbox %s: IDLE connection failed: %s", mailbox_id, error)
+                close_old_connections()  # a lost database connection is replaced next time
                 stop.wait(backoff)
                 backoff = min(backoff * 2, RECONNECT_MAX_SECONDS)
                 continue

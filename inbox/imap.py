@@ -14,6 +14,7 @@ from imapclient.exceptions import LoginError
 
 from inbox.mail_network import AddressRefused, open_connection
 from inbox.models import Mailbox, Security
+from trupeo.faults import fault_sentence, internal_error_sentence
 
 TIMEOUT = 30  # seconds for connect and each command
 # Port used when none is set, per protocol and security.
@@ -110,6 +111,8 @@ def _login_refused(error: BaseException, *, host: str, protocol: str) -> str:
     return _("%(protocol)s login refused by %(host)s: check the username and password.") % values
 
 
+# Errors raised by these libraries carry the mail server's answer.
+_MAIL_LIBRARIES = ("imaplib", "imapclient", "smtplib")
 _MISSING_FOLDER_MARKS = ("nonexistent", "doesn't exist", "does not exist", "unknown mailbox")
 
 
@@ -120,6 +123,9 @@ def describe(error: BaseException, *, host: str, protocol: str, folder: str = ""
     """
     if isinstance(error, MailServerError | AddressRefused):
         return str(error)
+    # Our own database, storage or queue failing is never the mail server's fault.
+    if (ours := fault_sentence(error)) is not None:
+        return ours
     if isinstance(error, smtplib.SMTPServerDisconnected) and isinstance(
         error.__context__, TimeoutError
     ):
@@ -179,6 +185,9 @@ def describe(error: BaseException, *, host: str, protocol: str, folder: str = ""
             "host": host,
             "reason": str(error)[:200],
         }
+    if not type(error).__module__.startswith(_MAIL_LIBRARIES):
+        # A bug of ours: its text may hold internal details, and the server is not to blame.
+        return internal_error_sentence()
     return _("The %(protocol)s server %(host)s answered with an error: %(reason)s") % {
         "protocol": protocol,
         "host": host,

@@ -437,9 +437,19 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
+    # Its email is still to be considered (sent, or skipped by the preferences): the outbox a
+    # periodic sweep reads when the task queued at creation was lost (a broker outage).
+    email_due = models.BooleanField(default=True)
 
     class Meta:
-        indexes = [models.Index(fields=["recipient", "workspace", "read_at", "-created_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "workspace", "read_at", "-created_at"]),
+            models.Index(
+                fields=["created_at"],
+                name="notification_email_due",
+                condition=models.Q(email_due=True),
+            ),
+        ]
 
 
 class NotificationPreference(models.Model):

@@ -4,12 +4,13 @@ The email names the event, the mailbox and a link — never the subject or a wor
 or the note: content stays behind the workspace's key, not in someone's mail provider.
 """
 
+import logging
 import re
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -23,6 +24,10 @@ from inbox.models import (
     NotificationPreference,
 )
 from inbox.search import fold
+from inbox.tasks import email_notification
+from trupeo.queueing import enqueue, enqueue_on_commit
+
+logger = logging.getLogger(__name__)
 
 _PREFERENCE_FIELD = {
     NotificationKind.ASSIGNED: "email_assigned",
@@ -30,6 +35,10 @@ _PREFERENCE_FIELD = {
     NotificationKind.REPLY: "email_reply",
     NotificationKind.WOKE: "email_woke",
 }
+# A notification whose email task has not settled it this long after it was created is queued
+# again; one older than a day is no longer worth an email.
+EMAIL_REQUEUE_AFTER = timedelta(minutes=2)
+EMAIL_GIVE_UP_AFTER = timedelta(days=1)
 _MENTION = re.compile(r"(?<![\w@])@([\w][\w.-]*)")
 
 
@@ -51,10 +60,8 @@ def notify(
             )
         )
     if created:
-        from inbox.tasks import email_notification
-
         for notification in created:
-            email_notification.delay_on_commit(notification.pk)
+            enqueue_on_commit(email_notification, notification.pk)
     return created
 
 
@@ -122,21 +129,27 @@ def unread_count(*, user: User, workspace_id: int) -> int:
 
 
 def notification_email(*, notification_id: int) -> bool:
-    """Mail one notification if the preferences allow it and it is not read nor mailed yet."""
+    """Mail one notification if the preferences allow it and it is not read nor mailed yet.
+
+    Settles the notification's email either way (`email_due`), under a row lock: a task
+    queued twice (the sweep after a broker outage) mails it once."""
     with transaction.atomic():
         notification = (
             Notification.objects.select_for_update(of=("self",))
             .select_related("recipient", "actor", "conversation__mailbox")
-            .filter(pk=notification_id)
-            .filter(Q(emailed_at__isnull=True) & Q(read_at__isnull=True))
+            .filter(pk=notification_id, email_due=True, emailed_at__isnull=True)
             .first()
         )
         if notification is None:
             return False
+        notification.email_due = False
         preference = preferences_for(
             user=notification.recipient, workspace_id=notification.workspace_id
         )
-        if not getattr(preference, _PREFERENCE_FIELD[notification.kind]):
+        if notification.read_at is not None or not getattr(
+            preference, _PREFERENCE_FIELD[notification.kind]
+        ):
+            notification.save(update_fields=["email_due"])
             return False
         recipient = notification.recipient
         context = {
@@ -151,6 +164,34 @@ def notification_email(*, notification_id: int) -> bool:
             subject = render_to_string("inbox/email/notification_subject.txt", context).strip()
             body = render_to_string("inbox/email/notification_message.txt", context)
         notification.emailed_at = timezone.now()
-        notification.save(update_fields=["emailed_at"])
-        transaction.on_commit(lambda: send_mail(subject, body, None, [recipient.email]))
+        notification.save(update_fields=["emailed_at", "email_due"])
+        pk, to = notification.pk, recipient.email
+        transaction.on_commit(lambda: _send_or_put_back(pk, subject, body, to))
     return True
+
+
+def _send_or_put_back(notification_id: int, subject: str, body: str, to: str) -> None:
+    """Send after the claim is committed; if the mail service is down, the notification goes
+    back to the outbox for the sweep (a mail is lost only if the service took it and still
+    answered an error)."""
+    try:
+        send_mail(subject, body, None, [to])
+    except Exception as error:  # any backend's failure (SMTP, HTTP API): retried, not lost
+        logger.warning(
+            "notification %s: email not sent (%s), left for the sweep",
+            notification_id,
+            type(error).__name__,
+        )
+        Notification.objects.filter(pk=notification_id).update(emailed_at=None, email_due=True)
+
+
+def notification_emails_requeue(*, now: datetime | None = None) -> int:
+    """Run periodically (beat): queue again the emails whose task never ran (the broker was
+    down when they were created). Too old to be useful, they are settled without a mail."""
+    now = now or timezone.now()
+    due = Notification.objects.filter(email_due=True, created_at__lt=now - EMAIL_REQUEUE_AFTER)
+    due.filter(created_at__lt=now - EMAIL_GIVE_UP_AFTER).update(email_due=False)
+    queued = 0
+    for pk in due.values_list("pk", flat=True).order_by("pk")[:1000]:
+        queued += enqueue(email_notification, pk)
+    return queued

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from trupeo.cache import cache_available
+
 HEARTBEAT = 5  # seconds between two heartbeats of an open conversation page
 TTL = 30  # seconds after the last heartbeat before someone stops being shown
 
@@ -41,6 +43,11 @@ def presence_touch(
     # The cache entry outlives `until` a little: expiry is decided by `until`, so that a
     # clock passed in tests and a cache's own rounding agree.
     cache.set(_key(conversation_id, user_id), value, timeout=TTL + 5)
+
+
+def presence_available() -> bool:
+    """False while the cache is unreachable: nobody can be shown, and the page says why."""
+    return cache_available(cache)
 
 
 def presence_leave(*, conversation_id: int, user_id: int) -> None:

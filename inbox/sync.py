@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from django.db import DatabaseError, connection
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,6 +37,7 @@ from inbox.message_content import Prepared
 from inbox.models import FolderRole, Mailbox, MailboxFolder, Message, Provider, SyncState
 from inbox.preparing import Preparer
 from inbox.providers import ReconnectNeeded
+from trupeo.faults import fault_part
 from trupeo.storage import object_store
 
 logger = logging.getLogger(__name__)
@@ -170,18 +172,25 @@ def mailbox_sync(
     except Exception as error:
         summary.ok = False
         summary.error = describe(error, host=mailbox.imap_host, protocol="IMAP")
+        if fault_part(error) is not None:
+            # Our own part failed, mid-pass: what was committed stays, the rest comes next time.
+            summary.error += " " + _("The next sync resumes where this one stopped.")
         if not isinstance(error, MailServerError):
             logger.exception("mailbox %s: sync failed", mailbox.pk)
         else:
             logger.warning("mailbox %s: sync failed: %s", mailbox.pk, summary.error)
-        Mailbox.objects.filter(pk=mailbox.pk).update(
-            last_error=summary.error,
-            last_error_at=timezone.now(),
-            consecutive_failures=F("consecutive_failures") + 1,
-            # Retrying cannot help these: the sync stops until an admin reconnects.
-            sync_state=SyncState.RECONNECT
-            if isinstance(error, ReconnectNeeded | SettingsRefused)
-            else SyncState.ERROR,
+        # Retrying cannot help these: the sync stops until an admin reconnects.
+        reconnect = isinstance(error, ReconnectNeeded | SettingsRefused)
+        state = SyncState.RECONNECT if reconnect else SyncState.ERROR
+        _on_live_connection(
+            mailbox.pk,
+            "record the failure",
+            lambda: Mailbox.objects.filter(pk=mailbox.pk).update(
+                last_error=summary.error,
+                last_error_at=timezone.now(),
+                consecutive_failures=F("consecutive_failures") + 1,
+                sync_state=state,
+            ),
         )
     else:
         Mailbox.objects.filter(pk=mailbox.pk).update(
@@ -191,9 +200,26 @@ def mailbox_sync(
             sync_state=SyncState.ACTIVE,
         )
     finally:
-        _lease_release(mailbox.pk, owner)
+        _on_live_connection(
+            mailbox.pk, "release the lease", lambda: _lease_release(mailbox.pk, owner)
+        )
         summary.seconds = time.monotonic() - started
     return summary
+
+
+def _on_live_connection(mailbox_id: int, what: str, write: Callable[[], object]) -> None:
+    """Run `write`, once more on a fresh connection if the database connection was lost (the
+    failure being recorded may be just that). Still failing, it is logged: the database is
+    down, and the lease then expires on its own."""
+    for attempt in (1, 2):
+        try:
+            write()
+            return
+        except DatabaseError:
+            if attempt == 2 or connection.in_atomic_block:
+                logger.exception("mailbox %s: could not %s", mailbox_id, what)
+                return
+            connection.close()  # the next query opens a new connection
 
 
 def _imap_pass(

@@ -14,9 +14,10 @@ def sync_mailbox(mailbox_id: int) -> None:
 def sync_all_mailboxes() -> None:
     """Polling fallback and retry loop: queue every mailbox that is due."""
     from inbox.sync import mailboxes_due
+    from trupeo.queueing import enqueue
 
     for mailbox_id in mailboxes_due():
-        sync_mailbox.delay(mailbox_id)
+        enqueue(sync_mailbox, mailbox_id)
 
 
 @shared_task(acks_late=True)
@@ -38,6 +39,13 @@ def email_notification(notification_id: int) -> None:
     from inbox.notifications import notification_email
 
     notification_email(notification_id=notification_id)
+
+
+@shared_task
+def requeue_notification_emails() -> None:
+    from inbox.notifications import notification_emails_requeue
+
+    notification_emails_requeue()
 
 
 @shared_task

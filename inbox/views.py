@@ -148,7 +148,7 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
         raise Http404("Unknown view.")
     mailbox, tag = _scope(request)
     version = workspace_version(request.workspace.pk)
-    if request.htmx and request.GET.get("v") == version:
+    if request.htmx and version is not None and request.GET.get("v") == version:
         return HttpResponse(status=204)  # a live poll, and nothing changed since
     keys = keys_for(request.workspace)
     q = request.GET.get("q", "").strip()
@@ -201,7 +201,10 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
             "statuses": [Status.OPEN, Status.PENDING, Status.CLOSED, Status.SPAM],
             "snooze_presets": PRESETS,
             "members": members(request.workspace),
-            "poll_url": request.path + "?" + urlencode({**request.GET.dict(), "v": version}),
+            "poll_url": request.path
+            + "?"
+            + urlencode({**request.GET.dict(), "v": version or "paused"}),
+            "live_paused": version is None,
         },
     )
 

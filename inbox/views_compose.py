@@ -29,7 +29,13 @@ from accounts.keys import keys_for
 from accounts.models import Membership
 from inbox import drafting
 from inbox.models import Conversation, Mailbox, Outgoing, OutgoingKind, SavedReply, SendState
-from inbox.presence import HEARTBEAT, presence_leave, presence_others, presence_touch
+from inbox.presence import (
+    HEARTBEAT,
+    presence_available,
+    presence_leave,
+    presence_others,
+    presence_touch,
+)
 from inbox.presenters import conversation_summary
 from inbox.saved_replies import (
     render_variables,
@@ -519,5 +525,6 @@ def conversation_presence(request: WorkspaceRequest, conversation_id: int) -> Ht
             "present": [(members[p.user_id], p.state) for p in others],
             "drafting": [members[pk] for pk in drafts if pk in members],
             "heartbeat": HEARTBEAT,
+            "presence_paused": not presence_available(),
         },
     )

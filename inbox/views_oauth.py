@@ -29,6 +29,7 @@ from inbox.providers.connect import (
     mailbox_disconnect_oauth,
 )
 from inbox.tasks import sync_mailbox
+from trupeo.queueing import enqueue_on_commit
 
 SESSION_KEY = "oauth_pending"
 OAUTH_PROVIDERS = (Provider.GOOGLE, Provider.MICROSOFT)
@@ -98,7 +99,7 @@ def oauth_callback(request: WorkspaceRequest, provider: str) -> HttpResponse:
     except (ConnectError, ProviderError) as error:
         messages.error(request, str(error))
         return redirect("mailboxes")
-    sync_mailbox.delay_on_commit(mailbox.pk)
+    enqueue_on_commit(sync_mailbox, mailbox.pk)  # or the next poll, if the broker is down
     if created:
         text = _("%(address)s is connected; its mail will appear shortly.")
     else:

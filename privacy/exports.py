@@ -29,11 +29,15 @@ from accounts.models import Membership, User, Workspace
 from inbox.export import ExportOptions, ExtraFile, workspace_export_write
 from privacy.models import DataExport, ExportKind, ExportState, SecurityEvent, TermsAcceptance
 from trupeo.crypto import CryptoError
+from trupeo.queueing import enqueue, enqueue_on_commit
 from trupeo.storage import ObjectStore, object_store, open_sealed, put_sealed
 
 logger = logging.getLogger(__name__)
 
 EXPORT_DAYS = 7
+# A queued export no task has started this long after it was asked for is queued again (its
+# task was lost: the broker was down).
+REQUEUE_AFTER = timedelta(minutes=5)
 _FIELD = "privacy.export"
 
 
@@ -66,7 +70,7 @@ def export_start(
         export = DataExport.objects.create(
             workspace=workspace, kind=kind, requested_by=user, gdpr_request=gdpr_request
         )
-        build_export.delay_on_commit(export.pk)
+        enqueue_on_commit(build_export, export.pk)  # or `export_requeue_stale`, later
     return export
 
 
@@ -280,6 +284,17 @@ def export_filename(export: DataExport) -> str:
     stamp = timezone.localtime(export.finished_at or export.created_at).strftime("%Y-%m-%d")
     suffix = "" if export.kind == ExportKind.WORKSPACE else f"-demande-{export.gdpr_request_id}"
     return f"trupeo-{export.workspace.slug}{suffix}-{stamp}.zip"
+
+
+def export_requeue_stale(*, now: datetime | None = None) -> int:
+    """Run periodically (beat): queue again the exports whose task never started."""
+    from privacy.tasks import build_export
+
+    now = now or timezone.now()
+    stale = DataExport.objects.filter(
+        state=ExportState.QUEUED, created_at__lt=now - REQUEUE_AFTER
+    ).values_list("pk", flat=True)
+    return sum(enqueue(build_export, pk) for pk in stale.order_by("pk")[:100])
 
 
 def export_purge_expired(*, now: datetime | None = None, store: ObjectStore | None = None) -> int:

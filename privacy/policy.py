@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from privacy.models_public import PolicyVersion
 from privacy.public_paths import public_reverse
+from trupeo.queueing import enqueue_on_commit
 
 POLICY_DIR = Path(__file__).resolve().parent / "policies"
 NOTICE_DAYS = 30  # policy, section 12
@@ -121,7 +122,7 @@ def policy_publish(
         if substantial:
             from privacy.tasks_public import send_policy_notices
 
-            send_policy_notices.delay_on_commit(policy.pk)
+            enqueue_on_commit(send_policy_notices, policy.pk)
     return policy
 
 

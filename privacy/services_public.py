@@ -10,6 +10,7 @@ from privacy.models_public import ContactMessage, ContactSubject, WaitlistEntry
 from privacy.public_paths import public_reverse
 from privacy.signals import contact_gdpr_request
 from privacy.site_keys import site_keys
+from trupeo.queueing import enqueue_on_commit
 
 
 def contact_submit(
@@ -43,7 +44,7 @@ def contact_submit(
             )
         from privacy.tasks_public import acknowledge_contact
 
-        acknowledge_contact.delay_on_commit(contact.pk)
+        enqueue_on_commit(acknowledge_contact, contact.pk)
     return contact
 
 
@@ -91,7 +92,7 @@ def waitlist_join(*, email: str, audience: str, language: str) -> tuple[Waitlist
             entry.save()
             from privacy.tasks_public import acknowledge_waitlist
 
-            acknowledge_waitlist.delay_on_commit(entry.pk)
+            enqueue_on_commit(acknowledge_waitlist, entry.pk)
     except IntegrityError:  # the same address, at the same instant
         return WaitlistEntry.objects.get(email_token=token), False
     return entry, True

@@ -15,6 +15,13 @@ def build_export(export_id: int) -> None:
 
 
 @shared_task
+def requeue_stale_exports() -> None:
+    from privacy.exports import export_requeue_stale
+
+    export_requeue_stale()
+
+
+@shared_task
 def purge_expired_exports() -> None:
     from privacy.exports import export_purge_expired
 

@@ -131,8 +131,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    # Nothing in the cache is the only copy: while Redis is down reads miss and pages still
+    # serve (trupeo/cache.py). Short timeouts so an unreachable Redis costs little.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "trupeo.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 1.0,
+                # Rate limits stay in force (per process) during an outage.
+                "LOCAL_FALLBACK_PREFIXES": ["allauth:rl:", "ratelimit:"],
+            },
+        }
     }
 else:
     CACHES = {
@@ -156,6 +167,18 @@ if not REDIS_URL:
         # Fanout and remote control (kombu's default: "control" in the current directory).
         "control_folder": str(DATA_DIR / "broker" / "control"),
     }
+if REDIS_URL:
+    # A broker outage must not hold a page for long: publishing gives up quickly, the failure
+    # is logged (trupeo/queueing.py) and the durable row in the database is picked up again by
+    # a periodic sweep once Redis is back.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 5}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -167,10 +190,16 @@ CELERY_BEAT_SCHEDULE = {
     # Polling fallback beside IMAP IDLE, and the retry loop of failing mailboxes (it backs off).
     "sync-mailboxes": {"task": "inbox.tasks.sync_all_mailboxes", "schedule": 60.0},
     "recover-stuck-sends": {"task": "inbox.tasks.recover_stuck_sends", "schedule": 120.0},
+    # Notification emails whose task was lost (a broker outage) are queued again.
+    "requeue-notification-emails": {
+        "task": "inbox.tasks.requeue_notification_emails",
+        "schedule": 120.0,
+    },
     # Privacy: GDPR deadlines, retention and the daily encrypted backup.
     "gdpr-reminders": {"task": "privacy.tasks.send_gdpr_reminders", "schedule": 3600.0},
     "breach-alerts": {"task": "privacy.tasks.send_breach_alerts", "schedule": 900.0},
     "purge-expired-exports": {"task": "privacy.tasks.purge_expired_exports", "schedule": 3600.0},
+    "requeue-stale-exports": {"task": "privacy.tasks.requeue_stale_exports", "schedule": 300.0},
     "purge-security-log": {"task": "privacy.tasks.purge_security_log", "schedule": 86400.0},
     "backup-database": {"task": "privacy.tasks.backup_database", "schedule": 86400.0},
     # Expired backups' keys destroyed on their own schedule, whatever the day's backup did.
@@ -373,6 +402,8 @@ TRUPEO_STAFF_EMAILS = env_list("TRUPEO_STAFF_EMAILS")
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+# Sessions live in the database, never in the cache: a Redis outage must not sign anyone out.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True

@@ -31,6 +31,7 @@ from inbox.sealing import open_json, outgoing_row, seal_json
 from inbox.tasks import send_outgoing
 from inbox.threading import message_id_token
 from trupeo.crypto import WorkspaceKeys
+from trupeo.queueing import enqueue_on_commit
 from trupeo.storage import object_store, put_sealed, read_sealed
 
 logger = logging.getLogger("inbox.sending")
@@ -290,7 +291,7 @@ def outgoing_queue(*, outgoing: Outgoing) -> Outgoing:
         locked.last_error = ""
         locked.save()
         pk = locked.pk
-        transaction.on_commit(lambda: send_outgoing.delay(pk))
+        enqueue_on_commit(send_outgoing, pk)  # a broker outage: the sweep queues it later
         # The files are inside the sealed MIME now: their separate copies can go.
         added = [a["key"] for a in content.get("attachments") or []]
         transaction.on_commit(lambda: _delete_objects(added))

@@ -19,6 +19,7 @@ from inbox.sending.delivery import LEASE, _fail, _mark_sent, interrupted_message
 from inbox.sending.drafts import OutgoingStateError, _language, outgoing_content
 from inbox.sending.filing import _file_in_sent, _find_in_sent, _link, _sent_searchable
 from inbox.tasks import send_outgoing
+from trupeo.queueing import enqueue, enqueue_on_commit
 from trupeo.storage import read_sealed
 
 # One logger for the package, under the name it has always had.
@@ -77,8 +78,9 @@ def outgoing_recover_stuck(*, now: datetime | None = None) -> RecoveryResult:
         state=SendState.QUEUED, updated_at__lt=now - REQUEUE_AFTER
     ).filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now - REQUEUE_AFTER))
     for pk in due.values_list("pk", flat=True):
-        send_outgoing.delay(pk)  # a duplicate task is harmless: only one can claim it
-        result.requeued += 1
+        # A duplicate task is harmless: only one can claim it.
+        if enqueue(send_outgoing, pk):
+            result.requeued += 1
     return result
 
 
@@ -136,6 +138,6 @@ def outgoing_retry(*, outgoing: Outgoing) -> Outgoing:
         if not updated:
             raise OutgoingStateError(_("Only a message that was not sent can be sent again."))
         pk = outgoing.pk
-        transaction.on_commit(lambda: send_outgoing.delay(pk))
+        enqueue_on_commit(send_outgoing, pk)
     outgoing.refresh_from_db()
     return outgoing

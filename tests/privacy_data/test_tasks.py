@@ -14,6 +14,7 @@ def test_every_privacy_beat_entry_names_a_registered_task(db):
         "privacy.tasks.send_gdpr_reminders",
         "privacy.tasks.send_breach_alerts",
         "privacy.tasks.purge_expired_exports",
+        "privacy.tasks.requeue_stale_exports",
         "privacy.tasks.purge_security_log",
         "privacy.tasks.backup_database",
         "privacy.tasks.prune_backups",

@@ -96,9 +96,10 @@ def test_an_owner_exports_the_whole_workspace(
     invoice(workspace, "F-2026-0001")
     queued = []
     monkeypatch.setattr(
-        "privacy.tasks.build_export.delay_on_commit", lambda export_id: queued.append(export_id)
+        "privacy.tasks.build_export.delay", lambda export_id: queued.append(export_id)
     )
-    response = alice_client.post(reverse("privacy_export_start"))
+    with django_capture_on_commit_callbacks(execute=True):  # queued once committed
+        response = alice_client.post(reverse("privacy_export_start"))
     assert response.status_code == 302
     export = DataExport.objects.get()
     assert (export.kind, export.state, export.requested_by) == (
