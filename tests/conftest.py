@@ -3,6 +3,7 @@ nothing of alice's."""
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from tests.factories import UserFactory, add_member, workspace_for
 
@@ -88,3 +89,12 @@ def _fresh_cache():
     # And what this process keeps per workspace: ids come back once a test's rows are gone.
     directory.forget()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A request served in-process leaves its language active in the thread (LocaleMiddleware
+    # never deactivates it): every test starts in the default language, as a new process does.
+    translation.deactivate()
+    yield
+    translation.deactivate()
