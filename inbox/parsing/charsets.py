@@ -7,7 +7,13 @@ import re
 
 from charset_normalizer import from_bytes as detect_charset
 
-from inbox.parsing.problems import _Problems
+from inbox.parsing.problems import (
+    ASCII_LABEL_8BIT,
+    INVALID_IN_CHARSET,
+    NO_CHARSET,
+    UNKNOWN_CHARSET,
+    _Problems,
+)
 
 _LATIN1 = "iso8859-1"  # codecs.lookup("iso-8859-1").name
 # Encodings that spell non-ASCII text with ASCII bytes (Japanese mail uses ISO-2022-JP).
@@ -77,18 +83,18 @@ def decode_text(data: bytes, label: str | None, problems: _Problems, where: str)
     if data.isascii() and not (codec or "").startswith(_SEVEN_BIT_ENCODINGS):
         return data.decode("ascii")  # every other charset agrees on ASCII bytes
     if codec == "ascii":
-        problems.add(f"8-bit text in {where} is labelled us-ascii; its encoding was guessed.")
+        problems.add(ASCII_LABEL_8BIT, where=where)
     elif codec is not None:
         if codec == _LATIN1 and _is_cp1252(data):
             codec = "cp1252"  # like browsers: senders labelling Latin-1 mean Windows-1252
         try:
             return data.decode(codec)
         except UnicodeError:
-            problems.add(f"Text in {where} is not valid {_short(label)}; its encoding was guessed.")
+            problems.add(INVALID_IN_CHARSET, where=where, label=_short(label))
     elif label:
-        problems.add(f"Unknown character set {_short(label)!r} in {where}; it was guessed.")
+        problems.add(UNKNOWN_CHARSET, where=where, label=_short(label))
     else:
-        problems.add(f"No character set declared for 8-bit text in {where}; it was guessed.")
+        problems.add(NO_CHARSET, where=where)
     return _detect_and_decode(data)
 
 

@@ -12,7 +12,7 @@ import fast_mail_parser
 
 from inbox.parsing.header_text import _decode_8bit_header, decode_encoded_words
 from inbox.parsing.headers import _parse_header_block
-from inbox.parsing.problems import _Problems
+from inbox.parsing.problems import IN_ATTACHMENT, IN_TEXT, TOO_LARGE, _Problems
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024  # above this, headers only (fast_mail_parser's own cap)
 MAX_DEPTH = 64  # MIME nesting deeper than this is hostile, not mail
@@ -21,7 +21,7 @@ MAX_DEPTH = 64  # MIME nesting deeper than this is hostile, not mail
 def _read_structure(raw: bytes, problems: _Problems) -> tuple[_Part | None, Message, str]:
     """(MIME tree, header Message, parser used). Fast parser first, stdlib when it refuses."""
     if len(raw) > MAX_MESSAGE_BYTES:
-        problems.add("The message is too large to be read; only its headers were.")
+        problems.add(TOO_LARGE)
         return None, _parse_header_block(raw, problems), "tolerant"
     try:
         fast_tree = _part_from_fast(fast_mail_parser.parse_email_tree(raw, mode="full"))
@@ -109,7 +109,7 @@ def _part_from_stdlib(msg: Message, problems: _Problems, depth: int = 0) -> _Par
         # raise on a hostile label, where the bytes form cannot.
         decoded = msg.get_payload(decode=True)
         part.payload = decoded if isinstance(decoded, bytes) else b""
-    where = "an attachment" if filename or content_type[:5] != "text/" else "the message text"
+    where = IN_ATTACHMENT if filename or content_type[:5] != "text/" else IN_TEXT
     problems.add_defects(msg.defects, where)
     return part
 
