@@ -73,7 +73,11 @@ def repair_header_block(raw: bytes) -> HeaderRepair | None:
                 line = field[1] + line[field.end() - 1 :]
                 notes.append(OBSOLETE_HEADER_SYNTAX)
             kept.append(line)
-        elif index < last_known or kept[-1].count(b"<") > kept[-1].count(b">"):
+        elif kept[-1].count(b"<") > kept[-1].count(b">"):
+            # Cut inside an address or a Message-ID: join it back without a space.
+            kept[-1] = kept[-1].rstrip(b"\r\n") + line
+            notes.append(UNINDENTED_FOLD)
+        elif index < last_known:
             kept.append(b" " + line)
             notes.append(UNINDENTED_FOLD)
         else:

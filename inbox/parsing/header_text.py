@@ -5,7 +5,7 @@ from __future__ import annotations
 import binascii
 import re
 
-from inbox.parsing.charsets import _LATIN1, _is_cp1252, _resolve_charset
+from inbox.parsing.charsets import _LATIN1, _decode_iso2022_jp, _is_cp1252, _resolve_charset
 from inbox.parsing.problems import BAD_ENCODED_WORDS, _Problems
 
 
@@ -37,18 +37,10 @@ def _decode_8bit_header(value: str) -> str:
     return _decode_guessing_western(value.encode("utf-8", "surrogateescape"))
 
 
-# Japanese mailers send ISO-2022-JP unencoded: 7-bit bytes switched by escape sequences.
-_ISO2022_JP = ("iso2022_jp", "iso2022_jp_2", "iso2022_jp_ext", "iso2022_jp_3")
-
-
 def _decode_iso2022(value: str) -> str:
-    data = value.encode("ascii")
-    for codec in _ISO2022_JP:
-        try:
-            return data.decode(codec)
-        except UnicodeError:
-            continue
-    return value
+    # Japanese mailers send ISO-2022-JP unencoded: 7-bit bytes switched by escape sequences.
+    decoded = _decode_iso2022_jp(value.encode("ascii"))
+    return value if decoded is None else decoded
 
 
 # --- RFC 2047 encoded words --------------------------------------------------------------
@@ -126,14 +118,16 @@ def _decode_header_bytes(data: bytes, charset: str) -> tuple[str, bool]:
     codec = _resolve_charset(charset)
     if codec == _LATIN1 and _is_cp1252(data):
         codec = "cp1252"  # as for bodies: senders labelling Latin-1 mean Windows-1252
-    # Japanese mailers label ISO-2022-JP-2 and half-width kana text as plain ISO-2022-JP.
-    for candidate in _ISO2022_JP if codec in _ISO2022_JP else (codec,):
-        if candidate is None:
-            break
+    if codec is not None and codec.startswith("iso2022_jp"):
+        # Labelled ISO-2022-JP, written as ISO-2022-JP-2 or Microsoft's variant.
+        decoded = _decode_iso2022_jp(data)
+        if decoded is not None:
+            return decoded, True
+    elif codec is not None:
         try:
-            return data.decode(candidate), True
+            return data.decode(codec), True
         except UnicodeError:
-            continue
+            pass
     return _decode_guessing_western(data), False
 
 

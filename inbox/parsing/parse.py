@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from email import errors as email_errors
 
@@ -108,9 +109,12 @@ def _empty_message(problems: list[str]) -> ParsedMessage:
     )
 
 
+_OBSOLETE_FROM_HEADER = re.compile(rb"From[ \t]*:")  # "From  : a@b" is a header (RFC 5322 4.5)
+
+
 def _strip_mbox_from_line(raw: bytes) -> bytes:
     # Files exported from mbox start with an envelope line that is not a header.
-    if raw.startswith(b"From ") and not raw.startswith(b"From :"):
+    if raw.startswith(b"From ") and not _OBSOLETE_FROM_HEADER.match(raw):
         newline = raw.find(b"\n")
         return raw[newline + 1 :] if newline != -1 else b""
     return raw

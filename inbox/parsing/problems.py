@@ -122,7 +122,7 @@ _NOT_FOR_AGENTS = frozenset(
 )
 _UNKNOWN = gettext_noop("Part of the message is malformed.")
 
-_TEMPLATES = (
+TEMPLATES = (
     UNREADABLE,
     NOT_AN_EMAIL,
     TOO_LARGE,
@@ -217,7 +217,7 @@ _PARAMETER_PATTERNS = {
 @cache
 def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     compiled = []
-    for template in _TEMPLATES:
+    for template in TEMPLATES:
         pattern = re.escape(template)
         for name, value in _PARAMETER_PATTERNS.items():
             pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>{value})")
