@@ -32,6 +32,8 @@ _KNOWN_FIELDS = re.compile(
     rb"(?i:from|to|cc|bcc|subject|date|sender|received|references|[\x21-\x39\x3b-\x7e]*-[\x21-\x39\x3b-\x7e]*)"
 )
 _MAX_HEADER_BYTES = 1024 * 1024  # past this, whatever follows is left as it is
+_MAX_HEADER_LINES = 20_000
+_MAX_LEADING_LINES = 3  # stray lines before the first header (an export's banner, blanks)
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,13 @@ def repair_header_block(raw: bytes) -> HeaderRepair | None:
     if raw.startswith(_BOM):
         start = len(_BOM)
         notes.append(BYTE_ORDER_MARK)
-    lines = _header_lines(raw, start)
+    # What is not mail (a document, random bytes, prose) stays not mail: the headers must
+    # start within the first lines, and with a field a person knows, after any stray line.
+    head = [_FIELD.match(line) for line in _header_lines(raw, start, _MAX_LEADING_LINES + 1)]
+    first = next((index for index, field in enumerate(head) if field is not None), None)
+    if first is None or (first and not _KNOWN_FIELDS.fullmatch(head[first][1])):
+        return None
+    lines = _header_lines(raw, start, _MAX_HEADER_LINES)
     fields = [_FIELD.match(line) for line in lines]
     last_known = max(
         (i for i, field in enumerate(fields) if field and _KNOWN_FIELDS.fullmatch(field[1])),
@@ -92,11 +100,11 @@ def repair_header_block(raw: bytes) -> HeaderRepair | None:
     return HeaderRepair(raw=b"".join(kept) + rest, notes=tuple(dict.fromkeys(notes)))
 
 
-def _header_lines(raw: bytes, start: int) -> list[bytes]:
+def _header_lines(raw: bytes, start: int, most: int) -> list[bytes]:
     """The header block's lines with their line endings, up to (not including) a blank line."""
-    lines = []
+    lines: list[bytes] = []
     position = start
-    while position < len(raw) and position - start < _MAX_HEADER_BYTES:
+    while position < len(raw) and position - start < _MAX_HEADER_BYTES and len(lines) < most:
         end = raw.find(b"\n", position)
         end = len(raw) if end == -1 else end + 1
         line = raw[position:end]
