@@ -65,7 +65,9 @@ SUBJECTS = {
     "rfc2231_language_in_word.eml": "Présentation",
     "unindented_folds.eml": "Conseil d'école",
     "unknown_charset_words.eml": "Café et thé",
+    "word_8bit_in_attachment_name.eml": "Pièces du dossier",
     "word_8bit_in_display_name_only.eml": "Objet simple",
+    "obsolete_syntax_with_content_type.eml": "Calendrier des épreuves",
     "word_8bit_koi8r.eml": "Расписание 2026",
     "word_8bit_latin1.eml": "Réunion du comité d'école",
     "word_8bit_latin1_label_windows_bytes.eml": "Inscription à l’école maternelle",
@@ -134,6 +136,17 @@ def test_raw_8bit_bytes_inside_encoded_words_are_read_in_the_words_charset():
     assert read("word_8bit_koi8r.eml").subject == "Расписание 2026"
 
 
+def test_raw_8bit_bytes_inside_encoded_attachment_names_are_kept():
+    # fast_mail_parser drops them ("Reu d'inscription lve.pdf"): the stdlib reads these.
+    m = read("word_8bit_in_attachment_name.eml")
+    assert [a.filename for a in m.attachments] == [
+        "Reçu d'inscription élève.pdf",
+        "Menu – février.txt",
+    ]
+    assert m.attachments[0].payload.startswith(b"%PDF-1.4")
+    assert m.text.strip() == "Voir les pièces jointes."
+
+
 def test_iso_2022_jp_is_decoded_raw_encoded_split_and_with_microsoft_extensions():
     m = read("iso2022jp_raw_subject.eml")
     assert m.subject == "見積書の送付"
@@ -192,6 +205,14 @@ def test_obsolete_syntax_and_stray_bytes_before_the_headers_are_read_and_said(na
     assert m.from_ is not None and m.to and m.date is not None and m.message_id
     assert m.parse_problems[: len(notes)] == notes
     assert m.text == ("Bonjour\n" if "lf" in name else "Bonjour,\n\nCordialement.\n")
+
+
+def test_obsolete_syntax_keeps_the_declared_charset_of_the_body():
+    m = read("obsolete_syntax_with_content_type.eml")
+    assert m.subject == "Calendrier des épreuves"
+    assert m.text == "Les épreuves commencent le 9 juin.\n"
+    assert m.to == (Address("", "parents@college-exemple.fr"),) and m.date is not None
+    assert describe_problems(m.parse_problems) == []  # nothing the reader needs to know
 
 
 def test_a_missing_blank_line_starts_the_text_at_the_first_line_that_is_not_a_header():

@@ -29,7 +29,8 @@ _FIELD = re.compile(rb"([\x21-\x39\x3b-\x7e]+)([ \t]*):")
 # Names that show the header block goes on after a broken line, where a body would not start
 # a line with them by chance: the usual fields, and hyphenated names (X-..., DKIM-Signature).
 _KNOWN_FIELDS = re.compile(
-    rb"(?i:from|to|cc|bcc|subject|date|sender|received|references|[\x21-\x39\x3b-\x7e]*-[\x21-\x39\x3b-\x7e]*)"
+    rb"(?i:from|to|cc|bcc|subject|date|sender|received|references)"
+    rb"|[\x21-\x39\x3b-\x7e]*-[\x21-\x39\x3b-\x7e]*"
 )
 _MAX_HEADER_BYTES = 1024 * 1024  # past this, whatever follows is left as it is
 _MAX_HEADER_LINES = 20_000
@@ -48,8 +49,8 @@ def repair_header_block(raw: bytes) -> HeaderRepair | None:
     Up to the first blank line: a line that is not a header is a fold that lost its
     indentation (mailers do that to long Received, DKIM and Subject lines) when a known
     field follows it or the line before left an address open ("<a@b." / "c>"), and the
-    first line of the text (the blank line was forgotten) otherwise. Blank-led lines before the first header, and lines that are not headers
-    there, are stepped over.
+    first line of the text (the blank line was forgotten) otherwise. Blank lines and stray
+    lines before the first header are stepped over; `Name   :` is read as `Name:`.
     """
     notes: list[str] = []
     start = 0

@@ -10,7 +10,7 @@ from email.parser import BytesParser
 
 import fast_mail_parser
 
-from inbox.parsing.header_text import _decode_8bit_header, decode_encoded_words
+from inbox.parsing.header_text import decode_encoded_words
 from inbox.parsing.headers import _parse_header_block
 from inbox.parsing.problems import IN_ATTACHMENT, IN_TEXT, TOO_LARGE, _Problems
 
@@ -25,6 +25,8 @@ def _read_structure(raw: bytes, problems: _Problems) -> tuple[_Part | None, Mess
         return None, _parse_header_block(raw, problems), "tolerant"
     try:
         fast_tree = _part_from_fast(fast_mail_parser.parse_email_tree(raw, mode="full"))
+        if _has_filename(fast_tree) and _EIGHT_BIT_WORD.search(raw):
+            raise _UseTolerantParser  # it drops 8-bit bytes inside encoded filenames
     except Exception:  # any refusal from the Rust parser means "use the stdlib"
         message = BytesParser(policy=policy.compat32).parsebytes(raw)
         return _part_from_stdlib(message, problems), message, "tolerant"
@@ -33,6 +35,17 @@ def _read_structure(raw: bytes, problems: _Problems) -> tuple[_Part | None, Mess
 
 class _UseTolerantParser(Exception):
     """The fast tree lost something the standard library keeps."""
+
+
+# A file name in a Q-encoded word holding raw 8-bit bytes ("=?iso-8859-1?Q?r\xe9sum\xe9?="). Searched
+# for only in messages with a named part: attachments are a minority, the search is cheap.
+_EIGHT_BIT_WORD = re.compile(
+    rb"name\s*=\s*\"?=\?[^?\s]+\?[qQ]\?[^?\r\n]*[\x80-\xff]", re.IGNORECASE
+)
+
+
+def _has_filename(part: _Part) -> bool:
+    return bool(part.filename) or any(_has_filename(child) for child in part.children)
 
 
 @dataclass
@@ -121,7 +134,19 @@ def _stdlib_filename(msg: Message) -> str:
         return ""
     if isinstance(name, tuple):  # an RFC 2231 triple get_param did not collapse
         name = name[2]
-    return decode_encoded_words(_decode_8bit_header(str(name)))[0]
+    if "\ufffd" in name:
+        # compat32 replaced raw 8-bit bytes; the raw header still has them (as surrogate
+        # escapes), and they are in the charset of the encoded word around them.
+        name = _raw_filename(msg) or name
+    return decode_encoded_words(str(name))[0]
+
+
+def _raw_filename(msg: Message) -> str | None:
+    values = {key.lower(): str(value) for key, value in msg.raw_items()}
+    disposition, content_type = values.get("content-disposition"), values.get("content-type")
+    return (disposition and _param(disposition, "filename")) or (
+        content_type and _param(content_type, "name")
+    )
 
 
 def _embedded_message_bytes(children: list[Message]) -> bytes:
