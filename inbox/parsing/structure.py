@@ -25,7 +25,7 @@ def _read_structure(raw: bytes, problems: _Problems) -> tuple[_Part | None, Mess
         return None, _parse_header_block(raw, problems), "tolerant"
     try:
         fast_tree = _part_from_fast(fast_mail_parser.parse_email_tree(raw, mode="full"))
-        if _has_filename(fast_tree) and _EIGHT_BIT_WORD.search(raw):
+        if _has_filename(fast_tree) and _has_eight_bit_encoded_filename(raw):
             raise _UseTolerantParser  # it drops 8-bit bytes inside encoded filenames
     except Exception:  # any refusal from the Rust parser means "use the stdlib"
         message = BytesParser(policy=policy.compat32).parsebytes(raw)
@@ -37,11 +37,16 @@ class _UseTolerantParser(Exception):
     """The fast tree lost something the standard library keeps."""
 
 
-# A file name in a Q-encoded word holding raw 8-bit bytes ("=?iso-8859-1?Q?r\xe9sum\xe9?="). Searched
-# for only in messages with a named part: attachments are a minority, the search is cheap.
-_EIGHT_BIT_WORD = re.compile(
-    rb"name\s*=\s*\"?=\?[^?\s]+\?[qQ]\?[^?\r\n]*[\x80-\xff]", re.IGNORECASE
-)
+# A Q-encoded word holding raw 8-bit bytes ("=?iso-8859-1?Q?r\xe9sum\xe9.pdf?="). Searched for
+# only in messages with a named part (a minority); the literal "=?" keeps the search cheap.
+_EIGHT_BIT_WORD = re.compile(rb"=\?[^?\s]+\?[qQ]\?[^?\r\n]*[\x80-\xff]")
+
+
+def _has_eight_bit_encoded_filename(raw: bytes) -> bool:
+    return any(
+        b"name" in raw[max(0, word.start() - 12) : word.start()].lower()
+        for word in _EIGHT_BIT_WORD.finditer(raw)
+    )
 
 
 def _has_filename(part: _Part) -> bool:
