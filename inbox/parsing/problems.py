@@ -166,11 +166,10 @@ class _Problems:
         template = _DEFECTS.get(name)
         if template is None:
             self.add(_MIME_DEFECT, name=name)
+        elif "{where}" in template:
+            self.add(template, where=where)
         else:
-            self.add(template, where=where) if "{where}" in template else self.add(template)
-
-    def has(self, template: str) -> bool:
-        return template in self._items
+            self.add(template)
 
     def as_tuple(self) -> tuple[str, ...]:
         return tuple(self._items)
