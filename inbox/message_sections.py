@@ -14,6 +14,7 @@ from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from inbox.parsing import describe_problems
 from inbox.presenters import MessageView, id_url
 
 
@@ -42,11 +43,14 @@ class Sections:
             "" if first else self._split(m),
             "</div>",
         ]
-        if m.parse_problems:
+        # Only damage the reader should know of, in their language; a missing Message-ID or
+        # Date stays recorded for diagnostics but is not worth a warning.
+        problems = describe_problems(m.parse_problems)
+        if problems:
             damaged = _("This message is damaged; it is shown as well as it could be read.")
             parts.append(
                 f'<p class="notice message-problem">{escape(damaged)}'
-                f" {escape(' '.join(m.parse_problems))}</p>"
+                f" {escape(' '.join(problems))}</p>"
             )
         if m.has_html:
             if m.has_remote_images:

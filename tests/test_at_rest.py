@@ -16,7 +16,8 @@ from inbox.tags import conversation_tag_add, tag_create
 from inbox.triage import note_add
 from trupeo.storage import object_store
 
-CORPUS = sorted((Path(__file__).parent / "fixtures" / "eml").glob("*.eml"))
+FIXTURES = Path(__file__).parent / "fixtures"
+CORPUS = sorted((FIXTURES / "eml").glob("*.eml")) + sorted((FIXTURES / "headers").glob("*.eml"))
 
 
 def _needles(raw: bytes) -> set[bytes]:

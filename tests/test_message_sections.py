@@ -8,6 +8,15 @@ from django.urls import reverse
 from django.utils import translation
 
 from inbox.message_sections import Sections
+from inbox.parsing.problems import (
+    BAD_ADDRESSES,
+    BAD_DATE,
+    DUPLICATE_HEADER,
+    IN_ATTACHMENT,
+    INVALID_IN_CHARSET,
+    NO_DATE,
+    NO_MESSAGE_ID,
+)
 from inbox.presenters import MessageView
 
 HOSTILE = "<script>alert(\"x\")</script> & 'Zoë'"
@@ -58,8 +67,9 @@ def test_every_value_from_the_mail_is_escaped():
     )
     assert "<script" not in html
     assert (
-        html.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") == 6
-    )  # label, name, address, problem, text, file
+        html.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") == 5
+    )  # label, name, address, text, file; a stored problem is only shown in our own words
+    assert "Part of the message is malformed." in html
     assert 'aria-label="Message from &lt;script&gt;' in html
 
 
@@ -122,11 +132,35 @@ def test_french_is_spoken_by_default_pages():
             _message(
                 has_html=True,
                 has_remote_images=True,
-                parse_problems=["En-tête illisible."],
+                parse_problems=[DUPLICATE_HEADER.format(name="From")],
                 attachments=[nameless],
             )
         )
     assert "Les images distantes sont bloquées" in html
     assert "Afficher les images" in html and "Séparer à partir d’ici" in html
     assert "Ce message est endommagé" in html and ">pièce jointe</a>" in html
+    assert "L’en-tête From apparaît plusieurs fois ; le premier a été retenu." in html
+    assert "appears" not in html
     assert "1 mars 2026" in html
+
+
+def test_the_damage_notice_is_wholly_in_the_readers_language():
+    problems = [
+        BAD_ADDRESSES.format(name="Cc"),
+        INVALID_IN_CHARSET.format(where=IN_ATTACHMENT, label="utf-8"),
+        NO_MESSAGE_ID,
+    ]
+    with translation.override("fr"):
+        html = _render(_message(parse_problems=problems))
+    notice = html.split('<p class="notice message-problem">')[1].split("</p>")[0]
+    assert notice == (
+        "Ce message est endommagé ; il est affiché du mieux possible."
+        " Certaines adresses de l’en-tête Cc n’ont pas pu être lues et ont été ignorées."
+        " Le texte dans une pièce jointe n’est pas du utf-8 valide ; son encodage a été deviné."
+    )
+
+
+def test_a_missing_message_id_or_date_is_no_damage_notice():
+    for problems in ([NO_MESSAGE_ID], [NO_DATE], [NO_MESSAGE_ID, NO_DATE, BAD_DATE]):
+        assert "message-problem" not in _render(_message(parse_problems=problems))
+    assert "message-problem" in _render(_message(parse_problems=[NO_DATE, "Unknown"]))

@@ -16,12 +16,18 @@ How the work is split (DESIGN.md, "Mail sync that never loses a message"):
 `parse_problems` never quotes message content (no subjects, names, addresses or filenames),
 so it can be stored in clear and shown on the sync-health pages staff watch.
 
+A header block the standard library stops reading early (a line that is not a header, obsolete
+`To    :` syntax, a byte-order mark) is rewritten as a lenient reader reads it and parsed again;
+only then, so well-formed mail pays nothing. The stored raw bytes are never changed.
+
 The package, in the order a message goes through it: `parse` (`parse_message`, putting the
-pieces together), `structure` (the `_Part` tree from either parser), `headers` (the header
-block: Message-IDs, subject, date, and `normalise_subject`), `addresses` (address lists),
-`header_text` (unfolding, 8-bit repair, RFC 2047 words), `body` (body texts and attachments),
-`charsets` (body text decoding and detection), `html` (sanitising, HTML to text), `problems`
-(the parse problems) and `message` (the public types). Import from here; names starting with
+pieces together), `structure` (the `_Part` tree from either parser), `header_repair` (a damaged
+header block made readable), `headers` (the header block: Message-IDs, subject, date, and
+`normalise_subject`), `addresses` (address lists), `header_text` (unfolding, 8-bit repair,
+RFC 2047 words), `body` (body texts and attachments), `charsets` (text decoding and
+detection), `html` (sanitising, HTML to text), `problems` (the parse problems, their
+templates, and `describe_problems`, which words them in the reader's language) and `message`
+(the public types). Import from here; names starting with
 an underscore are shared between these modules only.
 """
 
@@ -32,6 +38,7 @@ from inbox.parsing.headers import normalise_subject
 from inbox.parsing.html import html_to_text, sanitise_html
 from inbox.parsing.message import Address, Attachment, ParsedMessage
 from inbox.parsing.parse import SNIPPET_LENGTH, make_snippet, parse_message
+from inbox.parsing.problems import describe_problems
 from inbox.parsing.structure import MAX_DEPTH, MAX_MESSAGE_BYTES
 
 __all__ = [
@@ -43,6 +50,7 @@ __all__ = [
     "ParsedMessage",
     "decode_encoded_words",
     "decode_text",
+    "describe_problems",
     "html_to_text",
     "make_snippet",
     "normalise_subject",

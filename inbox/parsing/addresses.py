@@ -6,7 +6,7 @@ import inspect
 import re
 from email.utils import parseaddr
 
-from inbox.parsing.header_text import _decode_words
+from inbox.parsing.header_text import _decode_8bit_header, _decode_words
 from inbox.parsing.message import Address
 from inbox.parsing.problems import _Problems
 
@@ -35,10 +35,10 @@ def _parse_address(chunk: str) -> tuple[str, str]:
 
 def _address(chunk: str, header: str, problems: _Problems) -> Address | None:
     display, address = _parse_address(chunk)
-    address = address.strip().strip("<>")
+    address = _decode_8bit_header(address.strip().strip("<>"))
     if not _VALID_ADDRESS.match(address):
         return None
-    # The list was already unfolded and 8-bit repaired before it was split.
+    # The list was unfolded before it was split; 8-bit bytes in words are repaired here.
     display_name = _decode_words(display, header, problems).strip() if display else ""
     return Address(display_name, address.lower())
 

@@ -12,7 +12,7 @@ from inbox.parsing.charsets import decode_text
 from inbox.parsing.header_text import _decode_8bit_header, _unfold, decode_encoded_words
 from inbox.parsing.headers import _parse_header_block, _RawHeaders
 from inbox.parsing.message import Attachment
-from inbox.parsing.problems import _Problems
+from inbox.parsing.problems import IN_HTML, IN_TEXT, TOO_DEEP, _Problems
 from inbox.parsing.structure import MAX_DEPTH, _Part
 
 _BODY_TYPES = ("text/plain", "text/html")
@@ -38,7 +38,7 @@ class _Body:
 
     def collect(self, part: _Part, raw: bytes, depth: int = 0) -> None:
         if depth >= MAX_DEPTH:
-            self._problems.add("The MIME structure is nested too deeply; inner parts were skipped.")
+            self._problems.add(TOO_DEEP)
             return
         if part.content_type.startswith("multipart/") and part.children:
             self._check_closed(part, raw)
@@ -83,7 +83,7 @@ class _Body:
     def _add_body(self, part: _Part) -> None:
         is_html = part.content_type == "text/html"
         charset = part.charset or (_meta_charset(part.payload) if is_html else None)
-        where = "the HTML text" if is_html else "the message text"
+        where = IN_HTML if is_html else IN_TEXT
         # One line ending everywhere: CRLF from the wire, LF from files.
         text = decode_text(part.payload, charset, self._problems, where).replace("\r\n", "\n")
         (self._htmls if is_html else self._texts).append(text)

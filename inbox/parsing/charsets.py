@@ -7,7 +7,13 @@ import re
 
 from charset_normalizer import from_bytes as detect_charset
 
-from inbox.parsing.problems import _Problems
+from inbox.parsing.problems import (
+    ASCII_LABEL_8BIT,
+    INVALID_IN_CHARSET,
+    NO_CHARSET,
+    UNKNOWN_CHARSET,
+    _Problems,
+)
 
 _LATIN1 = "iso8859-1"  # codecs.lookup("iso-8859-1").name
 # Encodings that spell non-ASCII text with ASCII bytes (Japanese mail uses ISO-2022-JP).
@@ -77,18 +83,21 @@ def decode_text(data: bytes, label: str | None, problems: _Problems, where: str)
     if data.isascii() and not (codec or "").startswith(_SEVEN_BIT_ENCODINGS):
         return data.decode("ascii")  # every other charset agrees on ASCII bytes
     if codec == "ascii":
-        problems.add(f"8-bit text in {where} is labelled us-ascii; its encoding was guessed.")
+        problems.add(ASCII_LABEL_8BIT, where=where)
     elif codec is not None:
         if codec == _LATIN1 and _is_cp1252(data):
             codec = "cp1252"  # like browsers: senders labelling Latin-1 mean Windows-1252
         try:
             return data.decode(codec)
         except UnicodeError:
-            problems.add(f"Text in {where} is not valid {_short(label)}; its encoding was guessed.")
+            decoded = _decode_iso2022_jp(data) if codec.startswith("iso2022_jp") else None
+            if decoded is not None:
+                return decoded
+            problems.add(INVALID_IN_CHARSET, where=where, label=_short(label))
     elif label:
-        problems.add(f"Unknown character set {_short(label)!r} in {where}; it was guessed.")
+        problems.add(UNKNOWN_CHARSET, where=where, label=_short(label))
     else:
-        problems.add(f"No character set declared for 8-bit text in {where}; it was guessed.")
+        problems.add(NO_CHARSET, where=where)
     return _detect_and_decode(data)
 
 
@@ -130,3 +139,54 @@ def _is_cp1252(data: bytes) -> bool:
     except UnicodeError:
         return False
     return True
+
+
+# --- ISO-2022-JP as Microsoft writes it (CP50220/CP50221) ------------------------------------
+
+_ISO2022_JP_FAMILY = ("iso2022_jp", "iso2022_jp_2", "iso2022_jp_ext", "iso2022_jp_3")
+_ISO2022_SWITCH = re.compile(rb"\x1b(\$[@B]|\$\(D|\([BJI])")
+
+
+def _decode_iso2022_jp(data: bytes) -> str | None:
+    """ISO-2022-JP text, or None. Tries Python's codecs, then Microsoft's variant.
+
+    Outlook and Japanese webmails label as ISO-2022-JP text that uses the NEC and IBM
+    extensions (circled numbers, "№", Roman numerals), which no Python codec reads: the JIS
+    rows are moved to Shift_JIS positions and read as CP932, which has them.
+    """
+    for codec in _ISO2022_JP_FAMILY:
+        try:
+            return data.decode(codec)
+        except UnicodeError:
+            continue
+    sjis = bytearray()
+    mode = b"(B"
+    position = 0
+    for switch in _ISO2022_SWITCH.finditer(data):
+        _jis_to_sjis(data[position : switch.start()], mode, sjis)
+        mode, position = switch.group(1), switch.end()
+    _jis_to_sjis(data[position:], mode, sjis)
+    try:
+        return bytes(sjis).decode("cp932")
+    except UnicodeError:
+        return None
+
+
+def _jis_to_sjis(chunk: bytes, mode: bytes, out: bytearray) -> None:
+    if mode == b"(I":  # half-width katakana
+        out += bytes(byte | 0x80 if 0x21 <= byte <= 0x5F else byte for byte in chunk)
+    elif mode in (b"$@", b"$B"):
+        for index in range(0, len(chunk) - 1, 2):
+            first, second = chunk[index], chunk[index + 1]
+            if not (0x21 <= first <= 0x7E and 0x21 <= second <= 0x7E):
+                out += b"\xff"  # invalid: makes the CP932 reading fail
+                continue
+            out.append((first + 1) // 2 + (0x70 if first <= 0x5E else 0xB0))
+            if first % 2:
+                out.append(second + 0x1F + (second >= 0x60))
+            else:
+                out.append(second + 0x7E)
+    elif mode == b"$(D":
+        out += b"\xff"  # JIS X 0212 has no CP932 position
+    else:
+        out += chunk

@@ -5,8 +5,8 @@ from __future__ import annotations
 import binascii
 import re
 
-from inbox.parsing.charsets import _resolve_charset
-from inbox.parsing.problems import _Problems
+from inbox.parsing.charsets import _LATIN1, _decode_iso2022_jp, _is_cp1252, _resolve_charset
+from inbox.parsing.problems import BAD_ENCODED_WORDS, _Problems
 
 
 def _unfold(value: str) -> str:
@@ -14,14 +14,14 @@ def _unfold(value: str) -> str:
 
 
 def _header_text(value: str, name: str, problems: _Problems) -> str:
-    """Unfold, repair 8-bit bytes, decode RFC 2047 words."""
-    return _decode_words(_decode_8bit_header(_unfold(value)), name, problems)
+    """Unfold, decode RFC 2047 words, repair 8-bit bytes (inside words too)."""
+    return _decode_words(_unfold(value), name, problems)
 
 
 def _decode_words(text: str, name: str, problems: _Problems) -> str:
     decoded, clean = decode_encoded_words(text)
     if not clean:
-        problems.add(f"The {name} header has encoded text that could not be fully decoded.")
+        problems.add(BAD_ENCODED_WORDS, name=name)
     return decoded
 
 
@@ -30,9 +30,17 @@ _SURROGATE_ESCAPE = re.compile("[\udc80-\udcff]")
 
 def _decode_8bit_header(value: str) -> str:
     # compat32 keeps raw non-ASCII header bytes as surrogate escapes; most are UTF-8.
-    if value.isascii() or not _SURROGATE_ESCAPE.search(value):
+    if value.isascii():
+        return _decode_iso2022(value) if "\x1b" in value else value
+    if not _SURROGATE_ESCAPE.search(value):
         return value
     return _decode_guessing_western(value.encode("utf-8", "surrogateescape"))
+
+
+def _decode_iso2022(value: str) -> str:
+    # Japanese mailers send ISO-2022-JP unencoded: 7-bit bytes switched by escape sequences.
+    decoded = _decode_iso2022_jp(value.encode("ascii"))
+    return value if decoded is None else decoded
 
 
 # --- RFC 2047 encoded words --------------------------------------------------------------
@@ -48,16 +56,16 @@ def decode_encoded_words(text: str) -> tuple[str, bool]:
     mailers split multi-byte characters across words; whitespace between words is dropped.
     """
     if "=?" not in text:
-        return text, True
+        return _decode_8bit_header(text), True
     out: list[str] = []
     pending = bytearray()
     pending_charset = ""
     clean = True
     position = 0
     for match in _ENCODED_WORD.finditer(text):
-        between = text[position : match.start()]
+        between = _decode_8bit_header(text[position : match.start()])
         charset = match.group(1).split("*", 1)[0].lower()  # drop an RFC 2231 language tag
-        data = _decode_word_payload(match.group(2), match.group(3))
+        data = _decode_word_payload(match.group(2), match.group(3), charset)
         if data is None:  # undecodable: keep the word as written
             clean = False
             data, charset = match.group(0).encode(), "ascii"
@@ -75,25 +83,47 @@ def decode_encoded_words(text: str) -> tuple[str, bool]:
         text_part, ok = _decode_header_bytes(bytes(pending), pending_charset)
         out.append(text_part)
         clean &= ok
-    out.append(text[position:])
+    out.append(_decode_8bit_header(text[position:]))
     decoded = "".join(out)
     # A word left undecoded (unterminated, say) is a repair the reader should know about.
     return decoded, clean and _ENCODED_WORD_START.search(decoded) is None
 
 
-def _decode_word_payload(encoding: str, data: str) -> bytes | None:
+def _decode_word_payload(encoding: str, data: str, charset: str) -> bytes | None:
     try:
         if encoding in "bB":
             padded = data.strip() + "=" * (-len(data.strip()) % 4)
             return binascii.a2b_base64(padded.encode("ascii"))
-        return binascii.a2b_qp(data.encode("ascii", "replace"), header=True)
+        return binascii.a2b_qp(_word_bytes(data, charset), header=True)
     except (binascii.Error, ValueError):
         return None
 
 
+def _word_bytes(data: str, charset: str) -> bytes:
+    """A Q word's text as the bytes that were sent.
+
+    Mailers put raw 8-bit bytes inside Q words ("Fr\xf6sche" in an ISO-8859-1 word): they
+    arrive as surrogate escapes and are the declared charset's bytes. Text already decoded
+    (a filename from the fast parser) is encoded back in that charset when it can be.
+    """
+    if data.isascii():
+        return data.encode("ascii")
+    try:
+        return data.encode(_resolve_charset(charset) or "utf-8", "surrogateescape")
+    except (UnicodeError, LookupError):
+        return data.encode("utf-8", "surrogateescape")
+
+
 def _decode_header_bytes(data: bytes, charset: str) -> tuple[str, bool]:
     codec = _resolve_charset(charset)
-    if codec is not None:
+    if codec == _LATIN1 and _is_cp1252(data):
+        codec = "cp1252"  # as for bodies: senders labelling Latin-1 mean Windows-1252
+    if codec is not None and codec.startswith("iso2022_jp"):
+        # Labelled ISO-2022-JP, written as ISO-2022-JP-2 or Microsoft's variant.
+        decoded = _decode_iso2022_jp(data)
+        if decoded is not None:
+            return decoded, True
+    elif codec is not None:
         try:
             return data.decode(codec), True
         except UnicodeError:

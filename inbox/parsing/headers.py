@@ -16,7 +16,15 @@ from email.utils import parsedate_to_datetime
 from inbox.parsing.addresses import _address, split_address_list
 from inbox.parsing.header_text import _decode_8bit_header, _header_text, _unfold
 from inbox.parsing.message import Address
-from inbox.parsing.problems import _Problems
+from inbox.parsing.problems import (
+    BAD_ADDRESSES,
+    BAD_DATE,
+    DUPLICATE_HEADER,
+    IN_HEADERS,
+    NO_DATE,
+    NO_MESSAGE_ID,
+    _Problems,
+)
 
 # RFC 5322 allows each of these once. Duplicates are a spoofing trick or a broken mailer.
 _SINGLE_HEADERS = (
@@ -54,7 +62,7 @@ def _parse_header_block(raw: bytes, problems: _Problems) -> Message:
     match = re.search(rb"\r?\n\r?\n", raw)
     block = raw[: match.end()] if match else raw
     message = BytesHeaderParser(policy=policy.compat32).parsebytes(block)
-    problems.add_defects(message.defects, "the headers")
+    problems.add_defects(message.defects, IN_HEADERS)
     return message
 
 
@@ -81,11 +89,11 @@ class _RawHeaders:
 def _read_headers(msg: _RawHeaders, problems: _Problems) -> _Headers:
     for name in _SINGLE_HEADERS:
         if len(msg.all(name)) > 1:
-            problems.add(f"The {name} header appears several times; the first one was used.")
+            problems.add(DUPLICATE_HEADER, name=name)
     from_list = _addresses(msg, "From", problems)
     message_ids = _message_ids(msg.first("Message-ID"))
     if not message_ids:
-        problems.add("The message has no Message-ID.")
+        problems.add(NO_MESSAGE_ID)
     return _Headers(
         message_id=message_ids[0] if message_ids else "",
         in_reply_to=next(iter(_message_ids(msg.first("In-Reply-To"))), ""),
@@ -111,12 +119,12 @@ def _message_ids(value: str) -> list[str]:
 def _date(msg: _RawHeaders, problems: _Problems) -> datetime | None:
     value = _unfold(msg.first("Date")).strip()
     if not value:
-        problems.add("The message has no Date header.")
+        problems.add(NO_DATE)
         return None
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
-        problems.add("The Date header could not be read.")
+        problems.add(BAD_DATE)
         return None
     # "-0000" means "offset unknown": UTC is the honest reading.
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
@@ -129,14 +137,19 @@ def _addresses(
     found: list[Address] = []
     unreadable = False
     for value in values:
-        for chunk in split_address_list(_decode_8bit_header(_unfold(value))):
+        text = _unfold(value)
+        if "=?" not in text or "\x1b" in text:
+            # 8-bit bytes inside encoded words are left for `_address`: they are in the
+            # word's declared charset. ISO-2022 text is decoded first: its bytes hold commas.
+            text = _decode_8bit_header(text)
+        for chunk in split_address_list(text):
             address = _address(chunk, name, problems)
             if address is None:
                 unreadable = True
             else:
                 found.append(address)
     if unreadable:
-        problems.add(f"Some addresses in the {name} header could not be read and were skipped.")
+        problems.add(BAD_ADDRESSES, name=name)
     return tuple(found)
 
 

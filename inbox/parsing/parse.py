@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
+from email import errors as email_errors
 
 from inbox.parsing.body import _Body
+from inbox.parsing.header_repair import repair_header_block
 from inbox.parsing.headers import _Headers, _RawHeaders, _read_headers
 from inbox.parsing.html import html_to_text
 from inbox.parsing.message import ParsedMessage
-from inbox.parsing.problems import _Problems
+from inbox.parsing.problems import NOT_AN_EMAIL, UNREADABLE, _Problems
 from inbox.parsing.structure import _read_structure
+
+# What the standard library reports when it stopped reading headers early.
+_HEADER_BLOCK_DEFECTS = {
+    email_errors.MissingHeaderBodySeparatorDefect,
+    email_errors.FirstHeaderLineIsContinuationDefect,
+}
 
 # Logged as "inbox.parsing", the name operators filter on, whichever module logs.
 logger = logging.getLogger(__package__)
@@ -26,16 +35,24 @@ def parse_message(raw: bytes) -> ParsedMessage:
         # Log where it broke, never the exception text: it may quote message content.
         location = "".join(traceback.format_tb(exc.__traceback__)[-3:])
         logger.error("parse_message failed with %s\n%s", type(exc).__name__, location)
-        return _empty_message([f"The message could not be read ({type(exc).__name__})."])
+        return _empty_message([UNREADABLE.format(error=type(exc).__name__)])
 
 
 def _parse(raw: bytes) -> ParsedMessage:
     raw = _strip_mbox_from_line(raw)
     problems = _Problems()
     tree, header_msg, parser = _read_structure(raw, problems)
+    if not header_msg.keys() or _HEADER_BLOCK_DEFECTS.intersection(map(type, header_msg.defects)):
+        # Rare, so the second reading costs well-formed mail nothing.
+        repair = repair_header_block(raw)
+        if repair is not None:
+            raw, problems = repair.raw, _Problems()
+            for note in repair.notes:
+                problems.add(note)
+            tree, header_msg, parser = _read_structure(raw, problems)
     if not header_msg.keys():
         # Not an email at all: keep nothing that could be mistaken for content.
-        return _empty_message(["This is not an email message: no header could be read."])
+        return _empty_message([NOT_AN_EMAIL])
     headers = _read_headers(_RawHeaders(header_msg), problems)
     body = _Body(problems)
     if tree is not None:
@@ -92,9 +109,12 @@ def _empty_message(problems: list[str]) -> ParsedMessage:
     )
 
 
+_OBSOLETE_FROM_HEADER = re.compile(rb"From[ \t]*:")  # "From  : a@b" is a header (RFC 5322 4.5)
+
+
 def _strip_mbox_from_line(raw: bytes) -> bytes:
     # Files exported from mbox start with an envelope line that is not a header.
-    if raw.startswith(b"From ") and not raw.startswith(b"From :"):
+    if raw.startswith(b"From ") and not _OBSOLETE_FROM_HEADER.match(raw):
         newline = raw.find(b"\n")
         return raw[newline + 1 :] if newline != -1 else b""
     return raw

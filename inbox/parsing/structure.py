@@ -10,9 +10,9 @@ from email.parser import BytesParser
 
 import fast_mail_parser
 
-from inbox.parsing.header_text import _decode_8bit_header, decode_encoded_words
+from inbox.parsing.header_text import decode_encoded_words
 from inbox.parsing.headers import _parse_header_block
-from inbox.parsing.problems import _Problems
+from inbox.parsing.problems import IN_ATTACHMENT, IN_TEXT, TOO_LARGE, _Problems
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024  # above this, headers only (fast_mail_parser's own cap)
 MAX_DEPTH = 64  # MIME nesting deeper than this is hostile, not mail
@@ -21,10 +21,12 @@ MAX_DEPTH = 64  # MIME nesting deeper than this is hostile, not mail
 def _read_structure(raw: bytes, problems: _Problems) -> tuple[_Part | None, Message, str]:
     """(MIME tree, header Message, parser used). Fast parser first, stdlib when it refuses."""
     if len(raw) > MAX_MESSAGE_BYTES:
-        problems.add("The message is too large to be read; only its headers were.")
+        problems.add(TOO_LARGE)
         return None, _parse_header_block(raw, problems), "tolerant"
     try:
         fast_tree = _part_from_fast(fast_mail_parser.parse_email_tree(raw, mode="full"))
+        if _has_filename(fast_tree) and _has_eight_bit_encoded_filename(raw):
+            raise _UseTolerantParser  # it drops 8-bit bytes inside encoded filenames
     except Exception:  # any refusal from the Rust parser means "use the stdlib"
         message = BytesParser(policy=policy.compat32).parsebytes(raw)
         return _part_from_stdlib(message, problems), message, "tolerant"
@@ -33,6 +35,22 @@ def _read_structure(raw: bytes, problems: _Problems) -> tuple[_Part | None, Mess
 
 class _UseTolerantParser(Exception):
     """The fast tree lost something the standard library keeps."""
+
+
+# A Q-encoded word holding raw 8-bit bytes ("=?iso-8859-1?Q?r\xe9sum\xe9.pdf?="). Searched for
+# only in messages with a named part (a minority); the literal "=?" keeps the search cheap.
+_EIGHT_BIT_WORD = re.compile(rb"=\?[^?\s]+\?[qQ]\?[^?\r\n]*[\x80-\xff]")
+
+
+def _has_eight_bit_encoded_filename(raw: bytes) -> bool:
+    return any(
+        b"name" in raw[max(0, word.start() - 12) : word.start()].lower()
+        for word in _EIGHT_BIT_WORD.finditer(raw)
+    )
+
+
+def _has_filename(part: _Part) -> bool:
+    return bool(part.filename) or any(_has_filename(child) for child in part.children)
 
 
 @dataclass
@@ -109,7 +127,7 @@ def _part_from_stdlib(msg: Message, problems: _Problems, depth: int = 0) -> _Par
         # raise on a hostile label, where the bytes form cannot.
         decoded = msg.get_payload(decode=True)
         part.payload = decoded if isinstance(decoded, bytes) else b""
-    where = "an attachment" if filename or content_type[:5] != "text/" else "the message text"
+    where = IN_ATTACHMENT if filename or content_type[:5] != "text/" else IN_TEXT
     problems.add_defects(msg.defects, where)
     return part
 
@@ -121,7 +139,19 @@ def _stdlib_filename(msg: Message) -> str:
         return ""
     if isinstance(name, tuple):  # an RFC 2231 triple get_param did not collapse
         name = name[2]
-    return decode_encoded_words(_decode_8bit_header(str(name)))[0]
+    if "\ufffd" in name:
+        # compat32 replaced raw 8-bit bytes; the raw header still has them (as surrogate
+        # escapes), and they are in the charset of the encoded word around them.
+        name = _raw_filename(msg) or name
+    return decode_encoded_words(str(name))[0]
+
+
+def _raw_filename(msg: Message) -> str | None:
+    values = {key.lower(): str(value) for key, value in msg.raw_items()}
+    disposition, content_type = values.get("content-disposition"), values.get("content-type")
+    return (disposition and _param(disposition, "filename")) or (
+        content_type and _param(content_type, "name")
+    )
 
 
 def _embedded_message_bytes(children: list[Message]) -> bytes:
