@@ -1,4 +1,5 @@
-"""`make run`: the web server, a Celery worker and the scheduler, started and stopped together."""
+"""`make run`: the web server, a Celery worker, the scheduler, the IDLE watcher and a local SMTP
+catcher (the demo mailbox sends through it), started and stopped together."""
 
 import os
 import signal
@@ -16,6 +17,7 @@ COMMANDS = {
     "worker": [str(BIN / "celery"), "-A", "trupeo", "worker", "--loglevel=INFO", "--concurrency=2"],
     "beat": [str(BIN / "celery"), "-A", "trupeo", "beat", "--loglevel=INFO"],
     "idle": [str(BIN / "python"), "manage.py", "imap_idle"],
+    "smtp": [str(BIN / "python"), "-m", "trupeo.local_smtp"],
 }
 
 
