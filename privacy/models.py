@@ -53,11 +53,19 @@ class GdprRequest(models.Model):
     `privacy.requests.requester(request)`.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("Public id")
+    )
     right = models.CharField(_("right"), max_length=20, choices=Right.choices)
-    requester_name_sealed = models.BinaryField(editable=False)
-    requester_email_sealed = models.BinaryField(editable=False)
-    requester_email_token = models.BigIntegerField(db_index=True, editable=False)
+    requester_name_sealed = models.BinaryField(
+        editable=False, verbose_name=_("Requester's name (encrypted)")
+    )
+    requester_email_sealed = models.BinaryField(
+        editable=False, verbose_name=_("Requester's email (encrypted)")
+    )
+    requester_email_token = models.BigIntegerField(
+        db_index=True, editable=False, verbose_name=_("Requester's email (search token)")
+    )
     contact = models.ForeignKey(
         "privacy.ContactMessage",
         null=True,
@@ -66,6 +74,7 @@ class GdprRequest(models.Model):
         related_name="+",
         editable=False,
         help_text=_("The contact form message the request came with."),
+        verbose_name=_("Contact message"),
     )
     workspace = models.ForeignKey(
         Workspace,
@@ -94,15 +103,30 @@ class GdprRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         editable=False,
+        verbose_name=_("Identity checked by"),
     )
-    identity_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    extension_months = models.PositiveSmallIntegerField(default=0, editable=False)
-    extension_reason = models.TextField(blank=True, editable=False)
-    extension_told_at = models.DateTimeField(null=True, blank=True, editable=False)
+    identity_checked_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Identity checked at")
+    )
+    extension_months = models.PositiveSmallIntegerField(
+        default=0, editable=False, verbose_name=_("Extension (months)")
+    )
+    extension_reason = models.TextField(
+        blank=True, editable=False, verbose_name=_("Reason for the extension")
+    )
+    extension_told_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Requester told of the extension at")
+    )
     answer = models.TextField(_("answer"), blank=True, editable=False)
-    answered_at = models.DateTimeField(null=True, blank=True, editable=False)
-    reminded_d7_at = models.DateTimeField(null=True, blank=True, editable=False)
-    reminded_d2_at = models.DateTimeField(null=True, blank=True, editable=False)
+    answered_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Answered at")
+    )
+    reminded_d7_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Reminded 7 days before")
+    )
+    reminded_d2_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Reminded 2 days before")
+    )
 
     class Meta:
         verbose_name = _("GDPR request")
@@ -159,13 +183,19 @@ class RequestEventQuerySet(models.QuerySet):
 class RequestEvent(models.Model):
     """One line of a request's history. Rows are only ever added (save refuses updates)."""
 
-    request = models.ForeignKey(GdprRequest, on_delete=models.PROTECT, related_name="events")
-    at = models.DateTimeField(default=timezone.now, editable=False)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    request = models.ForeignKey(
+        GdprRequest, on_delete=models.PROTECT, related_name="events", verbose_name=_("Request")
     )
-    kind = models.CharField(max_length=10, choices=EventKind.choices)
-    detail = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("When"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("By"),
+    )
+    kind = models.CharField(max_length=10, choices=EventKind.choices, verbose_name=_("Kind"))
+    detail = models.TextField(blank=True, verbose_name=_("Detail"))
 
     objects = RequestEventQuerySet.as_manager()
 
@@ -203,22 +233,37 @@ class ExportState(models.TextChoices):
 class DataExport(models.Model):
     """A ZIP built in the background, sealed in object storage until it expires."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=10, choices=ExportKind.choices)
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", verbose_name=_("Workspace")
+    )
+    kind = models.CharField(max_length=10, choices=ExportKind.choices, verbose_name=_("Kind"))
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("Requested by"),
     )
     gdpr_request = models.ForeignKey(
-        GdprRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="exports"
+        GdprRequest,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="exports",
+        verbose_name=_("GDPR request"),
     )
-    state = models.CharField(max_length=10, choices=ExportState.choices, default="queued")
-    progress = models.PositiveSmallIntegerField(default=0)  # percent
-    object_key = models.CharField(max_length=120, blank=True)
-    size = models.PositiveBigIntegerField(null=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    state = models.CharField(
+        max_length=10, choices=ExportState.choices, default="queued", verbose_name=_("State")
+    )
+    progress = models.PositiveSmallIntegerField(default=0, verbose_name=_("Progress"))  # percent
+    object_key = models.CharField(max_length=120, blank=True, verbose_name=_("Storage key"))
+    size = models.PositiveBigIntegerField(null=True, verbose_name=_("Size (bytes)"))
+    error = models.TextField(blank=True, verbose_name=_("Error"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("Created at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("Finished at"))
+    expires_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, verbose_name=_("Expires at")
+    )
 
     class Meta:
         verbose_name = _("data export")
@@ -243,13 +288,19 @@ class SecurityEventKind(models.TextChoices):
 class SecurityEvent(models.Model):
     """Sign-in log (IP address, browser), kept TRUPEO_SECURITY_LOG_DAYS then purged."""
 
-    kind = models.CharField(max_length=12, choices=SecurityEventKind.choices)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    kind = models.CharField(
+        max_length=12, choices=SecurityEventKind.choices, verbose_name=_("Kind")
     )
-    ip = models.GenericIPAddressField(null=True)
-    user_agent = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("User"),
+    )
+    ip = models.GenericIPAddressField(null=True, verbose_name=_("IP address"))
+    user_agent = models.CharField(max_length=300, blank=True, verbose_name=_("Browser"))
+    at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("When"))
 
     class Meta:
         verbose_name = _("security event")
@@ -274,7 +325,7 @@ class Breach(models.Model):
         help_text=_("Only when the breach is unlikely to result in a risk."),
     )
     people_informed_at = models.DateTimeField(_("people informed at"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("Created at"))
 
     class Meta:
         verbose_name = _("data breach")
@@ -302,14 +353,20 @@ class Breach(models.Model):
 class TermsAcceptance(models.Model):
     """A client accepted the data-processing terms (Trupeo as processor, policy section 10)."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", verbose_name=_("Workspace")
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("User"),
     )
     # Kept if the account goes: the acceptance must stay attributable.
-    user_email = models.EmailField()
-    version = models.CharField(max_length=40)
-    accepted_at = models.DateTimeField(default=timezone.now)
+    user_email = models.EmailField(verbose_name=_("User's email"))
+    version = models.CharField(max_length=40, verbose_name=_("Version"))
+    accepted_at = models.DateTimeField(default=timezone.now, verbose_name=_("Accepted at"))
 
     class Meta:
         verbose_name = _("processor terms acceptance")

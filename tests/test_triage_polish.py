@@ -95,3 +95,24 @@ def test_admin_sections_are_named_in_french():
     with translation.override("fr"):
         names = {apps.get_app_config(a).verbose_name for a in ("accounts", "inbox", "privacy")}
     assert names == {"Comptes et espaces de travail", "Messagerie", "Confidentialité et RGPD"}
+
+
+SAME_IN_FRENCH = {"type", "version"}
+
+
+def test_every_admin_field_has_a_french_name():
+    """No field of ours appears in the Django admin under its raw English name."""
+    from django.contrib import admin
+
+    raw = []
+    with translation.override("fr"):
+        for model in admin.site._registry:
+            if model._meta.app_label not in ("accounts", "inbox", "billing", "privacy"):
+                continue
+            for field in model._meta.get_fields():
+                if field.auto_created or not hasattr(field, "verbose_name"):
+                    continue
+                name = field.name.replace("_", " ")
+                if name not in SAME_IN_FRENCH and str(field.verbose_name).lower() == name:
+                    raw.append(f"{model._meta.label}.{field.name}")
+    assert not raw
