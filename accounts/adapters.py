@@ -1,7 +1,11 @@
 """django-allauth hooks: where a new or returning user lands, and invited sign-ups."""
 
+from types import SimpleNamespace
+
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -18,6 +22,13 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_signup_redirect_url(self, request: HttpRequest) -> str:
         return _pending_invitation_url(request) or super().get_signup_redirect_url(request)
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        # Without django.contrib.sites allauth names the site after the request's host
+        # ("127.0.0.1:8000"); its mail says "Trupeo", and its links keep the host served on.
+        domain = get_current_site(allauth_context.request).domain
+        site = SimpleNamespace(name="Trupeo", domain=domain)
+        super().send_mail(template_prefix, email, {"current_site": site, **context})
 
     def save_user(self, request, user, form, commit=True):
         user = super().save_user(request, user, form, commit=False)

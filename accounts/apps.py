@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
+    verbose_name = _("Accounts and workspaces")  # the Django admin's section
 
     def ready(self) -> None:
         from accounts import checks, directory  # noqa: F401  (receivers and checks register)

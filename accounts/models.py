@@ -33,7 +33,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("language"), max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
     last_workspace = models.ForeignKey(
-        "Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "Workspace",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("Last workspace"),
     )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff"), default=False)
@@ -69,19 +74,21 @@ MAX_RECIPIENTS_CEILING = 1000
 class Workspace(models.Model):
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(_("slug"), max_length=60, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("Created at"))
     # The workspace's own 32-byte key, wrapped by a master key (see trupeo.crypto).
     # Destroying it first makes every sealed value of the workspace unreadable.
-    wrapped_key = models.BinaryField(editable=False, null=True)
+    wrapped_key = models.BinaryField(editable=False, null=True, verbose_name=_("Wrapped key"))
     # Set by billing when the trial ended unpaid or the subscription lapsed: reading and
     # exporting still work, sending and syncing pause, nothing is deleted.
     read_only_since = models.DateTimeField(_("read-only since"), null=True, blank=True)
     # Moves whenever a member, tag or mailbox changes (see accounts.directory): each process
     # keeps those lists and reads them again only when this number moved.
-    directory_version = models.PositiveBigIntegerField(default=0, editable=False)
+    directory_version = models.PositiveBigIntegerField(
+        default=0, editable=False, verbose_name=_("Directory version")
+    )
     # How many addresses (To + Cc + Bcc) one message may have; only the owner changes it.
     max_recipients = models.PositiveIntegerField(
-        _("most recipients per message"),
+        _("Most recipients per message"),
         default=100,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_RECIPIENTS_CEILING)],
     )
@@ -146,16 +153,25 @@ class Membership(models.Model):
 
 
 class Invitation(models.Model):
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="invitations", verbose_name=_("Workspace")
+    )
     email = models.EmailField(_("email address"))
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.AGENT)
-    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    invited_by = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("Invited by")
     )
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("Created at"))
+    accepted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("Accepted at"))
+    accepted_by = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("Accepted by"),
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("Revoked at"))
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "email"])]

@@ -41,6 +41,7 @@ class Subscription(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="subscription",
+        verbose_name=_("Workspace"),
     )
     workspace_name = models.CharField(_("workspace name"), max_length=120)
     workspace_slug = models.CharField(_("workspace slug"), max_length=60)
@@ -54,19 +55,21 @@ class Subscription(models.Model):
     stripe_subscription_id = models.CharField(
         _("Stripe subscription"), max_length=255, blank=True, db_index=True
     )
-    stripe_item_id = models.CharField(max_length=255, blank=True)
+    stripe_item_id = models.CharField(max_length=255, blank=True, verbose_name=_("Stripe item id"))
     plan = models.CharField(_("plan"), max_length=10, choices=Plan.choices, blank=True)
     # The quantity on the Stripe subscription, and the most seats paid for in the current
     # period (a seat removed then added again within a period is not charged twice).
     seats = models.PositiveIntegerField(_("seats"), default=0)
-    period_seats = models.PositiveIntegerField(default=0)
-    current_period_start = models.DateTimeField(null=True, blank=True)
+    period_seats = models.PositiveIntegerField(default=0, verbose_name=_("Seats this period"))
+    current_period_start = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("Current period start")
+    )
     current_period_end = models.DateTimeField(_("current period ends"), null=True, blank=True)
     cancel_at_period_end = models.BooleanField(_("cancels at period end"), default=False)
     past_due_since = models.DateTimeField(_("payment overdue since"), null=True, blank=True)
     synced_at = models.DateTimeField(_("last synced from Stripe"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("Created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("Updated at"))
 
     class Meta:
         verbose_name = _("subscription")
@@ -96,11 +99,16 @@ class StripeEvent(models.Model):
     type = models.CharField(_("type"), max_length=100)
     object_id = models.CharField(_("object"), max_length=255, blank=True)
     stripe_created = models.DateTimeField(_("created at Stripe"))
-    livemode = models.BooleanField(default=False)
+    livemode = models.BooleanField(default=False, verbose_name=_("Live mode"))
     received_at = models.DateTimeField(_("received"), auto_now_add=True)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
     subscription = models.ForeignKey(
-        Subscription, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+        Subscription,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        verbose_name=_("Subscription"),
     )
     outcome = models.CharField(_("outcome"), max_length=255, blank=True)
 
@@ -122,6 +130,7 @@ class Invoice(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="invoices",
+        verbose_name=_("Workspace"),
     )
     workspace_name = models.CharField(_("workspace name"), max_length=120)
     workspace_slug = models.CharField(_("workspace slug"), max_length=60)
@@ -139,13 +148,13 @@ class Invoice(models.Model):
     customer_vat_number = models.CharField(_("VAT number"), max_length=64, blank=True)
     issued_at = models.DateTimeField(_("date"))
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
-    period_start = models.DateTimeField(null=True, blank=True)
-    period_end = models.DateTimeField(null=True, blank=True)
+    period_start = models.DateTimeField(null=True, blank=True, verbose_name=_("Period start"))
+    period_end = models.DateTimeField(null=True, blank=True, verbose_name=_("Period end"))
     hosted_invoice_url = models.URLField(_("invoice page"), max_length=1000, blank=True)
     pdf_url = models.URLField(_("PDF"), max_length=1000, blank=True)
     keep_until = models.DateTimeField(_("kept until"))
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("Created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("Updated at"))
 
     class Meta:
         verbose_name = _("invoice")

@@ -17,7 +17,28 @@ class Scenario:
     reply: str | None = None
     customer_followup: str | None = None
     attachment: tuple[str, str, bytes] | None = None
+    html: str | None = None  # an HTML alternative to `body` (remote images show the blocking)
 
+
+# A newsletter as mail clients receive them: its images live on the sender's site, so they
+# stay blocked until someone asks for them (the image server learns nothing before that).
+NEWSLETTER_HTML = """<!DOCTYPE html>
+<html lang="fr"><body style="font-family: Arial, sans-serif; color: #1d2b36;">
+<table role="presentation" width="100%" style="max-width: 600px; margin: 0 auto;">
+<tr><td><img src="https://www.cdi-nantes-demo.fr/lettre/bandeau-decembre.png" alt="Lettre du CDI"
+  width="600" height="120"></td></tr>
+<tr><td><h1 style="color: #8a1c4a;">La lettre du CDI — décembre</h1>
+<p>Bonjour à toutes et à tous,</p>
+<p>Ce mois-ci : le <strong>prix des lycéens</strong> (votez avant le 18 décembre), trois
+nouveaux mangas au fonds, et l'exposition « Sciences &amp; fiction » dans le hall.</p>
+<p><img src="https://www.cdi-nantes-demo.fr/lettre/expo-sciences-fiction.jpg"
+  alt="Affiche de l'exposition" width="280" height="180"></p>
+<p>Bonne lecture,<br>Claire Petit, professeure documentaliste</p>
+<p style="font-size: 12px; color: #6b7780;">Vous recevez cette lettre car vous êtes
+abonné·e à la liste du CDI.
+<img src="https://stats.cdi-nantes-demo.fr/ouverture.gif?id=8841" width="1" height="1" alt=""></p>
+</td></tr></table></body></html>
+"""
 
 SCENARIOS = [
     Scenario(
@@ -136,6 +157,15 @@ SCENARIOS = [
         "à rendre avant mercredi. Il en manque encore 7 pour l'équipe cadettes.\n\nSportivement,"
         "\nM. Lambert",
     ),
+    Scenario(
+        "CDI du lycée",
+        "cdi@lycee-demo.fr",
+        "La lettre du CDI — décembre",
+        "La lettre du CDI — décembre\n\nCe mois-ci : le prix des lycéens (votez avant le 18 "
+        "décembre), trois nouveaux mangas au fonds, et l'exposition « Sciences & fiction » "
+        "dans le hall.\n\nBonne lecture,\nClaire Petit, professeure documentaliste",
+        html=NEWSLETTER_HTML,
+    ),
 ]
 
 
@@ -149,6 +179,7 @@ def _message(
     in_reply_to: str | None = None,
     references: list[str] | None = None,
     attachment: tuple[str, str, bytes] | None = None,
+    html: str | None = None,
 ) -> tuple[str, bytes]:
     msg = EmailMessage()
     msg["From"] = sender
@@ -161,6 +192,8 @@ def _message(
         msg["In-Reply-To"] = in_reply_to
         msg["References"] = " ".join(references or [in_reply_to])
     msg.set_content(body)
+    if html:
+        msg.add_alternative(html, subtype="html")
     if attachment:
         name, content_type, payload = attachment
         maintype, subtype = content_type.split("/", 1)
@@ -189,6 +222,7 @@ def demo_mail(*, shared_address: str, now: datetime) -> list[DemoMail]:
             body=s.body,
             date=start,
             attachment=s.attachment,
+            html=s.html,
         )
         mails.append(DemoMail(f"demo:{n}:1", "inbox", raw, start))
         if s.reply:

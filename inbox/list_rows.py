@@ -48,7 +48,7 @@ def _row(row: ConversationRow, *, view: str, unread: str, clip: str) -> str:
         f'<li class="conv-item{" conv-unread" if row.unread else ""}">'
         f'<input type="checkbox" class="conv-tick" name="ids" value="{pk}" form="bulk"'
         f' aria-labelledby="subject-{pk}">'
-        f'<a class="conv-row" href="{escape(row.url)}">'
+        f'<a class="conv-row" href="{escape(row.url)}" data-id="{pk}">'
         f'<span class="conv-who">{unread if row.unread else ""}{escape(row.who)}{count}</span>'
         f'<span class="conv-when"><time datetime="{escape(row.iso)}">{escape(str(row.age))}</time>'
         f"{snoozed}</span>"

@@ -33,37 +33,64 @@ class SyncState(models.TextChoices):
 
 
 class Mailbox(models.Model):
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="mailboxes")
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="mailboxes", verbose_name=_("Workspace")
+    )
     address = models.EmailField(_("address"))
     name = models.CharField(_("display name"), max_length=120, blank=True)
-    provider = models.CharField(max_length=12, choices=Provider.choices, default=Provider.IMAP)
+    provider = models.CharField(
+        max_length=12, choices=Provider.choices, default=Provider.IMAP, verbose_name=_("Provider")
+    )
 
-    imap_host = models.CharField(max_length=255, blank=True)
-    imap_port = models.PositiveIntegerField(null=True, blank=True)
-    imap_security = models.CharField(max_length=10, choices=Security.choices, default=Security.TLS)
-    imap_username = models.CharField(max_length=255, blank=True)
-    smtp_host = models.CharField(max_length=255, blank=True)
-    smtp_port = models.PositiveIntegerField(null=True, blank=True)
-    smtp_security = models.CharField(max_length=10, choices=Security.choices, default=Security.TLS)
-    smtp_username = models.CharField(max_length=255, blank=True)
+    imap_host = models.CharField(max_length=255, blank=True, verbose_name=_("IMAP server"))
+    imap_port = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("IMAP port"))
+    imap_security = models.CharField(
+        max_length=10,
+        choices=Security.choices,
+        default=Security.TLS,
+        verbose_name=_("IMAP security"),
+    )
+    imap_username = models.CharField(max_length=255, blank=True, verbose_name=_("IMAP username"))
+    smtp_host = models.CharField(max_length=255, blank=True, verbose_name=_("SMTP server"))
+    smtp_port = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("SMTP port"))
+    smtp_security = models.CharField(
+        max_length=10,
+        choices=Security.choices,
+        default=Security.TLS,
+        verbose_name=_("SMTP security"),
+    )
+    smtp_username = models.CharField(max_length=255, blank=True, verbose_name=_("SMTP username"))
     # Passwords or OAuth tokens, as sealed JSON.
-    credentials_sealed = models.BinaryField(null=True, editable=False)
+    credentials_sealed = models.BinaryField(
+        null=True, editable=False, verbose_name=_("Credentials (encrypted)")
+    )
     # The signature (legal footer) appended to replies sent from this address, sealed text.
-    signature_sealed = models.BinaryField(null=True, editable=False)
+    signature_sealed = models.BinaryField(
+        null=True, editable=False, verbose_name=_("Signature (encrypted)")
+    )
 
     sync_state = models.CharField(
-        max_length=10, choices=SyncState.choices, default=SyncState.ACTIVE
+        max_length=10,
+        choices=SyncState.choices,
+        default=SyncState.ACTIVE,
+        verbose_name=_("Sync state"),
     )
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_success_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    last_error_at = models.DateTimeField(null=True, blank=True)
-    consecutive_failures = models.PositiveIntegerField(default=0)
-    messages_synced = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("Last attempt"))
+    last_success_at = models.DateTimeField(null=True, blank=True, verbose_name=_("Last success"))
+    last_error = models.TextField(blank=True, verbose_name=_("Last error"))
+    last_error_at = models.DateTimeField(null=True, blank=True, verbose_name=_("Last error at"))
+    consecutive_failures = models.PositiveIntegerField(
+        default=0, verbose_name=_("Consecutive failures")
+    )
+    messages_synced = models.PositiveIntegerField(default=0, verbose_name=_("Messages synced"))
     # One sync at a time per mailbox, across workers: a lease renewed after every batch.
-    sync_lease_owner = models.CharField(max_length=32, blank=True, editable=False)
-    sync_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    sync_lease_owner = models.CharField(
+        max_length=32, blank=True, editable=False, verbose_name=_("Sync lease owner")
+    )
+    sync_lease_until = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Sync lease until")
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("Created at"))
 
     class Meta:
         verbose_name = _("mailbox")

@@ -11,7 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django_htmx.http import trigger_client_event
 
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
 from accounts.directory import members
@@ -54,8 +56,9 @@ VIEWS = {
     "open": _("All open"),
     "pending": _("Pending"),
     "snoozed": _("Snoozed"),
-    "closed": _("Closed"),
-    "spam": _("Spam"),
+    # Views are lists: plural where French agrees ("Fermées", not the status "Fermée").
+    "closed": pgettext_lazy("inbox view", "Closed"),
+    "spam": pgettext_lazy("inbox view", "Spam"),
 }
 
 
@@ -186,7 +189,7 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
     # "Show more" wants the next rows only; the live refresh selects from the whole page.
     more = request.htmx and request.htmx.target == "more"
     template = "inbox/list.html#rows" if more else "inbox/list.html"
-    return render(
+    response = render(
         request,
         template,
         {
@@ -207,6 +210,10 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
             "live_paused": version is None,
         },
     )
+    if request.htmx and not more:
+        # The live refresh found a change: the sidebar's counts follow (list.html).
+        trigger_client_event(response, "inbox-counts-stale")
+    return response
 
 
 def _read_at(user) -> Subquery:
@@ -224,7 +231,12 @@ def view_counts(request: WorkspaceRequest) -> HttpResponse:
     a few seconds, one query over the conversations that are not closed."""
     view = request.GET.get("view", "")
     mailbox, tag = _scope(request)
-    key = f"inbox-counts:{request.workspace.pk}:{request.user.pk}:{mailbox and mailbox.pk}:{tag and tag.id}"
+    # Keyed by the workspace's version: any triage or new mail makes a new key, never stale.
+    version = workspace_version(request.workspace.pk)
+    key = (
+        f"inbox-counts:{request.workspace.pk}:{version}:{request.user.pk}"
+        f":{mailbox and mailbox.pk}:{tag and tag.id}"
+    )
     counts = cache.get(key)
     if counts is None:
         now = timezone.now()

@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
 
 from accounts.access import (
     WorkspaceRequest,
@@ -136,9 +137,11 @@ def conversation_triage(request: WorkspaceRequest, conversation_id: int) -> Http
         return redirect("inbox")
     if request.htmx and target.pk == conversation.pk:
         conversation = for_page(request.user).get(pk=conversation.pk)
-        return render(
+        response = render(
             request, "inbox/conversation.html#live", _conversation_context(request, conversation)
         )
+        # The sidebar's counts (and the list, for a shortcut pressed on it) refresh now.
+        return trigger_client_event(response, "inbox-changed")
     return redirect("conversation", conversation_id=target.pk)
 
 

@@ -53,11 +53,19 @@ class GdprRequest(models.Model):
     `privacy.requests.requester(request)`.
     """
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("Public id")
+    )
     right = models.CharField(_("right"), max_length=20, choices=Right.choices)
-    requester_name_sealed = models.BinaryField(editable=False)
-    requester_email_sealed = models.BinaryField(editable=False)
-    requester_email_token = models.BigIntegerField(db_index=True, editable=False)
+    requester_name_sealed = models.BinaryField(
+        editable=False, verbose_name=_("Requester's name (encrypted)")
+    )
+    requester_email_sealed = models.BinaryField(
+        editable=False, verbose_name=_("Requester's email (encrypted)")
+    )
+    requester_email_token = models.BigIntegerField(
+        db_index=True, editable=False, verbose_name=_("Requester's email (search token)")
+    )
     contact = models.ForeignKey(
         "privacy.ContactMessage",
         null=True,
@@ -66,6 +74,7 @@ class GdprRequest(models.Model):
         related_name="+",
         editable=False,
         help_text=_("The contact form message the request came with."),
+        verbose_name=_("Contact message"),
     )
     workspace = models.ForeignKey(
         Workspace,
@@ -94,17 +103,34 @@ class GdprRequest(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         editable=False,
+        verbose_name=_("Identity checked by"),
     )
-    identity_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
-    extension_months = models.PositiveSmallIntegerField(default=0, editable=False)
-    extension_reason = models.TextField(blank=True, editable=False)
-    extension_told_at = models.DateTimeField(null=True, blank=True, editable=False)
+    identity_checked_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Identity checked at")
+    )
+    extension_months = models.PositiveSmallIntegerField(
+        default=0, editable=False, verbose_name=_("Extension (months)")
+    )
+    extension_reason = models.TextField(
+        blank=True, editable=False, verbose_name=_("Reason for the extension")
+    )
+    extension_told_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Requester told of the extension at")
+    )
     answer = models.TextField(_("answer"), blank=True, editable=False)
-    answered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    answered_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Answered at")
+    )
     # When staff were first emailed of it (None until a mail actually went out).
-    staff_told_at = models.DateTimeField(null=True, blank=True, editable=False)
-    reminded_d7_at = models.DateTimeField(null=True, blank=True, editable=False)
-    reminded_d2_at = models.DateTimeField(null=True, blank=True, editable=False)
+    staff_told_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Staff told at")
+    )
+    reminded_d7_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Reminded 7 days before")
+    )
+    reminded_d2_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Reminded 2 days before")
+    )
 
     class Meta:
         verbose_name = _("GDPR request")
@@ -162,13 +188,19 @@ class RequestEventQuerySet(models.QuerySet):
 class RequestEvent(models.Model):
     """One line of a request's history. Rows are only ever added (save refuses updates)."""
 
-    request = models.ForeignKey(GdprRequest, on_delete=models.PROTECT, related_name="events")
-    at = models.DateTimeField(default=timezone.now, editable=False)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    request = models.ForeignKey(
+        GdprRequest, on_delete=models.PROTECT, related_name="events", verbose_name=_("Request")
     )
-    kind = models.CharField(max_length=10, choices=EventKind.choices)
-    detail = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now, editable=False, verbose_name=_("When"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("By"),
+    )
+    kind = models.CharField(max_length=10, choices=EventKind.choices, verbose_name=_("Kind"))
+    detail = models.TextField(blank=True, verbose_name=_("Detail"))
 
     objects = RequestEventQuerySet.as_manager()
 
@@ -206,22 +238,37 @@ class ExportState(models.TextChoices):
 class DataExport(models.Model):
     """A ZIP built in the background, sealed in object storage until it expires."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    kind = models.CharField(max_length=10, choices=ExportKind.choices)
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", verbose_name=_("Workspace")
+    )
+    kind = models.CharField(max_length=10, choices=ExportKind.choices, verbose_name=_("Kind"))
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("Requested by"),
     )
     gdpr_request = models.ForeignKey(
-        GdprRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="exports"
+        GdprRequest,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="exports",
+        verbose_name=_("GDPR request"),
     )
-    state = models.CharField(max_length=10, choices=ExportState.choices, default="queued")
-    progress = models.PositiveSmallIntegerField(default=0)  # percent
-    object_key = models.CharField(max_length=120, blank=True)
-    size = models.PositiveBigIntegerField(null=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    state = models.CharField(
+        max_length=10, choices=ExportState.choices, default="queued", verbose_name=_("State")
+    )
+    progress = models.PositiveSmallIntegerField(default=0, verbose_name=_("Progress"))  # percent
+    object_key = models.CharField(max_length=120, blank=True, verbose_name=_("Storage key"))
+    size = models.PositiveBigIntegerField(null=True, verbose_name=_("Size (bytes)"))
+    error = models.TextField(blank=True, verbose_name=_("Error"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("Created at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("Finished at"))
+    expires_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, verbose_name=_("Expires at")
+    )
 
     class Meta:
         verbose_name = _("data export")
@@ -246,13 +293,19 @@ class SecurityEventKind(models.TextChoices):
 class SecurityEvent(models.Model):
     """Sign-in log (IP address, browser), kept TRUPEO_SECURITY_LOG_DAYS then purged."""
 
-    kind = models.CharField(max_length=12, choices=SecurityEventKind.choices)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    kind = models.CharField(
+        max_length=12, choices=SecurityEventKind.choices, verbose_name=_("Kind")
     )
-    ip = models.GenericIPAddressField(null=True)
-    user_agent = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("User"),
+    )
+    ip = models.GenericIPAddressField(null=True, verbose_name=_("IP address"))
+    user_agent = models.CharField(max_length=300, blank=True, verbose_name=_("Browser"))
+    at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("When"))
 
     class Meta:
         verbose_name = _("security event")
@@ -277,13 +330,21 @@ class Breach(models.Model):
         help_text=_("Only when the breach is unlikely to result in a risk."),
     )
     people_informed_at = models.DateTimeField(_("people informed at"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("Created at"))
     # When staff were emailed as the 72-hour deadline approached (`privacy.breaches`); an
     # alert not sent because a tighter one went out first is marked with it.
-    alerted_48h_at = models.DateTimeField(null=True, blank=True, editable=False)
-    alerted_24h_at = models.DateTimeField(null=True, blank=True, editable=False)
-    alerted_6h_at = models.DateTimeField(null=True, blank=True, editable=False)
-    alerted_late_at = models.DateTimeField(null=True, blank=True, editable=False)
+    alerted_48h_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Staff alerted (48h)")
+    )
+    alerted_24h_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Staff alerted (24h)")
+    )
+    alerted_6h_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Staff alerted (6h)")
+    )
+    alerted_late_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Staff alerted (late)")
+    )
 
     class Meta:
         verbose_name = _("data breach")
@@ -321,27 +382,36 @@ class TermsAcceptance(models.Model):
     """
 
     workspace = models.ForeignKey(
-        Workspace, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Workspace,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("Workspace"),
     )
-    workspace_ref = models.PositiveBigIntegerField(_("workspace number"), db_index=True)
-    workspace_name = models.CharField(_("workspace name"), max_length=120)
-    workspace_slug = models.CharField(_("workspace short name"), max_length=60)
+    workspace_ref = models.PositiveBigIntegerField(_("Workspace number"), db_index=True)
+    workspace_name = models.CharField(_("Workspace name"), max_length=120)
+    workspace_slug = models.CharField(_("Workspace short name"), max_length=60)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("User"),
     )
     # Kept if the account goes: the acceptance must stay attributable.
-    user_email = models.EmailField(_("accepted for"))
-    user_name = models.CharField(_("name"), max_length=150, blank=True)
-    version = models.CharField(_("version"), max_length=40)
-    accepted_at = models.DateTimeField(_("accepted at"), default=timezone.now)
+    user_email = models.EmailField(_("Accepted for"))
+    user_name = models.CharField(_("Name"), max_length=150, blank=True)
+    version = models.CharField(_("Version"), max_length=40)
+    accepted_at = models.DateTimeField(_("Accepted at"), default=timezone.now)
     accepted_by = models.CharField(
-        _("accepted by"),
+        _("Accepted by"),
         max_length=10,
         choices=TermsAcceptedBy.choices,
         default=TermsAcceptedBy.OWNER,
     )
     recorded_by = models.CharField(
-        _("recorded by"),
+        _("Recorded by"),
         max_length=200,
         blank=True,
         help_text=_("For a record made by Trupeo's operator: who made it, and how."),

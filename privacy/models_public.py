@@ -42,9 +42,13 @@ class PolicyVersion(models.Model):
     )
     published_at = models.DateTimeField(_("published"), default=timezone.now, editable=False)
     # Keyset progress of the notice emails: a retried task resumes after the last user told.
-    notified_through_user_id = models.BigIntegerField(default=0, editable=False)
+    notified_through_user_id = models.BigIntegerField(
+        default=0, editable=False, verbose_name=_("Notified up to user id")
+    )
     notices_sent = models.PositiveIntegerField(_("notices sent"), default=0, editable=False)
-    notices_done_at = models.DateTimeField(null=True, blank=True, editable=False)
+    notices_done_at = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("Notices finished at")
+    )
 
     class Meta:
         verbose_name = _("privacy policy version")
@@ -66,14 +70,18 @@ class ContactSubject(models.TextChoices):
 class ContactMessage(models.Model):
     """A message sent through the contact form. Name, address and text are sealed."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("Public id")
+    )
     subject = models.CharField(_("subject"), max_length=10, choices=ContactSubject.choices)
     # One of privacy.models.Right when the subject is a GDPR request.
     gdpr_right = models.CharField(_("right"), max_length=20, blank=True)
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
-    name_sealed = models.BinaryField()
-    email_sealed = models.BinaryField()
-    message_sealed = models.BinaryField()
+    language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, verbose_name=_("Language")
+    )
+    name_sealed = models.BinaryField(verbose_name=_("Name (encrypted)"))
+    email_sealed = models.BinaryField(verbose_name=_("Email (encrypted)"))
+    message_sealed = models.BinaryField(verbose_name=_("Message (encrypted)"))
     received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
     handled = models.BooleanField(_("handled"), default=False)
 
@@ -97,11 +105,15 @@ class WaitlistEntry(models.Model):
     """A visitor asked to be told when Trupeo opens. The address is sealed; a blind token
     (keyed under the site key) recognises a second signup without reading any address."""
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    email_sealed = models.BinaryField()
-    email_token = models.BigIntegerField(unique=True)
+    public_id = models.UUIDField(
+        default=uuid.uuid4, unique=True, editable=False, verbose_name=_("Public id")
+    )
+    email_sealed = models.BinaryField(verbose_name=_("Email (encrypted)"))
+    email_token = models.BigIntegerField(unique=True, verbose_name=_("Email (search token)"))
     audience = models.CharField(_("organisation"), max_length=10, choices=Audience.choices)
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, verbose_name=_("Language")
+    )
     joined_at = models.DateTimeField(_("joined"), default=timezone.now, db_index=True)
 
     class Meta:

@@ -25,7 +25,13 @@ from privacy.policy import policy_in_force, policy_render, policy_upcoming
 from privacy.processor_terms import current_version, terms_render, terms_versions
 from privacy.public_paths import SLUGS, public_reverse
 from privacy.ratelimit import client_ip, rate_limit_hit
-from privacy.turnstile import RESPONSE_FIELD, turnstile_enabled, turnstile_verify
+from privacy.turnstile import (
+    RESPONSE_FIELD,
+    TEST_TOKEN,
+    turnstile_enabled,
+    turnstile_local,
+    turnstile_verify,
+)
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 CONTACT_LIMIT = (5, 3600)  # five messages an hour per IP
@@ -47,8 +53,13 @@ def _context(request: HttpRequest, page: str, **extra) -> dict:
 
 
 def _turnstile_context() -> dict:
+    local = turnstile_local()
     return {
-        "turnstile_site_key": settings.TURNSTILE_SITE_KEY if turnstile_enabled() else "",
+        # No key, no Cloudflare script: the local trial's stand-in needs none.
+        "turnstile_site_key": settings.TURNSTILE_SITE_KEY
+        if turnstile_enabled() and not local
+        else "",
+        "turnstile_local_token": TEST_TOKEN if local else "",
         "form_closed": not turnstile_enabled(),
     }
 

@@ -29,7 +29,8 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
+# Without it, the address `make run` serves on (its PORT), so emailed links work locally.
+SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{env_str('PORT', '8000')}").rstrip("/")
 
 DATA_DIR = Path(env_str("TRUPEO_DATA_DIR") or BASE_DIR / "var").resolve()
 # The embedded defaults (SQLite, file cache, file broker, local objects) all live here.
@@ -338,7 +339,8 @@ if RESEND_API_KEY:
 elif TRUPEO_MAIL_TO_MEMORY:
     _mailer = {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
 elif DEBUG:
-    _mailer = {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    # Printed readable (decoded headers, text in clear), not as quoted-printable MIME.
+    _mailer = {"BACKEND": "trupeo.mail_console.EmailBackend"}
 else:
     raise ImproperlyConfigured(
         "No transactional mail: set RESEND_API_KEY (see .env.example). Without it, mail is "

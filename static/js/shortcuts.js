@@ -1,5 +1,6 @@
 // Keyboard shortcuts: j/k move, o or Enter opens, e closes, a takes it, r replies, n writes a note,
-// / searches, ? shows the list. Buttons and links do the work; this only presses them.
+// / searches, ? shows the list. Buttons and links do the work; this only presses them — except
+// e and a on the list's focused row, which post the same triage the conversation's buttons do.
 (function () {
   "use strict";
 
@@ -24,14 +25,58 @@
     if (element) element.click();
   }
 
+  function focusedRow() {
+    const element = document.activeElement;
+    return element && element.classList && element.classList.contains("conv-row") ? element : null;
+  }
+
+  // After a triage from the list, the list refreshes (the answer triggers "inbox-changed"):
+  // the focus goes back to the same place, on the row that took the handled one's position.
+  let refocus = null;
+
+  function say(text) {
+    const region = document.querySelector(".toasts");
+    if (!region || !text) return;
+    const toast = document.createElement("p");
+    toast.className = "toast toast-success";
+    toast.textContent = text;
+    region.appendChild(toast);
+    window.setTimeout(function () { toast.classList.add("toast-hide"); }, 4000);
+  }
+
+  function triageRow(row, values, said) {
+    const section = document.querySelector("[data-triage-url]");
+    if (!section || !window.htmx || !row.dataset.id) return;
+    refocus = rows().indexOf(row);
+    const url = section.dataset.triageUrl.replace("/0/", "/" + row.dataset.id + "/");
+    window.htmx.ajax("POST", url, { source: row, values: values, swap: "none" }).then(function () {
+      say(section.dataset[said]);
+    });
+  }
+
+  document.addEventListener("htmx:afterSettle", function () {
+    if (refocus === null || focusedRow()) return;
+    const list = rows();
+    if (list.length) list[Math.min(refocus, list.length - 1)].focus();
+    refocus = null;
+  });
+
   const actions = {
     j: function () { move(1); },
     k: function () { move(-1); },
     o: function () {
       if (rows().includes(document.activeElement)) document.activeElement.click();
     },
-    e: function () { press("[data-shortcut='close']"); },
-    a: function () { press("[data-shortcut='take']"); },
+    e: function () {
+      const row = focusedRow();
+      if (row) triageRow(row, { action: "status", status: "closed" }, "saidClosed");
+      else press("[data-shortcut='close']");
+    },
+    a: function () {
+      const row = focusedRow();
+      if (row) triageRow(row, { action: "assign", assignee: "me" }, "saidTaken");
+      else press("[data-shortcut='take']");
+    },
     r: function () {
       const body = document.getElementById("composer-body");
       if (body) body.focus();

@@ -19,17 +19,40 @@ from inbox.models import (
     Mailbox,
     RuleField,
     RuleKind,
+    SavedReply,
+    Security,
     Status,
     SyncState,
     TagColor,
 )
 from inbox.presenters import conversation_summary
 from inbox.rules import rule_create
+from inbox.saved_replies import saved_reply_create
 from inbox.search import fold
 from inbox.tags import conversation_tag_add, tag_get_or_create
+from trupeo.local_smtp import HOST as LOCAL_SMTP_HOST
+from trupeo.local_smtp import local_smtp_port
 
 DEMO_SLUG = "lycee-demo"
 DEMO_PASSWORD = os.environ.get("TRUPEO_DEMO_PASSWORD", "demo-trupeo-2026")
+SAVED_REPLIES = [
+    (
+        "Absence bien notée",
+        "Bonjour {{ customer.name }},\n\nC'est bien noté : l'absence est enregistrée et le "
+        "professeur principal est prévenu.\n\nBonne journée,\n{{ agent.first_name }}, "
+        "vie scolaire",
+    ),
+    (
+        "Certificat de scolarité",
+        "Bonjour {{ customer.first_name }},\n\nVous trouverez le certificat de scolarité en "
+        "pièce jointe.\n\nCordialement,\n{{ agent.name }}\n{{ mailbox.address }}",
+    ),
+    (
+        "Pièces pour une inscription",
+        "Bonjour,\n\nPour l'inscription, il nous faut le dernier bulletin, un justificatif de "
+        "domicile et la fiche d'inscription complétée.\n\nCordialement,\n{{ agent.name }}",
+    ),
+]
 PEOPLE = [
     (f"camille@{DEMO_DOMAIN}", "Camille Bernard", Role.OWNER),
     (f"julien@{DEMO_DOMAIN}", "Julien Morel", Role.AGENT),
@@ -61,6 +84,16 @@ class Command(BaseCommand):
                     name="Vie scolaire",
                     sync_state=SyncState.PAUSED,
                 )
+            self._send_through_local_catcher(mailbox)
+            if not SavedReply.objects.filter(workspace=workspace).exists():
+                for title, body in SAVED_REPLIES:
+                    saved_reply_create(
+                        workspace=workspace,
+                        mailbox=None,
+                        title=title,
+                        body=body,
+                        created_by=users[0],
+                    )
         folders = {f.role: f for f in mailbox.folders.all()}
         created = 0
         for mail in demo_mail(shared_address=address, now=timezone.now()):
@@ -77,6 +110,22 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo workspace {workspace.name}: {created} new messages.")
         for email, _name, role in PEOPLE:
             self.stdout.write(f"  log in as {email} / {DEMO_PASSWORD} ({role})")
+        if mailbox.smtp_host == LOCAL_SMTP_HOST:
+            self.stdout.write(
+                f"  replies from {address} go to the local SMTP catcher on "
+                f"{LOCAL_SMTP_HOST}:{mailbox.smtp_port} (printed by `make run`, never delivered)"
+            )
+
+    def _send_through_local_catcher(self, mailbox: Mailbox) -> None:
+        """Replies leave through `make run`'s SMTP catcher on loopback (plaintext is allowed
+        there and only there), which prints them; the copy is filed in the demo's Sent."""
+        if mailbox.smtp_host not in ("", LOCAL_SMTP_HOST):
+            return  # someone pointed the demo at a real server: theirs to keep
+        mailbox.smtp_host = LOCAL_SMTP_HOST
+        mailbox.smtp_port = local_smtp_port()
+        mailbox.smtp_security = Security.NONE
+        mailbox.smtp_username = ""
+        mailbox.save(update_fields=["smtp_host", "smtp_port", "smtp_security", "smtp_username"])
 
     def _user(self, email: str, name: str) -> User:
         user = User.objects.filter(email=email).first()
