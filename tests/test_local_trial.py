@@ -97,7 +97,7 @@ def test_a_demo_reply_leaves_through_the_local_catcher_and_lands_in_sent(catcher
 
 
 @pytest.mark.django_db
-def test_without_the_catcher_a_demo_reply_fails_in_words(monkeypatch, queued):
+def test_without_the_catcher_a_demo_reply_says_why_and_waits_for_it(monkeypatch, queued):
     monkeypatch.setenv("TRUPEO_LOCAL_SMTP_PORT", str(free_loopback_port()))  # nobody listens
     _workspace, mailbox, camille = _demo()
     customer = Message.objects.filter(mailbox=mailbox, folder__role=FolderRole.INBOX).first()
@@ -111,9 +111,11 @@ def test_without_the_catcher_a_demo_reply_fails_in_words(monkeypatch, queued):
             reply_to_message=customer,
         )
     )
-    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.FAILED
+    # A refused connection is a transient failure: said in words, tried again later.
+    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.QUEUED
     outgoing.refresh_from_db()
     assert "127.0.0.1" in outgoing.last_error
+    assert outgoing.attempts == 1 and outgoing.lease_until is not None
     assert not Message.objects.filter(provider_key=f"sent:{outgoing.pk}").exists()
 
 
