@@ -16,10 +16,10 @@ urlpatterns = [
     path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    # The public site under /fr/ and /en/ (privacy.urls_public).
-    path("", include("privacy.urls_public")),
+    # The public site under /fr/ and /en/ (privacy.site.urls).
+    path("", include("privacy.site.urls")),
     path("", include("accounts.urls")),
-    path("", include("privacy.account_urls")),
+    path("", include("privacy.gdpr.urls")),
     path("", include("inbox.urls")),
     path("billing/", include("billing.urls")),
 ]

@@ -11,11 +11,11 @@ from accounts.keys import keys_for
 from inbox.erasure import messages_involving
 from inbox.models import Attachment, Conversation, Message, Outgoing
 from inbox.presenters import conversation_summary
-from privacy.deletion import person_erase
-from privacy.exports import export_build
-from privacy.ledger import ledger_entries
+from privacy.gdpr.deletion import person_erase
+from privacy.gdpr.export_archive import export_build
+from privacy.gdpr.ledger import ledger_entries
+from privacy.gdpr.requests import gdpr_request_check_identity, gdpr_request_create
 from privacy.models import DataExport, EventKind, IdentityCheck, Right
-from privacy.requests import gdpr_request_check_identity, gdpr_request_create
 from tests.privacy_data.conftest import ingest, mail
 from trupeo.storage import object_store
 

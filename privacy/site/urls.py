@@ -1,9 +1,9 @@
-"""The public site's URLs (paths in `privacy.public_paths`), named `public-<page>-<lang>`."""
+"""The public site's URLs (paths in `privacy.site.paths`), named `public-<page>-<lang>`."""
 
 from django.urls import path
 
-from privacy import views_public as views
-from privacy.public_paths import SLUGS, url_name
+from privacy.site import views
+from privacy.site.paths import SLUGS, url_name
 
 VIEWS = {
     "home": views.landing,
