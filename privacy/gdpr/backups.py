@@ -209,10 +209,6 @@ def _pg_dump():
         process.stderr.close()
 
 
-def _sqlite_path() -> Path:
-    return Path(settings.DATABASES["default"]["NAME"])
-
-
 def _live_sqlite_path() -> Path:
     # During tests Django swaps in the test database: the connection knows the real file.
     return Path(connection.settings_dict["NAME"])
