@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
@@ -16,8 +17,8 @@ urlpatterns = [
     path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    # The public site under /fr/ and /en/ (privacy.site.urls).
-    path("", include("privacy.site.urls")),
+    # The public site under /fr/ and /en/, with translated paths (privacy.site.urls).
+    *i18n_patterns(path("", include("privacy.site.urls"))),
     path("", include("accounts.urls")),
     path("", include("privacy.gdpr.urls")),
     path("", include("inbox.urls")),

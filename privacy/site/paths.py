@@ -1,35 +1,23 @@
 """Where the public pages live: one path per page and language, under /fr/ or /en/.
 
-French slugs for French pages. The prefix is what `accounts.middleware.language_middleware`
+`privacy.site.urls` names each page once (`public-<page>`) with a translated path: French
+slugs for French pages, from the catalogue like any other string. Django's `i18n_patterns`
+(in `trupeo/urls.py`) puts the language first, which `accounts.middleware.language_middleware`
 reads first, so /en/… is always in English.
 """
 
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
-SLUGS: dict[str, dict[str, str]] = {
-    "fr": {
-        "home": "",
-        "policy": "politique-de-confidentialite/",
-        "legal": "mentions-legales/",
-        "contact": "contact/",
-        "waitlist": "liste-d-attente/",
-        "processor_terms": "conditions-de-sous-traitance/",
-    },
-    "en": {
-        "home": "",
-        "policy": "privacy-policy/",
-        "legal": "legal-notice/",
-        "contact": "contact/",
-        "waitlist": "waitlist/",
-        "processor_terms": "data-processing-terms/",
-    },
-}
+LANGUAGES = [code for code, _name in settings.LANGUAGES]
 
 
-def url_name(page: str, language: str) -> str:
-    return f"public-{page}-{language}"
+def url_name(page: str) -> str:
+    return f"public-{page}"
 
 
 def public_reverse(page: str, language: str) -> str:
     """The path of a public page in `language` (French when the language is not offered)."""
-    return reverse(url_name(page, language if language in SLUGS else "fr"))
+    with translation.override(language if language in LANGUAGES else settings.LANGUAGE_CODE):
+        return reverse(url_name(page))

@@ -19,7 +19,7 @@ from privacy.site import submissions
 from privacy.site.consent import consent_context, public_page
 from privacy.site.forms import ContactForm, WaitlistForm
 from privacy.site.legal_texts import legal_notice_render
-from privacy.site.paths import SLUGS, public_reverse
+from privacy.site.paths import LANGUAGES, public_reverse
 from privacy.site.policy import policy_in_force, policy_render, policy_upcoming
 from privacy.site.ratelimit import client_ip, rate_limit_hit
 from privacy.site.terms_text import current_version, terms_render, terms_versions
@@ -34,7 +34,7 @@ def _context(request: HttpRequest, page: str, **extra) -> dict:
         "page": page,
         "alternates": [
             (language, public_reverse(page, language))
-            for language in SLUGS
+            for language in LANGUAGES
             if language != request.LANGUAGE_CODE
         ],
         "turnstile_site_key": "",
