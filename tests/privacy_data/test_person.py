@@ -176,7 +176,7 @@ def test_staff_export_then_erase_a_person_from_the_admin(staff_client, staff, wo
     event = request.events.filter(kind=EventKind.ERASED).get()
     assert event.actor == staff
     assert "directrice" in event.detail and f"{len(expected)} message" in event.detail
-    # Recorded for restores (privacy.backups.ledger_replay), by a keyed digest only.
+    # Recorded for restores (privacy.gdpr.backups.ledger_replay), by a keyed digest only.
     (entry,) = ledger_entries()
     assert (entry.kind, entry.id) == ("person", workspace.pk)
     assert entry.digest == keys_for(workspace).person_digest(DUPONT)
