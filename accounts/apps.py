@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and workspaces")  # the Django admin's section
 
     def ready(self) -> None:
-        from accounts import checks, directory  # noqa: F401  (receivers and checks register)
+        from accounts import checks, directory, signals  # noqa: F401  (receivers and checks register)

@@ -28,7 +28,7 @@ from accounts.models import Invitation, Membership
 def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         # Visitors land on the public site, in their language (French unless they chose).
-        return redirect(f"public-home-{request.LANGUAGE_CODE}")
+        return redirect("public-home")
     if getattr(request, "membership", None) is None:
         return redirect("workspace_create")
     return redirect("inbox")

@@ -1,53 +1,61 @@
-"""Billing follows accounts through signals, so that accounts never imports billing."""
+"""Billing follows accounts through the signals accounts sends (`accounts.signals`), the same
+ones privacy listens to, so that accounts never imports billing."""
 
-from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from accounts.models import Membership, Workspace
+from accounts.signals import (
+    member_added,
+    member_removed,
+    workspace_changed,
+    workspace_created,
+    workspace_deleting,
+)
 from billing.models import Status, Subscription
 from billing.stripe_api import billing_enabled
 from trupeo.queueing import enqueue_on_commit
 
 
-@receiver(post_save, sender=Workspace, dispatch_uid="billing_trial_start")
-def _workspace_created(sender, instance: Workspace, created: bool, raw: bool = False, **kwargs):
+@receiver(workspace_created, dispatch_uid="billing_trial_start")
+def _workspace_created(sender, workspace: Workspace, **kwargs):
     from billing.services import trial_start
 
-    if raw:
-        return
-    if created:
-        trial_start(workspace=instance)
-    else:  # a rename: the snapshot kept with the billing records follows
-        Subscription.objects.filter(workspace=instance).exclude(
-            workspace_name=instance.name, workspace_slug=instance.slug
-        ).update(workspace_name=instance.name, workspace_slug=instance.slug)
+    trial_start(workspace=workspace)
 
 
-@receiver(post_save, sender=Membership, dispatch_uid="billing_seat_added")
-def _member_added(sender, instance: Membership, created: bool, raw: bool = False, **kwargs):
-    if created and not raw and billing_enabled():
-        from billing.tasks import seats_sync
+@receiver(workspace_changed, dispatch_uid="billing_workspace_renamed")
+def _workspace_changed(sender, workspace: Workspace, **kwargs):
+    """A rename: the snapshot kept with the billing records follows."""
+    Subscription.objects.filter(workspace=workspace).exclude(
+        workspace_name=workspace.name, workspace_slug=workspace.slug
+    ).update(workspace_name=workspace.name, workspace_slug=workspace.slug)
 
-        enqueue_on_commit(seats_sync, instance.workspace_id)
 
-
-@receiver(post_delete, sender=Membership, dispatch_uid="billing_seat_removed")
-def _member_removed(sender, instance: Membership, **kwargs):
+@receiver(member_added, dispatch_uid="billing_seat_added")
+def _member_added(sender, membership: Membership, **kwargs):
     if billing_enabled():
         from billing.tasks import seats_sync
 
-        enqueue_on_commit(seats_sync, instance.workspace_id)
+        enqueue_on_commit(seats_sync, membership.workspace_id)
 
 
-@receiver(pre_delete, sender=Workspace, dispatch_uid="billing_workspace_deleted")
-def _workspace_deleted(sender, instance: Workspace, **kwargs):
+@receiver(member_removed, dispatch_uid="billing_seat_removed")
+def _member_removed(sender, membership: Membership, **kwargs):
+    if billing_enabled():
+        from billing.tasks import seats_sync
+
+        enqueue_on_commit(seats_sync, membership.workspace_id)
+
+
+@receiver(workspace_deleting, dispatch_uid="billing_workspace_deleted")
+def _workspace_deleting(sender, workspace: Workspace, **kwargs):
     """A deleted workspace stops being charged; its billing records stay (detached)."""
     if not billing_enabled():
         return
     from billing.tasks import subscription_cancel
 
     ids = (
-        Subscription.objects.filter(workspace=instance)
+        Subscription.objects.filter(workspace=workspace)
         .exclude(stripe_subscription_id="")
         .exclude(status__in=[Status.CANCELED, Status.INCOMPLETE_EXPIRED])
     )

@@ -214,7 +214,7 @@ def person_mail_erase(
 ) -> ErasureResult:
     """Delete the messages and outgoing mail `person_mail_find` found, and what hangs off them.
 
-    Called through `privacy.deletion.person_erase`, which records the erasure first.
+    Called through `privacy.gdpr.deletion.person_erase`, which records the erasure first.
     """
     store = store or object_store()
     keys = keys_for(workspace)

@@ -1,7 +1,8 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from privacy.processor_terms import current_version, terms_owner_pending
+from privacy.gdpr.processor_terms import terms_owner_pending
+from privacy.site.terms_text import current_version
 
 
 def processor_terms_banner(request: HttpRequest) -> dict:

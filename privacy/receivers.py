@@ -1,18 +1,19 @@
-"""Where the privacy app listens to the others (connected in `PrivacyConfig.ready`)."""
+"""Where the privacy app listens to the others, and its public site to its GDPR operations
+(connected in `PrivacyConfig.ready`)."""
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
 from accounts.signals import master_key_rotated, processor_terms_accepted, workspace_created
-from privacy import processor_terms, retention
-from privacy.signals import contact_gdpr_request
+from privacy.gdpr import processor_terms, retention
+from privacy.gdpr.requests import gdpr_request_create
+from privacy.site.signals import contact_gdpr_request
+from privacy.site.site_keys import site_key_rotate
 
 
 def on_contact_gdpr_request(
     sender, right, name, email, received_at=None, contact_message=None, **kwargs
 ) -> None:
     """A visitor filed a GDPR request through the contact form: open it for staff."""
-    from privacy.requests import gdpr_request_create
-
     gdpr_request_create(
         right=right,
         name=name,
@@ -25,8 +26,6 @@ def on_contact_gdpr_request(
 
 def on_master_key_rotated(sender, **kwargs) -> None:
     """The public site's key follows the workspace keys to the newest master key."""
-    from privacy.site_keys import site_key_rotate
-
     site_key_rotate()
 
 

@@ -22,7 +22,7 @@ COMMANDS = {
 
 
 # Offline, Cloudflare cannot be asked: with its published test keys (and DEBUG) the contact
-# and waitlist forms use a local stand-in for Turnstile (privacy/turnstile.py). Real keys set
+# and waitlist forms use a local stand-in for Turnstile (privacy/site/turnstile.py). Real keys set
 # in the environment win.
 TURNSTILE_TEST_KEYS = {
     "TURNSTILE_SITE_KEY": "1x00000000000000000000AA",

@@ -21,7 +21,7 @@ from inbox.ingest import RawMail, ingest_batch
 from inbox.models import FolderRole, Message, Notification, Outgoing, SendState
 from inbox.notifications import notification_emails_requeue
 from inbox.sending import outgoing_recover_stuck
-from privacy.exports import export_requeue_stale
+from privacy.gdpr.exports import export_requeue_stale
 from privacy.models import DataExport, ExportState
 from tests.factories import PASSWORD
 from tests.mail import loopback_mailbox

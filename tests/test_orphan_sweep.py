@@ -22,9 +22,9 @@ from inbox.models import Mailbox, Message, OutgoingKind
 from inbox.sealing import stored_message_row
 from inbox.sending.drafts import outgoing_attach, outgoing_create
 from inbox.stored_objects import object_keys_referenced
-from privacy.ledger import ledger_append
+from privacy.gdpr.ledger import ledger_append
+from privacy.gdpr.orphans import orphans_sweep
 from privacy.models import DataExport
-from privacy.orphans import orphans_sweep
 from tests.factories import UserFactory, workspace_for
 from tests.mail import french_message
 from trupeo.storage import object_store, object_stores_forget, put_sealed, read_sealed

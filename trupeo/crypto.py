@@ -1,6 +1,6 @@
 """Encryption at rest: master keys, workspace keys, sealed values and sealed streams.
 
-The layers (DESIGN.md, "Encryption at rest"):
+The layers (README.md, "Encryption at rest"):
 
 - master keys (KEKs) come from TRUPEO_MASTER_KEYS, newest first: the newest wraps, all unwrap;
 - each workspace has its own random 32-byte key, stored wrapped by a master key (only

@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.templatetags.static import static
@@ -23,10 +24,10 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    # The public site under /fr/ and /en/ (privacy.urls_public).
-    path("", include("privacy.urls_public")),
+    # The public site under /fr/ and /en/, with translated paths (privacy.site.urls).
+    *i18n_patterns(path("", include("privacy.site.urls"))),
     path("", include("accounts.urls")),
-    path("", include("privacy.account_urls")),
+    path("", include("privacy.gdpr.urls")),
     path("", include("inbox.urls")),
     path("billing/", include("billing.urls")),
 ]

@@ -3,7 +3,7 @@
 from django import template
 from django.utils.translation import get_language
 
-from privacy.public_paths import public_reverse
+from privacy.site.paths import public_reverse
 
 register = template.Library()
 

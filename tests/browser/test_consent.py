@@ -271,7 +271,7 @@ def test_joining_the_waitlist_through_turnstile(visitor, turnstile, tags):  # no
     solved challenge does), verified by the server against the fake siteverify."""
     from django.core import mail
 
-    from privacy.models_public import WaitlistEntry
+    from privacy.models import WaitlistEntry
     from trupeo.celery import app
 
     token = turnstile.issue_token()

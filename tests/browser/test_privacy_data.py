@@ -9,7 +9,7 @@ import pytest
 
 from accounts.models import Workspace
 from inbox.mailboxes import mailbox_create
-from privacy.exports import export_build
+from privacy.gdpr.export_archive import export_build
 from privacy.models import DataExport
 from tests.factories import PASSWORD
 from tests.privacy_data.conftest import ingest, mail

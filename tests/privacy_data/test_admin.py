@@ -7,6 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from privacy.gdpr.requesters import requester
+from privacy.gdpr.requests import gdpr_request_create
 from privacy.models import (
     Breach,
     DataExport,
@@ -17,7 +19,6 @@ from privacy.models import (
     RequestStatus,
     Right,
 )
-from privacy.requests import gdpr_request_create, requester
 
 
 @pytest.fixture

@@ -174,7 +174,7 @@ def test_a_tampered_backup_is_refused_and_changes_nothing(scratch, folder):
 
 
 def test_backups_older_than_30_days_are_pruned(db, settings):
-    from privacy.backups import Pruned, backup_create, backup_list, backup_prune
+    from privacy.gdpr.backups import Pruned, backup_create, backup_list, backup_prune
     from trupeo.storage import object_store
 
     store = object_store()
@@ -220,7 +220,8 @@ from accounts.models import User, Workspace
 from inbox.models import Conversation, Message
 from inbox.presenters import conversation_summary
 from inbox.sealing import open_json, stored_message_row
-from privacy.exports import export_build, export_start
+from privacy.gdpr.export_archive import export_build
+from privacy.gdpr.exports import export_start
 ws = Workspace.objects.get(slug="college")
 keys = keys_for(ws)
 for m in Message.objects.filter(workspace=ws).order_by("id"):
@@ -310,7 +311,7 @@ def test_person_erase_command_confirms_counts_and_says_what_is_wrong(scratch):
 
 def test_an_expired_backup_is_unreadable_even_from_a_copy_kept_elsewhere(db, settings, folder):
     """A download (or a replica of the backups) outlives the prune: its data key does not."""
-    from privacy.backups import (
+    from privacy.gdpr.backups import (
         BackupError,
         backup_create,
         backup_open,

@@ -12,10 +12,10 @@ from django.urls import reverse
 
 from accounts.models import Membership, User, Workspace
 from inbox.models import Conversation, Message, Note
-from privacy.ledger import ledger_entries
+from privacy.gdpr.ledger import ledger_entries
+from privacy.gdpr.processor_terms import terms_accept
+from privacy.gdpr.requests import gdpr_request_create
 from privacy.models import DataExport, GdprRequest, Right, TermsAcceptance
-from privacy.processor_terms import terms_accept
-from privacy.requests import gdpr_request_create
 from tests.factories import PASSWORD
 from tests.privacy_data.conftest import ingest
 from tests.privacy_data.conftest import mail as make_mail
@@ -33,7 +33,7 @@ KEPT_APART = {"billing_invoice", "billing_subscription", "privacy_termsacceptanc
 def full_workspace(workspace, alice, bob, mailbox):
     """Alice's workspace with mail, a note, a tag, an export, terms, a request, an invoice."""
     from inbox.tags import conversation_tag_add, tag_create
-    from privacy.exports import export_build
+    from privacy.gdpr.export_archive import export_build
 
     _ingest_corpus(mailbox)
     conversation = Conversation.objects.filter(workspace=workspace).first()
@@ -149,7 +149,7 @@ def test_owner_deletes_the_workspace_after_reauthenticating(
 
 
 def test_the_key_is_destroyed_before_anything_else(full_workspace, monkeypatch):
-    from privacy import deletion
+    from privacy.gdpr import deletion
 
     seen = {}
     original = deletion.workspace_mail_delete

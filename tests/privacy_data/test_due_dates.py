@@ -8,8 +8,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from privacy.gdpr.deadlines import add_months, due_date
+from privacy.gdpr.requests import gdpr_request_create, gdpr_request_extend
 from privacy.models import EventKind, GdprRequest, Right
-from privacy.requests import add_months, due_date, gdpr_request_create, gdpr_request_extend
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -11,11 +11,11 @@ from accounts.keys import keys_for
 from inbox.erasure import messages_involving
 from inbox.models import Attachment, Conversation, Message, Outgoing
 from inbox.presenters import conversation_summary
-from privacy.deletion import person_erase
-from privacy.exports import export_build
-from privacy.ledger import ledger_entries
+from privacy.gdpr.deletion import person_erase
+from privacy.gdpr.export_archive import export_build
+from privacy.gdpr.ledger import ledger_entries
+from privacy.gdpr.requests import gdpr_request_check_identity, gdpr_request_create
 from privacy.models import DataExport, EventKind, IdentityCheck, Right
-from privacy.requests import gdpr_request_check_identity, gdpr_request_create
 from tests.privacy_data.conftest import ingest, mail
 from trupeo.storage import object_store
 
@@ -176,7 +176,7 @@ def test_staff_export_then_erase_a_person_from_the_admin(staff_client, staff, wo
     event = request.events.filter(kind=EventKind.ERASED).get()
     assert event.actor == staff
     assert "directrice" in event.detail and f"{len(expected)} message" in event.detail
-    # Recorded for restores (privacy.backups.ledger_replay), by a keyed digest only.
+    # Recorded for restores (privacy.gdpr.backups.ledger_replay), by a keyed digest only.
     (entry,) = ledger_entries()
     assert (entry.kind, entry.id) == ("person", workspace.pk)
     assert entry.digest == keys_for(workspace).person_digest(DUPONT)

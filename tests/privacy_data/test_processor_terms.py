@@ -13,9 +13,9 @@ from django.urls import reverse
 
 from accounts.models import Membership, Workspace
 from accounts.services import invitation_token
-from privacy import deletion
+from privacy.gdpr import deletion
+from privacy.gdpr.processor_terms import terms_accept
 from privacy.models import TermsAcceptance
-from privacy.processor_terms import terms_accept
 from tests.factories import UserFactory
 
 FR, EN = "/fr/conditions-de-sous-traitance/", "/en/data-processing-terms/"
@@ -156,12 +156,12 @@ def test_owners_are_asked_again_when_the_version_changes_and_only_owners(
     assert BANNER not in alice_client.get(page).content.decode()
 
     # A new version: its text exists, the setting names it.
-    from privacy import processor_terms
+    from privacy.site import terms_text
 
     for language in ("fr", "en"):
         (tmp_path / f"2026-12-01.{language}.md").write_text("Version du 2026-12-01\n")
         (tmp_path / f"2026-04-25.{language}.md").write_text("Version du 2026-04-25\n")
-    monkeypatch.setattr(processor_terms, "TERMS_DIR", tmp_path)
+    monkeypatch.setattr(terms_text, "TERMS_DIR", tmp_path)
     settings.TRUPEO_DPA_VERSION = "2026-12-01"
 
     owner_page = alice_client.get(page).content.decode()
@@ -177,10 +177,10 @@ def test_owners_are_asked_again_when_the_version_changes_and_only_owners(
 def test_only_the_owner_may_accept_with_csrf_and_the_version_read(
     accepted, alice, bob_client, workspace, settings, monkeypatch, tmp_path
 ):
-    from privacy import processor_terms
+    from privacy.site import terms_text
 
     (tmp_path / "2026-12-01.fr.md").write_text("Version du 2026-12-01\n")
-    monkeypatch.setattr(processor_terms, "TERMS_DIR", tmp_path)
+    monkeypatch.setattr(terms_text, "TERMS_DIR", tmp_path)
     settings.TRUPEO_DPA_VERSION = "2026-12-01"
     url = reverse("processor_terms")
     form = {"accept_terms": "on", "version": "2026-12-01"}

@@ -8,6 +8,9 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
+from privacy.gdpr.request_alerts import gdpr_reminders_send
+from privacy.gdpr.requesters import requester, requests_of
+from privacy.gdpr.requests import gdpr_request_answer, gdpr_request_create
 from privacy.models import (
     AppendOnly,
     EventKind,
@@ -16,14 +19,7 @@ from privacy.models import (
     RequestStatus,
     Right,
 )
-from privacy.requests import (
-    gdpr_reminders_send,
-    gdpr_request_answer,
-    gdpr_request_create,
-    requester,
-    requests_of,
-)
-from privacy.signals import contact_gdpr_request
+from privacy.site.signals import contact_gdpr_request
 
 
 @pytest.fixture

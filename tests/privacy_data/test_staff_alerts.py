@@ -8,15 +8,15 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from privacy.breaches import breach_alerts_send
-from privacy.models import Breach, EventKind, GdprRequest, Right
-from privacy.requests import (
+from privacy.gdpr.breaches import breach_alerts_send
+from privacy.gdpr.request_alerts import (
     gdpr_reminders_send,
-    gdpr_request_create,
     gdpr_request_tell_staff,
     gdpr_requests_tell_staff,
 )
-from privacy.services_public import contact_submit
+from privacy.gdpr.requests import gdpr_request_create
+from privacy.models import Breach, EventKind, GdprRequest, Right
+from privacy.site.submissions import contact_submit
 from tests.parts import free_loopback_port
 
 

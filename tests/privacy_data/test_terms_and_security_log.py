@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from accounts.services import invitation_token
+from privacy.gdpr.retention import security_log_purge
 from privacy.models import SecurityEvent, SecurityEventKind, TermsAcceptance
-from privacy.retention import security_log_purge
 from tests.factories import PASSWORD, UserFactory
 
 

@@ -16,7 +16,7 @@ from inbox.export import eml_path, mbox_path, mboxrd_unquote
 from inbox.models import Attachment, Conversation, Message
 from inbox.sealing import stored_attachment_row
 from inbox.tags import conversation_tag_add, tag_create
-from privacy.exports import export_build, export_purge_expired
+from privacy.gdpr.export_archive import export_build, export_purge_expired
 from privacy.models import DataExport, ExportKind, ExportState
 from tests.privacy_data.conftest import ingest
 from tests.privacy_data.conftest import mail as make_mail

@@ -5,10 +5,9 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from privacy.models import GdprRequest
-from privacy.models_public import ContactMessage, WaitlistEntry
-from privacy.services_public import contact_open, waitlist_email
-from privacy.signals import contact_gdpr_request
+from privacy.models import ContactMessage, GdprRequest, WaitlistEntry
+from privacy.site.acknowledgements import contact_open, waitlist_email
+from privacy.site.signals import contact_gdpr_request
 from tests.parts import free_loopback_port
 from tests.parts.turnstile_fake import DUMMY_TOKEN, SECRET_FAIL, SECRET_PASS, SECRET_SPENT
 
@@ -208,8 +207,8 @@ def test_the_english_forms_answer_in_english(client, post, turnstile):
 def test_the_site_key_survives_a_master_key_rotation(client, post, turnstile, settings):
     from django.core.management import call_command
 
-    from privacy.models_public import SiteKey
-    from privacy.site_keys import site_key_rotate
+    from privacy.models import SiteKey
+    from privacy.site.site_keys import site_key_rotate
     from trupeo.crypto import new_master_key, wrapped_key_id
 
     post(CONTACT, _contact(turnstile.issue_token()))

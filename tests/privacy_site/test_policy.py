@@ -9,9 +9,12 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
-from privacy import policy as policy_module
-from privacy.models_public import PolicyVersion
-from privacy.policy import policy_in_force, policy_notices_send, policy_publish
+from privacy.models import PolicyVersion
+from privacy.site import policy as policy_module
+from privacy.site import policy_notices
+from privacy.site.policy import policy_in_force
+from privacy.site.policy_notices import policy_notices_send
+from privacy.site.policy_publishing import policy_publish
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -114,7 +117,7 @@ def test_every_active_user_is_told_30_days_ahead_in_their_language(
     users[1].language = "en"
     users[1].save(update_fields=["language"])
     UserFactory(email="parti@exemple.fr", is_active=False)
-    monkeypatch.setattr(policy_module, "NOTICE_BATCH", 2)
+    monkeypatch.setattr(policy_notices, "NOTICE_BATCH", 2)
     today = timezone.localdate()
     with django_capture_on_commit_callbacks(execute=True):
         version = policy_publish(

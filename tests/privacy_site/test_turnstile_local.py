@@ -7,7 +7,7 @@ import re
 import pytest
 from django.core import mail
 
-from privacy.models_public import ContactMessage, WaitlistEntry
+from privacy.models import ContactMessage, WaitlistEntry
 from tests.parts import free_loopback_port
 from tests.parts.turnstile_fake import DUMMY_TOKEN, SECRET_FAIL, SECRET_PASS, SITE_KEY_PASS
 

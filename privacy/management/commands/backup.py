@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from privacy.backups import BackupError, backup_create, backup_list, backup_prune
+from privacy.gdpr.backups import BackupError, backup_create, backup_list, backup_prune
 
 
 class Command(BaseCommand):

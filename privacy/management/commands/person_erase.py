@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Workspace
 from inbox.erasure import person_mail_find, person_reference
-from privacy.deletion import person_erase
+from privacy.gdpr.deletion import person_erase
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from privacy.backups import BackupError, backup_restore
+from privacy.gdpr.backups import BackupError, backup_restore
 
 
 class Command(BaseCommand):

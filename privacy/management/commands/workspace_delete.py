@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Workspace
-from privacy.deletion import workspace_delete
+from privacy.gdpr.deletion import workspace_delete
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 """Django admin for staff: GDPR requests (with their actions and history), exports, the
 security log, the breach register and the processor terms acceptances.
 
-Every action on a request goes through a service of `privacy.requests`, which writes a line
+Every action on a request goes through a service of `privacy.gdpr.requests`, which writes a line
 of the append-only history; the history itself can be read here, never changed.
 """
 
@@ -19,7 +19,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from privacy import requests as services
+from privacy.gdpr import request_history, requesters
+from privacy.gdpr import requests as services
+from privacy.gdpr.deletion import person_erase
+from privacy.gdpr.export_archive import export_open
+from privacy.gdpr.exports import export_filename, export_start
 from privacy.models import (
     OPEN_STATUSES,
     Breach,
@@ -63,7 +67,7 @@ class DaysLeftFilter(admin.SimpleListFilter):
 
 
 class GdprRequestForm(forms.ModelForm):
-    """The requester is typed in clear and sealed on save (see `privacy.requests`)."""
+    """The requester is typed in clear and sealed on save (see `privacy.gdpr.requesters`)."""
 
     requester_name = forms.CharField(label=_("requester name"), max_length=200, required=False)
     requester_email = forms.EmailField(label=_("requester email"))
@@ -75,7 +79,7 @@ class GdprRequestForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            name, email = services.requester(self.instance)
+            name, email = requesters.requester(self.instance)
             self.fields["requester_name"].initial = name
             self.fields["requester_email"].initial = email
 
@@ -183,7 +187,7 @@ class GdprRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("requester"))
     def requester(self, obj: GdprRequest) -> str:
-        name, email = services.requester(obj)
+        name, email = requesters.requester(obj)
         return f"{name} <{email}>" if name else email
 
     @admin.display(description=_("due"), ordering="due_at")
@@ -203,14 +207,14 @@ class GdprRequestAdmin(admin.ModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if "@" in term:  # addresses are sealed: match on their blind token
-            ids = services.requests_of(term).values("pk")
+            ids = requesters.requests_of(term).values("pk")
             return queryset.filter(pk__in=ids), False
         if term and not term.lstrip("#").isdigit():
             return queryset.none(), False  # names are sealed too: nothing else to match
         return super().get_search_results(request, queryset, term.lstrip("#"))
 
     def save_model(self, request, obj: GdprRequest, form, change: bool) -> None:
-        services.requester_seal(
+        requesters.requester_seal(
             obj,
             name=form.cleaned_data.get("requester_name", ""),
             email=form.cleaned_data["requester_email"],
@@ -224,14 +228,14 @@ class GdprRequestAdmin(admin.ModelAdmin):
         if not change:
             services.gdpr_request_record_creation(request=obj, actor=request.user)
         elif old_status != obj.status:
-            services.gdpr_request_log(
+            request_history.gdpr_request_log(
                 request=obj,
                 kind=EventKind.STATUS,
                 actor=request.user,
                 detail=f"{old_status} → {obj.status}",
             )
         elif form.changed_data:
-            services.gdpr_request_log(
+            request_history.gdpr_request_log(
                 request=obj,
                 kind=EventKind.NOTE,
                 actor=request.user,
@@ -281,7 +285,7 @@ class GdprRequestAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, message, messages.SUCCESS)
                 return redirect("admin:privacy_gdprrequest_change", obj.pk)
-        name, email = services.requester(obj)
+        name, email = requesters.requester(obj)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -295,8 +299,6 @@ class GdprRequestAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/privacy/gdprrequest/action.html", context)
 
     def export_download(self, request: HttpRequest, export_id: int) -> HttpResponse:
-        from privacy.exports import export_filename, export_open
-
         export = get_object_or_404(
             DataExport.objects.select_related("workspace"),
             pk=export_id,
@@ -306,7 +308,7 @@ class GdprRequestAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if not export.is_downloadable:
             raise Http404(gettext("This export has expired."))
-        services.gdpr_request_log(
+        request_history.gdpr_request_log(
             request=export.gdpr_request,
             kind=EventKind.EXPORTED,
             actor=request.user,
@@ -376,8 +378,6 @@ class ExportForm(_ActionForm):
     )
 
     def apply(self, *, request_obj, actor) -> str:
-        from privacy.exports import export_start
-
         services.require_verified(request_obj)
         export = export_start(
             workspace=request_obj.workspace,
@@ -385,7 +385,7 @@ class ExportForm(_ActionForm):
             kind=ExportKind.PERSON,
             gdpr_request=request_obj,
         )
-        services.gdpr_request_log(
+        request_history.gdpr_request_log(
             request=request_obj,
             kind=EventKind.EXPORTED,
             actor=actor,
@@ -406,13 +406,11 @@ class EraseForm(_ActionForm):
 
     def clean_address(self) -> str:
         typed = self.cleaned_data["address"].strip().lower()
-        if typed != services.requester(self.request_obj)[1].lower():
+        if typed != requesters.requester(self.request_obj)[1].lower():
             raise ValidationError(_("This is not the requester's address."))
         return typed
 
     def apply(self, *, request_obj, actor) -> str:
-        from privacy.deletion import person_erase
-
         services.require_verified(request_obj)
         result = person_erase(workspace=request_obj.workspace, address=self.cleaned_data["address"])
         detail = gettext(
@@ -426,7 +424,7 @@ class EraseForm(_ActionForm):
             "empty": result.conversations_deleted,
             "instruction": self.cleaned_data["instruction"],
         }
-        services.gdpr_request_log(
+        request_history.gdpr_request_log(
             request=request_obj, kind=EventKind.ERASED, actor=actor, detail=detail
         )
         return detail
@@ -450,7 +448,7 @@ class NoteForm(_ActionForm):
     note = forms.CharField(label=_("Note"), widget=forms.Textarea)
 
     def apply(self, *, request_obj, actor) -> str:
-        services.gdpr_request_log(
+        request_history.gdpr_request_log(
             request=request_obj, kind=EventKind.NOTE, actor=actor, detail=self.cleaned_data["note"]
         )
         return gettext("Note added.")

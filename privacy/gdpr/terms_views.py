@@ -9,14 +9,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import WorkspaceRequest, member_required
-from privacy.processor_terms import (
-    current_version,
-    terms_history,
-    terms_owner_accept,
-    terms_owner_pending,
-    terms_url,
-)
-from privacy.ratelimit import client_ip
+from privacy.gdpr.processor_terms import terms_history, terms_owner_accept, terms_owner_pending
+from privacy.site.ratelimit import client_ip
+from privacy.site.terms_text import current_version, terms_url
 
 
 @member_required

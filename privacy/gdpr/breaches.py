@@ -3,7 +3,7 @@ notify the CNIL approaches, 48, 24 and 6 hours before it, then once when it has 
 
 Only breaches still waiting for a decision count: neither notified nor recorded as unlikely
 to result in a risk. Each alert is marked sent only when the mail left for at least one staff
-address (`privacy.staff_mail`); otherwise the next beat run tries again. A breach registered
+address (`privacy.gdpr.staff_mail`); otherwise the next beat run tries again. A breach registered
 late gets only the alert that applies now, not the ones it has already passed.
 """
 
@@ -13,8 +13,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from privacy.gdpr.staff_mail import staff_mail_send
 from privacy.models import Breach
-from privacy.staff_mail import staff_mail_send
 
 NOTIFICATION_HOURS = 72
 # (hours before the deadline, field marking the alert); 0 is the deadline itself (late).

@@ -1,12 +1,11 @@
-"""Exports: a whole workspace (owner or admin), one person's messages (staff, for a GDPR access
-request), and a user's own account data.
+"""Export archives: a whole workspace (owner or admin) or one person's messages (staff, for a
+GDPR access request), built by a Celery task (`privacy.tasks.build_export`).
 
-A workspace or person export is a ZIP built by a Celery task (`privacy.tasks.build_export`).
 The archive never exists in clear at rest: `inbox.export` writes it into a pipe, a second
 thread seals what comes out (`trupeo.storage.put_sealed`, under the workspace's key) and
 streams it to object storage, so memory stays around one ZIP chunk plus one sealed segment.
 Downloading decrypts it on the fly. It can be downloaded for EXPORT_DAYS, then a beat task
-deletes it (`export_purge_expired`).
+deletes it (`export_purge_expired`). Exports are queued by `privacy.gdpr.exports`.
 """
 
 import contextlib
@@ -25,53 +24,21 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.keys import keys_for
-from accounts.models import Membership, User, Workspace
+from accounts.models import Membership, Workspace
+from inbox.erasure import messages_involving
 from inbox.export import ExportOptions, ExtraFile, workspace_export_write
-from privacy.models import DataExport, ExportKind, ExportState, SecurityEvent, TermsAcceptance
-from trupeo.crypto import CryptoError
-from trupeo.queueing import enqueue, enqueue_on_commit
+from privacy.gdpr.requesters import requester
+from privacy.models import DataExport, ExportKind, ExportState
 from trupeo.storage import ObjectStore, object_store, open_sealed, put_sealed
 
 logger = logging.getLogger(__name__)
 
 EXPORT_DAYS = 7
-# A queued export no task has started this long after it was asked for is queued again (its
-# task was lost: the broker was down).
-REQUEUE_AFTER = timedelta(minutes=5)
 _FIELD = "privacy.export"
 
 
 def export_row(export_id: int) -> str:
     return f"export:{export_id}"
-
-
-# --- starting and building ---------------------------------------------------------------
-
-
-def export_start(
-    *,
-    workspace: Workspace,
-    user: User | None,
-    kind: str = ExportKind.WORKSPACE,
-    gdpr_request=None,
-) -> DataExport:
-    """Queue an export; a workspace has at most one export being built at a time."""
-    from privacy.tasks import build_export
-
-    with transaction.atomic():
-        running = (
-            DataExport.objects.select_for_update()
-            .filter(workspace=workspace, kind=kind, state__in=[ExportState.QUEUED, "running"])
-            .filter(gdpr_request=gdpr_request)
-            .first()
-        )
-        if running is not None:
-            return running
-        export = DataExport.objects.create(
-            workspace=workspace, kind=kind, requested_by=user, gdpr_request=gdpr_request
-        )
-        enqueue_on_commit(build_export, export.pk)  # or `export_requeue_stale`, later
-    return export
 
 
 class _Pipe:
@@ -192,9 +159,6 @@ def _options(export: DataExport) -> ExportOptions:
         DataExport.objects.filter(pk=export.pk, progress__lt=percent).update(progress=percent)
 
     if export.kind == ExportKind.PERSON:
-        from inbox.erasure import messages_involving
-        from privacy.requests import requester
-
         address = requester(export.gdpr_request)[1]
         return ExportOptions(
             mbox=True,
@@ -227,7 +191,7 @@ def _members(workspace: Workspace) -> list[dict]:
             "name": m.user.name,
             "email": m.user.email,
             "role": m.role,
-            "joined_at": _iso(m.joined_at),
+            "joined_at": iso_or_none(m.joined_at),
         }
         for m in Membership.objects.filter(workspace=workspace)
         .select_related("user")
@@ -248,7 +212,8 @@ def _billing(workspace: Workspace) -> list:
     return list(records(workspace)) if records else []
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso_or_none(moment: datetime | None) -> str | None:
+    """A moment in ISO 8601 for the JSON files of an export, or None."""
     return moment.isoformat() if moment else None
 
 
@@ -266,9 +231,6 @@ def _announce(export: DataExport) -> None:
     transaction.on_commit(lambda: send_mail(subject, body, None, [user.email]))
 
 
-# --- downloading and purging --------------------------------------------------------------
-
-
 def export_open(export: DataExport, *, store: ObjectStore | None = None) -> Iterator[bytes]:
     """The decrypted ZIP, chunk by chunk (CryptoError if the object was tampered with)."""
     return open_sealed(
@@ -278,23 +240,6 @@ def export_open(export: DataExport, *, store: ObjectStore | None = None) -> Iter
         row=export_row(export.pk),
         store=store,
     )
-
-
-def export_filename(export: DataExport) -> str:
-    stamp = timezone.localtime(export.finished_at or export.created_at).strftime("%Y-%m-%d")
-    suffix = "" if export.kind == ExportKind.WORKSPACE else f"-demande-{export.gdpr_request_id}"
-    return f"trupeo-{export.workspace.slug}{suffix}-{stamp}.zip"
-
-
-def export_requeue_stale(*, now: datetime | None = None) -> int:
-    """Run periodically (beat): queue again the exports whose task never started."""
-    from privacy.tasks import build_export
-
-    now = now or timezone.now()
-    stale = DataExport.objects.filter(
-        state=ExportState.QUEUED, created_at__lt=now - REQUEUE_AFTER
-    ).values_list("pk", flat=True)
-    return sum(enqueue(build_export, pk) for pk in stale.order_by("pk")[:100])
 
 
 def export_purge_expired(*, now: datetime | None = None, store: ObjectStore | None = None) -> int:
@@ -308,80 +253,3 @@ def export_purge_expired(*, now: datetime | None = None, store: ObjectStore | No
         DataExport.objects.filter(pk=export.pk).update(state=ExportState.EXPIRED, object_key="")
         count += 1
     return count
-
-
-# --- a user's own account data -------------------------------------------------------------
-
-
-def account_data(user: User) -> dict:
-    """Everything Trupeo holds about a user as a person (GDPR access and portability).
-
-    Notes are included for the workspaces the user still belongs to: their text is sealed
-    under that workspace's key, and the workspace controls its content.
-    """
-    from allauth.account.models import EmailAddress
-
-    from inbox.models import Activity, Note
-    from inbox.sealing import note_row
-
-    memberships = list(
-        Membership.objects.filter(user=user).select_related("workspace").order_by("joined_at")
-    )
-    notes = []
-    for membership in memberships:
-        try:
-            keys = keys_for(membership.workspace)
-        except CryptoError:
-            continue
-        for note in Note.objects.filter(workspace=membership.workspace, author=user).order_by(
-            "created_at", "id"
-        ):
-            notes.append(
-                {
-                    "workspace": membership.workspace.name,
-                    "conversation": note.conversation_id,
-                    "created_at": _iso(note.created_at),
-                    "body": keys.open_text(
-                        note.body_sealed, field="note.body", row=note_row(note.pk)
-                    ),
-                }
-            )
-    workspace_ids = [m.workspace_id for m in memberships]
-    return {
-        "profile": {
-            "email": user.email,
-            "name": user.name,
-            "language": user.language,
-            "date_joined": _iso(user.date_joined),
-            "last_login": _iso(user.last_login),
-        },
-        "email_addresses": [
-            {"email": e.email, "verified": e.verified, "primary": e.primary}
-            for e in EmailAddress.objects.filter(user=user).order_by("id")
-        ],
-        "memberships": [
-            {"workspace": m.workspace.name, "role": m.role, "joined_at": _iso(m.joined_at)}
-            for m in memberships
-        ],
-        "notes": notes,
-        "activity": [
-            {
-                "workspace_id": a.workspace_id,
-                "conversation": a.conversation_id,
-                "kind": a.kind,
-                "status": a.status,
-                "at": _iso(a.created_at),
-            }
-            for a in Activity.objects.filter(actor=user, workspace_id__in=workspace_ids).order_by(
-                "created_at", "id"
-            )
-        ],
-        "security_log": [
-            {"kind": e.kind, "ip": e.ip, "user_agent": e.user_agent, "at": _iso(e.at)}
-            for e in SecurityEvent.objects.filter(user=user).order_by("at", "id")
-        ],
-        "processor_terms": [
-            {"workspace_id": t.workspace_id, "version": t.version, "at": _iso(t.accepted_at)}
-            for t in TermsAcceptance.objects.filter(user=user)
-        ],
-    }

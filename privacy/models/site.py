@@ -1,7 +1,7 @@
 """What the public site remembers: policy versions, contact messages, the waitlist.
 
 Visitors have no workspace, so what they send is sealed under the *site key*: one random key,
-wrapped by the newest master key like a workspace key (see `privacy.site_keys`). Sealed values
+wrapped by the newest master key like a workspace key (see `privacy.site.site_keys`). Sealed values
 are bound to their row by a random `public_id`, known before the row is inserted.
 """
 
@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class SiteKey(models.Model):
-    """The one key sealing public visitors' messages; only `privacy.site_keys` reads it."""
+    """The one key sealing public visitors' messages; only `privacy.site.site_keys` reads it."""
 
     wrapped_key = models.BinaryField()
     created_at = models.DateTimeField(default=timezone.now)

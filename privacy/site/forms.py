@@ -3,8 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from privacy.models import Right
-from privacy.models_public import Audience, ContactSubject
+from privacy.models import Audience, ContactSubject, Right
 
 
 class ContactForm(forms.Form):

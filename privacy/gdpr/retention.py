@@ -2,7 +2,7 @@
 
 Logins, failed logins and logouts are recorded from Django's auth signals (allauth sends
 them too). Rows older than TRUPEO_SECURITY_LOG_DAYS are deleted by a daily beat task; expired
-exports are purged by `privacy.exports.export_purge_expired`.
+exports are purged by `privacy.gdpr.export_archive.export_purge_expired`.
 """
 
 from datetime import datetime, timedelta

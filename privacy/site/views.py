@@ -5,27 +5,25 @@ on form pages), and its template includes the consent banner. No app page does e
 """
 
 import datetime as dt
-from pathlib import Path
 
-import markdown
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from privacy import services_public
-from privacy.consent import consent_context, public_page
-from privacy.forms_public import ContactForm, WaitlistForm
-from privacy.models_public import PolicyVersion
-from privacy.policy import policy_in_force, policy_render, policy_upcoming
-from privacy.processor_terms import current_version, terms_render, terms_versions
-from privacy.public_paths import SLUGS, public_reverse
-from privacy.ratelimit import client_ip, rate_limit_hit
-from privacy.turnstile import (
+from privacy.models import PolicyVersion
+from privacy.site import submissions
+from privacy.site.consent import consent_context, public_page
+from privacy.site.forms import ContactForm, WaitlistForm
+from privacy.site.legal_texts import legal_notice_render
+from privacy.site.paths import LANGUAGES, public_reverse
+from privacy.site.policy import policy_in_force, policy_render, policy_upcoming
+from privacy.site.ratelimit import client_ip, rate_limit_hit
+from privacy.site.terms_text import current_version, terms_render, terms_versions
+from privacy.site.turnstile import (
     RESPONSE_FIELD,
     TEST_TOKEN,
     turnstile_enabled,
@@ -33,7 +31,6 @@ from privacy.turnstile import (
     turnstile_verify,
 )
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
 CONTACT_LIMIT = (5, 3600)  # five messages an hour per IP
 WAITLIST_LIMIT = (10, 3600)
 
@@ -43,7 +40,7 @@ def _context(request: HttpRequest, page: str, **extra) -> dict:
         "page": page,
         "alternates": [
             (language, public_reverse(page, language))
-            for language in SLUGS
+            for language in LANGUAGES
             if language != request.LANGUAGE_CODE
         ],
         "turnstile_site_key": "",
@@ -100,7 +97,7 @@ def waitlist(request: HttpRequest, page: str) -> HttpResponse:
         if form.is_valid():
             status = _checked(request, form, scope="waitlist", limit=WAITLIST_LIMIT) or 200
             if status == 200:
-                services_public.waitlist_join(
+                submissions.waitlist_join(
                     email=form.cleaned_data["email"],
                     audience=form.cleaned_data["audience"],
                     language=request.LANGUAGE_CODE,
@@ -132,7 +129,7 @@ def contact(request: HttpRequest, page: str) -> HttpResponse:
             status = _checked(request, form, scope="contact", limit=CONTACT_LIMIT) or 200
             if status == 200:
                 data = form.cleaned_data
-                services_public.contact_submit(
+                submissions.contact_submit(
                     name=data["name"],
                     email=data["email"],
                     subject=data["subject"],
@@ -184,12 +181,8 @@ def policy(request: HttpRequest, page: str) -> HttpResponse:
 @public_page()
 @require_http_methods(["GET", "HEAD"])
 def legal_notice(request: HttpRequest, page: str) -> HttpResponse:
-    path = PAGES_DIR / f"legal.{request.LANGUAGE_CODE}.md"
-    if not path.exists():
-        path = PAGES_DIR / "legal.fr.md"
-    # Our own file from the repository, never a visitor's text.
-    html = mark_safe(markdown.markdown(path.read_text(encoding="utf-8"), extensions=["attr_list"]))  # noqa: S308
-    return render(request, "privacy/public/legal.html", _context(request, page, body=html))
+    body = legal_notice_render(request.LANGUAGE_CODE)
+    return render(request, "privacy/public/legal.html", _context(request, page, body=body))
 
 
 @public_page()

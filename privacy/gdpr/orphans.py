@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from inbox.stored_objects import object_keys_referenced
-from privacy.ledger import ledger_entries
+from privacy.gdpr.ledger import ledger_entries
 from privacy.models import DataExport
 from trupeo.crypto import CryptoError
 from trupeo.storage import ObjectStore, object_store

@@ -3,8 +3,8 @@ data-processing terms."""
 
 from django.urls import path
 
-from privacy import account_views as views
-from privacy import terms_views
+from privacy.gdpr import account_views as views
+from privacy.gdpr import terms_views
 
 urlpatterns = [
     path("settings/data/", views.data_page, name="privacy_data"),

@@ -3,7 +3,7 @@ object storage.
 
 It lives outside the database on purpose: restoring a database backup must never bring back
 what was deleted after that backup was taken, so `manage.py restore` replays it
-(`privacy.backups.ledger_replay`). An entry holds no content and no name: the kind, the id
+(`privacy.gdpr.backups.ledger_replay`). An entry holds no content and no name: the kind, the id
 and the creation time of what was deleted (so a replay never touches a newer row that
 happens to reuse the id), and when it was deleted. A person erased from a workspace is
 recorded under the workspace's id and creation time with a keyed digest of their address and

@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from privacy.models_public import ContactMessage, PolicyVersion, WaitlistEntry
-from privacy.policy import policy_check, policy_publish
-from privacy.services_public import contact_open, waitlist_email
+from privacy.models import ContactMessage, PolicyVersion, WaitlistEntry
+from privacy.site.acknowledgements import contact_open, waitlist_email
+from privacy.site.policy_publishing import policy_check, policy_publish
 
 
 class PolicyVersionForm(forms.ModelForm):

@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.access import WorkspaceRequest, admin_required, get_in_workspace
-from privacy import deletion, exports
+from privacy.gdpr import deletion, exports
+from privacy.gdpr.export_archive import EXPORT_DAYS, export_open
 from privacy.models import DataExport, ExportKind, ExportState
 
 
@@ -72,7 +73,7 @@ def data_page(request: HttpRequest) -> HttpResponse:
             "membership": membership,
             "exports": _workspace_exports(request),
             "owned": owned,
-            "export_days": exports.EXPORT_DAYS,
+            "export_days": EXPORT_DAYS,
         },
     )
 
@@ -103,7 +104,7 @@ def export_download(request: WorkspaceRequest, export_id: int) -> HttpResponse:
     )
     if not export.is_downloadable:
         raise Http404(_("This export has expired or is not ready."))
-    response = StreamingHttpResponse(exports.export_open(export), content_type="application/zip")
+    response = StreamingHttpResponse(export_open(export), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{exports.export_filename(export)}"'
     response["Cache-Control"] = "no-store"
     return response

@@ -5,14 +5,14 @@ SQLite: an online copy of the file) through AES-256-GCM into object storage unde
 `backups/`, so no clear copy is ever written to storage.
 
 Each backup is sealed under its own random data key, kept wrapped by the master key in the
-key register (`privacy.backup_keys`, outside the dumps). `backup_prune` destroys the keys of
+key register (`privacy.gdpr.backup_keys`, outside the dumps). `backup_prune` destroys the keys of
 the backups older than TRUPEO_BACKUP_DAYS (30), then deletes those backups: a copy that
 escaped the prune cannot be read either, which completes the crypto-shredding of deleted
 workspaces and erased people (their rows still sit in those dumps). The prune runs hourly on
 its own (`privacy.tasks.prune_backups`) and after every backup attempt, failed or not.
 
 `backup_restore` decrypts a backup into the database, then replays the deletion ledger
-(`privacy.ledger`, kept in object storage, outside the dump): a workspace or account deleted,
+(`privacy.gdpr.ledger`, kept in object storage, outside the dump): a workspace or account deleted,
 or a person erased, after the backup was taken is deleted again at once.
 
 Object layout: MAGIC | len(data key id) (1) | data key id | sealed stream (see
@@ -40,7 +40,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from accounts import directory
-from privacy.backup_keys import (
+from privacy.gdpr.backup_keys import (
     PRUNE_LEAD,
     BackupKeyUnavailable,
     backup_key_create,
@@ -209,10 +209,6 @@ def _pg_dump():
         process.stderr.close()
 
 
-def _sqlite_path() -> Path:
-    return Path(settings.DATABASES["default"]["NAME"])
-
-
 def _live_sqlite_path() -> Path:
     # During tests Django swaps in the test database: the connection knows the real file.
     return Path(connection.settings_dict["NAME"])
@@ -364,8 +360,8 @@ def ledger_replay(*, store: ObjectStore | None = None) -> int:
     """Delete again whatever the ledger says was deleted; returns how many were found."""
     from accounts.models import User, Workspace
     from inbox.erasure import PersonReference
-    from privacy.deletion import account_delete, person_erase_replay, workspace_delete
-    from privacy.ledger import ledger_entries
+    from privacy.gdpr.deletion import account_delete, person_erase_replay, workspace_delete
+    from privacy.gdpr.ledger import ledger_entries
 
     store = store or object_store()
     replayed = 0

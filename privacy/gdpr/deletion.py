@@ -40,7 +40,7 @@ from inbox.erasure import (
     person_reference,
     workspace_mail_delete,
 )
-from privacy.ledger import ledger_append
+from privacy.gdpr.ledger import ledger_append
 from trupeo.storage import ObjectStore, object_store, workspace_prefix
 
 logger = logging.getLogger(__name__)

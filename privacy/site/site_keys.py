@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from django.db import IntegrityError, transaction
 
-from privacy.models_public import SiteKey
+from privacy.models import SiteKey
 from trupeo.crypto import (
     KEY_SIZE,
     MasterKeyRing,

@@ -1,5 +1,5 @@
-"""What the privacy app remembers: GDPR requests and their history, exports, security logs,
-the breach register and the acceptance of the data-processing terms.
+"""What GDPR operations remember: requests and their history, exports, security logs, the
+breach register and the acceptance of the data-processing terms.
 
 None of these rows holds mail content. Exports hold only an object key: the archive itself is
 sealed in object storage under the workspace's key.
@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
+from privacy.gdpr.deadlines import due_date
 
 
 class Right(models.TextChoices):
@@ -48,9 +49,9 @@ OPEN_STATUSES = (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS)
 class GdprRequest(models.Model):
     """A request from a person exercising a right; answered within one month (art. 12.3).
 
-    The requester's name and address are sealed under the site key (see `privacy.site_keys`,
-    bound to `public_id`); a blind token finds the requests of one address. Read them with
-    `privacy.requests.requester(request)`.
+    The requester's name and address are sealed under the site key (see
+    `privacy.site.site_keys`, bound to `public_id`); a blind token finds the requests of one
+    address. Read them with `privacy.gdpr.requesters.requester(request)`.
     """
 
     public_id = models.UUIDField(
@@ -142,8 +143,6 @@ class GdprRequest(models.Model):
         return f"{self.get_right_display()} #{self.pk}"
 
     def save(self, *args, **kwargs):
-        from privacy.requests import due_date
-
         self.due_at = due_date(self.received_at, extension_months=self.extension_months)
         super().save(*args, **kwargs)
 
@@ -331,7 +330,7 @@ class Breach(models.Model):
     )
     people_informed_at = models.DateTimeField(_("people informed at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("Created at"))
-    # When staff were emailed as the 72-hour deadline approached (`privacy.breaches`); an
+    # When staff were emailed as the 72-hour deadline approached (`privacy.gdpr.breaches`); an
     # alert not sent because a tighter one went out first is marked with it.
     alerted_48h_at = models.DateTimeField(
         null=True, blank=True, editable=False, verbose_name=_("Staff alerted (48h)")
@@ -425,12 +424,3 @@ class TermsAcceptance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workspace_name} · {self.version} · {self.user_email}"
-
-
-# The public site's models (policy versions, contact messages, waitlist) live apart.
-from privacy.models_public import (  # noqa: E402, F401
-    ContactMessage,
-    PolicyVersion,
-    SiteKey,
-    WaitlistEntry,
-)
