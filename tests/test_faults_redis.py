@@ -173,7 +173,7 @@ def test_redis_killed_every_page_serves_and_queued_work_runs_once(
     assert outage["page after login"].status_code == 200  # signed in, without Redis
     assert "Live updates are paused" in outage["list"].content.decode()
     assert "Live updates are paused" in outage["live list poll"].content.decode()
-    assert 'hx-trigger="every 30s"' in outage["live list poll"].content.decode()
+    assert 'hx-trigger="every 30s,' in outage["live list poll"].content.decode()
     assert "not shown for now" in outage["presence"].content.decode()
     assert "Absence de Léa" in outage["conversation"].content.decode()
 

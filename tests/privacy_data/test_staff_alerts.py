@@ -8,6 +8,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from privacy import tasks
 from privacy.gdpr.breaches import breach_alerts_send
 from privacy.gdpr.request_alerts import (
     gdpr_reminders_send,
@@ -22,11 +23,14 @@ from tests.parts import free_loopback_port
 
 @pytest.fixture
 def queued(monkeypatch):
-    """What `delay_on_commit` hands Celery (the task itself runs in the test)."""
+    """What a request's arrival queues for Celery on commit (the task itself runs in the test)."""
     ids: list[int] = []
-    monkeypatch.setattr(
-        "privacy.tasks.tell_staff_of_gdpr_request.delay_on_commit", lambda pk: ids.append(pk)
-    )
+
+    def enqueue_on_commit(task, pk):
+        assert task is tasks.tell_staff_of_gdpr_request
+        ids.append(pk)
+
+    monkeypatch.setattr("privacy.gdpr.requests.enqueue_on_commit", enqueue_on_commit)
     return ids
 
 
