@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import WorkspaceRequest, admin_required, get_in_workspace
 from privacy import deletion, exports
 from privacy.models import DataExport, ExportKind, ExportState
+from trupeo.storage import ObjectNotFound
 
 
 class WorkspaceDeleteForm(forms.Form):
@@ -103,7 +104,11 @@ def export_download(request: WorkspaceRequest, export_id: int) -> HttpResponse:
     )
     if not export.is_downloadable:
         raise Http404(_("This export has expired or is not ready."))
-    response = StreamingHttpResponse(exports.export_open(export), content_type="application/zip")
+    try:
+        chunks = exports.export_open(export)
+    except ObjectNotFound:  # purged, or lost from the storage: nothing to download
+        raise Http404(_("This export has expired or is not ready.")) from None
+    response = StreamingHttpResponse(chunks, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{exports.export_filename(export)}"'
     response["Cache-Control"] = "no-store"
     return response
