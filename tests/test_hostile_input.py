@@ -11,6 +11,7 @@ PostgreSQL refuses what SQLite accepts (NUL bytes, integers beyond 64 bits): CI 
 
 import re
 from contextlib import contextmanager
+from datetime import UTC
 from urllib.parse import quote
 
 import pytest
@@ -28,6 +29,7 @@ from tests.parts.stripe_fake import stripe_fake  # noqa: F401  (the fixture)
 from tests.test_isolation import OBJECTS
 from tests.test_isolation import ctx as ctx  # the fixture, reused
 from tests.urlwalk import Route, walk_urls
+from trupeo.params import MAX_ID, parse_id, parse_moment
 
 BEYOND_64_BITS = "99999999999999999999999"
 JUST_ABOVE_BIGINT = "9223372036854775808"  # 2**63
@@ -261,6 +263,9 @@ def _reading(monkeypatch):
         yield reads
 
 
+_JSON = {"content_type": "application/json"}
+
+
 def _at_once(value: str) -> str:
     # A huge value in every one of ~90 fields is a 2 MB body: refused whole (400) before any
     # view runs, so a huge value is tried field by field and a long one in all at once.
@@ -305,6 +310,8 @@ def _walk_one(
     # Each parameter given twice, the second time hostile.
     walk.check(client, "get", path, {name: ["1", values[0]] for name in QUERY_NAMES})
     walk.check(client, "post", path, {name: ["1", values[0]] for name in fields})
+    # A JSON body where a form is expected.
+    walk.check(client, "post", path, '{"action": [1], "ids": {"a": null}}', **_JSON)
     # A raw query string that is not even UTF-8.
     walk.check(client, "get", path, QUERY_STRING="after=%ff%fe&q=%c0%af&view=%00&mailbox=%ff")
 
@@ -407,6 +414,38 @@ def test_admin_never_gives_a_5xx(model, cast, staff_client, monkeypatch):
 
 
 # --- The crashes the walk found, each reproduced on its own -------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("1", 1),
+        (" 42 ", 42),
+        (str(MAX_ID), MAX_ID),
+        (JUST_ABOVE_BIGINT, None),
+        (BEYOND_64_BITS, None),
+        (LONG_DIGITS, None),
+        ("0", None),
+        ("-1", None),
+        ("+1", None),
+        ("²", None),
+        ("١٢", None),  # Arabic-Indic digits: int() reads them, an id is ASCII
+        ("1e3", None),
+        ("", None),
+        (None, None),
+        (["1"], None),
+    ],
+)
+def test_parse_id(value, expected):
+    assert parse_id(value) == expected
+
+
+def test_parse_moment():
+    naive = parse_moment("2026-03-02T09:00")
+    assert (naive.tzinfo, naive.hour) == (UTC, 8)  # 9:00 in Paris
+    assert parse_moment("2026-03-02T09:00+02:00").hour == 7
+    for value in ("2026-13-45T10:00", "9999-12-31T23:59:59-14:00", "x" * 100, "", None, 3):
+        assert parse_moment(value) is None, value
 
 
 def test_a_list_cursor_that_overflows_is_a_400(alice_client, cast):
