@@ -597,3 +597,25 @@ def test_a_hostile_stripe_webhook_body_is_a_400(stripe_fake, client, db, body, c
         )
         assert response.status_code == 400, signature[:40]
     assert not StripeEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "after:9999-12-31 before:0001-01-01",
+        "after:0001-01-01",
+        "before:9999-12-31",
+        "after:2026-13-45 before:99999-01-01",
+        "assignee:" + "x" * 5000,
+        "mailbox:" + "@" * 3000,
+        "tag:" + BEYOND_64_BITS,
+        'is:open is:snoozed has:pj "unbalanced',
+        "from:%_% subject:\\\\",
+        " ".join(f"mot{i}" for i in range(2000)),
+    ],
+)
+def test_search_operators_with_hostile_values(alice_client, cast, q):
+    response = alice_client.get(reverse("inbox"), {"q": q})
+    assert response.status_code == 200
+    response = alice_client.get(reverse("inbox"), {"q": q, "after": "1_1"})
+    assert response.status_code == 200
