@@ -531,7 +531,7 @@ def test_nul_bytes_are_a_400_wherever_they_are(alice_client, cast):
     assert not conversation.notes.exists()
 
 
-def test_a_redirect_target_that_is_not_a_path_goes_home(alice_client, cast):
+def test_a_redirect_target_is_a_path_never_a_view_name(alice_client, cast):
     # `next=1` was handed to redirect(), which took it for a view name: NoReverseMatch, a 500.
     response = alice_client.post(reverse("language_set"), {"language": "en", "next": "1"})
     assert (response.status_code, response["Location"]) == (302, "1")
