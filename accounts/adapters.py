@@ -5,8 +5,9 @@ from types import SimpleNamespace
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
 from django.contrib.sites.shortcuts import get_current_site
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.urls import reverse
 
 
@@ -39,6 +40,14 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    def get_provider(self, request: HttpRequest, provider, client_id=None):
+        # Sign-in with Google or Microsoft is offered only when its keys are set; without them
+        # allauth's login and callback URLs still exist and would answer a 500.
+        try:
+            return super().get_provider(request, provider, client_id=client_id)
+        except SocialApp.DoesNotExist:
+            raise Http404("This sign-in method is not set up.") from None
+
     def populate_user(self, request, sociallogin, data):
         user = super().populate_user(request, sociallogin, data)
         full_name = " ".join(p for p in (data.get("first_name"), data.get("last_name")) if p)

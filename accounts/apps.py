@@ -7,4 +7,10 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and workspaces")  # the Django admin's section
 
     def ready(self) -> None:
+        from django.urls import register_converter
+
+        from trupeo.params import IdConverter
+
+        # Before any URL module is read: every id in a path is `<id:...>`.
+        register_converter(IdConverter, "id")
         from accounts import checks, directory, signals  # noqa: F401  (receivers and checks register)

@@ -5,18 +5,18 @@ from accounts import views, views_staff
 urlpatterns = [
     path("", views.home, name="home"),
     path("workspaces/new/", views.workspace_create, name="workspace_create"),
-    path("workspaces/<int:workspace_id>/switch/", views.workspace_switch, name="workspace_switch"),
+    path("workspaces/<id:workspace_id>/switch/", views.workspace_switch, name="workspace_switch"),
     path("team/", views.members, name="members"),
     path("team/invite/", views.member_invite, name="member_invite"),
     path(
-        "team/invitations/<int:invitation_id>/revoke/",
+        "team/invitations/<id:invitation_id>/revoke/",
         views.invitation_revoke,
         name="invitation_revoke",
     ),
-    path("team/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
-    path("team/members/<int:membership_id>/role/", views.member_role, name="member_role"),
+    path("team/members/<id:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("team/members/<id:membership_id>/role/", views.member_role, name="member_role"),
     path(
-        "team/members/<int:membership_id>/transfer/",
+        "team/members/<id:membership_id>/transfer/",
         views.ownership_transfer,
         name="ownership_transfer",
     ),

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -239,7 +239,7 @@ def language_set(request: HttpRequest) -> HttpResponse:
     next_url = request.POST.get("next") or "/"
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         next_url = "/"
-    response = redirect(next_url)
+    response = HttpResponseRedirect(next_url)  # a path, never a view name to reverse
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,
         language,

@@ -8,7 +8,7 @@ integers of the blind index; the page that is shown is then confirmed by decrypt
 
 import shlex
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -43,8 +43,11 @@ class Query:
 
 def _day(value: str) -> datetime | None:
     try:
-        return timezone.make_aware(datetime.combine(date.fromisoformat(value), time.min))
-    except ValueError:
+        day = timezone.make_aware(datetime.combine(date.fromisoformat(value), time.min))
+        # In UTC, as the database compares it: midnight on 1 January of year 1 in Paris is
+        # still year 0 there, which no datetime holds.
+        return day.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
 
 

@@ -4,15 +4,15 @@ from inbox import views, views_notifications, views_rules, views_triage
 
 urlpatterns = [
     path("inbox/", views.conversation_list, name="inbox"),
-    path("inbox/c/<int:conversation_id>/", views.conversation_detail, name="conversation"),
+    path("inbox/c/<id:conversation_id>/", views.conversation_detail, name="conversation"),
     path(
-        "inbox/c/<int:conversation_id>/triage/",
+        "inbox/c/<id:conversation_id>/triage/",
         views_triage.conversation_triage,
         name="conversation_triage",
     ),
-    path("inbox/m/<int:message_id>/html/", views.message_html_view, name="message_html"),
+    path("inbox/m/<id:message_id>/html/", views.message_html_view, name="message_html"),
     path(
-        "inbox/attachments/<int:attachment_id>/",
+        "inbox/attachments/<id:attachment_id>/",
         views.attachment_download,
         name="attachment_download",
     ),
@@ -24,10 +24,10 @@ from inbox import views_mailboxes  # noqa: E402
 urlpatterns += [
     path("mailboxes/", views_mailboxes.mailbox_list, name="mailboxes"),
     path("mailboxes/add/", views_mailboxes.mailbox_add, name="mailbox_add"),
-    path("mailboxes/<int:mailbox_id>/", views_mailboxes.mailbox_edit, name="mailbox_edit"),
-    path("mailboxes/<int:mailbox_id>/pause/", views_mailboxes.mailbox_pause, name="mailbox_pause"),
+    path("mailboxes/<id:mailbox_id>/", views_mailboxes.mailbox_edit, name="mailbox_edit"),
+    path("mailboxes/<id:mailbox_id>/pause/", views_mailboxes.mailbox_pause, name="mailbox_pause"),
     path(
-        "mailboxes/<int:mailbox_id>/delete/",
+        "mailboxes/<id:mailbox_id>/delete/",
         views_mailboxes.mailbox_delete,
         name="mailbox_delete",
     ),
@@ -37,7 +37,7 @@ urlpatterns += [
 urlpatterns += [
     path("inbox/counts/", views.view_counts, name="inbox_counts"),
     path("inbox/bulk/", views_triage.conversations_bulk, name="conversations_bulk"),
-    path("inbox/c/<int:conversation_id>/live/", views.conversation_live, name="conversation_live"),
+    path("inbox/c/<id:conversation_id>/live/", views.conversation_live, name="conversation_live"),
 ]
 
 # The composer, drafts, presence (inbox.views_compose) and saved replies (inbox.views_saved_replies).
@@ -46,57 +46,57 @@ from inbox import views_compose, views_saved_replies  # noqa: E402
 urlpatterns += [
     path("inbox/new/", views_compose.compose_new, name="compose_new"),
     path(
-        "inbox/c/<int:conversation_id>/composer/",
+        "inbox/c/<id:conversation_id>/composer/",
         views_compose.composer_slot,
         name="composer_slot",
     ),
     path(
-        "inbox/c/<int:conversation_id>/reply/",
+        "inbox/c/<id:conversation_id>/reply/",
         views_compose.composer_open,
         name="composer_open",
     ),
     path(
-        "inbox/c/<int:conversation_id>/presence/",
+        "inbox/c/<id:conversation_id>/presence/",
         views_compose.conversation_presence,
         name="conversation_presence",
     ),
-    path("inbox/drafts/<int:outgoing_id>/", views_compose.draft_detail, name="draft"),
-    path("inbox/drafts/<int:outgoing_id>/save/", views_compose.draft_save, name="draft_save"),
-    path("inbox/drafts/<int:outgoing_id>/send/", views_compose.draft_send, name="draft_send"),
+    path("inbox/drafts/<id:outgoing_id>/", views_compose.draft_detail, name="draft"),
+    path("inbox/drafts/<id:outgoing_id>/save/", views_compose.draft_save, name="draft_save"),
+    path("inbox/drafts/<id:outgoing_id>/send/", views_compose.draft_send, name="draft_send"),
     path(
-        "inbox/drafts/<int:outgoing_id>/files/",
+        "inbox/drafts/<id:outgoing_id>/files/",
         views_compose.draft_attachments,
         name="draft_attachments",
     ),
     path(
-        "inbox/drafts/<int:outgoing_id>/discard/",
+        "inbox/drafts/<id:outgoing_id>/discard/",
         views_compose.draft_discard,
         name="draft_discard",
     ),
     path(
-        "inbox/drafts/<int:outgoing_id>/retry/",
+        "inbox/drafts/<id:outgoing_id>/retry/",
         views_compose.outgoing_retry_view,
         name="outgoing_retry",
     ),
     path(
-        "inbox/saved-replies/<int:saved_reply_id>/insert/",
+        "inbox/saved-replies/<id:saved_reply_id>/insert/",
         views_compose.saved_reply_insert,
         name="saved_reply_insert",
     ),
     path("saved-replies/", views_saved_replies.saved_reply_list, name="saved_replies"),
     path("saved-replies/add/", views_saved_replies.saved_reply_add, name="saved_reply_add"),
     path(
-        "saved-replies/<int:saved_reply_id>/",
+        "saved-replies/<id:saved_reply_id>/",
         views_saved_replies.saved_reply_edit,
         name="saved_reply_edit",
     ),
     path(
-        "saved-replies/<int:saved_reply_id>/delete/",
+        "saved-replies/<id:saved_reply_id>/delete/",
         views_saved_replies.saved_reply_remove,
         name="saved_reply_delete",
     ),
     path(
-        "mailboxes/<int:mailbox_id>/signature/",
+        "mailboxes/<id:mailbox_id>/signature/",
         views_mailboxes.mailbox_signature_edit,
         name="mailbox_signature",
     ),
@@ -117,12 +117,12 @@ urlpatterns += [
         name="oauth_callback",
     ),
     path(
-        "mailboxes/<int:mailbox_id>/oauth/reconnect/",
+        "mailboxes/<id:mailbox_id>/oauth/reconnect/",
         views_oauth.oauth_reconnect,
         name="oauth_reconnect",
     ),
     path(
-        "mailboxes/<int:mailbox_id>/oauth/disconnect/",
+        "mailboxes/<id:mailbox_id>/oauth/disconnect/",
         views_oauth.oauth_disconnect,
         name="oauth_disconnect",
     ),
@@ -142,7 +142,7 @@ urlpatterns += [
         name="notification_settings",
     ),
     path("inbox/tags/", views_rules.tags_manage, name="tags_manage"),
-    path("inbox/tags/<int:tag_id>/", views_rules.tag_edit, name="tag_edit"),
-    path("mailboxes/<int:mailbox_id>/rules/", views_rules.mailbox_rules, name="mailbox_rules"),
-    path("mailboxes/rules/<int:rule_id>/", views_rules.rule_edit, name="rule_edit"),
+    path("inbox/tags/<id:tag_id>/", views_rules.tag_edit, name="tag_edit"),
+    path("mailboxes/<id:mailbox_id>/rules/", views_rules.mailbox_rules, name="mailbox_rules"),
+    path("mailboxes/rules/<id:rule_id>/", views_rules.rule_edit, name="rule_edit"),
 ]

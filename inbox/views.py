@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
+from django.core.exceptions import BadRequest
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.middleware.csrf import get_token
@@ -45,6 +46,7 @@ from inbox.sealing import open_json, stored_attachment_row
 from inbox.search_query import parse_query, search_conversations
 from inbox.snooze import PRESETS, not_snoozed
 from inbox.tags import TagView, tags_by_conversation
+from trupeo.params import parse_id
 from trupeo.storage import open_sealed
 
 PAGE_SIZE = 50
@@ -96,9 +98,10 @@ def _scope(request: WorkspaceRequest) -> tuple[MailboxEntry | None, TagView | No
 
 
 def _int_or_404(value: str) -> int:
-    if not value.isdigit():
+    pk = parse_id(value)
+    if pk is None:
         raise Http404("Not a number.")
-    return int(value)
+    return pk
 
 
 def _narrowed(qs, mailbox: MailboxEntry | None, tag: TagView | None):
@@ -121,11 +124,18 @@ def _cursor(conversation: Conversation) -> str:
 
 
 def _after(cursor: str) -> tuple[datetime, int] | None:
-    try:
-        micros, pk = (int(part) for part in cursor.split("_", 1))
-    except ValueError:
+    """The row a "Show more" link continues after; None for the first page. A cursor we did
+    not write (edited, truncated, 30 digits long) is a 400, not a wrong page."""
+    if not cursor:
         return None
-    return _EPOCH + micros * _MICROSECOND, pk
+    micros, _sep, pk = cursor.partition("_")
+    micros_ok = micros.isascii() and micros.isdigit() and len(micros) <= 18
+    if not micros_ok or parse_id(pk) is None:
+        raise BadRequest("This page link is broken.")
+    try:
+        return _EPOCH + int(micros) * _MICROSECOND, int(pk)
+    except OverflowError:  # beyond year 9999
+        raise BadRequest("This page link is broken.") from None
 
 
 def _sidebar(request: WorkspaceRequest, view: str, mailbox, tag) -> dict:

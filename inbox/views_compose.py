@@ -57,6 +57,7 @@ from inbox.sending import (
     outgoing_update,
     recipients_over_limit,
 )
+from trupeo.params import parse_id
 
 FORM = "inbox/_composer.html#form"
 REPLY_KINDS = (OutgoingKind.REPLY, OutgoingKind.REPLY_ALL, OutgoingKind.FORWARD)
@@ -241,9 +242,7 @@ def composer_open(request: WorkspaceRequest, conversation_id: int) -> HttpRespon
     if kind not in REPLY_KINDS:
         kind = OutgoingKind.REPLY
     message_id = request.POST.get("message", "")
-    message = drafting.answered_message(
-        conversation, int(message_id) if message_id.isdigit() else None
-    )
+    message = drafting.answered_message(conversation, parse_id(message_id))
     if message is None:
         messages.error(request, _("There is no message to answer in this conversation."))
         return _leave(request, Outgoing(conversation=conversation))
@@ -385,7 +384,7 @@ def saved_reply_insert(request: WorkspaceRequest, saved_reply_id: int) -> JsonRe
         request, SavedReply.objects.select_related("mailbox"), pk=saved_reply_id
     )
     draft_id = request.GET.get("draft", "")
-    outgoing = _own_draft(request, int(draft_id) if draft_id.isdigit() else 0)
+    outgoing = _own_draft(request, parse_id(draft_id) or 0)
     keys = keys_for(request.workspace)
     content = outgoing_content(outgoing, keys)
     customer: dict = {}

@@ -14,6 +14,7 @@ from accounts.models import Membership
 from inbox.models import Notification, NotificationPreference
 from inbox.notifications import notifications_mark_read, preferences_for
 from inbox.presenters import conversation_summary
+from trupeo.params import parse_id
 
 PAGE_SIZE = 50
 
@@ -36,9 +37,8 @@ def notification_list(request: WorkspaceRequest) -> HttpResponse:
         .select_related("actor", "conversation__mailbox")
         .order_by("-id")
     )
-    before = request.GET.get("before", "")
-    if before.isdigit():
-        items = items.filter(id__lt=int(before))
+    if before := parse_id(request.GET.get("before", "")):
+        items = items.filter(id__lt=before)
     page = list(items[: PAGE_SIZE + 1])
     keys = keys_for(request.workspace)
     rows = [

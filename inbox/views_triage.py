@@ -8,10 +8,8 @@ from datetime import datetime
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -34,6 +32,7 @@ from inbox.presenters import message_view
 from inbox.reading import for_page, sender_distrust, sender_trust
 from inbox.snooze import PRESETS, conversation_snooze, conversation_wake, preset_time
 from inbox.views import _conversation_context
+from trupeo.params import parse_id, parse_moment
 
 MAX_BULK = 200
 
@@ -44,10 +43,10 @@ def _assignee(request: WorkspaceRequest) -> User | None:
         return request.user
     if not value:
         return None
-    if not value.isdigit():
+    if (user_id := parse_id(value)) is None:
         raise ValidationError(_("Unknown teammate."))
     return get_in_workspace(
-        request, Membership.objects.select_related("user"), user_id=int(value)
+        request, Membership.objects.select_related("user"), user_id=user_id
     ).user
 
 
@@ -55,20 +54,19 @@ def _tag(request: WorkspaceRequest) -> Tag:
     """The tag picked (`tag` id) or typed (`tag_name`, created when new)."""
     if name := request.POST.get("tag_name", "").strip():
         return tags.tag_get_or_create(workspace=request.workspace, name=name)
-    value = request.POST.get("tag", "")
-    if not value.isdigit():
+    if (tag_id := parse_id(request.POST.get("tag", ""))) is None:
         raise ValidationError(_("Choose a tag."))
-    return get_in_workspace(request, Tag, pk=int(value))
+    return get_in_workspace(request, Tag, pk=tag_id)
 
 
 def _snooze_until(request: WorkspaceRequest) -> datetime:
     preset = request.POST.get("preset", "")
     if preset in PRESETS:
         return preset_time(preset)
-    until = parse_datetime(request.POST.get("until", ""))
+    until = parse_moment(request.POST.get("until", ""))
     if until is None:
         raise ValidationError(_("Choose when it should come back."))
-    return timezone.make_aware(until) if timezone.is_naive(until) else until
+    return until
 
 
 def _apply(request: WorkspaceRequest, conversation: Conversation, action: str) -> None:
@@ -146,10 +144,10 @@ def conversation_triage(request: WorkspaceRequest, conversation_id: int) -> Http
 
 
 def _digits(value: str) -> int:
-    value = value.strip().lstrip("#")
-    if not value.isdigit():
+    number = parse_id(value.strip().lstrip("#"))
+    if number is None:
         raise ValidationError(_("Give the number of a conversation, like #1234."))
-    return int(value)
+    return number
 
 
 def _merge_target(request: WorkspaceRequest, conversation: Conversation) -> Conversation:
@@ -176,7 +174,7 @@ def _sender_images(request: WorkspaceRequest, conversation: Conversation, *, tru
 @require_POST
 def conversations_bulk(request: WorkspaceRequest) -> HttpResponse:
     """The same action on every ticked conversation of the list, all or nothing."""
-    ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()][:MAX_BULK]
+    ids = [pk for v in request.POST.getlist("ids") if (pk := parse_id(v))][:MAX_BULK]
     action = request.POST.get("action", "")
     conversations = list(in_workspace(request, Conversation).filter(pk__in=ids))
     try:
@@ -195,6 +193,6 @@ def conversations_bulk(request: WorkspaceRequest) -> HttpResponse:
             % {"count": count},
         )
     back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = "inbox"
-    return redirect(back)
+    if not back or not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect("inbox")
+    return HttpResponseRedirect(back)  # a path, never a view name to reverse

@@ -5,13 +5,14 @@ so no view can be added without its isolation check.
 """
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from accounts import services
 from accounts.models import Invitation, Membership, Role
 from inbox.ingest import RawMail, ingest_batch
 from inbox.mailboxes import mailbox_create
 from inbox.models import Attachment, Conversation, FolderRole, Mailbox, SyncState
+from tests.urlwalk import walk_urls
 
 # URL names that take an id, and how to find alice's object for each.
 OBJECTS = {
@@ -114,20 +115,14 @@ EXEMPT_NAMESPACES = ("admin",)
 EXEMPT_PREFIXES = ("allauth.", "django.")
 
 
-def _our_patterns_with_ids(resolver=None, prefix=""):
-    resolver = resolver or get_resolver()
-    for entry in resolver.url_patterns:
-        if isinstance(entry, URLResolver):
-            if entry.namespace in EXEMPT_NAMESPACES:
-                continue
-            module = getattr(entry.urlconf_module, "__name__", "")
-            if module.startswith(EXEMPT_PREFIXES):
-                continue
-            yield from _our_patterns_with_ids(entry, prefix + str(entry.pattern))
-        elif isinstance(entry, URLPattern):
-            converters = entry.pattern.converters
-            if any(name.endswith("_id") for name in converters):
-                yield entry.name
+def _our_patterns_with_ids():
+    for route in walk_urls():
+        if set(route.namespaces) & set(EXEMPT_NAMESPACES):
+            continue
+        if any(module.startswith(EXEMPT_PREFIXES) for module in route.modules):
+            continue
+        if any(name.endswith("_id") for name in route.params):
+            yield route.name
 
 
 def test_every_url_with_an_id_is_covered():

@@ -5,9 +5,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from trupeo.admin_guard import guard_admin_views
+
 # Django admin logs in through allauth (rate limits, MFA) rather than its own form.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "Trupeo"
+guard_admin_views(admin.site)
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

@@ -19,6 +19,7 @@ from accounts.access import WorkspaceRequest, admin_required, get_in_workspace
 from privacy.gdpr import deletion, exports
 from privacy.gdpr.export_archive import EXPORT_DAYS, export_open
 from privacy.models import DataExport, ExportKind, ExportState
+from trupeo.storage import ObjectNotFound
 
 
 class WorkspaceDeleteForm(forms.Form):
@@ -104,7 +105,11 @@ def export_download(request: WorkspaceRequest, export_id: int) -> HttpResponse:
     )
     if not export.is_downloadable:
         raise Http404(_("This export has expired or is not ready."))
-    response = StreamingHttpResponse(export_open(export), content_type="application/zip")
+    try:
+        chunks = export_open(export)
+    except ObjectNotFound:  # purged, or lost from the storage: nothing to download
+        raise Http404(_("This export has expired or is not ready.")) from None
+    response = StreamingHttpResponse(chunks, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{exports.export_filename(export)}"'
     response["Cache-Control"] = "no-store"
     return response

@@ -10,12 +10,12 @@ urlpatterns = [
     path("settings/data/", views.data_page, name="privacy_data"),
     path("settings/data/export/", views.export_start, name="privacy_export_start"),
     path(
-        "settings/data/exports/<int:export_id>/",
+        "settings/data/exports/<id:export_id>/",
         views.export_progress,
         name="privacy_export_progress",
     ),
     path(
-        "settings/data/exports/<int:export_id>/download/",
+        "settings/data/exports/<id:export_id>/download/",
         views.export_download,
         name="privacy_export_download",
     ),
