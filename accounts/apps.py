@@ -5,4 +5,4 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import checks, directory  # noqa: F401  (receivers and checks register)
+        from accounts import checks, workspace_lists  # noqa: F401  (receivers and checks register)
