@@ -7,7 +7,7 @@ never a 403 that would confirm it exists.
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -17,11 +17,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseClientRefresh
 
 if TYPE_CHECKING:
     from accounts.models import Membership, User, Workspace
-
-M = TypeVar("M", bound=Model)
 
 
 class WorkspaceRequest(HttpRequest):
@@ -101,9 +100,7 @@ def writable(view: ViewFunc) -> ViewFunc:
             back = "/"
         if getattr(request, "htmx", False):
             # A fragment request: reload the page so the message shows where it belongs.
-            response = HttpResponse(status=204)
-            response["HX-Refresh"] = "true"
-            return response
+            return HttpResponseClientRefresh()
         return redirect(back)
 
     return wrapper

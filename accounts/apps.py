@@ -13,4 +13,4 @@ class AccountsConfig(AppConfig):
 
         # Before any URL module is read: every id in a path is `<id:...>`.
         register_converter(IdConverter, "id")
-        from accounts import checks, directory, signals  # noqa: F401  (receivers and checks register)
+        from accounts import checks, signals, workspace_lists  # noqa: F401  (receivers and checks register)

@@ -81,7 +81,7 @@ class Workspace(models.Model):
     # Set by billing when the trial ended unpaid or the subscription lapsed: reading and
     # exporting still work, sending and syncing pause, nothing is deleted.
     read_only_since = models.DateTimeField(_("read-only since"), null=True, blank=True)
-    # Moves whenever a member, tag or mailbox changes (see accounts.directory): each process
+    # Moves whenever a member, tag or mailbox changes (see accounts.workspace_lists): each process
     # keeps those lists and reads them again only when this number moved.
     directory_version = models.PositiveBigIntegerField(
         default=0, editable=False, verbose_name=_("Directory version")
@@ -101,7 +101,7 @@ class Workspace(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        # `directory_version` moves only by `accounts.directory.bump` (an increment in the
+        # `directory_version` moves only by `accounts.workspace_lists.bump` (an increment in the
         # database): saving an instance loaded earlier must not put an older number back.
         if not (self._state.adding or self.pk is None) and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [

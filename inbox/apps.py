@@ -7,4 +7,9 @@ class InboxConfig(AppConfig):
     verbose_name = _("Mail")  # the Django admin's section
 
     def ready(self) -> None:
-        from inbox import directory  # noqa: F401  (its receivers keep the lists fresh)
+        from accounts.workspace_lists import bump_on_change
+        from inbox.models import Mailbox, Tag
+
+        # Tags and mailboxes show in every page's lists; a sync's health updates show nowhere.
+        bump_on_change(Tag)
+        bump_on_change(Mailbox, fields_shown={"address", "name"})

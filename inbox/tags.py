@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from accounts import workspace_lists
 from accounts.keys import keys_for
 from accounts.models import User, Workspace
 from inbox.models import ActivityKind, Conversation, ConversationTag, Tag, TagColor
@@ -47,6 +48,12 @@ def workspace_tags(workspace: Workspace) -> list[TagView]:
         TagView(t.pk, tag_name(keys, t), t.color) for t in Tag.objects.filter(workspace=workspace)
     ]
     return sorted(tags, key=lambda t: fold(t.name))
+
+
+def tags_listed(workspace: Workspace) -> list[TagView]:
+    """`workspace_tags` as the inbox pages list them, kept in each process until the
+    workspace's directory version moves (`accounts.workspace_lists`)."""
+    return workspace_lists.kept(workspace, "tags", lambda: workspace_tags(workspace))
 
 
 def _clean(name: str) -> str:

@@ -17,12 +17,11 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django_htmx.http import trigger_client_event
 
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
-from accounts.directory import members
 from accounts.keys import keys_for
-from inbox import directory
-from inbox.directory import MailboxEntry
+from accounts.workspace_lists import members
 from inbox.list_rows import rows_html
 from inbox.live import workspace_version
+from inbox.mailboxes import MailboxEntry, mailboxes_listed
 from inbox.message_sections import Sections
 from inbox.models import (
     Attachment,
@@ -45,7 +44,7 @@ from inbox.reading import conversation_mark_read, conversation_stamp, for_page, 
 from inbox.sealing import open_json, stored_attachment_row
 from inbox.search_query import parse_query, search_conversations
 from inbox.snooze import PRESETS, not_snoozed
-from inbox.tags import TagView, tags_by_conversation
+from inbox.tags import TagView, tags_by_conversation, tags_listed
 from trupeo.params import parse_id
 from trupeo.storage import open_sealed
 
@@ -86,12 +85,12 @@ def _scope(request: WorkspaceRequest) -> tuple[MailboxEntry | None, TagView | No
     mailbox = tag = None
     if mailbox_id := request.GET.get("mailbox", ""):
         pk = _int_or_404(mailbox_id)
-        mailbox = next((m for m in directory.mailboxes(request.workspace) if m.pk == pk), None)
+        mailbox = next((m for m in mailboxes_listed(request.workspace) if m.pk == pk), None)
         if mailbox is None:
             raise Http404("No such mailbox.")
     if tag_id := request.GET.get("tag", ""):
         pk = _int_or_404(tag_id)
-        tag = next((t for t in directory.tags(request.workspace) if t.id == pk), None)
+        tag = next((t for t in tags_listed(request.workspace) if t.id == pk), None)
         if tag is None:
             raise Http404("No such tag.")
     return mailbox, tag
@@ -142,8 +141,8 @@ def _sidebar(request: WorkspaceRequest, view: str, mailbox, tag) -> dict:
     return {
         "views": VIEWS,
         "view": view,
-        "mailboxes": directory.mailboxes(request.workspace),
-        "all_tags": directory.tags(request.workspace),
+        "mailboxes": mailboxes_listed(request.workspace),
+        "all_tags": tags_listed(request.workspace),
         "current_mailbox": mailbox,
         "current_tag": tag,
         "current_tag_name": tag.name if tag else "",
@@ -299,7 +298,7 @@ def _conversation_context(request: WorkspaceRequest, conversation: Conversation)
     # Every triage form posts here: reversed once, not once per form.
     triage_url = reverse("conversation_triage", args=[conversation.pk])
     sections = Sections(triage_url=triage_url, csrf_token=get_token(request), trusted=trusted)
-    all_tags = directory.tags(request.workspace)
+    all_tags = tags_listed(request.workspace)
     names = {t.id: t.name for t in all_tags}
     tag_ids = set(
         ConversationTag.objects.filter(conversation=conversation).values_list("tag_id", flat=True)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
 from accounts.keys import keys_for
@@ -111,9 +112,8 @@ def _leave(request: WorkspaceRequest, outgoing: Outgoing | None) -> HttpResponse
         else reverse("inbox")
     )
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
+        # No content to swap: htmx follows the header.
+        return HttpResponseClientRedirect(url, status=204)
     return redirect(url)
 
 

@@ -11,7 +11,7 @@ def processor_terms_banner(request: HttpRequest) -> dict:
     membership = getattr(request, "membership", None)
     if membership is None or not membership.is_owner:
         return {"processor_terms_banner": False}
-    # Evaluated only by templates that show it; kept per process with the workspace directory.
+    # Evaluated only by templates that show it; kept per process with the workspace's lists.
     return {
         "processor_terms_banner": SimpleLazyObject(
             lambda: terms_owner_pending(membership.workspace)

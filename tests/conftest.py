@@ -81,13 +81,11 @@ def _plain_static_storage(settings):
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     # Rate limits and caches live in the cache (Redis in CI): each test starts from zero.
-    from django.core.cache import cache
-
-    from accounts import directory
+    from django.core.cache import cache, caches
 
     cache.clear()
     # And what this process keeps per workspace: ids come back once a test's rows are gone.
-    directory.forget()
+    caches["per_process"].clear()
     yield
 
 

@@ -1,4 +1,4 @@
-"""Members, tags and mailboxes kept per process (accounts.directory, inbox.directory): pages
+"""Members, tags and mailboxes kept per process (accounts.workspace_lists): pages
 read them once, and every change shows on the very next page."""
 
 import pytest
@@ -148,12 +148,12 @@ def test_the_sidebar_counts_of_a_tag_or_mailbox(alice_client, workspace, mailbox
 def test_a_rolled_back_change_leaves_no_list_behind(alice_client, workspace, mailbox):
     from django.db import transaction
 
-    from inbox import directory
+    from inbox.tags import tags_listed
 
-    assert [t.name for t in directory.tags(workspace)] == []
+    assert [t.name for t in tags_listed(workspace)] == []
     with pytest.raises(RuntimeError), transaction.atomic():
         tag_create(workspace=workspace, name="Brouillon")
-        directory.tags(workspace)  # a page of the request that made it, at its first version
+        tags_listed(workspace)  # a page of the request that made it, at its first version
         raise RuntimeError("rolled back")
-    assert [t.name for t in directory.tags(workspace)] == []
-    assert [t.name for t in directory.tags(Workspace.objects.get(pk=workspace.pk))] == []
+    assert [t.name for t in tags_listed(workspace)] == []
+    assert [t.name for t in tags_listed(Workspace.objects.get(pk=workspace.pk))] == []

@@ -58,6 +58,7 @@ def _point_celery(url: str, options: dict) -> None:
 def redis_app(own_redis, settings, monkeypatch):  # noqa: F811
     """The cache and the broker on our own Redis, configured as production configures them."""
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "trupeo.cache.ResilientRedisCache",
             "LOCATION": own_redis.url,
@@ -66,7 +67,7 @@ def redis_app(own_redis, settings, monkeypatch):  # noqa: F811
                 "socket_timeout": 1.0,
                 "LOCAL_FALLBACK_PREFIXES": ["allauth:rl:", "ratelimit:"],
             },
-        }
+        },
     }
     # The breaker's pause, shortened so the test sees the recovery without waiting 5 s.
     monkeypatch.setattr(resilient_cache, "RETRY_AFTER", 0.5)

@@ -154,6 +154,14 @@ else:
             "LOCATION": str(DATA_DIR / "cache"),
         }
     }
+# What each process keeps of a workspace's lists (accounts.workspace_lists): in its own
+# memory, never expiring (keys carry the workspace's version), a few entries per workspace.
+CACHES["per_process"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "workspace-lists",
+    "TIMEOUT": None,
+    "OPTIONS": {"MAX_ENTRIES": 5000},
+}
 
 # Celery: Redis when present, otherwise a broker in files under the data folder, so
 # `make run` starts a real worker and scheduler without any server.

@@ -39,7 +39,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
-from accounts import directory
+from accounts import workspace_lists
 from privacy.gdpr.backup_keys import (
     PRUNE_LEAD,
     BackupKeyUnavailable,
@@ -295,7 +295,7 @@ def backup_restore(*, key: str, store: ObjectStore | None = None) -> dict:
     replayed = ledger_replay(store=store)
     # Running web workers keep each workspace's lists by version number; the restored numbers
     # are older ones, so they jump past anything a worker may hold.
-    directory.bump_all_past(time.time_ns() // 1000)
+    workspace_lists.bump_all_past(time.time_ns() // 1000)
     return {"backup": key, "replayed": replayed}
 
 

@@ -12,7 +12,7 @@ of the workspace and the person and outlive both.
 
 from django.db import transaction
 
-from accounts import directory
+from accounts import workspace_lists
 from accounts.models import User, Workspace
 from privacy.models import TermsAcceptance, TermsAcceptedBy
 from privacy.site.terms_text import current_version
@@ -42,8 +42,8 @@ def terms_accept(
         recorded_by=operator,
         ip=ip or None,
     )
-    # The owners' banner reads the answer from the per-process directory cache.
-    directory.bump([workspace.pk])
+    # The owners' banner reads the answer kept per process with the workspace's lists.
+    workspace_lists.bump([workspace.pk])
     return acceptance
 
 
@@ -70,7 +70,7 @@ def terms_owner_pending(workspace: Workspace) -> bool:
             workspace=workspace, version=version, accepted_by=TermsAcceptedBy.OWNER
         ).exists()
 
-    return directory.cached(workspace, f"processor-terms:{version}", load)
+    return workspace_lists.kept(workspace, f"processor-terms:{version}", load)
 
 
 def terms_history(workspace: Workspace) -> list[TermsAcceptance]:

@@ -3,8 +3,8 @@ period, and a seat already paid this period is not charged twice."""
 
 import pytest
 
-from accounts import directory
 from accounts import services as accounts
+from accounts import workspace_lists
 from billing.models import Subscription
 from tests.factories import UserFactory, add_member
 
@@ -116,8 +116,8 @@ def test_on_trial_nothing_is_sent(
 
 
 def _billing(callbacks: list) -> list:
-    # The member lists every page keeps are forgotten on commit too (accounts.directory).
-    return [c for c in callbacks if getattr(c, "func", None) is not directory._forget]
+    # The member lists every page keeps are renewed on commit too (accounts.workspace_lists).
+    return [c for c in callbacks if getattr(c, "func", None) is not workspace_lists.renew_here]
 
 
 def test_billing_off_queues_nothing(settings, workspace, django_capture_on_commit_callbacks):
