@@ -10,7 +10,7 @@ from email.message import EmailMessage
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from inbox.forms import ImapMailboxForm
 from inbox.imap import ServerSettings, describe, imap_connect
@@ -39,6 +39,9 @@ def _english_and_loopback(settings, alice):
     settings.TRUPEO_MAIL_ALLOW_PRIVATE_HOSTS = True
     alice.language = "en"
     alice.save(update_fields=["language"])
+    # And the sentences built outside a request (sync, connection test) read in English too.
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
