@@ -13,14 +13,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
-from inbox.imap import (
+from inbox.mail.imap import (
     DEFAULT_PORTS,
     Binding,
     ServerSettings,
     credentials_binding,
     endpoint_sentence,
 )
-from inbox.mail_network import host_problem, private_hosts_allowed
+from inbox.mail.network import host_problem, private_hosts_allowed
 from inbox.models import Mailbox, Security
 
 # Well-known ports that only work one way: implicit TLS, or a plain start (then STARTTLS).

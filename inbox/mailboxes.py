@@ -10,7 +10,8 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts.keys import keys_for
 from accounts.models import Workspace
-from inbox.connection import ConnectionReport
+from inbox.mail.connection import ConnectionReport
+from inbox.mail.sealing import folder_row, mailbox_row, open_json, seal_json
 from inbox.models import (
     Attachment,
     Conversation,
@@ -22,7 +23,6 @@ from inbox.models import (
     Provider,
     SyncState,
 )
-from inbox.sealing import folder_row, mailbox_row, open_json, seal_json
 from trupeo.storage import object_store
 
 logger = logging.getLogger(__name__)

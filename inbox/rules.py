@@ -15,6 +15,9 @@ from django.utils.translation import gettext as _
 from accounts.keys import keys_for
 from accounts.models import Membership, User
 from inbox import notifications
+from inbox.mail.parsing import ParsedMessage
+from inbox.mail.sealing import rule_row
+from inbox.mail.search import fold
 from inbox.models import (
     ActivityKind,
     Conversation,
@@ -26,9 +29,6 @@ from inbox.models import (
     RuleKind,
     Tag,
 )
-from inbox.parsing import ParsedMessage
-from inbox.sealing import rule_row
-from inbox.search import fold
 from inbox.triage import record
 from trupeo.crypto import WorkspaceKeys
 

@@ -20,6 +20,7 @@ from inbox import directory
 from inbox.directory import MailboxEntry
 from inbox.list_rows import rows_html
 from inbox.live import workspace_version
+from inbox.mail.sealing import open_json, stored_attachment_row
 from inbox.message_sections import Sections
 from inbox.models import (
     Attachment,
@@ -39,7 +40,6 @@ from inbox.presenters import (
     trail,
 )
 from inbox.reading import conversation_mark_read, conversation_stamp, for_page, trusted_senders
-from inbox.sealing import open_json, stored_attachment_row
 from inbox.search_query import parse_query, search_conversations
 from inbox.snooze import PRESETS, not_snoozed
 from inbox.tags import TagView, tags_by_conversation

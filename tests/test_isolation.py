@@ -9,7 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import services
 from accounts.models import Invitation, Membership, Role
-from inbox.ingest import RawMail, ingest_batch
+from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mailboxes import mailbox_create
 from inbox.models import Attachment, Conversation, FolderRole, Mailbox, SyncState
 

@@ -18,8 +18,19 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
 from accounts.keys import keys_for
-from inbox import compose, sending
-from inbox.ingest import RawMail, ingest_batch
+from inbox.mail import compose, sending
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.parsing import parse_message
+from inbox.mail.sealing import mailbox_row, seal_json
+from inbox.mail.sending import (
+    OutgoingStateError,
+    interrupted_message,
+    outgoing_create,
+    outgoing_queue,
+    outgoing_recover_stuck,
+    outgoing_retry,
+    outgoing_send,
+)
 from inbox.mailboxes import mailbox_create, mailbox_credentials
 from inbox.models import (
     Direction,
@@ -31,17 +42,6 @@ from inbox.models import (
     OutgoingKind,
     SendState,
     ThreadReason,
-)
-from inbox.parsing import parse_message
-from inbox.sealing import mailbox_row, seal_json
-from inbox.sending import (
-    OutgoingStateError,
-    interrupted_message,
-    outgoing_create,
-    outgoing_queue,
-    outgoing_recover_stuck,
-    outgoing_retry,
-    outgoing_send,
 )
 from inbox.tasks import send_outgoing
 from tests.factories import workspace_for
@@ -904,7 +904,7 @@ def test_smtp_server_down_then_up_is_retried_and_sent_once(
 
 
 def test_a_server_that_never_answers_is_retried_later(workspace, english, dovecot, monkeypatch):
-    from inbox import imap
+    from inbox.mail import imap
 
     monkeypatch.setattr(imap, "TIMEOUT", 0.5)
     silent = socket.create_server(("127.0.0.1", 0))  # takes the connection, never says a word

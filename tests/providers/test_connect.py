@@ -202,7 +202,7 @@ def test_fewer_permissions_than_needed_connects_nothing(alice_client, google_fak
 
 
 def test_reconnection_needed_is_shown_with_its_way_out(alice_client, gmail_box, google_fake):
-    from inbox.providers.oauth import mailbox_mark_reconnect
+    from inbox.mail.providers.oauth import mailbox_mark_reconnect
 
     assert mailbox_mark_reconnect(mailbox=gmail_box)
     assert not mailbox_mark_reconnect(mailbox=gmail_box)  # once

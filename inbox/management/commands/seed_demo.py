@@ -11,7 +11,8 @@ from accounts import services
 from accounts.keys import keys_for
 from accounts.models import Membership, Role, User, Workspace
 from inbox.demo import DEMO_DOMAIN, demo_mail
-from inbox.ingest import RawMail, ingest_batch
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.search import fold
 from inbox.mailboxes import mailbox_create
 from inbox.models import (
     Conversation,
@@ -25,7 +26,6 @@ from inbox.models import (
 )
 from inbox.presenters import conversation_summary
 from inbox.rules import rule_create
-from inbox.search import fold
 from inbox.tags import conversation_tag_add, tag_get_or_create
 
 DEMO_SLUG = "lycee-demo"

@@ -1,0 +1,111 @@
+"""Header values -> text: unfolding, 8-bit bytes repaired, RFC 2047 encoded words decoded."""
+
+from __future__ import annotations
+
+import binascii
+import re
+
+from inbox.mail.parsing.charsets import _resolve_charset
+from inbox.mail.parsing.problems import _Problems
+
+
+def _unfold(value: str) -> str:
+    return re.sub(r"\r?\n(?=[ \t])", "", value).replace("\r", "").replace("\n", "")
+
+
+def _header_text(value: str, name: str, problems: _Problems) -> str:
+    """Unfold, repair 8-bit bytes, decode RFC 2047 words."""
+    return _decode_words(_decode_8bit_header(_unfold(value)), name, problems)
+
+
+def _decode_words(text: str, name: str, problems: _Problems) -> str:
+    decoded, clean = decode_encoded_words(text)
+    if not clean:
+        problems.add(f"The {name} header has encoded text that could not be fully decoded.")
+    return decoded
+
+
+_SURROGATE_ESCAPE = re.compile("[\udc80-\udcff]")
+
+
+def _decode_8bit_header(value: str) -> str:
+    # compat32 keeps raw non-ASCII header bytes as surrogate escapes; most are UTF-8.
+    if value.isascii() or not _SURROGATE_ESCAPE.search(value):
+        return value
+    return _decode_guessing_western(value.encode("utf-8", "surrogateescape"))
+
+
+# --- RFC 2047 encoded words --------------------------------------------------------------
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
+_ENCODED_WORD_START = re.compile(r"=\?[^?\s]+\?[bBqQ]\?")
+
+
+def decode_encoded_words(text: str) -> tuple[str, bool]:
+    """Decode RFC 2047 words leniently. Returns (text, clean) - clean is False on repairs.
+
+    Adjacent words in the same charset are joined as bytes before decoding, because
+    mailers split multi-byte characters across words; whitespace between words is dropped.
+    """
+    if "=?" not in text:
+        return text, True
+    out: list[str] = []
+    pending = bytearray()
+    pending_charset = ""
+    clean = True
+    position = 0
+    for match in _ENCODED_WORD.finditer(text):
+        between = text[position : match.start()]
+        charset = match.group(1).split("*", 1)[0].lower()  # drop an RFC 2231 language tag
+        data = _decode_word_payload(match.group(2), match.group(3))
+        if data is None:  # undecodable: keep the word as written
+            clean = False
+            data, charset = match.group(0).encode(), "ascii"
+        if pending and (between.strip() or charset != pending_charset):
+            text_part, ok = _decode_header_bytes(bytes(pending), pending_charset)
+            out.append(text_part)
+            clean &= ok
+            pending.clear()
+        if not pending:
+            out.append(between if position == 0 or between.strip() else "")
+        pending += data
+        pending_charset = charset
+        position = match.end()
+    if pending:
+        text_part, ok = _decode_header_bytes(bytes(pending), pending_charset)
+        out.append(text_part)
+        clean &= ok
+    out.append(text[position:])
+    decoded = "".join(out)
+    # A word left undecoded (unterminated, say) is a repair the reader should know about.
+    return decoded, clean and _ENCODED_WORD_START.search(decoded) is None
+
+
+def _decode_word_payload(encoding: str, data: str) -> bytes | None:
+    try:
+        if encoding in "bB":
+            padded = data.strip() + "=" * (-len(data.strip()) % 4)
+            return binascii.a2b_base64(padded.encode("ascii"))
+        return binascii.a2b_qp(data.encode("ascii", "replace"), header=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _decode_header_bytes(data: bytes, charset: str) -> tuple[str, bool]:
+    codec = _resolve_charset(charset)
+    if codec is not None:
+        try:
+            return data.decode(codec), True
+        except UnicodeError:
+            pass
+    return _decode_guessing_western(data), False
+
+
+def _decode_guessing_western(data: bytes) -> str:
+    """Short strings are too small to detect reliably: UTF-8, else Windows-1252 (French)."""
+    for codec in ("utf-8", "cp1252"):
+        try:
+            return data.decode(codec)
+        except UnicodeError:
+            continue
+    return data.decode("latin-1")  # maps every byte: cannot fail
