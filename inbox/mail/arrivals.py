@@ -2,9 +2,9 @@
 
 from collections import defaultdict
 
+from inbox.mail.rules import NewConversation, rules_apply
 from inbox.models import ActivityKind, Conversation, Follow, Mailbox, NotificationKind
 from inbox.notifications import notify
-from inbox.rules import NewConversation, rules_apply
 from inbox.triage import record
 
 

@@ -26,6 +26,7 @@ from inbox.mail.arrivals import arrivals_handle
 from inbox.mail.bulk_insert import ids_reserve, rows_insert
 from inbox.mail.message_content import Prepared, address_json, prepare
 from inbox.mail.parsing import ParsedMessage
+from inbox.mail.rules import NewConversation
 from inbox.mail.sealing import conversation_row, open_json, seal_json
 from inbox.mail.threads import Threader, message_id_token, subject_token
 from inbox.models import (
@@ -39,7 +40,6 @@ from inbox.models import (
     Status,
     ThreadReason,
 )
-from inbox.rules import NewConversation
 from trupeo.crypto import WorkspaceKeys
 from trupeo.storage import ObjectStore, object_store
 
