@@ -165,8 +165,8 @@ def _generate(args, server_url: str) -> dict:
     from accounts.keys import keys_for
     from accounts.models import Membership, Role, User
     from bench.inbox_data import GENERATOR_VERSION, generate
+    from inbox.mail.mailboxes import mailbox_create
     from inbox.mail.sealing import seal_json
-    from inbox.mailboxes import mailbox_create
 
     users = [User.objects.create_user(email, name=name) for email, name in MEMBERS]
     workspace = services.workspace_create(name="Lycée Bench", slug="bench", owner=users[0])

@@ -18,6 +18,7 @@ from inbox.mail.imap import (
     Binding,
     ServerSettings,
     credentials_binding,
+    default_port,
     endpoint_sentence,
 )
 from inbox.mail.network import host_problem, private_hosts_allowed
@@ -28,10 +29,6 @@ _TLS_PORTS = {"imap": {993}, "smtp": {465}}
 _PLAIN_PORTS = {"imap": {143}, "smtp": {25, 587}}
 
 _LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-
-
-def default_port(protocol: str, security: str) -> int:
-    return DEFAULT_PORTS[protocol][security]
 
 
 def port_security_problem(protocol: str, port: int, security: str) -> str:

@@ -257,10 +257,10 @@ def view_counts(request: WorkspaceRequest) -> HttpResponse:
 def conversation_detail(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
     conversation = get_in_workspace(request, for_page(request.user), pk=conversation_id)
     conversation_mark_read(conversation=conversation, user=request.user)
-    return render(request, "inbox/conversation.html", _conversation_context(request, conversation))
+    return render(request, "inbox/conversation.html", conversation_context(request, conversation))
 
 
-def _conversation_context(request: WorkspaceRequest, conversation: Conversation) -> dict:
+def conversation_context(request: WorkspaceRequest, conversation: Conversation) -> dict:
     """What the conversation page shows; `conversation` comes from `reading.for_page`."""
     keys = keys_for(request.workspace)
     # Not "messages": that name belongs to django.contrib.messages in every template.
@@ -321,7 +321,7 @@ def conversation_live(request: WorkspaceRequest, conversation_id: int) -> HttpRe
         return HttpResponse(status=204)
     conversation_mark_read(conversation=conversation, user=request.user)
     return render(
-        request, "inbox/conversation.html#live", _conversation_context(request, conversation)
+        request, "inbox/conversation.html#live", conversation_context(request, conversation)
     )
 
 

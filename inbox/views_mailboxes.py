@@ -25,10 +25,10 @@ from accounts.access import (
 from inbox.forms import ImapMailboxForm, MailboxSignatureForm
 from inbox.mail.connection import ConnectionReport, connection_test
 from inbox.mail.health import LAG_WARNING, mailbox_health
+from inbox.mail.mailboxes import mailbox_credentials
 from inbox.mail.providers.connect import configured_providers, is_configured, mailbox_forget_grant
 from inbox.mailboxes import (
     mailbox_connect_imap,
-    mailbox_credentials,
     mailbox_destroy,
     mailbox_set_paused,
     mailbox_update_servers,

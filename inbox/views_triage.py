@@ -32,7 +32,7 @@ from inbox.models import Conversation, Message, Status, Tag
 from inbox.presenters import message_view
 from inbox.reading import for_page, sender_distrust, sender_trust
 from inbox.snooze import PRESETS, conversation_snooze, conversation_wake, preset_time
-from inbox.views import _conversation_context
+from inbox.views import conversation_context
 
 MAX_BULK = 200
 
@@ -137,7 +137,7 @@ def conversation_triage(request: WorkspaceRequest, conversation_id: int) -> Http
     if request.htmx and target.pk == conversation.pk:
         conversation = for_page(request.user).get(pk=conversation.pk)
         return render(
-            request, "inbox/conversation.html#live", _conversation_context(request, conversation)
+            request, "inbox/conversation.html#live", conversation_context(request, conversation)
         )
     return redirect("conversation", conversation_id=target.pk)
 

@@ -7,8 +7,8 @@ from django.db import connection
 
 from accounts.keys import keys_for
 from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.mail.parsing import parse_message
-from inbox.mailboxes import mailbox_create
 from inbox.models import Conversation
 from inbox.reading import sender_trust
 from inbox.rules import rule_create

@@ -12,6 +12,7 @@ from django.utils.html import escape
 
 from accounts.keys import keys_for
 from bench.inbox_data import TWENTY, generate
+from inbox.mail.mailboxes import mailbox_create
 from inbox.mail.sealing import (
     note_row,
     open_json,
@@ -20,7 +21,6 @@ from inbox.mail.sealing import (
 )
 from inbox.mail.search import message_tokens
 from inbox.mail.threads import subject_token
-from inbox.mailboxes import mailbox_create
 from inbox.models import Attachment, Conversation, ConversationTag, Message, Note
 from inbox.presenters import conversation_summary
 from inbox.tags import tag_name

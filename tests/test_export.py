@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from accounts.keys import keys_for
 from inbox.export import eml_path, workspace_export
 from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.mail.sealing import note_row
-from inbox.mailboxes import mailbox_create
 from inbox.models import Conversation, FolderRole, Message, Note
 from tests.factories import workspace_for
 

@@ -9,7 +9,7 @@ from django.core import mail
 from django.utils import timezone
 
 from inbox.mail.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation, Notification, NotificationKind
 from inbox.notifications import notification_email, notification_emails_requeue, notify
 from inbox.tasks import email_notification

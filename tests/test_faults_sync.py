@@ -23,8 +23,8 @@ from django.utils import timezone, translation
 
 from inbox.mail.health import mailbox_health
 from inbox.mail.imap import describe
+from inbox.mail.mailboxes import mailbox_create
 from inbox.mail.sync import mailbox_sync
-from inbox.mailboxes import mailbox_create
 from inbox.models import Mailbox, Message
 from tests.mail import french_message
 from tests.parts import free_loopback_port, require_part

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from inbox.mail.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import (
     Activity,
     Conversation,

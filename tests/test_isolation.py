@@ -10,7 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts import services
 from accounts.models import Invitation, Membership, Role
 from inbox.mail.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Attachment, Conversation, FolderRole, Mailbox, SyncState
 
 # URL names that take an id, and how to find alice's object for each.

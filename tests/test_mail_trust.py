@@ -23,11 +23,12 @@ from inbox.mail.imap import (
     smtp_connect,
     smtp_settings,
 )
+from inbox.mail.mailboxes import mailbox_create, mailbox_credentials
 from inbox.mail.providers import ProviderError
 from inbox.mail.providers.api import Api
 from inbox.mail.providers.quota import Quota
 from inbox.mail.sync import mailbox_sync, mailboxes_due
-from inbox.mailboxes import mailbox_create, mailbox_credentials, mailbox_update_servers
+from inbox.mailboxes import mailbox_update_servers
 from inbox.models import Mailbox, SyncState
 
 ADDRESS = "accueil@lycee-verne.fr"

@@ -15,7 +15,7 @@ from django.utils import timezone
 from inbox.forms import ImapMailboxForm
 from inbox.mail.imap import ServerSettings, describe, imap_connect
 from inbox.mail.ingest import RawMail, ingest_batch
-from inbox.mailboxes import folder_name, mailbox_create, mailbox_credentials
+from inbox.mail.mailboxes import folder_name, mailbox_create, mailbox_credentials
 from inbox.models import (
     Attachment,
     Conversation,

@@ -17,10 +17,10 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.keys import keys_for
+from inbox.mail.mailboxes import mailbox_create
 from inbox.mail.sealing import stored_message_row
 from inbox.mail.sending.drafts import outgoing_attach, outgoing_create
 from inbox.mail.stored_objects import object_keys_referenced
-from inbox.mailboxes import mailbox_create
 from inbox.models import Mailbox, Message, OutgoingKind
 from privacy.ledger import ledger_append
 from privacy.models import DataExport

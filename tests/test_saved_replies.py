@@ -7,8 +7,8 @@ from django.urls import reverse
 from accounts.keys import keys_for
 from inbox.drafting import draft_new, draft_open
 from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.mail.sending import outgoing_update
-from inbox.mailboxes import mailbox_create
 from inbox.models import Conversation, FolderRole, SavedReply
 from inbox.saved_replies import (
     render_variables,

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from accounts.keys import keys_for
 from inbox.mail import compose, sending
 from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create, mailbox_credentials
 from inbox.mail.parsing import parse_message
 from inbox.mail.sealing import mailbox_row, seal_json
 from inbox.mail.sending import (
@@ -31,7 +32,6 @@ from inbox.mail.sending import (
     outgoing_retry,
     outgoing_send,
 )
-from inbox.mailboxes import mailbox_create, mailbox_credentials
 from inbox.models import (
     Direction,
     FolderRole,
@@ -501,7 +501,7 @@ def _send_and_die_after_smtp(monkeypatch, outgoing):
         def killed(*args, **kwargs):
             raise _WorkerKilled
 
-        patch.setattr(sending.delivery, "_mark_sent", killed)
+        patch.setattr(sending.delivery, "mark_sent", killed)
         with pytest.raises(_WorkerKilled):
             outgoing_send(outgoing_id=outgoing.pk)
     outgoing.refresh_from_db()
@@ -570,7 +570,7 @@ def test_sent_but_not_filed_is_filed_by_the_recovery_once(
         def killed(*args, **kwargs):
             raise _WorkerKilled
 
-        patch.setattr(sending.delivery, "_file_in_sent", killed)
+        patch.setattr(sending.delivery, "file_in_sent", killed)
         with pytest.raises(_WorkerKilled):
             outgoing_send(outgoing_id=outgoing.pk)
     outgoing.refresh_from_db()

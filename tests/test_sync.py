@@ -4,9 +4,9 @@ import pytest
 
 from accounts.keys import keys_for
 from inbox.mail.ingest import ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.mail.sealing import stored_message_row
 from inbox.mail.sync import mailbox_sync
-from inbox.mailboxes import mailbox_create
 from inbox.models import Attachment, Conversation, Mailbox, Message, SyncState, ThreadReason
 from inbox.presenters import message_view
 from tests.mail import french_message

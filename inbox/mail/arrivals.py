@@ -1,11 +1,8 @@
 """What new mail sets off, inside the ingestion transaction: rules, wake-ups, followers."""
 
-from collections import defaultdict
-
 from inbox.mail.rules import NewConversation, rules_apply
-from inbox.models import ActivityKind, Conversation, Follow, Mailbox, NotificationKind
-from inbox.notifications import notify
-from inbox.triage import record
+from inbox.mail.signals import Arrivals, TrailLine, mail_stored
+from inbox.models import ActivityKind, Conversation, Mailbox
 
 
 def arrivals_handle(
@@ -15,23 +12,9 @@ def arrivals_handle(
     replied: list[tuple[Conversation, bool]],
 ) -> None:
     """`started`: conversations a customer just opened; `replied`: (conversation, was it
-    snoozed) where the customer wrote again."""
-    rules_apply(mailbox=mailbox, started=started)
-    if not replied:
-        return
-    for conversation, was_snoozed in replied:
-        if was_snoozed:
-            record(conversation, None, ActivityKind.WOKE)
-    by_conversation = defaultdict(list)
-    follows = Follow.objects.filter(conversation_id__in=[c.pk for c, _ in replied]).select_related(
-        "user"
-    )
-    for follow in follows:
-        by_conversation[follow.conversation_id].append(follow.user)
-    for conversation, _ in replied:
-        if by_conversation[conversation.pk]:
-            notify(
-                conversation=conversation,
-                recipients=by_conversation[conversation.pk],
-                kind=NotificationKind.REPLY,
-            )
+    snoozed) where the customer wrote again. The UI side hears of it through `mail_stored`."""
+    arrivals = Arrivals(replied=[conversation for conversation, _ in replied])
+    rules_apply(mailbox=mailbox, started=started, arrivals=arrivals)
+    # Ingestion already brought them back (snoozed_until cleared); the trail says so.
+    arrivals.trail += [TrailLine(c, ActivityKind.WOKE) for c, was_snoozed in replied if was_snoozed]
+    mail_stored.send(sender=Mailbox, mailbox=mailbox, arrivals=arrivals)

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from django.utils.translation import gettext as _
 
-from inbox.forms import default_port
+from inbox.mail.imap import default_port
 from inbox.models import Mailbox, SyncState
 
 # A mailbox whose last successful sync is older than this is shown as behind.

@@ -14,8 +14,8 @@ import time
 from django.db import close_old_connections, connection
 
 from inbox.mail.imap import SettingsRefused, imap_connect, imap_settings
+from inbox.mail.mailboxes import mailbox_credentials
 from inbox.mail.sync import mailbox_sync
-from inbox.mailboxes import mailbox_credentials
 from inbox.models import Mailbox, Provider, SyncState
 
 logger = logging.getLogger(__name__)

@@ -24,6 +24,10 @@ DEFAULT_PORTS: dict[str, dict[str, int]] = {
 }
 
 
+def default_port(protocol: str, security: str) -> int:
+    return DEFAULT_PORTS[protocol][security]
+
+
 class MailServerError(Exception):
     """A mail server problem, with a sentence a person understands (`str(error)`)."""
 

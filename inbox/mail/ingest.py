@@ -21,7 +21,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.keys import keys_for
-from inbox.live import workspace_touched
 from inbox.mail.arrivals import arrivals_handle
 from inbox.mail.bulk_insert import ids_reserve, rows_insert
 from inbox.mail.message_content import Prepared, address_json, prepare
@@ -308,7 +307,6 @@ def batch_store(
         )
         rows_insert(messages)
         rows_insert(attachments)
-        workspace_touched(mailbox.workspace_id)
         arrivals_handle(
             mailbox=mailbox,
             started=[

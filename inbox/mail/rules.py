@@ -11,21 +11,19 @@ from dataclasses import dataclass
 
 from accounts.keys import keys_for
 from accounts.models import Membership, User
-from inbox import notifications
 from inbox.mail.parsing import ParsedMessage
 from inbox.mail.sealing import rule_row
 from inbox.mail.search import fold
+from inbox.mail.signals import Arrivals, TrailLine
 from inbox.models import (
     ActivityKind,
     Conversation,
     ConversationTag,
     Mailbox,
-    NotificationKind,
     Rule,
     RuleField,
     RuleKind,
 )
-from inbox.triage import record
 from trupeo.crypto import WorkspaceKeys
 
 
@@ -49,8 +47,9 @@ def _haystack(field: str, p: ParsedMessage) -> str:
     return " ".join(fold(f"{a.name} {a.address}") for a in addresses)
 
 
-def rules_apply(*, mailbox: Mailbox, started: list[NewConversation]) -> None:
-    """Called by ingestion, inside its transaction, once per batch with new conversations."""
+def rules_apply(*, mailbox: Mailbox, started: list[NewConversation], arrivals: Arrivals) -> None:
+    """Called by ingestion, inside its transaction, once per batch with new conversations;
+    what people must see is added to `arrivals`."""
     if not started:
         return
     rules = list(Rule.objects.filter(mailbox=mailbox, enabled=True).prefetch_related("agents"))
@@ -79,17 +78,19 @@ def rules_apply(*, mailbox: Mailbox, started: list[NewConversation]) -> None:
                         conversation=conversation, tag_id=rule.tag_id
                     )
                     if created:
-                        record(conversation, None, ActivityKind.TAGGED, tag_id=rule.tag_id)
+                        arrivals.trail.append(
+                            TrailLine(conversation, ActivityKind.TAGGED, {"tag_id": rule.tag_id})
+                        )
                 if (
                     rule.assignee_id
                     and conversation.assignee_id is None
                     and rule.assignee_id in members - away
                 ):
-                    _assign(conversation, rule.assignee)
+                    _assign(conversation, rule.assignee, arrivals)
             elif conversation.assignee_id is None:
                 agent = _next_agent(rule, members - away)
                 if agent is not None:
-                    _assign(conversation, agent)
+                    _assign(conversation, agent, arrivals)
 
 
 def _next_agent(rule: Rule, available: set[int]) -> User | None:
@@ -105,11 +106,8 @@ def _next_agent(rule: Rule, available: set[int]) -> User | None:
     return agent
 
 
-def _assign(conversation: Conversation, user: User) -> None:
+def _assign(conversation: Conversation, user: User, arrivals: Arrivals) -> None:
     Conversation.objects.filter(pk=conversation.pk).update(assignee=user)
     conversation.assignee = user
-    record(conversation, None, ActivityKind.ASSIGNED, assignee=user)
-    notifications.follow(conversation=conversation, user=user)
-    notifications.notify(
-        conversation=conversation, recipients=[user], kind=NotificationKind.ASSIGNED
-    )
+    arrivals.trail.append(TrailLine(conversation, ActivityKind.ASSIGNED, {"assignee": user}))
+    arrivals.assigned.append((conversation, user))

@@ -18,7 +18,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 
 from django.db import DatabaseError, connection
@@ -39,10 +39,11 @@ from inbox.mail.ingest import (
     batch_sort,
     batch_store,
 )
+from inbox.mail.mailboxes import folder_name, folder_rename, mailbox_credentials
 from inbox.mail.message_content import Prepared
 from inbox.mail.preparing import Preparer
 from inbox.mail.providers import ReconnectNeeded
-from inbox.mailboxes import folder_name, folder_rename, mailbox_credentials
+from inbox.mail.sync_summary import FolderSummary, SyncSummary
 from inbox.models import FolderRole, Mailbox, MailboxFolder, Message, Provider, SyncState
 from trupeo.faults import fault_part
 from trupeo.storage import object_store
@@ -59,48 +60,6 @@ FETCH_ITEMS = "BODY.PEEK[] INTERNALDATE FLAGS"
 MAX_BATCH_BYTES = 16 * 1024 * 1024
 UIDS_PER_COMMAND = 5000  # keeps each command line well under servers' limits (Dovecot: 64 KiB)
 PREPARE_WORKERS = 2  # forked; with the fetching thread and this one, both cores stay busy
-
-
-@dataclass
-class FolderSummary:
-    role: str
-    new: int = 0
-    adopted: int = 0
-    flags_updated: int = 0
-    expunged: int = 0
-    resynced: bool = False
-    note: str = ""
-
-
-@dataclass
-class SyncSummary:
-    mailbox_id: int
-    address: str
-    ok: bool = True
-    error: str = ""
-    seconds: float = 0.0
-    skipped_busy: bool = False
-    skipped_read_only: bool = False
-    folders: list[FolderSummary] = field(default_factory=list)
-
-    @property
-    def new(self) -> int:
-        return sum(f.new for f in self.folders)
-
-    def line(self) -> str:
-        if self.skipped_busy:
-            return f"{self.address}: already syncing elsewhere, skipped"
-        if self.skipped_read_only:
-            return f"{self.address}: workspace is read-only (billing), sync paused"
-        if not self.ok:
-            return f"{self.address}: FAILED after {self.seconds:.1f}s — {self.error}"
-        parts = [
-            f"{f.role} +{f.new} new, {f.adopted} re-keyed, {f.flags_updated} flag changes, "
-            f"{f.expunged} removed{' (UIDVALIDITY changed: resynced)' if f.resynced else ''}"
-            f"{' — ' + f.note if f.note else ''}"
-            for f in self.folders
-        ]
-        return f"{self.address}: ok in {self.seconds:.1f}s — " + "; ".join(parts)
 
 
 # ------------------------------------------------------------------------------- lease

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from inbox.mail.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation
 from tests.factories import PASSWORD
 from tests.mail import french_message

@@ -20,7 +20,7 @@ SETUP = """
 from accounts import services
 from accounts.models import User
 from inbox.mail.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import FolderRole
 for name, email in (("Espace Alpha", "alpha@example.fr"), ("Espace Beta", "beta@example.fr")):
     owner = User.objects.create_user(email, "un-mot-de-passe-solide")
@@ -192,7 +192,7 @@ PERSON_SETUP = """
 from accounts import services
 from accounts.models import User
 from inbox.mail.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import FolderRole
 owner = User.objects.create_user("owner@college.fr", "un-mot-de-passe-solide")
 ws = services.workspace_create(name="Collège", slug="college", owner=owner)

@@ -10,7 +10,7 @@ import requests
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from inbox.mailboxes import mailbox_credentials
+from inbox.mail.mailboxes import mailbox_credentials
 from inbox.models import Mailbox, Provider, SyncState
 from tests.providers.conftest import GMAIL_ADDRESS, MS_ADDRESS
 

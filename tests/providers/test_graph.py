@@ -121,7 +121,7 @@ def test_at_most_four_requests_at_once(microsoft_fake, graph_box):
 def test_refresh_tokens_rotate_and_invalid_grant_needs_reconnection(
     microsoft_fake, graph_box, mailoutbox
 ):
-    from inbox.mailboxes import mailbox_credentials
+    from inbox.mail.mailboxes import mailbox_credentials
 
     first = mailbox_credentials(graph_box)["refresh_token"]
     microsoft_fake.add_message(MS_ADDRESS, french_message(1))
@@ -164,8 +164,8 @@ def test_refresh_ahead_of_expiry_happens_once_under_the_lock(microsoft_fake, gra
     import threading
     import time
 
+    from inbox.mail.mailboxes import mailbox_credentials
     from inbox.mail.providers.oauth import access_token, credentials_save
-    from inbox.mailboxes import mailbox_credentials
     from inbox.models import Mailbox
 
     credentials = mailbox_credentials(graph_box)

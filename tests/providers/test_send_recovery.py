@@ -132,7 +132,7 @@ def test_worker_killed_after_the_provider_accepted_is_found_in_sent_and_not_sent
 ):
     customer = box.receive()
     outgoing = _reply(box, alice, customer)
-    _send_and_die(monkeypatch, outgoing, sending.delivery, "_mark_sent")
+    _send_and_die(monkeypatch, outgoing, sending.delivery, "mark_sent")
     assert outgoing.state == SendState.SENDING
     assert len(box.sent()) == 1
 
@@ -193,7 +193,7 @@ def test_worker_killed_before_the_provider_had_it_fails_and_waits_for_a_person(
 def test_provider_unreachable_during_recovery_fails_rather_than_guessing(box, alice, monkeypatch):
     customer = box.receive()
     outgoing = _reply(box, alice, customer)
-    _send_and_die(monkeypatch, outgoing, sending.delivery, "_mark_sent")
+    _send_and_die(monkeypatch, outgoing, sending.delivery, "mark_sent")
     box.fake.revoke_all(box.address)  # the search cannot be made (reconnection needed)
     if box.provider == Provider.GOOGLE:
         box.fake.expire_access_tokens()
@@ -216,7 +216,7 @@ def test_sent_but_not_filed_is_linked_to_the_providers_copy_once(
     customer = box.receive()
     outgoing = _reply(box, alice, customer)
     # Gmail named its copy (filed under that id), Graph did not (filed under "sent:<pk>").
-    where = "_link_sent_copy" if box.provider == Provider.GOOGLE else "_file_in_sent"
+    where = "_link_sent_copy" if box.provider == Provider.GOOGLE else "file_in_sent"
     _send_and_die(monkeypatch, outgoing, sending.delivery, where)
     assert (outgoing.state, outgoing.message) == (SendState.SENT, None)
     if synced_first:

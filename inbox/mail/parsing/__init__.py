@@ -10,14 +10,14 @@ How the work is split (DESIGN.md, "Mail sync that never loses a message"):
   `fast_mail_parser` when it accepts the message (~0.1 ms), and from `compat32` when it
   raises (damaged base64, hostile nesting). `policy.default` is never used: it costs three
   times more for the same result.
-* Both trees are turned into one small `_Part` tree, so classification (body or
+* Both trees are turned into one small `Part` tree, so classification (body or
   attachment), charset repair and problem reporting are written once.
 
 `parse_problems` never quotes message content (no subjects, names, addresses or filenames),
 so it can be stored in clear and shown on the sync-health pages staff watch.
 
 The package, in the order a message goes through it: `parse` (`parse_message`, putting the
-pieces together), `structure` (the `_Part` tree from either parser), `headers` (the header
+pieces together), `structure` (the `Part` tree from either parser), `headers` (the header
 block: Message-IDs, subject, date, and `normalise_subject`), `addresses` (address lists),
 `header_text` (unfolding, 8-bit repair, RFC 2047 words), `body` (body texts and attachments),
 `charsets` (body text decoding and detection), `html` (sanitising, HTML to text), `problems`

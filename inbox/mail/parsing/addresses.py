@@ -6,9 +6,9 @@ import inspect
 import re
 from email.utils import parseaddr
 
-from inbox.mail.parsing.header_text import _decode_words
+from inbox.mail.parsing.header_text import decode_words
 from inbox.mail.parsing.message import Address
-from inbox.mail.parsing.problems import _Problems
+from inbox.mail.parsing.problems import Problems
 
 _VALID_ADDRESS = re.compile(r"^[^@\s<>()\[\]\",;:\\]+@[^@\s<>()\[\]\",;:\\]+$")
 # Python >= 3.12.6/3.13 parse addresses strictly by default and return ('', '') for any
@@ -33,13 +33,13 @@ def _parse_address(chunk: str) -> tuple[str, str]:
     return (" ".join(display.split()), bracketed) if bare is None else ("", bare)
 
 
-def _address(chunk: str, header: str, problems: _Problems) -> Address | None:
+def read_address(chunk: str, header: str, problems: Problems) -> Address | None:
     display, address = _parse_address(chunk)
     address = address.strip().strip("<>")
     if not _VALID_ADDRESS.match(address):
         return None
     # The list was already unfolded and 8-bit repaired before it was split.
-    display_name = _decode_words(display, header, problems).strip() if display else ""
+    display_name = decode_words(display, header, problems).strip() if display else ""
     return Address(display_name, address.lower())
 
 

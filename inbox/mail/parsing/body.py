@@ -1,4 +1,4 @@
-"""A `_Part` tree -> body texts (plain and HTML) and attachments, with safe filenames."""
+"""A `Part` tree -> body texts (plain and HTML) and attachments, with safe filenames."""
 
 from __future__ import annotations
 
@@ -9,24 +9,24 @@ from dataclasses import replace
 from urllib.parse import unquote
 
 from inbox.mail.parsing.charsets import decode_text
-from inbox.mail.parsing.header_text import _decode_8bit_header, _unfold, decode_encoded_words
-from inbox.mail.parsing.headers import _parse_header_block, _RawHeaders
+from inbox.mail.parsing.header_text import decode_8bit_header, decode_encoded_words, unfold
+from inbox.mail.parsing.headers import RawHeaders, parse_header_block
 from inbox.mail.parsing.message import Attachment
-from inbox.mail.parsing.problems import _Problems
-from inbox.mail.parsing.structure import MAX_DEPTH, _Part
+from inbox.mail.parsing.problems import Problems
+from inbox.mail.parsing.structure import MAX_DEPTH, Part
 
 _BODY_TYPES = ("text/plain", "text/html")
 _IGNORED_TYPES = ("text/x-amp-html",)  # Gmail AMP: an alternative nobody should render
 
 
-class _Body:
-    """Walks a `_Part` tree into body texts and attachment parts."""
+class Body:
+    """Walks a `Part` tree into body texts and attachment parts."""
 
-    def __init__(self, problems: _Problems) -> None:
+    def __init__(self, problems: Problems) -> None:
         self._problems = problems
         self._texts: list[str] = []
         self._htmls: list[str] = []
-        self._attachment_parts: list[_Part] = []
+        self._attachment_parts: list[Part] = []
 
     @property
     def text(self) -> str:
@@ -36,7 +36,7 @@ class _Body:
     def html(self) -> str:
         return "\n".join(self._htmls)
 
-    def collect(self, part: _Part, raw: bytes, depth: int = 0) -> None:
+    def collect(self, part: Part, raw: bytes, depth: int = 0) -> None:
         if depth >= MAX_DEPTH:
             self._problems.add("The MIME structure is nested too deeply; inner parts were skipped.")
             return
@@ -73,14 +73,14 @@ class _Body:
         )
 
     @staticmethod
-    def _is_body(part: _Part) -> bool:
+    def _is_body(part: Part) -> bool:
         return (
             part.content_type in _BODY_TYPES
             and part.disposition != "attachment"
             and not part.filename
         )
 
-    def _add_body(self, part: _Part) -> None:
+    def _add_body(self, part: Part) -> None:
         is_html = part.content_type == "text/html"
         charset = part.charset or (_meta_charset(part.payload) if is_html else None)
         where = "the HTML text" if is_html else "the message text"
@@ -88,14 +88,14 @@ class _Body:
         text = decode_text(part.payload, charset, self._problems, where).replace("\r\n", "\n")
         (self._htmls if is_html else self._texts).append(text)
 
-    def _check_closed(self, part: _Part, raw: bytes) -> None:
+    def _check_closed(self, part: Part, raw: bytes) -> None:
         # The fast parser accepts a missing final boundary silently; the stdlib reports it
         # as a defect. Checking the raw bytes is a memchr-speed search.
         if part.boundary and b"--" + part.boundary.encode("utf-8", "replace") + b"--" not in raw:
             self._problems.add_defect("CloseBoundaryNotFoundDefect")
 
 
-def _attachment_filename(part: _Part, index: int) -> str:
+def _attachment_filename(part: Part, index: int) -> str:
     name = _safe_filename(part.filename)
     if name:
         return name
@@ -121,8 +121,8 @@ def _safe_filename(name: str) -> str:
 
 
 def _embedded_subject(payload: bytes) -> str:
-    subject = _RawHeaders(_parse_header_block(payload, _Problems())).first("Subject")
-    return decode_encoded_words(_decode_8bit_header(_unfold(subject)))[0]
+    subject = RawHeaders(parse_header_block(payload, Problems())).first("Subject")
+    return decode_encoded_words(decode_8bit_header(unfold(subject)))[0]
 
 
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([a-zA-Z0-9_.:-]+)", re.IGNORECASE)

@@ -7,7 +7,7 @@ import re
 
 from charset_normalizer import from_bytes as detect_charset
 
-from inbox.mail.parsing.problems import _Problems
+from inbox.mail.parsing.problems import Problems
 
 _LATIN1 = "iso8859-1"  # codecs.lookup("iso-8859-1").name
 # Encodings that spell non-ASCII text with ASCII bytes (Japanese mail uses ISO-2022-JP).
@@ -51,7 +51,7 @@ _CHARSET_ALIASES: dict[str, str | None] = {
 }
 
 
-def _resolve_charset(label: str | None) -> str | None:
+def resolve_charset(label: str | None) -> str | None:
     """A Python codec name for a MIME charset label, or None when it is unknown."""
     if not label:
         return None
@@ -71,9 +71,9 @@ def _resolve_charset(label: str | None) -> str | None:
 _NOT_CHARSETS = {"unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined"}
 
 
-def decode_text(data: bytes, label: str | None, problems: _Problems, where: str) -> str:
+def decode_text(data: bytes, label: str | None, problems: Problems, where: str) -> str:
     """Body bytes -> str: declared charset, else alias table, else detection. Never raises."""
-    codec = _resolve_charset(label)
+    codec = resolve_charset(label)
     if data.isascii() and not (codec or "").startswith(_SEVEN_BIT_ENCODINGS):
         return data.decode("ascii")  # every other charset agrees on ASCII bytes
     if codec == "ascii":

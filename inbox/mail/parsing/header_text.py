@@ -5,20 +5,20 @@ from __future__ import annotations
 import binascii
 import re
 
-from inbox.mail.parsing.charsets import _resolve_charset
-from inbox.mail.parsing.problems import _Problems
+from inbox.mail.parsing.charsets import resolve_charset
+from inbox.mail.parsing.problems import Problems
 
 
-def _unfold(value: str) -> str:
+def unfold(value: str) -> str:
     return re.sub(r"\r?\n(?=[ \t])", "", value).replace("\r", "").replace("\n", "")
 
 
-def _header_text(value: str, name: str, problems: _Problems) -> str:
+def decode_header_value(value: str, name: str, problems: Problems) -> str:
     """Unfold, repair 8-bit bytes, decode RFC 2047 words."""
-    return _decode_words(_decode_8bit_header(_unfold(value)), name, problems)
+    return decode_words(decode_8bit_header(unfold(value)), name, problems)
 
 
-def _decode_words(text: str, name: str, problems: _Problems) -> str:
+def decode_words(text: str, name: str, problems: Problems) -> str:
     decoded, clean = decode_encoded_words(text)
     if not clean:
         problems.add(f"The {name} header has encoded text that could not be fully decoded.")
@@ -28,7 +28,7 @@ def _decode_words(text: str, name: str, problems: _Problems) -> str:
 _SURROGATE_ESCAPE = re.compile("[\udc80-\udcff]")
 
 
-def _decode_8bit_header(value: str) -> str:
+def decode_8bit_header(value: str) -> str:
     # compat32 keeps raw non-ASCII header bytes as surrogate escapes; most are UTF-8.
     if value.isascii() or not _SURROGATE_ESCAPE.search(value):
         return value
@@ -92,7 +92,7 @@ def _decode_word_payload(encoding: str, data: str) -> bytes | None:
 
 
 def _decode_header_bytes(data: bytes, charset: str) -> tuple[str, bool]:
-    codec = _resolve_charset(charset)
+    codec = resolve_charset(charset)
     if codec is not None:
         try:
             return data.decode(codec), True

@@ -13,10 +13,10 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import parsedate_to_datetime
 
-from inbox.mail.parsing.addresses import _address, split_address_list
-from inbox.mail.parsing.header_text import _decode_8bit_header, _header_text, _unfold
+from inbox.mail.parsing.addresses import read_address, split_address_list
+from inbox.mail.parsing.header_text import decode_8bit_header, decode_header_value, unfold
 from inbox.mail.parsing.message import Address
-from inbox.mail.parsing.problems import _Problems
+from inbox.mail.parsing.problems import Problems
 
 # RFC 5322 allows each of these once. Duplicates are a spoofing trick or a broken mailer.
 _SINGLE_HEADERS = (
@@ -36,7 +36,7 @@ _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
 
 @dataclass(frozen=True)
-class _Headers:
+class Headers:
     message_id: str
     in_reply_to: str
     references: tuple[str, ...]
@@ -49,7 +49,7 @@ class _Headers:
     date: datetime | None
 
 
-def _parse_header_block(raw: bytes, problems: _Problems) -> Message:
+def parse_header_block(raw: bytes, problems: Problems) -> Message:
     """compat32 on the header block alone: the body is left to the fast parser."""
     match = re.search(rb"\r?\n\r?\n", raw)
     block = raw[: match.end()] if match else raw
@@ -58,7 +58,7 @@ def _parse_header_block(raw: bytes, problems: _Problems) -> Message:
     return message
 
 
-class _RawHeaders:
+class RawHeaders:
     """Header values as parsed, by lower-cased name.
 
     Read through `raw_items()`: compat32's `get()` turns a header with 8-bit bytes into an
@@ -78,7 +78,7 @@ class _RawHeaders:
         return values[0] if values else ""
 
 
-def _read_headers(msg: _RawHeaders, problems: _Problems) -> _Headers:
+def read_headers(msg: RawHeaders, problems: Problems) -> Headers:
     for name in _SINGLE_HEADERS:
         if len(msg.all(name)) > 1:
             problems.add(f"The {name} header appears several times; the first one was used.")
@@ -86,11 +86,11 @@ def _read_headers(msg: _RawHeaders, problems: _Problems) -> _Headers:
     message_ids = _message_ids(msg.first("Message-ID"))
     if not message_ids:
         problems.add("The message has no Message-ID.")
-    return _Headers(
+    return Headers(
         message_id=message_ids[0] if message_ids else "",
         in_reply_to=next(iter(_message_ids(msg.first("In-Reply-To"))), ""),
         references=tuple(_message_ids(msg.first("References"))),
-        subject=_header_text(msg.first("Subject"), "Subject", problems).strip(),
+        subject=decode_header_value(msg.first("Subject"), "Subject", problems).strip(),
         from_=from_list[0] if from_list else None,
         to=_addresses(msg, "To", problems, every=True),
         cc=_addresses(msg, "Cc", problems, every=True),
@@ -101,15 +101,15 @@ def _read_headers(msg: _RawHeaders, problems: _Problems) -> _Headers:
 
 
 def _message_ids(value: str) -> list[str]:
-    ids = _MESSAGE_ID.findall(_unfold(value))
+    ids = _MESSAGE_ID.findall(unfold(value))
     if ids or not value.strip():
         return ids
     # Some mailers drop the angle brackets; keep anything that looks like an id.
     return [f"<{token.strip('<>')}>" for token in value.split() if "@" in token]
 
 
-def _date(msg: _RawHeaders, problems: _Problems) -> datetime | None:
-    value = _unfold(msg.first("Date")).strip()
+def _date(msg: RawHeaders, problems: Problems) -> datetime | None:
+    value = unfold(msg.first("Date")).strip()
     if not value:
         problems.add("The message has no Date header.")
         return None
@@ -123,14 +123,14 @@ def _date(msg: _RawHeaders, problems: _Problems) -> datetime | None:
 
 
 def _addresses(
-    msg: _RawHeaders, name: str, problems: _Problems, *, every: bool = False
+    msg: RawHeaders, name: str, problems: Problems, *, every: bool = False
 ) -> tuple[Address, ...]:
     values = msg.all(name) if every else msg.all(name)[:1]
     found: list[Address] = []
     unreadable = False
     for value in values:
-        for chunk in split_address_list(_decode_8bit_header(_unfold(value))):
-            address = _address(chunk, name, problems)
+        for chunk in split_address_list(decode_8bit_header(unfold(value))):
+            address = read_address(chunk, name, problems)
             if address is None:
                 unreadable = True
             else:

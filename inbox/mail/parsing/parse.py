@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import traceback
 
-from inbox.mail.parsing.body import _Body
-from inbox.mail.parsing.headers import _Headers, _RawHeaders, _read_headers
+from inbox.mail.parsing.body import Body
+from inbox.mail.parsing.headers import Headers, RawHeaders, read_headers
 from inbox.mail.parsing.html import html_to_text
 from inbox.mail.parsing.message import ParsedMessage
-from inbox.mail.parsing.problems import _Problems
-from inbox.mail.parsing.structure import _read_structure
+from inbox.mail.parsing.problems import Problems
+from inbox.mail.parsing.structure import read_structure
 
 # Logged as "inbox.mail.parsing", the name operators filter on, whichever module logs.
 logger = logging.getLogger(__package__)
@@ -31,19 +31,19 @@ def parse_message(raw: bytes) -> ParsedMessage:
 
 def _parse(raw: bytes) -> ParsedMessage:
     raw = _strip_mbox_from_line(raw)
-    problems = _Problems()
-    tree, header_msg, parser = _read_structure(raw, problems)
+    problems = Problems()
+    tree, header_msg, parser = read_structure(raw, problems)
     if not header_msg.keys():
         # Not an email at all: keep nothing that could be mistaken for content.
         return _empty_message(["This is not an email message: no header could be read."])
-    headers = _read_headers(_RawHeaders(header_msg), problems)
-    body = _Body(problems)
+    headers = read_headers(RawHeaders(header_msg), problems)
+    body = Body(problems)
     if tree is not None:
         body.collect(tree, raw)
     return _assemble(headers, body, problems, parser)
 
 
-def _assemble(headers: _Headers, body: _Body, problems: _Problems, parser: str) -> ParsedMessage:
+def _assemble(headers: Headers, body: Body, problems: Problems, parser: str) -> ParsedMessage:
     html = body.html.strip() if body.html else ""
     text, text_from_html = body.text, False
     if not text.strip() and html:

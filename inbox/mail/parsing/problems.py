@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from email import errors as email_errors
 
 
-class _Problems:
+class Problems:
     """Human-readable, content-free parse problems, each reported once, in order."""
 
     _DEFECTS = {

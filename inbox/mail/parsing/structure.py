@@ -1,4 +1,4 @@
-"""Raw bytes -> one `_Part` tree: `fast_mail_parser` first, `compat32` when it refuses."""
+"""Raw bytes -> one `Part` tree: `fast_mail_parser` first, `compat32` when it refuses."""
 
 from __future__ import annotations
 
@@ -10,25 +10,25 @@ from email.parser import BytesParser
 
 import fast_mail_parser
 
-from inbox.mail.parsing.header_text import _decode_8bit_header, decode_encoded_words
-from inbox.mail.parsing.headers import _parse_header_block
-from inbox.mail.parsing.problems import _Problems
+from inbox.mail.parsing.header_text import decode_8bit_header, decode_encoded_words
+from inbox.mail.parsing.headers import parse_header_block
+from inbox.mail.parsing.problems import Problems
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024  # above this, headers only (fast_mail_parser's own cap)
 MAX_DEPTH = 64  # MIME nesting deeper than this is hostile, not mail
 
 
-def _read_structure(raw: bytes, problems: _Problems) -> tuple[_Part | None, Message, str]:
+def read_structure(raw: bytes, problems: Problems) -> tuple[Part | None, Message, str]:
     """(MIME tree, header Message, parser used). Fast parser first, stdlib when it refuses."""
     if len(raw) > MAX_MESSAGE_BYTES:
         problems.add("The message is too large to be read; only its headers were.")
-        return None, _parse_header_block(raw, problems), "tolerant"
+        return None, parse_header_block(raw, problems), "tolerant"
     try:
         fast_tree = _part_from_fast(fast_mail_parser.parse_email_tree(raw, mode="full"))
     except Exception:  # any refusal from the Rust parser means "use the stdlib"
         message = BytesParser(policy=policy.compat32).parsebytes(raw)
         return _part_from_stdlib(message, problems), message, "tolerant"
-    return fast_tree, _parse_header_block(raw, problems), "fast"
+    return fast_tree, parse_header_block(raw, problems), "fast"
 
 
 class _UseTolerantParser(Exception):
@@ -36,7 +36,7 @@ class _UseTolerantParser(Exception):
 
 
 @dataclass
-class _Part:
+class Part:
     """One MIME node, whichever parser produced it."""
 
     content_type: str
@@ -45,7 +45,7 @@ class _Part:
     content_id: str | None = None
     disposition: str | None = None
     payload: bytes = b""
-    children: list[_Part] = field(default_factory=list)
+    children: list[Part] = field(default_factory=list)
     boundary: str | None = None
     is_message: bool = False
 
@@ -66,11 +66,11 @@ def _clean_content_type(value: str | None) -> str:
     return value if _CONTENT_TYPE.match(value) else "application/octet-stream"
 
 
-def _part_from_fast(node: fast_mail_parser.PyMimePart, depth: int = 0) -> _Part:
+def _part_from_fast(node: fast_mail_parser.PyMimePart, depth: int = 0) -> Part:
     headers = {key.lower(): values for key, values in node.headers.items()}
     content_type_header = (headers.get("content-type") or [""])[0]
     content_type = _clean_content_type(node.content_type)
-    part = _Part(
+    part = Part(
         content_type=content_type,
         charset=_param(content_type_header, "charset"),
         filename=decode_encoded_words(node.filename or "")[0],
@@ -87,10 +87,10 @@ def _part_from_fast(node: fast_mail_parser.PyMimePart, depth: int = 0) -> _Part:
     return part
 
 
-def _part_from_stdlib(msg: Message, problems: _Problems, depth: int = 0) -> _Part:
+def _part_from_stdlib(msg: Message, problems: Problems, depth: int = 0) -> Part:
     content_type = _clean_content_type(msg.get_content_type())
     filename = _stdlib_filename(msg)
-    part = _Part(
+    part = Part(
         content_type=content_type,
         charset=msg.get_content_charset(None),
         filename=filename,
@@ -121,7 +121,7 @@ def _stdlib_filename(msg: Message) -> str:
         return ""
     if isinstance(name, tuple):  # an RFC 2231 triple get_param did not collapse
         name = name[2]
-    return decode_encoded_words(_decode_8bit_header(str(name)))[0]
+    return decode_encoded_words(decode_8bit_header(str(name)))[0]
 
 
 def _embedded_message_bytes(children: list[Message]) -> bytes:

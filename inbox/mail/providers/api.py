@@ -57,7 +57,7 @@ def new_session(pool: int = 16) -> requests.Session:
     return session
 
 
-def _reasons(response: requests.Response) -> set[str]:
+def reasons(response: requests.Response) -> set[str]:
     """Gmail's `error.errors[].reason` and Graph's `error.code`."""
     try:
         error = response.json().get("error", {})
@@ -83,7 +83,7 @@ def error_message(response: requests.Response) -> str:
 def is_throttled(response: requests.Response) -> bool:
     if response.status_code == 429:
         return True
-    return response.status_code == 403 and bool(_reasons(response) & RATE_REASONS)
+    return response.status_code == 403 and bool(reasons(response) & RATE_REASONS)
 
 
 def retry_after(response: requests.Response) -> float | None:

@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_variables
 from google_auth_oauthlib.flow import Flow
 
 from accounts.models import Workspace
+from inbox.mail.mailboxes import folder_rename, mailbox_create, mailbox_credentials
 from inbox.mail.providers import ProviderError
 from inbox.mail.providers.api import TIMEOUT
 from inbox.mail.providers.oauth import (
@@ -32,7 +33,6 @@ from inbox.mail.providers.oauth import (
     provider_label,
     tokens_from,
 )
-from inbox.mailboxes import folder_rename, mailbox_create, mailbox_credentials
 from inbox.models import FolderRole, Mailbox, Provider, SyncState
 
 logger = logging.getLogger(__name__)

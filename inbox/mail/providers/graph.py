@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from inbox.mail.ingest import RawMail
 from inbox.mail.providers import ProviderError
-from inbox.mail.providers.api import Api, _reasons
+from inbox.mail.providers.api import Api, reasons
 from inbox.mail.providers.base import ApiSync, Fetched, Page, cursor_load, cursor_save
 from inbox.mail.providers.oauth import TokenSource
 from inbox.mail.providers.quota import Quota
@@ -61,7 +61,7 @@ def graph_api(mailbox: Mailbox) -> Api:
     )
 
 
-def _received(value: str | None) -> datetime | None:
+def received(value: str | None) -> datetime | None:
     moment = parse_datetime(value) if value else None
     return moment if moment is None or moment.tzinfo else timezone.make_aware(moment)
 
@@ -111,7 +111,7 @@ class GraphSync(ApiSync):
                 "GET", link, headers=self.headers(), passthrough=(400, 404, 410)
             )
             if response.status_code != 200:
-                if response.status_code == 410 or _reasons(response) & LOST_DELTA:
+                if response.status_code == 410 or reasons(response) & LOST_DELTA:
                     raise DeltaLost
                 raise ProviderError(
                     _("Microsoft 365 refused the folder's changes (%(status)s).")
@@ -155,7 +155,7 @@ class GraphSync(ApiSync):
             mail=RawMail(
                 provider_key=key,
                 raw=response.content,
-                received_at=_received(hint.get("receivedDateTime")),
+                received_at=received(hint.get("receivedDateTime")),
                 seen=bool(hint.get("isRead")),
                 flagged=flagged,
                 thread_hint=hint.get("conversationId", ""),

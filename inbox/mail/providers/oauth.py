@@ -27,10 +27,10 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts.keys import keys_for
 from accounts.models import Membership, Role
+from inbox.mail.mailboxes import mailbox_credentials
 from inbox.mail.providers import ProviderError, ReconnectNeeded
 from inbox.mail.providers.api import TIMEOUT
 from inbox.mail.sealing import mailbox_row, seal_json
-from inbox.mailboxes import mailbox_credentials
 from inbox.models import Mailbox, Provider, SyncState
 
 logger = logging.getLogger(__name__)

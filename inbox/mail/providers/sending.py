@@ -9,10 +9,10 @@ syncs back, by its Message-ID (`ApiSync.without_filed_copies`).
 `api_find_sent` looks for the provider's copy by Message-ID (Gmail `rfc822msgid:` among SENT,
 Graph `internetMessageId` in Sent Items): how the recovery settles a send whose worker died.
 
-Outcomes map to the delivery state machine (`inbox.mail.sending.delivery`): a refusal or a
-throttle that never ended left nothing (`_Refused`, a throttle or an unreachable provider is
+Outcomes map to the delivery state machine (`inbox.mail.sending.delivery`, outcomes in `.outcomes`): a refusal or a
+throttle that never ended left nothing (`Refused`, a throttle or an unreachable provider is
 retried later); a broken connection or a server error after the request went out may or may
-not have sent it (`_Interrupted`, checkable: the next attempt looks in Sent by Message-ID
+not have sent it (`Interrupted`, checkable: the next attempt looks in Sent by Message-ID
 before sending again, so it is retried without ever being sent twice).
 """
 
@@ -27,13 +27,12 @@ from django.utils.translation import gettext as _
 from inbox.mail.providers import ProviderError, ReconnectNeeded
 from inbox.mail.providers.api import Throttled, Unsure
 from inbox.mail.providers.gmail import UNITS, USER, gmail_api
-from inbox.mail.providers.graph import IMMUTABLE, WELL_KNOWN, _received, graph_api
-from inbox.mail.sending.delivery import _Delivery, _Interrupted, _Refused
-from inbox.mail.sending.filing import _SentCopy
+from inbox.mail.providers.graph import IMMUTABLE, WELL_KNOWN, graph_api, received
+from inbox.mail.sending.outcomes import Delivery, Interrupted, Refused, SentCopy
 from inbox.models import Direction, FolderRole, Mailbox, Message, Outgoing, Provider
 
 
-def api_deliver(outgoing: Outgoing, raw: bytes) -> tuple[_Delivery, str | None]:
+def api_deliver(outgoing: Outgoing, raw: bytes) -> tuple[Delivery, str | None]:
     """Send `raw`; returns the delivery and the provider key of the sent copy, if known."""
     mailbox = outgoing.mailbox
     try:
@@ -46,7 +45,7 @@ def api_deliver(outgoing: Outgoing, raw: bytes) -> tuple[_Delivery, str | None]:
             response = api.call(
                 "POST", f"{USER}/messages/send", units=UNITS["send"], json=body, retry_broken=False
             )
-            return _Delivery(refused={}), str(response.json()["id"])
+            return Delivery(refused={}), str(response.json()["id"])
         api = graph_api(mailbox)
         api.call(
             "POST",
@@ -56,27 +55,27 @@ def api_deliver(outgoing: Outgoing, raw: bytes) -> tuple[_Delivery, str | None]:
             ok=(202,),
             retry_broken=False,
         )
-        return _Delivery(refused={}), None
+        return Delivery(refused={}), None
     except ReconnectNeeded as error:
-        raise _Refused(str(error), temporary=False) from error
+        raise Refused(str(error), temporary=False) from error
     except Throttled as error:  # its own sentence speaks of the sync
-        raise _Refused(
+        raise Refused(
             _("The provider asked Trupeo to slow down or was unavailable."), temporary=True
         ) from error
     except Unsure as error:
-        raise _Interrupted(str(error), checkable=True) from error
+        raise Interrupted(str(error), checkable=True) from error
     except requests.ConnectionError as error:
         if isinstance(error, requests.ConnectTimeout) or _never_connected(error):
-            raise _Refused(
+            raise Refused(
                 _("The provider could not be reached; Trupeo will retry."), temporary=True
             ) from error
-        raise _Interrupted(_unanswered(), checkable=True) from error
+        raise Interrupted(_unanswered(), checkable=True) from error
     except requests.RequestException as error:
-        raise _Interrupted(_unanswered(), checkable=True) from error
+        raise Interrupted(_unanswered(), checkable=True) from error
     except ProviderError as error:
         # The sign-in service unreachable while renewing the token: nothing was sent yet.
         unreachable = isinstance(error.__cause__, requests.RequestException)
-        raise _Refused(str(error), temporary=unreachable) from error
+        raise Refused(str(error), temporary=unreachable) from error
 
 
 def _unanswered() -> str:
@@ -88,7 +87,7 @@ def _never_connected(error: requests.ConnectionError) -> bool:
     return "NewConnectionError" in type(getattr(cause, "reason", None)).__name__
 
 
-def api_find_sent(mailbox: Mailbox, message_id: str, *, token: int | None) -> _SentCopy | None:
+def api_find_sent(mailbox: Mailbox, message_id: str, *, token: int | None) -> SentCopy | None:
     """The provider's copy of a message we sent, found by its Message-ID, or None.
 
     A copy the sync already stored (under the provider's id) is found here first, without
@@ -108,7 +107,7 @@ def api_find_sent(mailbox: Mailbox, message_id: str, *, token: int | None) -> _S
             .first()
         )
         if stored is not None:
-            return _SentCopy(stored.provider_key, internal_date=stored.received_at)
+            return SentCopy(stored.provider_key, internal_date=stored.received_at)
     wanted = message_id.strip()
     if not wanted:
         return None
@@ -117,7 +116,7 @@ def api_find_sent(mailbox: Mailbox, message_id: str, *, token: int | None) -> _S
     return _graph_find_sent(mailbox, wanted, well_known=WELL_KNOWN[FolderRole.SENT])
 
 
-def _gmail_find_sent(mailbox: Mailbox, message_id: str) -> _SentCopy | None:
+def _gmail_find_sent(mailbox: Mailbox, message_id: str) -> SentCopy | None:
     api = gmail_api(mailbox)
     listing = api.call(
         "GET",
@@ -137,7 +136,7 @@ def _gmail_find_sent(mailbox: Mailbox, message_id: str) -> _SentCopy | None:
             continue  # deleted between the search and the read
         body = response.json()
         internal = body.get("internalDate")
-        return _SentCopy(
+        return SentCopy(
             str(body["id"]),
             raw=base64.urlsafe_b64decode(body["raw"] + "=" * (-len(body["raw"]) % 4)),
             internal_date=(
@@ -147,7 +146,7 @@ def _gmail_find_sent(mailbox: Mailbox, message_id: str) -> _SentCopy | None:
     return None
 
 
-def _graph_find_sent(mailbox: Mailbox, message_id: str, *, well_known: str) -> _SentCopy | None:
+def _graph_find_sent(mailbox: Mailbox, message_id: str, *, well_known: str) -> SentCopy | None:
     api = graph_api(mailbox)
     quoted = message_id.replace("'", "''")  # OData string literal
     listing = api.call(
@@ -168,7 +167,7 @@ def _graph_find_sent(mailbox: Mailbox, message_id: str, *, well_known: str) -> _
         )
         if response.status_code == 404:
             continue
-        return _SentCopy(
-            item["id"], raw=response.content, internal_date=_received(item.get("receivedDateTime"))
+        return SentCopy(
+            item["id"], raw=response.content, internal_date=received(item.get("receivedDateTime"))
         )
     return None

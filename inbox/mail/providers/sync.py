@@ -14,6 +14,7 @@ from inbox.mail.providers.base import ApiSync
 from inbox.mail.providers.gmail import gmail_sync
 from inbox.mail.providers.graph import graph_sync
 from inbox.mail.providers.oauth import provider_label
+from inbox.mail.sync_summary import FolderSummary
 from inbox.models import FolderRole, Mailbox, Provider, SyncState
 
 logger = logging.getLogger(__name__)
@@ -23,8 +24,6 @@ def provider_sync(
     mailbox: Mailbox, *, renew: Callable[[], None], batch_size: int, api: Api | None = None
 ) -> list:
     """One pass; the folder summaries `inbox.mail.sync` prints. Raises ProviderError in words."""
-    from inbox.mail.sync import FolderSummary
-
     if mailbox.sync_state == SyncState.RECONNECT:
         raise ReconnectNeeded(provider_label(mailbox.provider))
     run = gmail_sync if mailbox.provider == Provider.GOOGLE else graph_sync

@@ -39,7 +39,6 @@ from inbox.mail.sending.delivery import (
     RETRY_DELAYS,
     RETRY_EVERY,
     RETRY_WINDOW,
-    _mark_sent,
     interrupted_message,
     is_transient,
     outgoing_send,
@@ -61,7 +60,7 @@ from inbox.mail.sending.drafts import (
     reply_defaults,
     too_many_recipients_message,
 )
-from inbox.mail.sending.filing import SEEN, _file_in_sent
+from inbox.mail.sending.filing import SEEN
 from inbox.mail.sending.recovery import (
     REQUEUE_AFTER,
     RecoveryResult,
@@ -70,10 +69,7 @@ from inbox.mail.sending.recovery import (
 )
 from inbox.mail.threads import message_id_token
 
-# The public names, and three that the tests reach as `inbox.mail.sending.<name>` as when this was one
-# module: `_mark_sent` and `_file_in_sent` are patched there to kill the worker right after the
-# SMTP 250 (`delivery` calls them through this package so that the patch takes effect), and
-# `message_id_token` computes the expected token.
+# The public names, and `message_id_token`, which the tests use to compute the expected token.
 __all__ = [
     "LEASE",
     "MAX_ATTACHMENTS_BYTES",
@@ -85,8 +81,6 @@ __all__ = [
     "SEEN",
     "OutgoingStateError",
     "RecoveryResult",
-    "_file_in_sent",
-    "_mark_sent",
     "attachment_too_large_message",
     "interrupted_message",
     "is_transient",

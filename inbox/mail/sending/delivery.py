@@ -12,7 +12,6 @@ import re
 import smtplib
 import socket
 import ssl
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -23,11 +22,12 @@ from django.utils.translation import gettext as _
 
 from accounts.keys import keys_for
 from inbox.mail.imap import MailServerError, describe, smtp_connect, smtp_settings
+from inbox.mail.mailboxes import mailbox_credentials
 from inbox.mail.sealing import outgoing_row
-from inbox.mail.sending.drafts import _language, outgoing_content, read_only_message
-from inbox.mail.sending.filing import _file_in_sent
+from inbox.mail.sending.drafts import author_language, outgoing_content, read_only_message
+from inbox.mail.sending.filing import file_in_sent
+from inbox.mail.sending.outcomes import Delivery, Interrupted, Refused
 from inbox.mail.sending.reasons import refusal_in_words
-from inbox.mailboxes import mailbox_credentials
 from inbox.models import Mailbox, Outgoing, Provider, SendState
 from inbox.tasks import send_outgoing
 from trupeo.storage import read_sealed
@@ -65,31 +65,6 @@ def interrupted_message() -> str:
 # --- send ------------------------------------------------------------------------------------
 
 
-class _Refused(Exception):
-    """The server refused before accepting the message: nothing left."""
-
-    def __init__(self, reason: str, *, temporary: bool) -> None:
-        super().__init__(reason)
-        self.temporary = temporary
-
-
-class _Interrupted(Exception):
-    """The connection broke while the message itself was being transferred.
-
-    `checkable`: the provider keeps its own copy in Sent (Gmail, Graph), so the next attempt
-    can look there by Message-ID first and never send twice: retried like a transient failure.
-    Over SMTP nothing can tell, so it fails and waits for a person."""
-
-    def __init__(self, reason: str, *, checkable: bool = False) -> None:
-        super().__init__(reason)
-        self.checkable = checkable
-
-
-@dataclass(frozen=True)
-class _Delivery:
-    refused: dict[str, str]  # recipients the server refused while accepting the others
-
-
 def outgoing_send(*, outgoing_id: int) -> str | None:
     """One attempt to send; returns the state it left the outgoing in (None: not claimed)."""
     now = timezone.now()
@@ -107,10 +82,10 @@ def outgoing_send(*, outgoing_id: int) -> str | None:
     if not claimed:
         return None  # sent, sending elsewhere, failed, not due yet, or deleted
     outgoing = Outgoing.objects.select_related("mailbox__workspace", "author").get(pk=outgoing_id)
-    with translation.override(_language(outgoing.author)):
+    with translation.override(author_language(outgoing.author)):
         if outgoing.mailbox.workspace.is_read_only:
             # Queued before billing lapsed: not sent, kept; Retry sends it once renewed.
-            return _fail(outgoing, read_only_message())
+            return mark_failed(outgoing, read_only_message())
         return _send_claimed(outgoing)
 
 
@@ -132,44 +107,44 @@ def _send_claimed(outgoing: Outgoing) -> str:
             from inbox.mail.providers.sending import api_deliver
 
             delivery, sent_key = api_deliver(outgoing, raw)
-    except _Refused as refusal:
+    except Refused as refusal:
         if refusal.temporary:
             return _defer(outgoing, str(refusal))
-        return _fail(outgoing, str(refusal))
-    except _Interrupted as error:
+        return mark_failed(outgoing, str(refusal))
+    except Interrupted as error:
         if error.checkable:
             return _defer(outgoing, str(error), check_sent=True)
-        return _fail(outgoing, f"{interrupted_message()} ({error})")
+        return mark_failed(outgoing, f"{interrupted_message()} ({error})")
     except Exception as error:
         # Our own side broke (storage, keys, a bug) before anything was handed to the server.
         logger.exception(
             "outgoing %s: could not be prepared (%s)", outgoing.pk, type(error).__name__
         )
-        return _fail(outgoing, _("The message could not be prepared for sending."))
+        return mark_failed(outgoing, _("The message could not be prepared for sending."))
     note = ""
     if delivery.refused:
         note = _("Not delivered to %(addresses)s: %(reason)s") % {
             "addresses": ", ".join(sorted(delivery.refused)),
             "reason": next(iter(delivery.refused.values())),
         }
-    _mark_sent(outgoing, note=note)
+    mark_sent(outgoing, note=note)
     logger.info("outgoing %s sent (attempt %s)", outgoing.pk, outgoing.attempts)
     if sent_key is None:
-        _file_in_sent(outgoing, raw, content["message_id"], search_first=False)
+        file_in_sent(outgoing, raw, content["message_id"], search_first=False)
     else:  # the provider named its copy (Gmail): filed under that id, known to the sync
         _link_sent_copy(outgoing, raw, sent_key)
     return SendState.SENT
 
 
 def _link_sent_copy(outgoing: Outgoing, raw: bytes, provider_key: str) -> None:
-    from inbox.mail.sending.filing import _link
+    from inbox.mail.sending.filing import link_outgoing
     from inbox.models import FolderRole, MailboxFolder
 
     folder = MailboxFolder.objects.filter(mailbox=outgoing.mailbox, role=FolderRole.SENT).first()
-    _link(outgoing, folder, provider_key, raw, outgoing.sent_at or timezone.now())
+    link_outgoing(outgoing, folder, provider_key, raw, outgoing.sent_at or timezone.now())
 
 
-def _mark_sent(outgoing: Outgoing, *, note: str = "", sent_at: datetime | None = None) -> None:
+def mark_sent(outgoing: Outgoing, *, note: str = "", sent_at: datetime | None = None) -> None:
     """Record that the server accepted it: the first thing done after the 250."""
     now = timezone.now()
     sent_at = sent_at or now
@@ -189,7 +164,7 @@ def _mark_sent(outgoing: Outgoing, *, note: str = "", sent_at: datetime | None =
 def _found_in_sent(outgoing: Outgoing, raw: bytes, content: dict) -> bool:
     """After an ambiguous API attempt: the provider's Sent holds it → marked sent and linked.
 
-    Raises `_Refused` (transient) when Sent cannot be searched: sending blind could send twice.
+    Raises `Refused` (transient) when Sent cannot be searched: sending blind could send twice.
     """
     from inbox.mail.providers.sending import api_find_sent
 
@@ -199,13 +174,13 @@ def _found_in_sent(outgoing: Outgoing, raw: bytes, content: dict) -> bool:
         )
     except Exception as error:
         logger.warning("outgoing %s: Sent not searchable (%s)", outgoing.pk, type(error).__name__)
-        raise _Refused(
+        raise Refused(
             _("The provider could not be asked whether the message already left."),
             temporary=True,
         ) from error
     if found is None:
         return False
-    _mark_sent(outgoing, sent_at=found.internal_date)
+    mark_sent(outgoing, sent_at=found.internal_date)
     _link_sent_copy(outgoing, found.raw or raw, found.provider_key)
     logger.info("outgoing %s found in Sent after an ambiguous attempt", outgoing.pk)
     return True
@@ -222,8 +197,8 @@ def _defer(outgoing: Outgoing, reason: str, *, check_sent: bool = False) -> str:
             "count": outgoing.attempts
         }
         if check_sent or outgoing.check_sent_first:
-            return _fail(outgoing, f"{interrupted_message()} {reason} {gave_up}")
-        return _fail(outgoing, f"{reason} {gave_up}")
+            return mark_failed(outgoing, f"{interrupted_message()} {reason} {gave_up}")
+        return mark_failed(outgoing, f"{reason} {gave_up}")
     Outgoing.objects.filter(pk=outgoing.pk, state=SendState.SENDING).update(
         state=SendState.QUEUED,
         lease_until=due,
@@ -242,7 +217,7 @@ def _defer(outgoing: Outgoing, reason: str, *, check_sent: bool = False) -> str:
     return SendState.QUEUED
 
 
-def _fail(outgoing: Outgoing, reason: str) -> str:
+def mark_failed(outgoing: Outgoing, reason: str) -> str:
     now = timezone.now()
     Outgoing.objects.filter(pk=outgoing.pk, state=SendState.SENDING).update(
         state=SendState.FAILED, lease_until=None, last_error=reason[:2000], updated_at=now
@@ -257,7 +232,7 @@ def _reply_text(reply: bytes | str) -> str:
     return " ".join(text.split())[:MAX_REASON]
 
 
-def _refusal(host: str, code: int, reply: bytes | str) -> _Refused:
+def _refusal(host: str, code: int, reply: bytes | str) -> Refused:
     temporary = 400 <= code < 500
     text = _reply_text(reply)
     if temporary:
@@ -265,19 +240,19 @@ def _refusal(host: str, code: int, reply: bytes | str) -> _Refused:
     else:
         reason = _("The SMTP server %(host)s refused the message: %(why)s (%(code)s %(reply)s).")
     values = {"host": host, "code": code, "reply": text, "why": refusal_in_words(code, text)}
-    return _Refused(reason % values, temporary=temporary)
+    return Refused(reason % values, temporary=temporary)
 
 
-def _deliver(mailbox: Mailbox, raw: bytes, recipients: list[str]) -> _Delivery:
+def _deliver(mailbox: Mailbox, raw: bytes, recipients: list[str]) -> Delivery:
     """smtplib's sendmail, step by step, so that a break during DATA is told apart from a
     refusal before it (nothing left) — the first is ambiguous, the second is not."""
     if not mailbox.smtp_host:
-        raise _Refused(_("This mailbox has no SMTP server to send with."), temporary=False)
+        raise Refused(_("This mailbox has no SMTP server to send with."), temporary=False)
     server = smtp_settings(mailbox, mailbox_credentials(mailbox))
     try:
         smtp = smtp_connect(server)
     except MailServerError as error:
-        raise _Refused(str(error), temporary=is_transient(error.__cause__)) from error
+        raise Refused(str(error), temporary=is_transient(error.__cause__)) from error
     try:
         try:
             smtp.ehlo_or_helo_if_needed()
@@ -313,16 +288,16 @@ def _deliver(mailbox: Mailbox, raw: bytes, recipients: list[str]) -> _Delivery:
                         "The SMTP server %(host)s refused the recipients %(addresses)s: "
                         "%(why)s (%(reply)s)."
                     )
-                raise _Refused(reason % values, temporary=temporary)
+                raise Refused(reason % values, temporary=temporary)
             code, reply = smtp.docmd("data")
             if code != 354:
                 raise _refusal(server.host, code, reply)
-        except _Refused:
+        except Refused:
             raise
         except smtplib.SMTPResponseException as error:
             raise _refusal(server.host, error.smtp_code, error.smtp_error) from error
         except Exception as error:  # the connection broke before the message was sent
-            raise _Refused(
+            raise Refused(
                 describe(error, host=server.host, protocol="SMTP"), temporary=is_transient(error)
             ) from error
         # From here the server may have the message: a break is ambiguous, never "not sent".
@@ -330,10 +305,10 @@ def _deliver(mailbox: Mailbox, raw: bytes, recipients: list[str]) -> _Delivery:
             smtp.send(_dot_stuffed(raw))
             code, reply = smtp.getreply()
         except Exception as error:
-            raise _Interrupted(describe(error, host=server.host, protocol="SMTP")) from error
+            raise Interrupted(describe(error, host=server.host, protocol="SMTP")) from error
         if code != 250:
             raise _refusal(server.host, code, reply)
-        return _Delivery(refused={a: f"{c} {_reply_text(r)}" for a, (c, r) in refused.items()})
+        return Delivery(refused={a: f"{c} {_reply_text(r)}" for a, (c, r) in refused.items()})
     finally:
         try:
             smtp.quit()

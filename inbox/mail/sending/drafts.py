@@ -261,7 +261,7 @@ def outgoing_queue(*, outgoing: Outgoing) -> Outgoing:
                 )
         message_id = compose.new_message_id(mailbox.address)
         now = timezone.now()
-        with translation.override(_language(locked.author)):
+        with translation.override(author_language(locked.author)):
             mime = compose.compose_message(
                 mailbox=mailbox,
                 kind=locked.kind,
@@ -313,7 +313,7 @@ def _refresh(target: Outgoing, source: Outgoing) -> None:
         setattr(target, name, getattr(source, name))
 
 
-def _language(author: User | None) -> str:
+def author_language(author: User | None) -> str:
     return (author.language if author is not None else "") or settings.LANGUAGE_CODE
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
@@ -16,7 +15,8 @@ from imapclient.exceptions import IMAPClientError
 
 from inbox.mail.imap import describe, imap_connect, imap_settings
 from inbox.mail.ingest import RawMail, ingest_batch
-from inbox.mailboxes import folder_name, mailbox_credentials
+from inbox.mail.mailboxes import folder_name, mailbox_credentials
+from inbox.mail.sending.outcomes import SentCopy
 from inbox.models import FolderRole, Mailbox, MailboxFolder, Message, Outgoing, Provider
 
 # One logger for the package, under the name it has always had.
@@ -29,7 +29,7 @@ _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.I)
 # --- the copy in Sent --------------------------------------------------------------------------
 
 
-def _file_in_sent(outgoing: Outgoing, raw: bytes, message_id: str, *, search_first: bool) -> None:
+def file_in_sent(outgoing: Outgoing, raw: bytes, message_id: str, *, search_first: bool) -> None:
     """Put the sent message in the Sent folder (once) and into its conversation.
 
     Never raises: the message has left, and what remains is bookkeeping. Without an IMAP
@@ -47,7 +47,7 @@ def _file_in_sent(outgoing: Outgoing, raw: bytes, message_id: str, *, search_fir
         found = None
         if search_first:
             try:
-                found = _find_in_sent(mailbox, folder, message_id, token=outgoing.message_id_token)
+                found = find_in_sent(mailbox, folder, message_id, token=outgoing.message_id_token)
             except Exception as error:
                 logger.warning(
                     "outgoing %s: provider's Sent not searchable (%s)",
@@ -71,14 +71,7 @@ def _file_in_sent(outgoing: Outgoing, raw: bytes, message_id: str, *, search_fir
             if found is not None:
                 provider_key, stored_raw = found.provider_key, found.raw or raw
                 received_at = found.internal_date or received_at
-    _link(outgoing, folder, provider_key, stored_raw, received_at, note=note)
-
-
-@dataclass(frozen=True)
-class _SentCopy:
-    provider_key: str
-    raw: bytes | None = None  # the server's bytes, when we fetched them
-    internal_date: datetime | None = None
+    link_outgoing(outgoing, folder, provider_key, stored_raw, received_at, note=note)
 
 
 def _sent_copy(
@@ -89,7 +82,7 @@ def _sent_copy(
     *,
     sent_at: datetime,
     search_first: bool,
-) -> _SentCopy | None:
+) -> SentCopy | None:
     """APPEND to Sent with \\Seen and return the copy's provider key (APPENDUID, else found
     by Message-ID). With `search_first`, an existing copy is used instead of appending."""
     name = folder_name(folder, mailbox.workspace) or "Sent"
@@ -111,7 +104,7 @@ def _sent_copy(
         )
         if match:
             uidvalidity, uid = int(match.group(1)), int(match.group(2))
-            return _SentCopy(f"{folder.pk}:{uidvalidity}:{uid}")
+            return SentCopy(f"{folder.pk}:{uidvalidity}:{uid}")
         return _search(client, folder, name, message_id, fetch=False)  # no UIDPLUS
     finally:
         _logout(client)
@@ -131,15 +124,15 @@ def _search(client, folder: MailboxFolder, name: str, message_id: str, *, fetch:
     uid = uids[0]
     key = f"{folder.pk}:{uidvalidity}:{uid}"
     if not fetch:
-        return _SentCopy(key)
+        return SentCopy(key)
     data = client.fetch([uid], [b"RFC822", b"INTERNALDATE"]).get(uid, {})
     internal = data.get(b"INTERNALDATE")
     if isinstance(internal, datetime) and timezone.is_naive(internal):
         internal = timezone.make_aware(internal)
-    return _SentCopy(key, raw=data.get(b"RFC822"), internal_date=internal)
+    return SentCopy(key, raw=data.get(b"RFC822"), internal_date=internal)
 
 
-def _link(
+def link_outgoing(
     outgoing: Outgoing,
     folder: MailboxFolder | None,
     provider_key: str,
@@ -175,14 +168,14 @@ def _link(
         setattr(outgoing, name, value)
 
 
-def _sent_searchable(mailbox: Mailbox, folder: MailboxFolder | None) -> bool:
+def sent_searchable(mailbox: Mailbox, folder: MailboxFolder | None) -> bool:
     """Whether the Sent folder can be searched: over IMAP, or through the provider's API."""
     return mailbox.provider != Provider.IMAP or (folder is not None and bool(mailbox.imap_host))
 
 
-def _find_in_sent(
+def find_in_sent(
     mailbox: Mailbox, folder: MailboxFolder | None, message_id: str, *, token: int | None = None
-) -> _SentCopy | None:
+) -> SentCopy | None:
     """The copy in Sent with this Message-ID (`token`: its blind token, for OAuth mailboxes
     to recognise a copy their sync already stored)."""
     if mailbox.provider != Provider.IMAP:

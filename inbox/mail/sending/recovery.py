@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 
 from accounts.keys import keys_for
 from inbox.mail.sealing import outgoing_row
-from inbox.mail.sending.delivery import LEASE, _fail, _mark_sent, interrupted_message
-from inbox.mail.sending.drafts import OutgoingStateError, _language, outgoing_content
-from inbox.mail.sending.filing import _file_in_sent, _find_in_sent, _link, _sent_searchable
+from inbox.mail.sending.delivery import LEASE, interrupted_message, mark_failed, mark_sent
+from inbox.mail.sending.drafts import OutgoingStateError, author_language, outgoing_content
+from inbox.mail.sending.filing import file_in_sent, find_in_sent, link_outgoing, sent_searchable
 from inbox.models import FolderRole, MailboxFolder, Outgoing, SendState
 from inbox.tasks import send_outgoing
 from trupeo.queueing import enqueue, enqueue_on_commit
@@ -55,7 +55,7 @@ def outgoing_recover_stuck(*, now: datetime | None = None) -> RecoveryResult:
     for outgoing in stuck.select_related("mailbox__workspace", "author").order_by("pk"):
         if not _take(outgoing, SendState.SENDING, now):
             continue
-        with translation.override(_language(outgoing.author)):
+        with translation.override(author_language(outgoing.author)):
             if _recover_sending(outgoing):
                 result.confirmed_sent += 1
             else:
@@ -66,13 +66,13 @@ def outgoing_recover_stuck(*, now: datetime | None = None) -> RecoveryResult:
     for outgoing in unfiled.select_related("mailbox__workspace", "author").order_by("pk"):
         if not _take(outgoing, SendState.SENT, now):
             continue
-        with translation.override(_language(outgoing.author)):
+        with translation.override(author_language(outgoing.author)):
             keys = keys_for(outgoing.mailbox.workspace)
             raw = read_sealed(
                 outgoing.raw_object, keys, field="outgoing.raw", row=outgoing_row(outgoing.pk)
             )
             message_id = outgoing_content(outgoing, keys).get("message_id", "")
-            _file_in_sent(outgoing, raw, message_id, search_first=True)
+            file_in_sent(outgoing, raw, message_id, search_first=True)
         result.filed += 1
     due = Outgoing.objects.filter(
         state=SendState.QUEUED, updated_at__lt=now - REQUEUE_AFTER
@@ -100,21 +100,21 @@ def _recover_sending(outgoing: Outgoing) -> bool:
     message_id = outgoing_content(outgoing, keys).get("message_id", "")
     folder = MailboxFolder.objects.filter(mailbox=mailbox, role=FolderRole.SENT).first()
     found = None
-    if message_id and _sent_searchable(mailbox, folder):
+    if message_id and sent_searchable(mailbox, folder):
         try:
-            found = _find_in_sent(mailbox, folder, message_id, token=outgoing.message_id_token)
+            found = find_in_sent(mailbox, folder, message_id, token=outgoing.message_id_token)
         except Exception as error:
             logger.warning(
                 "outgoing %s: Sent folder not searchable (%s)", outgoing.pk, type(error).__name__
             )
     if found is None:
-        _fail(outgoing, interrupted_message())
+        mark_failed(outgoing, interrupted_message())
         return False
-    _mark_sent(outgoing, sent_at=found.internal_date)
+    mark_sent(outgoing, sent_at=found.internal_date)
     raw = found.raw or read_sealed(
         outgoing.raw_object, keys, field="outgoing.raw", row=outgoing_row(outgoing.pk)
     )
-    _link(outgoing, folder, found.provider_key, raw, outgoing.sent_at or timezone.now())
+    link_outgoing(outgoing, folder, found.provider_key, raw, outgoing.sent_at or timezone.now())
     return True
 
 

@@ -12,8 +12,8 @@ from accounts.keys import keys_for
 from accounts.models import Membership, Role, User, Workspace
 from inbox.demo import DEMO_DOMAIN, demo_mail
 from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.mail.search import fold
-from inbox.mailboxes import mailbox_create
 from inbox.models import (
     Conversation,
     FolderRole,
