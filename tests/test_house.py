@@ -191,3 +191,16 @@ def test_the_mail_pipeline_never_imports_the_ui_side():
         if not any(target == ok or target.startswith(ok + ".") for ok in PIPELINE_MAY_IMPORT)
     )
     assert wrong == []
+
+
+def test_no_function_of_the_pipeline_reaches_80_lines():
+    long = []
+    for name, path in MODULES.items():
+        if not (name == PIPELINE or name.startswith(PIPELINE + ".")):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+                if node.end_lineno - first + 1 >= 80:
+                    long.append(f"{name}.{node.name}")
+    assert long == []

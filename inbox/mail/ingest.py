@@ -13,7 +13,7 @@ content is missing. The caller advances its sync cursor only after this returns.
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -161,6 +161,37 @@ def batch_prepare(*, mailbox: Mailbox, batch: SortedBatch, store: ObjectStore) -
     ]
 
 
+@dataclass(eq=False)
+class _InBatch:
+    """What one conversation gathers while a batch is threaded, written when the batch is."""
+
+    conversation: Conversation
+    summary: dict  # opened once, sealed again once
+    is_new: bool = False
+    first_mail: ParsedMessage | None = None  # a new conversation's first mail in the batch
+    customer_started: bool = False  # ... came in from a customer, not history: rules apply
+    replied: bool = False  # the customer wrote again (followers hear of it)
+    was_snoozed: bool = False  # as the customer's latest reply in the batch found it
+
+
+@dataclass
+class _Rows:
+    """The batch being built: conversations by object (new ones have no id yet), rows."""
+
+    mailbox: Mailbox
+    folder: MailboxFolder | None
+    keys: WorkspaceKeys
+    threader: Threader
+    now: datetime
+    threads: dict[int, _InBatch] = field(default_factory=dict)  # by id(conversation)
+    replied: list[_InBatch] = field(default_factory=list)  # customer wrote again, first reply first
+    messages: list[Message] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+
+    def started(self) -> list[Conversation]:
+        return [t.conversation for t in self.threads.values() if t.is_new]
+
+
 def batch_store(
     *,
     mailbox: Mailbox,
@@ -172,127 +203,151 @@ def batch_store(
     """Step 3 (after `prepare` of each fresh mail): thread, then write every row at once."""
     result = batch.result
     keys = keys_for(mailbox.workspace)
-    # Sorted a moment ago, but a send may have filed one of these keys since (APPENDUID).
-    known = stored_keys(mailbox, [m.provider_key for m in batch.fresh])
-    if known:
-        kept = [i for i, m in enumerate(batch.fresh) if m.provider_key not in known]
-        result.skipped += len(batch.fresh) - len(kept)
-        batch.fresh = [batch.fresh[i] for i in kept]
-        batch.digests = [batch.digests[i] for i in kept]
-        prepared = [prepared[i] for i in kept]
-    headers = [r.headers for r in prepared]
+    prepared = _drop_filed_since(mailbox, batch, prepared, result)
     now = timezone.now()
     threader = Threader(mailbox=mailbox, keys=keys)
-    threader.prefetch(headers)
-    # Conversations are tracked by object: the new ones get their ids in one bulk insert.
-    touched: dict[int, Conversation] = {}
-    summaries: dict[int, dict] = {}
-    started: list[Conversation] = []
-    new_ids: set[int] = set()
-    first_mail: dict[int, tuple[ParsedMessage, bool]] = {}  # by new conversation
-    replied: dict[int, tuple[Conversation, bool]] = {}  # customer wrote again (was snoozed?)
-    messages: list[Message] = []
-    attachments: list[Attachment] = []
+    threader.prefetch([r.headers for r in prepared])
+    rows = _Rows(mailbox=mailbox, folder=folder, keys=keys, threader=threader, now=now)
     for mail, ready, digest in zip(batch.fresh, prepared, batch.digests, strict=True):
-        p = ready.headers
-        received_at = mail.received_at or p.date or now
-        direction = _direction(mailbox, folder, p)
-        if mail.conversation_id is not None:
-            conversation = threader.conversation(mail.conversation_id)
-            reason = ThreadReason.OUTBOUND
-        else:
-            conversation, reason = threader.find(
-                p, received_at=received_at, thread_hint=mail.thread_hint
-            )
-        if conversation is None:
-            conversation = _conversation_start(mailbox, keys, p, received_at, mail.thread_hint)
-            started.append(conversation)
-            new_ids.add(id(conversation))
-            threader.remember_conversation(
-                conversation, _counterpart(direction, p).get("address", "")
-            )
-        conversation = touched.setdefault(id(conversation), conversation)
-        if id(conversation) not in summaries:
-            summaries[id(conversation)] = (
-                open_json(
-                    keys,
-                    conversation.summary_sealed,
-                    field="conversation.summary",
-                    row=conversation_row(conversation.pk),
-                )
-                if conversation.summary_sealed
-                else {}
-            )
-        history = _is_history(mailbox, received_at)
-        if id(conversation) in new_ids and id(conversation) not in first_mail:
-            first_mail[id(conversation)] = (p, direction == Direction.INBOUND and not history)
-        was_snoozed = conversation.snoozed_until is not None
-        if _conversation_add(
-            conversation,
-            summaries[id(conversation)],
-            p,
-            direction=direction,
-            received_at=received_at,
-            history=history,
-        ):
-            replied[id(conversation)] = (conversation, was_snoozed)
-        token = message_id_token(keys, p.message_id) if p.message_id else None
-        threader.remember(token, conversation)
-        message = Message(
-            workspace_id=mailbox.workspace_id,
-            mailbox=mailbox,
-            conversation=conversation,
-            folder=folder,
-            provider_key=mail.provider_key,
-            sealed_as=mail.provider_key,
-            direction=direction,
-            thread_reason=reason,
-            message_id_token=token,
-            envelope_sealed=ready.envelope_sealed,
-            text_sealed=ready.text_sealed,
-            html_sealed=ready.html_sealed,
-            raw_object=ready.raw_object,
-            raw_size=ready.raw_size,
-            sent_at=p.date,
-            received_at=received_at,
-            is_seen=mail.seen,
-            is_flagged=mail.flagged,
-            has_parse_problems=bool(p.parse_problems),
-            search_tokens=ready.tokens,
-            raw_digest=digest,
-        )
-        messages.append(message)
-        attachments.extend(
-            Attachment(
-                workspace_id=mailbox.workspace_id,
-                message=message,  # saved just below, before the attachments
-                position=a.position,
-                meta_sealed=a.meta_sealed,
-                content_type=a.content_type,
-                size=a.size,
-                is_inline=a.is_inline,
-                object_key=a.object_key,
-            )
-            for a in ready.attachments
-        )
-        result.parse_problems += bool(p.parse_problems)
-
+        _thread_one(rows, mail, ready, digest)
+        result.parse_problems += bool(ready.headers.parse_problems)
     store.flush()  # every object durable before a row can point at it
+    _rows_write(rows)
+    result.conversations_created = len(rows.started())
+    result.created = len(rows.messages)
+    return result
+
+
+def _drop_filed_since(
+    mailbox: Mailbox, batch: SortedBatch, prepared: Sequence[Prepared], result: IngestResult
+) -> Sequence[Prepared]:
+    """Sorted a moment ago, but a send may have filed one of these keys since (APPENDUID)."""
+    known = stored_keys(mailbox, [m.provider_key for m in batch.fresh])
+    if not known:
+        return prepared
+    kept = [i for i, m in enumerate(batch.fresh) if m.provider_key not in known]
+    result.skipped += len(batch.fresh) - len(kept)
+    batch.fresh = [batch.fresh[i] for i in kept]
+    batch.digests = [batch.digests[i] for i in kept]
+    return [prepared[i] for i in kept]
+
+
+def _thread_one(rows: _Rows, mail: RawMail, ready: Prepared, digest: int) -> None:
+    """Find (or start) the mail's conversation, fold the mail into it, add its rows."""
+    mailbox, keys, threader, now = rows.mailbox, rows.keys, rows.threader, rows.now
+    p = ready.headers
+    received_at = mail.received_at or p.date or now
+    direction = _direction(mailbox, rows.folder, p)
+    if mail.conversation_id is not None:
+        conversation = threader.conversation(mail.conversation_id)
+        reason = ThreadReason.OUTBOUND
+    else:
+        conversation, reason = threader.find(
+            p, received_at=received_at, thread_hint=mail.thread_hint
+        )
+    if conversation is None:
+        conversation = _conversation_start(mailbox, keys, p, received_at, mail.thread_hint)
+        rows.threads[id(conversation)] = _InBatch(conversation, {}, is_new=True)
+        threader.remember_conversation(conversation, _counterpart(direction, p).get("address", ""))
+    thread = rows.threads.get(id(conversation))
+    if thread is None:
+        thread = rows.threads[id(conversation)] = _InBatch(
+            conversation, _summary_open(keys, conversation)
+        )
+    history = _is_history(mailbox, received_at)
+    if thread.is_new and thread.first_mail is None:
+        thread.first_mail = p
+        thread.customer_started = direction == Direction.INBOUND and not history
+    was_snoozed = conversation.snoozed_until is not None
+    if _conversation_add(
+        conversation,
+        thread.summary,
+        p,
+        direction=direction,
+        received_at=received_at,
+        history=history,
+    ):
+        if not thread.replied:
+            thread.replied = True
+            rows.replied.append(thread)
+        thread.was_snoozed = was_snoozed
+    token = message_id_token(keys, p.message_id) if p.message_id else None
+    threader.remember(token, conversation)
+    message = _message_row(rows, conversation, mail, ready, digest)
+    message.thread_reason, message.direction, message.message_id_token = reason, direction, token
+    message.received_at = received_at
+    rows.messages.append(message)
+    rows.attachments.extend(
+        Attachment(
+            workspace_id=mailbox.workspace_id,
+            message=message,  # saved before the attachments
+            position=a.position,
+            meta_sealed=a.meta_sealed,
+            content_type=a.content_type,
+            size=a.size,
+            is_inline=a.is_inline,
+            object_key=a.object_key,
+        )
+        for a in ready.attachments
+    )
+
+
+def _summary_open(keys: WorkspaceKeys, conversation: Conversation) -> dict:
+    if not conversation.summary_sealed:
+        return {}
+    return open_json(
+        keys,
+        conversation.summary_sealed,
+        field="conversation.summary",
+        row=conversation_row(conversation.pk),
+    )
+
+
+def _message_row(
+    rows: _Rows, conversation: Conversation, mail: RawMail, ready: Prepared, digest: int
+) -> Message:
+    """The message's row as prepared (its threading fields are set by the caller)."""
+    p = ready.headers
+    return Message(
+        workspace_id=rows.mailbox.workspace_id,
+        mailbox=rows.mailbox,
+        conversation=conversation,
+        folder=rows.folder,
+        provider_key=mail.provider_key,
+        sealed_as=mail.provider_key,
+        envelope_sealed=ready.envelope_sealed,
+        text_sealed=ready.text_sealed,
+        html_sealed=ready.html_sealed,
+        raw_object=ready.raw_object,
+        raw_size=ready.raw_size,
+        sent_at=p.date,
+        is_seen=mail.seen,
+        is_flagged=mail.flagged,
+        has_parse_problems=bool(p.parse_problems),
+        search_tokens=ready.tokens,
+        raw_digest=digest,
+    )
+
+
+def _rows_write(rows: _Rows) -> None:
+    """One transaction: conversations (new ones inserted, others upserted), messages,
+    attachments, what the arrivals set off, the mailbox's counter."""
+    mailbox, keys, started = rows.mailbox, rows.keys, rows.started()
     with transaction.atomic():
         ids_reserve(started)  # the summary is sealed with the conversation's id
-        for key, conversation in touched.items():
-            conversation.summary_sealed = seal_json(
+        for thread in rows.threads.values():
+            thread.conversation.summary_sealed = seal_json(
                 keys,
-                summaries[key],
+                thread.summary,
                 field="conversation.summary",
-                row=conversation_row(conversation.pk),
+                row=conversation_row(thread.conversation.pk),
             )
         unwritten = [c for c in started if c._state.adding]
         rows_insert(unwritten)
         written = {id(c) for c in unwritten}
         # One upsert for the conversations already in the database: counters and summary.
         Conversation.objects.bulk_create(
-            [c for c in touched.values() if id(c) not in written],
+            [t.conversation for t in rows.threads.values() if id(t.conversation) not in written],
             update_conflicts=True,
             unique_fields=["id"],
             update_fields=[
@@ -305,21 +360,20 @@ def batch_store(
                 "first_message_at",
             ],
         )
-        rows_insert(messages)
-        rows_insert(attachments)
+        rows_insert(rows.messages)
+        rows_insert(rows.attachments)
         arrivals_handle(
             mailbox=mailbox,
             started=[
-                NewConversation(c, first_mail[id(c)][0]) for c in started if first_mail[id(c)][1]
+                NewConversation(t.conversation, t.first_mail)
+                for t in rows.threads.values()
+                if t.is_new and t.customer_started
             ],
-            replied=list(replied.values()),
+            replied=[(t.conversation, t.was_snoozed) for t in rows.replied],
         )
         Mailbox.objects.filter(pk=mailbox.pk).update(
-            messages_synced=F("messages_synced") + len(messages)
+            messages_synced=F("messages_synced") + len(rows.messages)
         )
-    result.conversations_created = len(started)
-    result.created = len(messages)
-    return result
 
 
 def _adopt(
