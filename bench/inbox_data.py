@@ -1,8 +1,8 @@
 """A big, realistic inbox written straight into the database, sealed and indexed like real mail.
 
-Ingesting a million messages through `inbox.ingest` would take hours (parsing, threading), so
+Ingesting a million messages through `inbox.mail.ingest` would take hours (parsing, threading), so
 this writes the rows ingestion would write — the same sealed fields and rows
-(`inbox.sealing`), the same blind tokens (`inbox.search.words` + `WorkspaceKeys.search_token`,
+(`inbox.mail.sealing`), the same blind tokens (`inbox.mail.search.words` + `WorkspaceKeys.search_token`,
 as `message_tokens` computes them), the same summary — with PostgreSQL COPY, in chunks.
 
 Speed on 2 cores comes from doing each expensive thing once: the vocabulary's normalised words
@@ -31,6 +31,16 @@ from faker.providers.person.fr_FR import Provider as FrenchNames
 from accounts.keys import keys_for
 from accounts.models import User, Workspace
 from inbox.fields import TokenArrayField
+from inbox.mail.parsing import make_snippet
+from inbox.mail.sealing import (
+    attachment_row,
+    conversation_row,
+    message_row,
+    note_row,
+    seal_json,
+)
+from inbox.mail.search import fold, words
+from inbox.mail.threads import subject_token
 from inbox.models import (
     Activity,
     ActivityKind,
@@ -45,17 +55,7 @@ from inbox.models import (
     Status,
     ThreadReason,
 )
-from inbox.parsing import make_snippet
-from inbox.sealing import (
-    attachment_row,
-    conversation_row,
-    message_row,
-    note_row,
-    seal_json,
-)
-from inbox.search import fold, words
 from inbox.tags import tag_create
-from inbox.threading import subject_token
 from trupeo.crypto import WorkspaceKeys
 from trupeo.storage import new_object_key
 
@@ -181,7 +181,7 @@ class _Index:
         return token
 
     def field(self, prefix: str, found: Iterable[str]) -> set[int]:
-        """As `inbox.search.field_tokens`: every word plain, and prefixed when there is one."""
+        """As `inbox.mail.search.field_tokens`: every word plain, and prefixed when there is one."""
         token = self.token
         result = {token(w) for w in found}
         if prefix:

@@ -165,8 +165,8 @@ def _generate(args, server_url: str) -> dict:
     from accounts.keys import keys_for
     from accounts.models import Membership, Role, User
     from bench.inbox_data import GENERATOR_VERSION, generate
-    from inbox.mailboxes import mailbox_create
-    from inbox.sealing import seal_json
+    from inbox.mail.mailboxes import mailbox_create
+    from inbox.mail.sealing import seal_json
 
     users = [User.objects.create_user(email, name=name) for email, name in MEMBERS]
     workspace = services.workspace_create(name="Lycée Bench", slug="bench", owner=users[0])
@@ -223,7 +223,7 @@ def _samples(marker: dict):
     from accounts.keys import keys_for
     from accounts.models import Workspace
     from bench.inbox_data import Generated
-    from inbox.sealing import open_json
+    from inbox.mail.sealing import open_json
 
     workspace = Workspace.objects.get(slug="bench")
     blob = base64.b64decode(marker["samples"])

@@ -132,8 +132,8 @@ def run_sync(mailbox_id: int, compressed: bool) -> None:
     import django
 
     django.setup()
-    from inbox.providers import graph, quota
-    from inbox.sync import mailbox_sync
+    from inbox.mail.providers import graph, quota
+    from inbox.mail.sync import mailbox_sync
 
     quotas = []  # every Quota of the sync, for its mean request time
     original_init = quota.Quota.__init__

@@ -68,7 +68,7 @@ class Site:
         }
         self.manage("migrate", "-v0")
         script = (
-            "from accounts import services; from inbox.mailboxes import mailbox_create;"
+            "from accounts import services; from inbox.mail.mailboxes import mailbox_create;"
             "w = services.workspace_create(name='Bench', slug='bench', owner=None);"
             f"m = mailbox_create(workspace=w, address='scolarite@lycee-bench.fr',"
             f" credentials={{'imap_password': {password!r}}}, imap_host={dovecot.host!r},"

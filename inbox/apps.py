@@ -13,3 +13,9 @@ class InboxConfig(AppConfig):
         # Tags and mailboxes show in every page's lists; a sync's health updates show nowhere.
         bump_on_change(Tag)
         bump_on_change(Mailbox, fields_shown={"address", "name"})
+
+        from inbox.mail.signals import mail_stored
+        from inbox.on_arrival import mail_stored_received
+
+        # The pipeline never imports the UI side: it tells it what arrived.
+        mail_stored.connect(mail_stored_received, dispatch_uid="inbox.on_arrival")

@@ -18,6 +18,8 @@ from django.db.models import Max
 
 from accounts.keys import keys_for
 from accounts.models import Membership, User
+from inbox.mail.sealing import note_row, open_json, stored_message_row
+from inbox.mail.sending import outgoing_content, outgoing_create, outgoing_update
 from inbox.models import (
     Conversation,
     Direction,
@@ -28,8 +30,6 @@ from inbox.models import (
     OutgoingKind,
     SendState,
 )
-from inbox.sealing import note_row, open_json, stored_message_row
-from inbox.sending import outgoing_content, outgoing_create, outgoing_update
 from inbox.signatures import mailbox_signature
 from trupeo.crypto import WorkspaceKeys
 

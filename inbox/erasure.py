@@ -6,7 +6,7 @@ Addresses are sealed, so no query can compare them. Candidates come from three p
 each candidate is then confirmed by decrypting its envelope and comparing the addresses:
 
 - the blind index: at ingestion every message got the tokens "from:<address>" and
-  "to:<address>" (To and Cc) for each full address (see `inbox.search`); a message carrying
+  "to:<address>" (To and Cc) for each full address (see `inbox.mail.search`); a message carrying
   either token for the person's address is a candidate;
 - messages without index tokens (a message that could not be parsed has none);
 - messages we sent (their Bcc is not indexed, and our own copies are few).
@@ -36,6 +36,14 @@ from django.db.models import Q
 
 from accounts.keys import keys_for
 from accounts.models import Workspace
+from inbox.mail.sealing import (
+    conversation_row,
+    open_json,
+    outgoing_row,
+    seal_json,
+    stored_message_row,
+)
+from inbox.mail.search import fold, words
 from inbox.models import (
     Attachment,
     Conversation,
@@ -44,14 +52,6 @@ from inbox.models import (
     Message,
     Outgoing,
 )
-from inbox.sealing import (
-    conversation_row,
-    open_json,
-    outgoing_row,
-    seal_json,
-    stored_message_row,
-)
-from inbox.search import fold, words
 from trupeo.crypto import CryptoError, WorkspaceKeys
 from trupeo.storage import ObjectStore, object_store, workspace_prefix
 
@@ -263,7 +263,7 @@ def person_mail_erase(
 
 
 def _conversation_rebuild(keys: WorkspaceKeys, conversation: Conversation) -> None:
-    """Counters and summary from the messages that remain (mirrors `inbox.ingest`)."""
+    """Counters and summary from the messages that remain (mirrors `inbox.mail.ingest`)."""
     summary: dict = {}
     remaining = list(
         conversation.messages.order_by("received_at", "id").only(

@@ -44,14 +44,14 @@ from django.utils import timezone
 
 from accounts.keys import keys_for
 from accounts.models import Workspace
-from inbox.models import Attachment, Conversation, Message, Note
-from inbox.presenters import conversation_summary
-from inbox.sealing import (
+from inbox.mail.sealing import (
     note_row,
     open_json,
     stored_attachment_row,
     stored_message_row,
 )
+from inbox.models import Attachment, Conversation, Message, Note
+from inbox.presenters import conversation_summary
 from inbox.tags import tags_by_conversation, workspace_tags
 from trupeo.crypto import WorkspaceKeys
 from trupeo.storage import ObjectStore, object_store, open_sealed

@@ -20,7 +20,7 @@ class TokenArrayField(models.Field):
         tokens = [int(t) for t in value]
         return tokens if connection.vendor == "postgresql" else json.dumps(tokens)
 
-    # A binary COPY (inbox.bulk_insert) sends the array already encoded: psycopg's own
+    # A binary COPY (inbox.mail.bulk_insert) sends the array already encoded: psycopg's own
     # array dumper spends a Python call per element, and a message has about a hundred.
     copy_binary_oid = 1016  # bigint[]
 

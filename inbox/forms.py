@@ -13,14 +13,15 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Workspace
-from inbox.imap import (
+from inbox.mail.imap import (
     DEFAULT_PORTS,
     Binding,
     ServerSettings,
     credentials_binding,
+    default_port,
     endpoint_sentence,
 )
-from inbox.mail_network import host_problem, private_hosts_allowed
+from inbox.mail.network import host_problem, private_hosts_allowed
 from inbox.models import Mailbox, Security
 
 # Well-known ports that only work one way: implicit TLS, or a plain start (then STARTTLS).
@@ -28,10 +29,6 @@ _TLS_PORTS = {"imap": {993}, "smtp": {465}}
 _PLAIN_PORTS = {"imap": {143}, "smtp": {25, 587}}
 
 _LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-
-
-def default_port(protocol: str, security: str) -> int:
-    return DEFAULT_PORTS[protocol][security]
 
 
 def port_security_problem(protocol: str, port: int, security: str) -> str:

@@ -14,7 +14,7 @@ from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from inbox.parsing import describe_problems
+from inbox.mail.parsing import describe_problems
 from inbox.presenters import MessageView, id_url
 
 

@@ -175,7 +175,7 @@ class Conversation(models.Model):
             ),
             models.Index(fields=["workspace", "assignee", "status", "-last_message_at", "-id"]),
             models.Index(fields=["workspace", "subject_token"]),
-            # Gmail and Graph messages join their provider's thread (inbox.threading).
+            # Gmail and Graph messages join their provider's thread (inbox.mail.threads).
             models.Index(
                 fields=["mailbox", "provider_thread_id"],
                 condition=~models.Q(provider_thread_id=""),
@@ -240,7 +240,7 @@ class Message(models.Model):
     is_flagged = models.BooleanField(default=False)
     expunged_at = models.DateTimeField(null=True, blank=True)
     has_parse_problems = models.BooleanField(default=False)
-    # Blind index: truncated HMACs of the normalised words (see inbox.search).
+    # Blind index: truncated HMACs of the normalised words (see inbox.mail.search).
     search_tokens = TokenArrayField(null=True, editable=False)
     # Blind fingerprint of the raw bytes: recognises a message again after a UIDVALIDITY change.
     raw_digest = models.BigIntegerField(null=True)
@@ -299,7 +299,7 @@ class Outgoing(models.Model):
 
     The MIME is composed and sealed once, before the first attempt, so a retry sends the same
     bytes with the same Message-ID; a send interrupted after the server may have accepted it is
-    never retried blindly (see inbox.sending).
+    never retried blindly (see inbox.mail.sending).
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")

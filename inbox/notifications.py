@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.models import Membership, User
+from inbox.mail.search import fold
 from inbox.models import (
     Conversation,
     Follow,
@@ -23,7 +24,6 @@ from inbox.models import (
     NotificationKind,
     NotificationPreference,
 )
-from inbox.search import fold
 from inbox.tasks import email_notification
 from trupeo.queueing import enqueue, enqueue_on_commit
 

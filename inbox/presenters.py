@@ -9,15 +9,15 @@ from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from inbox.models import Activity, ActivityKind, Conversation, Message, Note
-from inbox.parsing import sanitise_html
-from inbox.sealing import (
+from inbox.mail.parsing import sanitise_html
+from inbox.mail.sealing import (
     conversation_row,
     note_row,
     open_json,
     stored_attachment_row,
     stored_message_row,
 )
+from inbox.models import Activity, ActivityKind, Conversation, Message, Note
 from inbox.search_query import Query, confirm
 from trupeo.crypto import WorkspaceKeys
 

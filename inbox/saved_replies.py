@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy
 
 from accounts.keys import keys_for
 from accounts.models import User, Workspace
+from inbox.mail.sealing import saved_reply_row
 from inbox.models import Mailbox, SavedReply
-from inbox.sealing import saved_reply_row
 from trupeo.crypto import WorkspaceKeys
 
 MAX_TITLE_CHARS = 200

@@ -16,8 +16,8 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import Membership, User, Workspace
+from inbox.mail.search import words
 from inbox.models import Conversation, ConversationTag, Message, Status, Tag
-from inbox.search import words
 from inbox.tags import tag_token
 from trupeo.crypto import WorkspaceKeys
 

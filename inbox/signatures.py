@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from accounts.keys import keys_for
+from inbox.mail.sealing import mailbox_row
 from inbox.models import Mailbox
-from inbox.sealing import mailbox_row
 from trupeo.crypto import WorkspaceKeys
 
 MAX_SIGNATURE_CHARS = 4000

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from accounts import workspace_lists
 from accounts.keys import keys_for
 from accounts.models import User, Workspace
+from inbox.mail.sealing import tag_row
+from inbox.mail.search import fold
 from inbox.models import ActivityKind, Conversation, ConversationTag, Tag, TagColor
-from inbox.sealing import tag_row
-from inbox.search import fold
 from inbox.triage import record
 from trupeo.crypto import WorkspaceKeys
 

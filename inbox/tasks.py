@@ -5,7 +5,7 @@ from celery import shared_task
 
 @shared_task(acks_late=True)
 def sync_mailbox(mailbox_id: int) -> None:
-    from inbox.sync import mailbox_sync
+    from inbox.mail.sync import mailbox_sync
 
     mailbox_sync(mailbox_id=mailbox_id)
 
@@ -13,7 +13,7 @@ def sync_mailbox(mailbox_id: int) -> None:
 @shared_task
 def sync_all_mailboxes() -> None:
     """Polling fallback and retry loop: queue every mailbox that is due."""
-    from inbox.sync import mailboxes_due
+    from inbox.mail.sync import mailboxes_due
     from trupeo.queueing import enqueue
 
     for mailbox_id in mailboxes_due():
@@ -22,14 +22,14 @@ def sync_all_mailboxes() -> None:
 
 @shared_task(acks_late=True)
 def send_outgoing(outgoing_id: int) -> None:
-    from inbox.sending import outgoing_send
+    from inbox.mail.sending import outgoing_send
 
     outgoing_send(outgoing_id=outgoing_id)
 
 
 @shared_task
 def recover_stuck_sends() -> None:
-    from inbox.sending import outgoing_recover_stuck
+    from inbox.mail.sending import outgoing_recover_stuck
 
     outgoing_recover_stuck()
 

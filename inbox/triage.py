@@ -11,8 +11,8 @@ from accounts.keys import keys_for
 from accounts.models import Membership, User
 from inbox import notifications
 from inbox.live import workspace_touched
+from inbox.mail.sealing import note_row
 from inbox.models import Activity, ActivityKind, Conversation, Note, NotificationKind, Status
-from inbox.sealing import note_row
 
 
 @transaction.atomic

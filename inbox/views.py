@@ -21,6 +21,7 @@ from accounts.keys import keys_for
 from accounts.workspace_lists import members
 from inbox.list_rows import rows_html
 from inbox.live import workspace_version
+from inbox.mail.sealing import open_json, stored_attachment_row
 from inbox.mailboxes import MailboxEntry, mailboxes_listed
 from inbox.message_sections import Sections
 from inbox.models import (
@@ -41,7 +42,6 @@ from inbox.presenters import (
     trail,
 )
 from inbox.reading import conversation_mark_read, conversation_stamp, for_page, trusted_senders
-from inbox.sealing import open_json, stored_attachment_row
 from inbox.search_query import parse_query, search_conversations
 from inbox.snooze import PRESETS, not_snoozed
 from inbox.tags import TagView, tags_by_conversation, tags_listed
@@ -278,10 +278,10 @@ def view_counts(request: WorkspaceRequest) -> HttpResponse:
 def conversation_detail(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
     conversation = get_in_workspace(request, for_page(request.user), pk=conversation_id)
     conversation_mark_read(conversation=conversation, user=request.user)
-    return render(request, "inbox/conversation.html", _conversation_context(request, conversation))
+    return render(request, "inbox/conversation.html", conversation_context(request, conversation))
 
 
-def _conversation_context(request: WorkspaceRequest, conversation: Conversation) -> dict:
+def conversation_context(request: WorkspaceRequest, conversation: Conversation) -> dict:
     """What the conversation page shows; `conversation` comes from `reading.for_page`."""
     keys = keys_for(request.workspace)
     # Not "messages": that name belongs to django.contrib.messages in every template.
@@ -342,7 +342,7 @@ def conversation_live(request: WorkspaceRequest, conversation_id: int) -> HttpRe
         return HttpResponse(status=204)
     conversation_mark_read(conversation=conversation, user=request.user)
     return render(
-        request, "inbox/conversation.html#live", _conversation_context(request, conversation)
+        request, "inbox/conversation.html#live", conversation_context(request, conversation)
     )
 
 

@@ -29,6 +29,20 @@ from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, me
 from accounts.keys import keys_for
 from accounts.models import Membership
 from inbox import drafting
+from inbox.mail.sending import (
+    MAX_ATTACHMENTS_BYTES,
+    OutgoingStateError,
+    attachment_too_large_message,
+    outgoing_attach,
+    outgoing_attachments,
+    outgoing_content,
+    outgoing_detach,
+    outgoing_discard,
+    outgoing_queue,
+    outgoing_retry,
+    outgoing_update,
+    recipients_over_limit,
+)
 from inbox.models import Conversation, Mailbox, Outgoing, OutgoingKind, SavedReply, SendState
 from inbox.presence import (
     HEARTBEAT,
@@ -43,20 +57,6 @@ from inbox.saved_replies import (
     saved_replies_for,
     saved_reply_open,
     variable_values,
-)
-from inbox.sending import (
-    MAX_ATTACHMENTS_BYTES,
-    OutgoingStateError,
-    attachment_too_large_message,
-    outgoing_attach,
-    outgoing_attachments,
-    outgoing_content,
-    outgoing_detach,
-    outgoing_discard,
-    outgoing_queue,
-    outgoing_retry,
-    outgoing_update,
-    recipients_over_limit,
 )
 from trupeo.params import parse_id
 

@@ -22,18 +22,18 @@ from accounts.access import (
     in_workspace,
     member_required,
 )
-from inbox.connection import ConnectionReport, connection_test
 from inbox.forms import ImapMailboxForm, MailboxSignatureForm
-from inbox.health import LAG_WARNING, mailbox_health
+from inbox.mail.connection import ConnectionReport, connection_test
+from inbox.mail.health import LAG_WARNING, mailbox_health
+from inbox.mail.mailboxes import mailbox_credentials
+from inbox.mail.providers.connect import configured_providers, is_configured, mailbox_forget_grant
 from inbox.mailboxes import (
     mailbox_connect_imap,
-    mailbox_credentials,
     mailbox_destroy,
     mailbox_set_paused,
     mailbox_update_servers,
 )
 from inbox.models import Conversation, Mailbox, Provider
-from inbox.providers.connect import configured_providers, is_configured, mailbox_forget_grant
 from inbox.signatures import mailbox_signature, mailbox_signature_set
 
 PASSWORD_FIELDS = ("imap_password", "smtp_password")

@@ -18,9 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import WorkspaceRequest, admin_required, get_in_workspace
-from inbox.models import Mailbox, Provider
-from inbox.providers import ProviderError
-from inbox.providers.connect import (
+from inbox.mail.providers import ProviderError
+from inbox.mail.providers.connect import (
     ConnectError,
     flow_finish,
     flow_start,
@@ -28,6 +27,7 @@ from inbox.providers.connect import (
     mailbox_connect_oauth,
     mailbox_disconnect_oauth,
 )
+from inbox.models import Mailbox, Provider
 from inbox.tasks import sync_mailbox
 from trupeo.queueing import enqueue_on_commit
 

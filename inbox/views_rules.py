@@ -17,8 +17,9 @@ from accounts.access import (
 from accounts.keys import keys_for
 from accounts.models import Membership
 from inbox import tags
+from inbox.mail.rules import rule_pattern
 from inbox.models import Mailbox, Rule, RuleField, RuleKind, Tag, TagColor
-from inbox.rules import rule_create, rule_delete, rule_pattern, rule_toggle
+from inbox.rules import rule_create, rule_delete, rule_toggle
 
 
 @member_required

@@ -31,7 +31,7 @@ from inbox.models import Conversation, Message, Status, Tag
 from inbox.presenters import message_view
 from inbox.reading import for_page, sender_distrust, sender_trust
 from inbox.snooze import PRESETS, conversation_snooze, conversation_wake, preset_time
-from inbox.views import _conversation_context
+from inbox.views import conversation_context
 from trupeo.params import parse_id, parse_moment
 
 MAX_BULK = 200
@@ -136,7 +136,7 @@ def conversation_triage(request: WorkspaceRequest, conversation_id: int) -> Http
     if request.htmx and target.pk == conversation.pk:
         conversation = for_page(request.user).get(pk=conversation.pk)
         response = render(
-            request, "inbox/conversation.html#live", _conversation_context(request, conversation)
+            request, "inbox/conversation.html#live", conversation_context(request, conversation)
         )
         # The sidebar's counts (and the list, for a shortcut pressed on it) refresh now.
         return trigger_client_event(response, "inbox-changed")

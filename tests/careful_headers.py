@@ -1,6 +1,6 @@
 """A careful, slow, independent reading of a header block: the reference the parser is held to.
 
-It is written differently from `inbox.parsing` on purpose (line by line over the raw bytes,
+It is written differently from `inbox.mail.parsing` on purpose (line by line over the raw bytes,
 then the standard library's `email.header.decode_header`), so that a test comparing the two
 measures something: a person's reading of the header block, not our parser against itself.
 

@@ -35,7 +35,7 @@ def french_message(
 
 def loopback_mailbox(workspace, dovecot, smtp_server, *, user: str, password: str, **fields):
     """A shared mailbox on the test Dovecot (IMAP) and SMTP server, both on loopback."""
-    from inbox.mailboxes import mailbox_create
+    from inbox.mail.mailboxes import mailbox_create
 
     return mailbox_create(
         workspace=workspace,

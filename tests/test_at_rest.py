@@ -6,10 +6,10 @@ import pytest
 from django.db import connection
 
 from accounts.keys import keys_for
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
+from inbox.mail.parsing import parse_message
 from inbox.models import Conversation
-from inbox.parsing import parse_message
 from inbox.reading import sender_trust
 from inbox.rules import rule_create
 from inbox.tags import conversation_tag_add, tag_create

@@ -12,18 +12,18 @@ from django.utils.html import escape
 
 from accounts.keys import keys_for
 from bench.inbox_data import TWENTY, generate
-from inbox.mailboxes import mailbox_create
-from inbox.models import Attachment, Conversation, ConversationTag, Message, Note
-from inbox.presenters import conversation_summary
-from inbox.sealing import (
+from inbox.mail.mailboxes import mailbox_create
+from inbox.mail.sealing import (
     note_row,
     open_json,
     stored_attachment_row,
     stored_message_row,
 )
-from inbox.search import message_tokens
+from inbox.mail.search import message_tokens
+from inbox.mail.threads import subject_token
+from inbox.models import Attachment, Conversation, ConversationTag, Message, Note
+from inbox.presenters import conversation_summary
 from inbox.tags import tag_name
-from inbox.threading import subject_token
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from inbox.bulk_insert import _reader, rows_insert
-from inbox.mailboxes import mailbox_create
+from inbox.mail.bulk_insert import _reader, rows_insert
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation, Message
 
 pytestmark = pytest.mark.django_db

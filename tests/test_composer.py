@@ -11,7 +11,9 @@ from django.urls import reverse
 
 from accounts.keys import keys_for
 from inbox import drafting
-from inbox.ingest import RawMail, ingest_batch
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.sending import drafts as drafts_module
+from inbox.mail.sending import outgoing_attachments, outgoing_content, outgoing_send
 from inbox.models import (
     Direction,
     FolderRole,
@@ -21,8 +23,6 @@ from inbox.models import (
     OutgoingKind,
     SendState,
 )
-from inbox.sending import drafts as drafts_module
-from inbox.sending import outgoing_attachments, outgoing_content, outgoing_send
 from inbox.signatures import mailbox_signature, mailbox_signature_set
 from inbox.tasks import send_outgoing
 from inbox.triage import note_add
@@ -741,7 +741,7 @@ def test_1501_recipients_are_refused_with_a_sentence(
     # The service refuses it too, whoever calls it.
     from django.core.exceptions import ValidationError
 
-    from inbox.sending import outgoing_queue
+    from inbox.mail.sending import outgoing_queue
 
     with pytest.raises(ValidationError, match="1,501 recipients"):
         outgoing_queue(outgoing=outgoing)

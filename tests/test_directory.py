@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Workspace
-from inbox.mailboxes import mailbox_create
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation
 from inbox.tags import conversation_tag_add, tag_create, tag_delete, tag_update
 from tests.test_inbox_views import _ingest

@@ -11,10 +11,10 @@ from django.core.management import CommandError, call_command
 
 from accounts.keys import keys_for
 from inbox.export import eml_path, workspace_export
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
+from inbox.mail.sealing import note_row
 from inbox.models import Conversation, FolderRole, Message, Note
-from inbox.sealing import note_row
 from tests.factories import workspace_for
 
 CORPUS = sorted((Path(__file__).parent / "fixtures" / "eml").glob("*.eml"))

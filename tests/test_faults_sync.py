@@ -21,11 +21,11 @@ from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from inbox.health import mailbox_health
-from inbox.imap import describe
-from inbox.mailboxes import mailbox_create
+from inbox.mail.health import mailbox_health
+from inbox.mail.imap import describe
+from inbox.mail.mailboxes import mailbox_create
+from inbox.mail.sync import mailbox_sync
 from inbox.models import Mailbox, Message
-from inbox.sync import mailbox_sync
 from tests.mail import french_message
 from tests.parts import free_loopback_port, require_part
 

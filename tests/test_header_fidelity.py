@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
-from inbox.parsing import Address, describe_problems, parse_message
-from inbox.parsing.header_repair import repair_header_block
-from inbox.parsing.problems import (
+from inbox.mail.parsing import Address, describe_problems, parse_message
+from inbox.mail.parsing.header_repair import repair_header_block
+from inbox.mail.parsing.problems import (
     BAD_ENCODED_WORDS,
     BYTE_ORDER_MARK,
     DUPLICATE_HEADER,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from inbox.imap_fetch import _internaldate, _responses, uid_fetch
+from inbox.mail.imap_fetch import _internaldate, _responses, uid_fetch
 
 EML = Path(__file__).parent / "fixtures" / "eml"
 

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import (
     Activity,
     Conversation,

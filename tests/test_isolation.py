@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from accounts import services
 from accounts.models import Invitation, Membership, Role
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Attachment, Conversation, FolderRole, Mailbox, SyncState
 from tests.urlwalk import walk_urls
 

@@ -14,6 +14,7 @@ from django.core.mail import EmailMessage
 from django.core.management import call_command
 
 from accounts.models import User, Workspace
+from inbox.mail.sending import outgoing_create, outgoing_queue, outgoing_send
 from inbox.models import (
     Conversation,
     FolderRole,
@@ -24,7 +25,6 @@ from inbox.models import (
     SavedReply,
     SendState,
 )
-from inbox.sending import outgoing_create, outgoing_queue, outgoing_send
 from inbox.tasks import send_outgoing
 from tests.parts import free_loopback_port
 from trupeo.local_smtp import catcher_start

@@ -12,9 +12,9 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from inbox.health import mailbox_health
-from inbox.idle import IdleWatcher, watch_mailbox
-from inbox.imap import (
+from inbox.mail.health import mailbox_health
+from inbox.mail.idle import IdleWatcher, watch_mailbox
+from inbox.mail.imap import (
     MailServerError,
     ServerSettings,
     SettingsRefused,
@@ -23,12 +23,13 @@ from inbox.imap import (
     smtp_connect,
     smtp_settings,
 )
-from inbox.mailboxes import mailbox_create, mailbox_credentials, mailbox_update_servers
+from inbox.mail.mailboxes import mailbox_create, mailbox_credentials
+from inbox.mail.providers import ProviderError
+from inbox.mail.providers.api import Api
+from inbox.mail.providers.quota import Quota
+from inbox.mail.sync import mailbox_sync, mailboxes_due
+from inbox.mailboxes import mailbox_update_servers
 from inbox.models import Mailbox, SyncState
-from inbox.providers import ProviderError
-from inbox.providers.api import Api
-from inbox.providers.quota import Quota
-from inbox.sync import mailbox_sync, mailboxes_due
 
 ADDRESS = "accueil@lycee-verne.fr"
 SECRET = "Stored-Secret-41d9a7"

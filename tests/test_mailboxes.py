@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from inbox.forms import ImapMailboxForm
-from inbox.imap import ServerSettings, describe, imap_connect
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import folder_name, mailbox_create, mailbox_credentials
+from inbox.mail.imap import ServerSettings, describe, imap_connect
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import folder_name, mailbox_create, mailbox_credentials
 from inbox.models import (
     Attachment,
     Conversation,

@@ -7,8 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from inbox.message_sections import Sections
-from inbox.parsing.problems import (
+from inbox.mail.parsing.problems import (
     BAD_ADDRESSES,
     BAD_DATE,
     DUPLICATE_HEADER,
@@ -17,6 +16,7 @@ from inbox.parsing.problems import (
     NO_DATE,
     NO_MESSAGE_ID,
 )
+from inbox.message_sections import Sections
 from inbox.presenters import MessageView
 
 HOSTILE = "<script>alert(\"x\")</script> & 'Zoë'"

@@ -17,11 +17,11 @@ from django.conf import settings
 from django.db import connection
 
 from accounts.keys import keys_for
-from inbox.mailboxes import mailbox_create
+from inbox.mail.mailboxes import mailbox_create
+from inbox.mail.sealing import stored_message_row
+from inbox.mail.sending.drafts import outgoing_attach, outgoing_create
+from inbox.mail.stored_objects import object_keys_referenced
 from inbox.models import Mailbox, Message, OutgoingKind
-from inbox.sealing import stored_message_row
-from inbox.sending.drafts import outgoing_attach, outgoing_create
-from inbox.stored_objects import object_keys_referenced
 from privacy.gdpr.ledger import ledger_append
 from privacy.gdpr.orphans import orphans_sweep
 from privacy.models import DataExport

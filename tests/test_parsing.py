@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from inbox.parsing import (
+from inbox.mail.parsing import (
     Address,
     ParsedMessage,
     normalise_subject,
@@ -545,7 +545,7 @@ def _address_strings(seed: int, count: int) -> list[str]:
 def test_the_fast_address_reading_agrees_with_the_standard_library() -> None:
     from email.utils import parseaddr
 
-    from inbox.parsing.addresses import _PARSEADDR_OPTIONS, _SIMPLE_ADDRESS, _parse_address
+    from inbox.mail.parsing.addresses import _PARSEADDR_OPTIONS, _SIMPLE_ADDRESS, _parse_address
 
     samples = [
         "a@b.fr",
@@ -563,7 +563,11 @@ def test_the_fast_address_reading_agrees_with_the_standard_library() -> None:
 
 
 def test_the_fast_address_list_split_agrees_with_the_careful_one() -> None:
-    from inbox.parsing.addresses import _NEEDS_CAREFUL_SPLIT, _split_top_level, split_address_list
+    from inbox.mail.parsing.addresses import (
+        _NEEDS_CAREFUL_SPLIT,
+        _split_top_level,
+        split_address_list,
+    )
 
     samples = [
         "a@b.fr, Zoé <z@x.fr>; c@d.fr",

@@ -12,7 +12,7 @@ import pytest
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-from inbox.parsing import parse_message
+from inbox.mail.parsing import parse_message
 from tests.parts import REQUIRE_ALL_PARTS_ENV, require_part
 
 if TYPE_CHECKING:  # the fixtures themselves come from tests/conftest.py

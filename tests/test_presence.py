@@ -7,8 +7,8 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation, FolderRole
 from inbox.presence import (
     REPLYING,

@@ -6,8 +6,9 @@ from django.urls import reverse
 
 from accounts.keys import keys_for
 from inbox.drafting import draft_new, draft_open
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
+from inbox.mail.sending import outgoing_update
 from inbox.models import Conversation, FolderRole, SavedReply
 from inbox.saved_replies import (
     render_variables,
@@ -17,7 +18,6 @@ from inbox.saved_replies import (
     unknown_variables,
     variable_values,
 )
-from inbox.sending import outgoing_update
 
 MAIL = (
     b"From: =?utf-8?q?Sophie_Martin-L=C3=A9vy?= <sophie@exemple.fr>\r\n"

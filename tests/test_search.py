@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation
 from tests.mail import french_message
 
@@ -138,7 +138,7 @@ def test_words_read_chunk_by_chunk_are_the_words_of_the_whole_text():
     agree with reading the whole lower-cased text at once, whatever the characters."""
     import random
 
-    from inbox.search import _read_chunk, words
+    from inbox.mail.search import _read_chunk, words
 
     rng = random.Random(7)
     alphabet = [*"aéèÉ½ﬁ①-_.+@ \t\n,;:!?'\"«»09ßİıZzΣσΟΔ·", "\u0301", "\xa0", "\u2009"]

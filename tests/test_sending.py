@@ -18,9 +18,20 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
 from accounts.keys import keys_for
-from inbox import compose, sending
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create, mailbox_credentials
+from inbox.mail import compose, sending
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create, mailbox_credentials
+from inbox.mail.parsing import parse_message
+from inbox.mail.sealing import mailbox_row, seal_json
+from inbox.mail.sending import (
+    OutgoingStateError,
+    interrupted_message,
+    outgoing_create,
+    outgoing_queue,
+    outgoing_recover_stuck,
+    outgoing_retry,
+    outgoing_send,
+)
 from inbox.models import (
     Direction,
     FolderRole,
@@ -31,17 +42,6 @@ from inbox.models import (
     OutgoingKind,
     SendState,
     ThreadReason,
-)
-from inbox.parsing import parse_message
-from inbox.sealing import mailbox_row, seal_json
-from inbox.sending import (
-    OutgoingStateError,
-    interrupted_message,
-    outgoing_create,
-    outgoing_queue,
-    outgoing_recover_stuck,
-    outgoing_retry,
-    outgoing_send,
 )
 from inbox.tasks import send_outgoing
 from tests.factories import workspace_for
@@ -501,7 +501,7 @@ def _send_and_die_after_smtp(monkeypatch, outgoing):
         def killed(*args, **kwargs):
             raise _WorkerKilled
 
-        patch.setattr(sending.delivery, "_mark_sent", killed)
+        patch.setattr(sending.delivery, "mark_sent", killed)
         with pytest.raises(_WorkerKilled):
             outgoing_send(outgoing_id=outgoing.pk)
     outgoing.refresh_from_db()
@@ -570,7 +570,7 @@ def test_sent_but_not_filed_is_filed_by_the_recovery_once(
         def killed(*args, **kwargs):
             raise _WorkerKilled
 
-        patch.setattr(sending.delivery, "_file_in_sent", killed)
+        patch.setattr(sending.delivery, "file_in_sent", killed)
         with pytest.raises(_WorkerKilled):
             outgoing_send(outgoing_id=outgoing.pk)
     outgoing.refresh_from_db()
@@ -904,7 +904,7 @@ def test_smtp_server_down_then_up_is_retried_and_sent_once(
 
 
 def test_a_server_that_never_answers_is_retried_later(workspace, english, dovecot, monkeypatch):
-    from inbox import imap
+    from inbox.mail import imap
 
     monkeypatch.setattr(imap, "TIMEOUT", 0.5)
     silent = socket.create_server(("127.0.0.1", 0))  # takes the connection, never says a word

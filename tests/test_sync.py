@@ -3,12 +3,12 @@
 import pytest
 
 from accounts.keys import keys_for
-from inbox.ingest import ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import ingest_batch
+from inbox.mail.mailboxes import mailbox_create
+from inbox.mail.sealing import stored_message_row
+from inbox.mail.sync import mailbox_sync
 from inbox.models import Attachment, Conversation, Mailbox, Message, SyncState, ThreadReason
 from inbox.presenters import message_view
-from inbox.sealing import stored_message_row
-from inbox.sync import mailbox_sync
 from tests.mail import french_message
 from trupeo.storage import open_sealed
 
@@ -155,7 +155,7 @@ def test_lease_keeps_two_syncs_apart(mailbox):
 
 
 def test_ingest_replay_adds_nothing(mailbox):
-    from inbox.ingest import RawMail
+    from inbox.mail.ingest import RawMail
 
     folder = mailbox.folders.get(role="inbox")
     mails = [RawMail(provider_key=f"{folder.pk}:1:{n}", raw=french_message(n)) for n in range(4)]
@@ -167,7 +167,7 @@ def test_ingest_replay_adds_nothing(mailbox):
 def test_replies_to_two_messages_of_one_conversation_in_one_batch_both_count(mailbox):
     # Two replies in one batch naming two different stored messages of the same conversation:
     # both must be added to one conversation object, not each to its own copy of the row.
-    from inbox.ingest import RawMail
+    from inbox.mail.ingest import RawMail
     from inbox.models import Conversation
 
     folder = mailbox.folders.get(role="inbox")
@@ -192,7 +192,7 @@ def test_idle_brings_new_mail_in_seconds(dovecot, imap_account, mailbox):
     import threading
     import time
 
-    from inbox.idle import watch_mailbox
+    from inbox.mail.idle import watch_mailbox
 
     user, _ = imap_account
     stop = threading.Event()
@@ -211,13 +211,13 @@ def test_idle_brings_new_mail_in_seconds(dovecot, imap_account, mailbox):
 
 
 def test_big_attachments_are_synced_in_small_batches(dovecot, imap_account, mailbox, monkeypatch):
-    import inbox.sync
+    import inbox.mail.sync
 
-    monkeypatch.setattr(inbox.sync, "MAX_BATCH_BYTES", 3 * 1024 * 1024)
+    monkeypatch.setattr(inbox.mail.sync, "MAX_BATCH_BYTES", 3 * 1024 * 1024)
     batches = []
-    real_sort = inbox.sync.batch_sort
+    real_sort = inbox.mail.sync.batch_sort
     monkeypatch.setattr(
-        inbox.sync,
+        inbox.mail.sync,
         "batch_sort",
         lambda **kwargs: batches.append(len(kwargs["mails"])) or real_sort(**kwargs),
     )

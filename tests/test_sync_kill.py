@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from inbox.mailboxes import mailbox_create
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Mailbox, Message
 from tests.mail import french_message
 from trupeo.storage import object_store

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Activity, Conversation, Note
 from tests.mail import french_message
 

@@ -8,8 +8,8 @@ from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation
 from tests.mail import french_message
 

@@ -5,8 +5,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
-from django.urls.resolvers import RegexPattern, RoutePattern
+from django.urls.resolvers import LocalePrefixPattern, RegexPattern, RoutePattern
+from django.utils import translation
 
 _ROUTE_PARAM = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 # The named groups of the regex patterns we meet (admin's app list, allauth's keys): no nesting.
@@ -47,6 +49,15 @@ def walk_urls(
 ) -> Iterator[Route]:
     resolver = resolver or get_resolver()
     for entry in resolver.url_patterns:
+        if isinstance(entry.pattern, LocalePrefixPattern):
+            # i18n_patterns: the same routes once per language, their segments translated.
+            for code, _name in settings.LANGUAGES:
+                with translation.override(code):
+                    routes = list(
+                        walk_urls(entry, f"{prefix}{code}/", params, namespaces, modules)
+                    )
+                yield from routes
+            continue
         template, own = _piece(entry.pattern)
         found = {**(params or {}), **own}
         if isinstance(entry, URLResolver):

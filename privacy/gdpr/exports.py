@@ -68,8 +68,8 @@ def account_data(user: User) -> dict:
     """
     from allauth.account.models import EmailAddress
 
+    from inbox.mail.sealing import note_row
     from inbox.models import Activity, Note
-    from inbox.sealing import note_row
 
     memberships = list(
         Membership.objects.filter(user=user).select_related("workspace").order_by("joined_at")

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Workspace
-from inbox.stored_objects import object_keys_referenced
+from inbox.mail.stored_objects import object_keys_referenced
 from privacy.gdpr.ledger import ledger_entries
 from privacy.models import DataExport
 from trupeo.crypto import CryptoError

@@ -12,16 +12,16 @@ from accounts.models import Workspace
 from billing.models import Status, Subscription
 from billing.states import access_refresh_all
 from billing.tasks import access_refresh_all as access_refresh_all_task
-from inbox.mailboxes import mailbox_create
-from inbox.models import Outgoing, OutgoingKind, SendState, SyncState
-from inbox.sending import (
+from inbox.mail.mailboxes import mailbox_create
+from inbox.mail.sending import (
     OutgoingStateError,
     outgoing_content,
     outgoing_create,
     outgoing_queue,
     outgoing_send,
 )
-from inbox.sync import mailbox_sync, mailboxes_due
+from inbox.mail.sync import mailbox_sync, mailboxes_due
+from inbox.models import Outgoing, OutgoingKind, SendState, SyncState
 from tests.billing.conftest import post_event
 
 pytestmark = pytest.mark.django_db

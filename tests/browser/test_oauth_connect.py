@@ -5,8 +5,8 @@ state, the mailbox listed with its address — then its mail synced and shown.""
 import pytest
 from django.utils.csp import CSP
 
+from inbox.mail.sync import mailbox_sync
 from inbox.models import Mailbox, Provider
-from inbox.sync import mailbox_sync
 from tests.browser.conftest import CspWatch
 from tests.factories import PASSWORD
 from tests.mail import french_message

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from accounts.models import Workspace
-from inbox.mailboxes import mailbox_create
+from inbox.mail.mailboxes import mailbox_create
 from privacy.gdpr.export_archive import export_build
 from privacy.models import DataExport
 from tests.factories import PASSWORD

@@ -3,8 +3,8 @@
 import pytest
 from django.utils import timezone
 
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation
 from tests.factories import PASSWORD
 from tests.mail import french_message

@@ -4,8 +4,8 @@ import pytest
 from allauth.mfa.models import Authenticator
 from django.test import Client
 
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import FolderRole
 from tests.factories import UserFactory
 

@@ -19,8 +19,8 @@ PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 SETUP = """
 from accounts import services
 from accounts.models import User
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import FolderRole
 for name, email in (("Espace Alpha", "alpha@example.fr"), ("Espace Beta", "beta@example.fr")):
     owner = User.objects.create_user(email, "un-mot-de-passe-solide")
@@ -37,7 +37,7 @@ CHECK = """
 from accounts.keys import keys_for
 from accounts.models import User, Workspace
 from inbox.models import Message
-from inbox.sealing import stored_message_row
+from inbox.mail.sealing import stored_message_row
 from trupeo.storage import read_sealed
 print("workspaces", sorted(Workspace.objects.values_list("slug", flat=True)))
 print("users", sorted(User.objects.values_list("email", flat=True)))
@@ -191,8 +191,8 @@ def test_backups_older_than_30_days_are_pruned(db, settings):
 PERSON_SETUP = """
 from accounts import services
 from accounts.models import User
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
 from inbox.models import FolderRole
 owner = User.objects.create_user("owner@college.fr", "un-mot-de-passe-solide")
 ws = services.workspace_create(name="Collège", slug="college", owner=owner)
@@ -219,7 +219,7 @@ from accounts.keys import keys_for
 from accounts.models import User, Workspace
 from inbox.models import Conversation, Message
 from inbox.presenters import conversation_summary
-from inbox.sealing import open_json, stored_message_row
+from inbox.mail.sealing import open_json, stored_message_row
 from privacy.gdpr.export_archive import export_build
 from privacy.gdpr.exports import export_start
 ws = Workspace.objects.get(slug="college")

@@ -53,7 +53,7 @@ def full_workspace(workspace, alice, bob, mailbox):
 @pytest.fixture
 def charlie_ws(charlie):
     workspace = Membership.objects.get(user=charlie).workspace
-    from inbox.mailboxes import mailbox_create
+    from inbox.mail.mailboxes import mailbox_create
 
     box = mailbox_create(workspace=workspace, address="contact@agence-ouest.fr")
     ingest(

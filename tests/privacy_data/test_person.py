@@ -84,7 +84,7 @@ def mails(mailbox):
     by_subject = {}
     keys = keys_for(mailbox.workspace)
     for message in Message.objects.filter(workspace=mailbox.workspace):
-        from inbox.sealing import open_json, stored_message_row
+        from inbox.mail.sealing import open_json, stored_message_row
 
         envelope = open_json(
             keys,

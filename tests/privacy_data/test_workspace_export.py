@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from accounts.keys import keys_for
 from inbox.export import eml_path, mbox_path, mboxrd_unquote
+from inbox.mail.sealing import stored_attachment_row
 from inbox.models import Attachment, Conversation, Message
-from inbox.sealing import stored_attachment_row
 from inbox.tags import conversation_tag_add, tag_create
 from privacy.gdpr.export_archive import export_build, export_purge_expired
 from privacy.models import DataExport, ExportKind, ExportState

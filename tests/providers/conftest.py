@@ -2,8 +2,8 @@
 
 import pytest
 
+from inbox.mail.providers.connect import mailbox_connect_oauth
 from inbox.models import Provider
-from inbox.providers.connect import mailbox_connect_oauth
 from tests.parts.google_fake import google_fake  # noqa: F401
 from tests.parts.microsoft_fake import microsoft_fake  # noqa: F401
 

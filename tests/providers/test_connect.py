@@ -10,7 +10,7 @@ import requests
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from inbox.mailboxes import mailbox_credentials
+from inbox.mail.mailboxes import mailbox_credentials
 from inbox.models import Mailbox, Provider, SyncState
 from tests.providers.conftest import GMAIL_ADDRESS, MS_ADDRESS
 
@@ -202,7 +202,7 @@ def test_fewer_permissions_than_needed_connects_nothing(alice_client, google_fak
 
 
 def test_reconnection_needed_is_shown_with_its_way_out(alice_client, gmail_box, google_fake):
-    from inbox.providers.oauth import mailbox_mark_reconnect
+    from inbox.mail.providers.oauth import mailbox_mark_reconnect
 
     assert mailbox_mark_reconnect(mailbox=gmail_box)
     assert not mailbox_mark_reconnect(mailbox=gmail_box)  # once

@@ -2,8 +2,8 @@
 
 import pytest
 
+from inbox.mail.sync import mailbox_sync
 from inbox.models import Conversation, FolderRole, Message, SyncState, ThreadReason
-from inbox.sync import mailbox_sync
 from tests.mail import french_message
 from tests.providers.conftest import GMAIL_ADDRESS
 
@@ -92,16 +92,16 @@ def test_thread_id_is_a_threading_hint(google_fake, gmail_box):
 def test_thread_id_joins_messages_of_the_same_batch(google_fake, gmail_box, monkeypatch):
     """Two messages of one Gmail thread in one ingest batch, the second naming no parent
     (Gmail threads by subject too): one conversation, not two."""
-    import inbox.providers.base
+    import inbox.mail.providers.base
 
     batches = []
-    ingest = inbox.providers.base.ingest_batch
+    ingest = inbox.mail.providers.base.ingest_batch
 
     def recorded(**kwargs):
         batches.append(len(kwargs["mails"]))
         return ingest(**kwargs)
 
-    monkeypatch.setattr(inbox.providers.base, "ingest_batch", recorded)
+    monkeypatch.setattr(inbox.mail.providers.base, "ingest_batch", recorded)
     first = google_fake.add_message(GMAIL_ADDRESS, french_message(1, subject="Inscription"))
     second = google_fake.add_message(
         GMAIL_ADDRESS, french_message(2, subject="Pièces du dossier"), thread_id=first
@@ -172,7 +172,7 @@ def test_revoked_grant_needs_reconnection_and_emails_admins_once(
 def test_pages_shrink_after_big_messages(google_fake, gmail_box, monkeypatch):
     """Listings say nothing of sizes: after a page of big messages the next ones are smaller,
     so memory stays bounded whatever the attachments."""
-    from inbox.providers import base
+    from inbox.mail.providers import base
 
     monkeypatch.setattr(base, "MAX_PAGE_BYTES", 50_000)
     for n in range(60):
@@ -186,7 +186,7 @@ def test_pages_shrink_after_big_messages(google_fake, gmail_box, monkeypatch):
 
 
 def test_a_killed_full_sync_resumes_from_its_saved_page_token(google_fake, gmail_box, monkeypatch):
-    from inbox.providers import base
+    from inbox.mail.providers import base
 
     for n in range(50):
         google_fake.add_message(GMAIL_ADDRESS, french_message(n, body_words=10))
@@ -216,9 +216,9 @@ def test_a_page_stored_in_several_batches_is_stored_in_order_of_arrival(
 ):
     """Gmail lists newest first; a page stored in batches as it arrives must still let a
     thread's first message start its conversation (here: each message a batch of its own)."""
-    import inbox.providers.base
+    import inbox.mail.providers.base
 
-    monkeypatch.setattr(inbox.providers.base, "INGEST_EVERY", 1)
+    monkeypatch.setattr(inbox.mail.providers.base, "INGEST_EVERY", 1)
     first = google_fake.add_message(GMAIL_ADDRESS, french_message(1, subject="Inscription"))
     reply = google_fake.add_message(
         GMAIL_ADDRESS, french_message(2, subject="Re: Inscription"), thread_id=first

@@ -3,9 +3,9 @@ lost sync state (410), throttling (429 + Retry-After), immutable ids, rotated to
 
 import pytest
 
+from inbox.mail.providers.base import cursor_load
+from inbox.mail.sync import mailbox_sync
 from inbox.models import FolderRole, Message, SyncState
-from inbox.providers.base import cursor_load
-from inbox.sync import mailbox_sync
 from tests.mail import french_message
 from tests.providers.conftest import MS_ADDRESS
 
@@ -48,7 +48,7 @@ def test_delta_sync_pages_replays_and_removals(microsoft_fake, graph_box):
 
 def test_next_link_is_saved_after_each_committed_page(microsoft_fake, graph_box, monkeypatch):
     """A pass that dies halfway resumes from the last committed page, adding nothing twice."""
-    from inbox.providers import base
+    from inbox.mail.providers import base
 
     for n in range(30):
         microsoft_fake.add_message(MS_ADDRESS, french_message(n))
@@ -94,7 +94,7 @@ def test_lost_sync_state_resyncs_without_duplicates(microsoft_fake, graph_box):
 
 
 def test_429_waits_for_retry_after(microsoft_fake, graph_box, monkeypatch):
-    from inbox.providers import api
+    from inbox.mail.providers import api
 
     waits = []
     monkeypatch.setattr(api, "pause", waits.append)
@@ -121,7 +121,7 @@ def test_at_most_four_requests_at_once(microsoft_fake, graph_box):
 def test_refresh_tokens_rotate_and_invalid_grant_needs_reconnection(
     microsoft_fake, graph_box, mailoutbox
 ):
-    from inbox.mailboxes import mailbox_credentials
+    from inbox.mail.mailboxes import mailbox_credentials
 
     first = mailbox_credentials(graph_box)["refresh_token"]
     microsoft_fake.add_message(MS_ADDRESS, french_message(1))
@@ -145,7 +145,7 @@ def test_refresh_tokens_rotate_and_invalid_grant_needs_reconnection(
 def test_one_failing_mailbox_does_not_stop_others(
     microsoft_fake, google_fake, graph_box, gmail_box
 ):
-    from inbox.sync import mailboxes_due
+    from inbox.mail.sync import mailboxes_due
     from tests.providers.conftest import GMAIL_ADDRESS
 
     google_fake.add_message(GMAIL_ADDRESS, french_message(1))
@@ -164,9 +164,9 @@ def test_refresh_ahead_of_expiry_happens_once_under_the_lock(microsoft_fake, gra
     import threading
     import time
 
-    from inbox.mailboxes import mailbox_credentials
+    from inbox.mail.mailboxes import mailbox_credentials
+    from inbox.mail.providers.oauth import access_token, credentials_save
     from inbox.models import Mailbox
-    from inbox.providers.oauth import access_token, credentials_save
 
     credentials = mailbox_credentials(graph_box)
     credentials.update(access_token="old", expires_at=time.time() + 120)

@@ -10,16 +10,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone, translation
 
-from inbox import sending
-from inbox.models import Message, Outgoing, OutgoingKind, Provider, SendState
-from inbox.sending import (
+from inbox.mail import sending
+from inbox.mail.sending import (
     interrupted_message,
     outgoing_create,
     outgoing_queue,
     outgoing_recover_stuck,
     outgoing_send,
 )
-from inbox.sync import mailbox_sync
+from inbox.mail.sync import mailbox_sync
+from inbox.models import Message, Outgoing, OutgoingKind, Provider, SendState
 from inbox.tasks import send_outgoing
 from tests.mail import french_message
 from tests.providers.conftest import GMAIL_ADDRESS, MS_ADDRESS
@@ -132,7 +132,7 @@ def test_worker_killed_after_the_provider_accepted_is_found_in_sent_and_not_sent
 ):
     customer = box.receive()
     outgoing = _reply(box, alice, customer)
-    _send_and_die(monkeypatch, outgoing, sending.delivery, "_mark_sent")
+    _send_and_die(monkeypatch, outgoing, sending.delivery, "mark_sent")
     assert outgoing.state == SendState.SENDING
     assert len(box.sent()) == 1
 
@@ -163,11 +163,11 @@ def test_worker_killed_after_the_provider_accepted_is_found_in_sent_and_not_sent
 def test_worker_killed_before_the_provider_had_it_fails_and_waits_for_a_person(
     box, alice, monkeypatch, tasks
 ):
-    import inbox.providers.sending
+    import inbox.mail.providers.sending
 
     customer = box.receive()
     outgoing = _reply(box, alice, customer)
-    _send_and_die(monkeypatch, outgoing, inbox.providers.sending, "api_deliver")
+    _send_and_die(monkeypatch, outgoing, inbox.mail.providers.sending, "api_deliver")
     assert outgoing.state == SendState.SENDING
     assert tasks == [outgoing.pk]  # queueing's own task, the one that died
     tasks.clear()
@@ -193,7 +193,7 @@ def test_worker_killed_before_the_provider_had_it_fails_and_waits_for_a_person(
 def test_provider_unreachable_during_recovery_fails_rather_than_guessing(box, alice, monkeypatch):
     customer = box.receive()
     outgoing = _reply(box, alice, customer)
-    _send_and_die(monkeypatch, outgoing, sending.delivery, "_mark_sent")
+    _send_and_die(monkeypatch, outgoing, sending.delivery, "mark_sent")
     box.fake.revoke_all(box.address)  # the search cannot be made (reconnection needed)
     if box.provider == Provider.GOOGLE:
         box.fake.expire_access_tokens()
@@ -216,7 +216,7 @@ def test_sent_but_not_filed_is_linked_to_the_providers_copy_once(
     customer = box.receive()
     outgoing = _reply(box, alice, customer)
     # Gmail named its copy (filed under that id), Graph did not (filed under "sent:<pk>").
-    where = "_link_sent_copy" if box.provider == Provider.GOOGLE else "_file_in_sent"
+    where = "_link_sent_copy" if box.provider == Provider.GOOGLE else "file_in_sent"
     _send_and_die(monkeypatch, outgoing, sending.delivery, where)
     assert (outgoing.state, outgoing.message) == (SendState.SENT, None)
     if synced_first:

@@ -7,9 +7,9 @@ import re
 import pytest
 from django.utils import timezone
 
+from inbox.mail.sending import outgoing_create, outgoing_queue, outgoing_send
+from inbox.mail.sync import mailbox_sync
 from inbox.models import Message, Outgoing, OutgoingKind, SendState
-from inbox.sending import outgoing_create, outgoing_queue, outgoing_send
-from inbox.sync import mailbox_sync
 from inbox.tasks import send_outgoing
 from tests.mail import french_message
 from tests.parts.http_fake import Response
@@ -143,7 +143,7 @@ def test_graph_server_error_after_taking_it_is_not_sent_twice(alice, microsoft_f
 
 
 def test_gmail_throttling_is_retried_later(alice, google_fake, gmail_box, monkeypatch):
-    from inbox.providers import api
+    from inbox.mail.providers import api
 
     monkeypatch.setattr(api, "pause", lambda seconds: None)
     customer = google_fake.add_message(GMAIL_ADDRESS, french_message(1))

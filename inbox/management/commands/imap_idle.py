@@ -4,7 +4,7 @@ import signal
 
 from django.core.management.base import BaseCommand
 
-from inbox.idle import IdleWatcher
+from inbox.mail.idle import IdleWatcher
 
 
 class Command(BaseCommand):

@@ -17,8 +17,8 @@ from django.core.management.base import (
 from django.db import IntegrityError
 
 from accounts.models import Workspace
-from inbox.connection import connection_test
 from inbox.forms import ImapMailboxForm
+from inbox.mail.connection import connection_test
 from inbox.mailboxes import mailbox_connect_imap
 from inbox.models import Security
 

@@ -13,15 +13,15 @@ import os
 from django.core.management.base import BaseCommand, CommandError, CommandParser, no_translations
 
 from accounts.models import Workspace
-from inbox.models import Provider
-from inbox.providers import ProviderError
-from inbox.providers.connect import (
+from inbox.mail.providers import ProviderError
+from inbox.mail.providers.connect import (
     ConnectError,
     address_of,
     is_configured,
     mailbox_connect_oauth,
 )
-from inbox.providers.oauth import refresh_grant, tokens_from
+from inbox.mail.providers.oauth import refresh_grant, tokens_from
+from inbox.models import Provider
 
 
 class Command(BaseCommand):

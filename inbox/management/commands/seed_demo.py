@@ -11,8 +11,9 @@ from accounts import services
 from accounts.keys import keys_for
 from accounts.models import Membership, Role, User, Workspace
 from inbox.demo import DEMO_DOMAIN, demo_mail
-from inbox.ingest import RawMail, ingest_batch
-from inbox.mailboxes import mailbox_create
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
+from inbox.mail.search import fold
 from inbox.models import (
     Conversation,
     FolderRole,
@@ -28,7 +29,6 @@ from inbox.models import (
 from inbox.presenters import conversation_summary
 from inbox.rules import rule_create
 from inbox.saved_replies import saved_reply_create
-from inbox.search import fold
 from inbox.tags import conversation_tag_add, tag_get_or_create
 from trupeo.local_smtp import HOST as LOCAL_SMTP_HOST
 from trupeo.local_smtp import local_smtp_port

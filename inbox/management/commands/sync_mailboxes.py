@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from inbox.mail.sync import BATCH_SIZE, mailbox_sync
 from inbox.models import Mailbox, SyncState
-from inbox.sync import BATCH_SIZE, mailbox_sync
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once: bool, mailbox: int | None, batch_size: int, **options):
-        # Every provider (IMAP, Gmail, Microsoft 365): inbox.sync dispatches by provider.
+        # Every provider (IMAP, Gmail, Microsoft 365): inbox.mail.sync dispatches by provider.
         mailboxes = Mailbox.objects.exclude(sync_state=SyncState.PAUSED)
         if mailbox is not None:
             mailboxes = Mailbox.objects.filter(pk=mailbox)
