@@ -17,21 +17,6 @@ PIPELINE = "inbox.mail"
 PIPELINE_MAY_IMPORT = ("inbox.mail", "inbox.models", "inbox.fields", "inbox.tasks", "accounts")
 PIPELINE_MAY_IMPORT += ("trupeo",)
 
-# Known violations outside inbox, being fixed by the privacy/billing reshape (issue 15, item 6):
-# remove these lines when it lands. A circle is allowed only if all its modules are listed.
-KNOWN_CIRCLES = [
-    {"privacy.policy", "privacy.services_public", "privacy.tasks_public"},
-    {
-        "privacy.breaches",
-        "privacy.exports",
-        "privacy.models",
-        "privacy.orphans",
-        "privacy.requests",
-        "privacy.retention",
-        "privacy.tasks",
-    },
-]
-KNOWN_PRIVATE_IMPORTS: set[tuple[str, str, str]] = set()
 
 
 def _modules() -> dict[str, Path]:
@@ -168,7 +153,7 @@ def test_the_checker_sees_the_project():
 
 
 def test_no_import_circle():
-    circles = [sorted(c) for c in _circles() if not any(c <= known for known in KNOWN_CIRCLES)]
+    circles = [sorted(c) for c in _circles()]
     assert circles == []
 
 
@@ -179,7 +164,7 @@ def test_no_private_name_imported_across_modules():
         for target, name, _lazy in found
         if name and name.startswith("_") and not name.startswith("__")
     }
-    assert sorted(private - KNOWN_PRIVATE_IMPORTS) == []
+    assert sorted(private) == []
 
 
 def test_the_mail_pipeline_never_imports_the_ui_side():

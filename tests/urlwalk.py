@@ -53,9 +53,7 @@ def walk_urls(
             # i18n_patterns: the same routes once per language, their segments translated.
             for code, _name in settings.LANGUAGES:
                 with translation.override(code):
-                    routes = list(
-                        walk_urls(entry, f"{prefix}{code}/", params, namespaces, modules)
-                    )
+                    routes = list(walk_urls(entry, f"{prefix}{code}/", params, namespaces, modules))
                 yield from routes
             continue
         template, own = _piece(entry.pattern)

@@ -15,7 +15,7 @@ from inbox.mail.parsing.problems import (
     Problems,
 )
 
-_LATIN1 = "iso8859-1"  # codecs.lookup("iso-8859-1").name
+LATIN1 = "iso8859-1"  # codecs.lookup("iso-8859-1").name
 # Encodings that spell non-ASCII text with ASCII bytes (Japanese mail uses ISO-2022-JP).
 _SEVEN_BIT_ENCODINGS = ("iso2022", "utf-7", "utf-16", "utf-32", "hz")
 
@@ -25,12 +25,12 @@ _CHARSET_ALIASES: dict[str, str | None] = {
     "utf8": "utf-8",
     "utf-8": "utf-8",
     "unicode-1-1-utf-8": "utf-8",
-    "latin-1": _LATIN1,
-    "latin1": _LATIN1,
-    "iso8859-1": _LATIN1,
-    "iso-8859-1": _LATIN1,
-    "iso_8859-1": _LATIN1,
-    "iso-latin-1": _LATIN1,
+    "latin-1": LATIN1,
+    "latin1": LATIN1,
+    "iso8859-1": LATIN1,
+    "iso-8859-1": LATIN1,
+    "iso_8859-1": LATIN1,
+    "iso-latin-1": LATIN1,
     "latin-9": "iso8859-15",
     "latin9": "iso8859-15",
     "win-1252": "cp1252",
@@ -85,12 +85,12 @@ def decode_text(data: bytes, label: str | None, problems: Problems, where: str) 
     if codec == "ascii":
         problems.add(ASCII_LABEL_8BIT, where=where)
     elif codec is not None:
-        if codec == _LATIN1 and _is_cp1252(data):
+        if codec == LATIN1 and is_cp1252(data):
             codec = "cp1252"  # like browsers: senders labelling Latin-1 mean Windows-1252
         try:
             return data.decode(codec)
         except UnicodeError:
-            decoded = _decode_iso2022_jp(data) if codec.startswith("iso2022_jp") else None
+            decoded = decode_iso2022_jp(data) if codec.startswith("iso2022_jp") else None
             if decoded is not None:
                 return decoded
             problems.add(INVALID_IN_CHARSET, where=where, label=_short(label))
@@ -133,7 +133,7 @@ def _short(label: str | None) -> str:
     return re.sub(r"[^A-Za-z0-9._:+-]", "?", label or "")[:40] or "?"
 
 
-def _is_cp1252(data: bytes) -> bool:
+def is_cp1252(data: bytes) -> bool:
     try:
         data.decode("cp1252")
     except UnicodeError:
@@ -147,7 +147,7 @@ _ISO2022_JP_FAMILY = ("iso2022_jp", "iso2022_jp_2", "iso2022_jp_ext", "iso2022_j
 _ISO2022_SWITCH = re.compile(rb"\x1b(\$[@B]|\$\(D|\([BJI])")
 
 
-def _decode_iso2022_jp(data: bytes) -> str | None:
+def decode_iso2022_jp(data: bytes) -> str | None:
     """ISO-2022-JP text, or None. Tries Python's codecs, then Microsoft's variant.
 
     Outlook and Japanese webmails label as ISO-2022-JP text that uses the NEC and IBM

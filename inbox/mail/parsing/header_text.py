@@ -5,7 +5,7 @@ from __future__ import annotations
 import binascii
 import re
 
-from inbox.mail.parsing.charsets import _LATIN1, _decode_iso2022_jp, _is_cp1252, resolve_charset
+from inbox.mail.parsing.charsets import LATIN1, decode_iso2022_jp, is_cp1252, resolve_charset
 from inbox.mail.parsing.problems import BAD_ENCODED_WORDS, Problems
 
 
@@ -39,7 +39,7 @@ def decode_8bit_header(value: str) -> str:
 
 def _decode_iso2022(value: str) -> str:
     # Japanese mailers send ISO-2022-JP unencoded: 7-bit bytes switched by escape sequences.
-    decoded = _decode_iso2022_jp(value.encode("ascii"))
+    decoded = decode_iso2022_jp(value.encode("ascii"))
     return value if decoded is None else decoded
 
 
@@ -116,11 +116,11 @@ def _word_bytes(data: str, charset: str) -> bytes:
 
 def _decode_header_bytes(data: bytes, charset: str) -> tuple[str, bool]:
     codec = resolve_charset(charset)
-    if codec == _LATIN1 and _is_cp1252(data):
+    if codec == LATIN1 and is_cp1252(data):
         codec = "cp1252"  # as for bodies: senders labelling Latin-1 mean Windows-1252
     if codec is not None and codec.startswith("iso2022_jp"):
         # Labelled ISO-2022-JP, written as ISO-2022-JP-2 or Microsoft's variant.
-        decoded = _decode_iso2022_jp(data)
+        decoded = decode_iso2022_jp(data)
         if decoded is not None:
             return decoded, True
     elif codec is not None:
