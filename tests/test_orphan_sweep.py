@@ -4,14 +4,18 @@ row references or that is younger (a batch still in flight)."""
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -47,6 +51,25 @@ def _stored(mailbox) -> int:
 
 def _objects(workspace) -> set[str]:
     return set(object_store().iter_keys(f"ws/{workspace.pk}/"))
+
+
+@contextmanager
+def _message_writes_held() -> Iterator[None]:
+    """Another connection holds the message table (PostgreSQL) or the database file (SQLite)
+    against writers, so that a sync's rows wait while its objects are already stored."""
+    if connection.vendor == "postgresql":
+        with psycopg.connect(_database_url(), autocommit=False) as other:
+            other.execute("LOCK TABLE inbox_message IN EXCLUSIVE MODE")  # reads go on
+            yield
+            other.rollback()
+        return
+    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        yield
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
 
 
 @pytest.fixture
@@ -97,20 +120,25 @@ def test_a_sync_killed_mid_batch_leaves_orphans_that_the_sweep_removes(dovecot, 
     command = [sys.executable, "manage.py", "sync_mailboxes", "--once"]
     command += ["--mailbox", str(mailbox.pk), "--batch-size", "40"]
     orphans: set[str] = set()
-    for _attempt in range(8):
-        # Killed after a batch committed, once objects of the next one are written but before
-        # its rows commit: the objects run ahead of the rows.
-        worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    for _attempt in range(3):
+        # Its own session, so that the kill takes its forked preparers too: a child left alive
+        # would write objects after they were counted.
+        worker = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + 120
-        while worker.poll() is None and time.monotonic() < deadline:
-            if _stored(mailbox) and len(_objects(workspace)) > len(
-                object_keys_referenced(workspace=workspace)
-            ):
-                break
+        while worker.poll() is None and time.monotonic() < deadline and not _stored(mailbox):
             time.sleep(0.02)
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGKILL)
-        worker.wait()
+        # A batch committed; the next ones stop at their rows while their objects get written.
+        with _message_writes_held():
+            while worker.poll() is None and time.monotonic() < deadline:
+                if len(_objects(workspace)) > len(object_keys_referenced(workspace=workspace)):
+                    break
+                time.sleep(0.02)
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        time.sleep(0.5)  # an upload the storage server was still receiving
         Mailbox.objects.filter(pk=mailbox.pk).update(sync_lease_until=None)
         orphans = _objects(workspace) - object_keys_referenced(workspace=workspace)
         if orphans:

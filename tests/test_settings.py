@@ -152,8 +152,8 @@ def _mailer(tmp_path, **env) -> str:
 
 
 def test_mail_backends_by_environment(tmp_path):
-    # `make run` (DEBUG on) keeps the console; production sends through Resend.
-    assert _mailer(tmp_path, DEBUG="True") == "django.core.mail.backends.console.EmailBackend"
+    # `make run` (DEBUG on) prints mail readable on the console; production sends through Resend.
+    assert _mailer(tmp_path, DEBUG="True") == "trupeo.mail_console.EmailBackend"
     assert _mailer(tmp_path, RESEND_API_KEY="re_test_x", **PRODUCTION) == (
         "anymail.backends.resend.EmailBackend"
     )
