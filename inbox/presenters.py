@@ -9,7 +9,7 @@ from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from inbox.mail.parsing import sanitise_html
+from inbox.mail.parsing import describe_problems, sanitise_html
 from inbox.mail.sealing import (
     conversation_row,
     note_row,
@@ -123,6 +123,25 @@ class MessageView:
     attachments: list[dict]
     has_html: bool
     has_remote_images: bool = False
+
+    @property
+    def sender_address(self) -> str:
+        return self.sender.get("address", "")
+
+    @property
+    def sender_label(self) -> str:
+        return self.sender.get("name") or self.sender_address
+
+    @property
+    def problems(self) -> list[str]:
+        """The damage the reader should know of, in their language; a missing Message-ID or
+        Date stays recorded for diagnostics but is not worth a warning."""
+        return describe_problems(self.parse_problems)
+
+    @property
+    def files(self) -> list[dict]:
+        """The attachments listed under the message (inline images are shown in it)."""
+        return [a for a in self.attachments if not a["is_inline"]]
 
 
 def message_view(keys: WorkspaceKeys, message: Message) -> MessageView:

@@ -6,8 +6,8 @@ from django.core.cache import cache
 from django.core.exceptions import BadRequest
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, urlencode
@@ -19,11 +19,9 @@ from django_htmx.http import trigger_client_event
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
 from accounts.keys import keys_for
 from accounts.workspace_lists import members
-from inbox.list_rows import rows_html
 from inbox.live import workspace_version
 from inbox.mail.sealing import open_json, stored_attachment_row
 from inbox.mailboxes import MailboxEntry, mailboxes_listed
-from inbox.message_sections import Sections
 from inbox.models import (
     Attachment,
     Conversation,
@@ -204,7 +202,6 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
         {
             **sidebar,
             "rows": rows,
-            "rows_html": rows_html(rows, view="" if q else view),
             "next_cursor": next_cursor,
             "q": q,
             "list_query": urlencode(
@@ -297,7 +294,6 @@ def conversation_context(request: WorkspaceRequest, conversation: Conversation) 
     )
     # Every triage form posts here: reversed once, not once per form.
     triage_url = reverse("conversation_triage", args=[conversation.pk])
-    sections = Sections(triage_url=triage_url, csrf_token=get_token(request), trusted=trusted)
     all_tags = tags_listed(request.workspace)
     names = {t.id: t.name for t in all_tags}
     tag_ids = set(
@@ -308,7 +304,7 @@ def conversation_context(request: WorkspaceRequest, conversation: Conversation) 
         **_sidebar(request, status_view, None, None),
         "conversation": conversation,
         "summary": conversation_summary(keys, conversation),
-        "timeline": _timeline(views, trail(keys, conversation, names), sections),
+        "timeline": _timeline(views, trail(keys, conversation, names), trusted),
         "tags": [t for t in all_tags if t.id in tag_ids],
         "other_tags": [t for t in all_tags if t.id not in tag_ids],
         "following": conversation.followed,
@@ -323,11 +319,18 @@ def conversation_context(request: WorkspaceRequest, conversation: Conversation) 
     }
 
 
-def _timeline(mails: list, items: list, sections: Sections) -> list[dict]:
-    """Messages (rendered) with the notes and activity interleaved, in the order they
-    happened."""
+def _timeline(mails: list, items: list, trusted: set[str]) -> list[dict]:
+    """Messages with the notes and activity interleaved, in the order they happened.
+    Every message but the first can be split off; `trusted` senders' remote images are shown
+    (addresses matched whatever their case)."""
     entries = [
-        {"when": m.date, "section": sections.render(m, first=i == 0)} for i, m in enumerate(mails)
+        {
+            "when": m.date,
+            "message": m,
+            "first": i == 0,
+            "trusted": m.sender_address.lower() in trusted,
+        }
+        for i, m in enumerate(mails)
     ]
     entries += [{"when": item.when, "item": item} for item in items]
     return sorted(entries, key=lambda e: e["when"])
@@ -402,9 +405,9 @@ def message_html_view(request: WorkspaceRequest, message_id: int) -> HttpRespons
             keys, request.workspace, [message_view(keys, message).sender.get("address", "")]
         )
     )
+    # No request: the frame needs none of the context processors (nor their queries).
     response = HttpResponse(
-        f'<!DOCTYPE html><html><head><meta charset="utf-8"><base target="_blank"></head>'
-        f"<body>{html}</body></html>",
+        render_to_string("inbox/message_frame.html", {"html": html}),
         content_type="text/html; charset=utf-8",
     )
     response["Content-Security-Policy"] = _MAIL_CSP.format(

@@ -393,6 +393,26 @@ def test_remote_images_blocked_until_asked(alice_client, mailbox):
     assert "https:" not in alice_client.get(url)["Content-Security-Policy"]
 
 
+def test_the_page_says_a_trusted_senders_images_are_shown(alice_client, mailbox):
+    # Addresses are stored lower-cased (parsing/addresses.py): a mixed-case From still matches.
+    raw = (
+        b"From: Lettre <News@Exemple.FR>\r\nTo: scolarite@lycee-verne.fr\r\n"
+        b"Subject: Lettre\r\nMessage-ID: <n2@exemple.fr>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/html; charset=utf-8\r\n\r\n"
+        b'<p>Bonjour</p><img src="https://tracker.exemple.fr/p.gif">\r\n'
+    )
+    _ingest(mailbox, raw)
+    conversation = Conversation.objects.get()
+    message = conversation.messages.get()
+    page = reverse("conversation", args=[conversation.pk])
+    blocked = alice_client.get(page).content.decode()
+    assert 'value="trust_sender"' in blocked and "?images=1" in blocked
+    _triage(alice_client, conversation, action="trust_sender", message=message.pk)
+    shown = alice_client.get(page).content.decode()
+    assert "Les images de cet expéditeur sont toujours affichées." in shown
+    assert 'value="distrust_sender"' in shown and "?images=1" not in shown
+
+
 @pytest.fixture
 def eager():
     from trupeo.celery import app

@@ -118,8 +118,8 @@ def test_mail_html_is_framed_with_its_own_csp_and_inline_images(alice_client, ma
 
 
 def test_list_rows_escape_what_senders_and_teammates_wrote(alice, alice_client, mailbox):
-    # The rows are rendered in Python (inbox/list_rows.py), not by the template engine: every
-    # value a sender or a teammate chose must still come out as text, never as markup.
+    # Every value a sender or a teammate chose comes out of the rows (the `rows` partial of
+    # inbox/list.html) as text, never as markup.
     from email.message import EmailMessage
 
     from inbox.tags import conversation_tag_add, tag_create

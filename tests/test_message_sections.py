@@ -1,9 +1,10 @@
-"""The messages of a conversation page, rendered in Python (inbox/message_sections.py)."""
+"""The messages of a conversation page (the `message` partial of inbox/conversation.html)."""
 
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import translation
 
@@ -16,7 +17,6 @@ from inbox.mail.parsing.problems import (
     NO_DATE,
     NO_MESSAGE_ID,
 )
-from inbox.message_sections import Sections
 from inbox.presenters import MessageView
 
 HOSTILE = "<script>alert(\"x\")</script> & 'Zoë'"
@@ -49,8 +49,15 @@ def _message(**changes) -> MessageView:
 
 
 def _render(message: MessageView, *, first: bool = False, trusted=()) -> str:
-    return Sections(triage_url=TRIAGE, csrf_token=TOKEN, trusted=trusted).render(
-        message, first=first
+    # As the view gives it (end to end: test_inbox_collab::
+    # test_the_page_says_a_trusted_senders_images_are_shown).
+    entry = {
+        "message": message,
+        "first": first,
+        "trusted": message.sender_address.lower() in trusted,
+    }
+    return get_template("inbox/conversation.html#message").render(
+        {"entry": entry, "triage_url": TRIAGE, "csrf_token": TOKEN}
     )
 
 
@@ -100,7 +107,6 @@ def test_remote_images_are_offered_or_blocked_again_by_sender():
     assert "Remote images are blocked" in blocked
     assert f'href="{reverse("message_html", args=[42])}?images=1" target="mail-42"' in blocked
     assert 'value="trust_sender"' in blocked
-    # Trusted senders are matched whatever the case of their address.
     shown = _render(_message(has_html=True, has_remote_images=True), trusted={"karim@famille.fr"})
     assert "Images from this sender are always shown." in shown
     assert 'value="distrust_sender"' in shown and "?images=1" not in shown
