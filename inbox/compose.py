@@ -30,10 +30,16 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 
+from inbox.addresses import (
+    ascii_domain,
+    decode_name,
+    is_international,
+    unicode_domain,
+    validate_address,
+)
 from inbox.models import Attachment, Mailbox, Message, OutgoingKind
 from inbox.sealing import attachment_row, open_json, stored_message_row
 from trupeo.crypto import WorkspaceKeys
@@ -53,7 +59,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def recipient(name: str, address: str) -> dict:
-    return {"name": _CONTROL.sub(" ", name or "").strip(), "address": address.strip().lower()}
+    # Kept decoded and with the domain in Unicode: that is how people read, type and compare them.
+    local, at, domain = address.strip().lower().rpartition("@")
+    return {
+        "name": _CONTROL.sub(" ", decode_name(name or "")).strip(),
+        "address": f"{local}@{unicode_domain(domain)}" if at else domain,
+    }
 
 
 def normalise_recipients(values: Iterable[str | dict] | str | None) -> list[dict]:
@@ -79,7 +90,7 @@ def normalise_recipients(values: Iterable[str | dict] | str | None) -> list[dict
             shown = typed
         for name, address in pairs:
             try:
-                validate_email(address.strip())
+                validate_address(address.strip())
             except ValidationError:
                 raise ValidationError(
                     _("“%(address)s” is not a valid email address."),
@@ -309,7 +320,10 @@ def _normalise_newlines(text: str) -> str:
 def _header_address(a: dict) -> Address:
     local, _at, domain = a["address"].rpartition("@")
     try:
-        return Address(display_name=a.get("name") or "", username=local, domain=domain)
+        # The domain in IDNA form: the email package would otherwise encode it as a word.
+        return Address(
+            display_name=a.get("name") or "", username=local, domain=ascii_domain(domain)
+        )
     except (ValueError, IndexError, TypeError) as error:
         raise ValidationError(
             _("“%(address)s” is not a valid email address."),
@@ -335,7 +349,10 @@ def compose_message(
     """The complete message to send (and to file in Sent). Bcc is never in the headers.
 
     `attachments` are the files the person added in the composer (any kind of message)."""
-    msg = EmailMessage(policy=policy.SMTP)
+    # A non-ASCII local part has no ASCII form: the message is internationalised (RFC 6532),
+    # and delivery hands it only to a server that offers SMTPUTF8.
+    international = any(is_international(a["address"]) for a in (*to, *cc))
+    msg = EmailMessage(policy=policy.SMTPUTF8 if international else policy.SMTP)
     msg["From"] = _header_address(recipient(mailbox.name, mailbox.address))
     if to:
         msg["To"] = [_header_address(a) for a in to]
@@ -378,4 +395,4 @@ def _attach(msg: EmailMessage, attachment: OriginalAttachment) -> None:
 
 
 def as_bytes(msg: EmailMessage) -> bytes:
-    return msg.as_bytes(policy=policy.SMTP)
+    return msg.as_bytes(policy=msg.policy)

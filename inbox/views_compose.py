@@ -11,7 +11,6 @@ answer with the composer's fragments.
 """
 
 from datetime import timedelta
-from email.utils import formataddr
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -28,6 +27,7 @@ from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, me
 from accounts.keys import keys_for
 from accounts.models import Membership
 from inbox import drafting
+from inbox.addresses import display_addresses
 from inbox.models import Conversation, Mailbox, Outgoing, OutgoingKind, SavedReply, SendState
 from inbox.presence import (
     HEARTBEAT,
@@ -66,7 +66,8 @@ REPLY_KINDS = (OutgoingKind.REPLY, OutgoingKind.REPLY_ALL, OutgoingKind.FORWARD)
 
 
 def _addresses(values: list[dict]) -> str:
-    return ", ".join(formataddr((a.get("name") or "", a["address"])) for a in values)
+    # As people read and type them: never RFC 2047-encoded (that is for the wire only).
+    return display_addresses(values)
 
 
 def _typed(request: WorkspaceRequest, name: str) -> str:

@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.keys import keys_for
+from inbox.addresses import envelope_address, is_international
 from inbox.imap import MailServerError, describe, smtp_connect, smtp_settings
 from inbox.mailboxes import mailbox_credentials
 from inbox.models import Mailbox, Outgoing, Provider, SendState
@@ -286,6 +287,8 @@ def _deliver(mailbox: Mailbox, raw: bytes, recipients: list[str]) -> _Delivery:
                 options.append(f"size={len(raw)}")
             if smtp.has_extn("8bitmime") and not raw.isascii():
                 options.append("body=8bitmime")
+            options += smtputf8_options(smtp, server.host, raw, recipients)
+            recipients = [envelope_address(a) for a in recipients]
             code, reply = smtp.mail(mailbox.address, options)
             if code != 250:
                 raise _refusal(server.host, code, reply)
@@ -355,6 +358,25 @@ def is_transient(error: BaseException | None) -> bool:
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return True
     return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
+
+
+def smtputf8_options(smtp: smtplib.SMTP, host: str, raw: bytes, recipients: list[str]) -> list[str]:
+    """["SMTPUTF8"] for an internationalised message (UTF-8 headers, or an address whose local
+    part is not ASCII), which only a server offering SMTPUTF8 may take; [] otherwise."""
+    headers = raw.partition(b"\r\n\r\n")[0]
+    if headers.isascii() and not any(is_international(a) for a in recipients):
+        return []
+    if not smtp.has_extn("smtputf8"):
+        raise _Refused(
+            _(
+                "The SMTP server %(host)s does not accept addresses written with accents or "
+                "non-Latin letters (SMTPUTF8): %(addresses)s cannot be reached from this mailbox."
+            )
+            % {"host": host, "addresses": ", ".join(a for a in recipients if is_international(a))},
+            temporary=False,
+        )
+    smtp.command_encoding = "utf-8"  # as smtplib's sendmail does for SMTPUTF8
+    return ["SMTPUTF8"]
 
 
 def _dot_stuffed(raw: bytes) -> bytes:
