@@ -19,6 +19,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -26,7 +27,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
 from accounts.keys import keys_for
 from accounts.models import Membership
-from inbox import drafting
+from inbox import drafting, holding
 from inbox.addresses import display_addresses
 from inbox.models import Conversation, Mailbox, Outgoing, OutgoingKind, SavedReply, SendState
 from inbox.presence import (
@@ -122,9 +123,12 @@ def _leaving(mine) -> list[Outgoing]:
     recent = timezone.now() - timedelta(days=2)
     return list(
         mine.filter(
-            Q(state__in=[SendState.QUEUED, SendState.SENDING, SendState.FAILED])
-            | Q(state=SendState.SENT, message__isnull=True),
-            updated_at__gte=recent,
+            (
+                Q(state__in=[SendState.QUEUED, SendState.SENDING, SendState.FAILED])
+                | Q(state=SendState.SENT, message__isnull=True)
+            )
+            # A message scheduled for next week is shown however long ago it was scheduled.
+            & (Q(updated_at__gte=recent) | Q(state=SendState.QUEUED))
         ).order_by("-updated_at")[:5]
     )
 
@@ -170,6 +174,9 @@ def _form_context(
         "quoted": outgoing.kind in (OutgoingKind.REPLY, OutgoingKind.REPLY_ALL),
         "forwarded": outgoing.kind == OutgoingKind.FORWARD,
         "is_admin": request.membership.is_admin,
+        "send_presets": holding.SEND_PRESETS.items(),
+        "follow_up_presets": holding.FOLLOW_UP_PRESETS.items(),
+        "undo_seconds": request.workspace.undo_send_seconds,
     }
 
 
@@ -215,14 +222,17 @@ def composer_slot(request: WorkspaceRequest, conversation_id: int) -> HttpRespon
         o for o in leaving if o.state == SendState.QUEUED and o.lease_until and o.lease_until > now
     ]
     moving = [o for o in leaving if o.state != SendState.FAILED and o not in waiting]
+    # In its undo window: polled often, so that "Undo" goes once it has left.
+    soon = [o for o in waiting if o.lease_until <= now + timedelta(minutes=1)]
     context = {
         "conversation": conversation,
         "leaving": leaving,
         "now": now,
+        "undo_horizon": now + timedelta(minutes=1),
         # Polled while something is on its way (slowly while it only waits for its next try);
         # a failure waits for the person.
         "pending": bool(moving or waiting),
-        "poll": 3 if moving else 30,
+        "poll": 3 if moving or soon else 30,
     }
     if request.GET.get("part") == "outbox":
         return render(request, "inbox/_composer.html#outbox", context)
@@ -283,6 +293,7 @@ def compose_new(request: WorkspaceRequest) -> HttpResponse:
             "drafts": list(drafts),
             "leaving": _leaving(mine),
             "now": timezone.now(),
+            "undo_horizon": timezone.now() + timedelta(minutes=1),
         },
     )
 
@@ -458,8 +469,22 @@ def draft_send(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
         return _render_form(request, outgoing, seen=seen, arrivals=arrivals, outside=outside)
 
     try:
+        later = holding.send_time(
+            preset=request.POST.get("send_later", ""),
+            typed=request.POST.get("send_at", ""),
+            asked="schedule" in request.POST,
+        )
+        follow_up = holding.follow_up_time(request.POST.get("follow_up", ""))
+        if follow_up is not None and conversation is None:
+            raise ValidationError(
+                _("A reminder needs a conversation: reply rather than write anew.")
+            )
         drafting.draft_refresh_signature(outgoing=outgoing)
-        outgoing_queue(outgoing=outgoing)
+        # Held for the undo window, or until the chosen time: a worker sends it then.
+        not_before = later or timezone.now() + holding.undo_delay(outgoing)
+        outgoing_queue(outgoing=outgoing, not_before=not_before)
+        if follow_up is not None:
+            holding.follow_up_set(outgoing=outgoing, until=follow_up, actor=request.user)
     except ValidationError as error:
         return _render_form(
             request, outgoing, errors=list(error.messages), seen=_posted_seen(request)
@@ -472,8 +497,35 @@ def draft_send(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
         return _render_form(request, outgoing, errors=[str(error)], seen=_posted_seen(request))
     if conversation is not None:
         presence_touch(conversation_id=conversation.pk, user_id=request.user.pk, replying=False)
-    messages.success(request, _("Your message is on its way."))
+    if later is not None:
+        messages.success(
+            request,
+            _("Your message will leave on %(when)s.")
+            % {"when": date_format(timezone.localtime(later), "SHORT_DATETIME_FORMAT")},
+        )
+    else:
+        messages.success(request, _("Your message is on its way."))
     return _leave(request, outgoing)
+
+
+@member_required
+@require_POST
+def outgoing_undo_view(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
+    """ "Annuler": the person's held message comes back as a draft, unless a worker took it."""
+    outgoing = _own_draft(request, outgoing_id)
+    try:
+        holding.outgoing_unqueue(outgoing=outgoing)
+    except OutgoingStateError as error:
+        messages.error(request, str(error))
+        return _leave(request, outgoing)
+    messages.success(request, _("Not sent: your draft is back."))
+    if outgoing.conversation_id:
+        return _leave(request, outgoing)  # the conversation page opens the draft again
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("draft", args=[outgoing.pk])
+        return response
+    return redirect("draft", outgoing.pk)
 
 
 @member_required

@@ -27,7 +27,12 @@ from inbox.imap import MailServerError, describe, smtp_connect, smtp_settings
 from inbox.mailboxes import mailbox_credentials
 from inbox.models import Mailbox, Outgoing, Provider, SendState
 from inbox.sealing import outgoing_row
-from inbox.sending.drafts import _language, outgoing_content, read_only_message
+from inbox.sending.drafts import (
+    _language,
+    outgoing_content,
+    outgoing_drop_file_copies,
+    read_only_message,
+)
 from inbox.sending.filing import _file_in_sent
 from inbox.sending.reasons import refusal_in_words
 from inbox.tasks import send_outgoing
@@ -122,6 +127,8 @@ def _send_claimed(outgoing: Outgoing) -> str:
     try:
         raw = read_sealed(outgoing.raw_object, keys, field="outgoing.raw", row=row)
         content = outgoing_content(outgoing, keys)
+        if outgoing.attempts == 1:  # claimed: a held message's files are no longer needed
+            outgoing_drop_file_copies(outgoing, content)
         recipients = [a["address"] for a in (*content["to"], *content["cc"], *content["bcc"])]
         sent_key = None
         checkable = mailbox.provider != Provider.IMAP  # only an API send can be ambiguous

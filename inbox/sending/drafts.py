@@ -8,6 +8,7 @@ import logging
 import re
 import secrets
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,7 +32,7 @@ from inbox.sealing import open_json, outgoing_row, seal_json
 from inbox.tasks import send_outgoing
 from inbox.threading import message_id_token
 from trupeo.crypto import WorkspaceKeys
-from trupeo.queueing import enqueue_on_commit
+from trupeo.queueing import enqueue_at_on_commit, enqueue_on_commit
 from trupeo.storage import object_store, put_sealed, read_sealed
 
 logger = logging.getLogger("inbox.sending")
@@ -227,8 +228,13 @@ def _check_message(mailbox: Mailbox, message: Message) -> None:
 # --- queue -----------------------------------------------------------------------------------
 
 
-def outgoing_queue(*, outgoing: Outgoing) -> Outgoing:
-    """Compose the MIME once, seal it to storage, and hand the outgoing to a worker."""
+def outgoing_queue(*, outgoing: Outgoing, not_before: datetime | None = None) -> Outgoing:
+    """Compose the MIME once, seal it to storage, and hand the outgoing to a worker.
+
+    `not_before` holds it (the undo window, or a send scheduled for later): no worker may claim
+    it before then, and until one does `outgoing_unqueue` brings the draft back intact, its
+    files included (they are deleted only once a worker claims it)."""
+    held = not_before is not None and not_before > timezone.now()
     with transaction.atomic():
         locked = (
             Outgoing.objects.select_for_update(of=("self",))
@@ -286,11 +292,16 @@ def outgoing_queue(*, outgoing: Outgoing) -> Outgoing:
         _seal_content(locked, content)
         locked.message_id_token = message_id_token(keys, message_id)
         locked.state = SendState.QUEUED
-        locked.lease_until = None
+        locked.lease_until = not_before if held else None
         locked.first_attempt_at = None
         locked.last_error = ""
+        locked.attempts = 0
         locked.save()
         pk = locked.pk
+        if held:  # the beat sweep sends it if this broker message is lost
+            enqueue_at_on_commit(send_outgoing, pk, eta=not_before)
+            _refresh(outgoing, locked)
+            return outgoing
         enqueue_on_commit(send_outgoing, pk)  # a broker outage: the sweep queues it later
         # The files are inside the sealed MIME now: their separate copies can go.
         added = [a["key"] for a in content.get("attachments") or []]
@@ -434,6 +445,11 @@ def _safe_filename(name: str) -> str:
 def _safe_content_type(value: str) -> str:
     value = (value or "").split(";")[0].strip().lower()
     return value if _CONTENT_TYPE.match(value) else "application/octet-stream"
+
+
+def outgoing_drop_file_copies(outgoing: Outgoing, content: dict) -> None:
+    """Once a worker has claimed a held message, its files live only in the sealed MIME."""
+    _delete_objects([a["key"] for a in content.get("attachments") or []])
 
 
 def _delete_objects(keys: list[str]) -> None:

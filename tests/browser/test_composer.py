@@ -41,6 +41,9 @@ def _log_in(page, email):
 def conversation(workspace, dovecot, smtp_server, monkeypatch):
     user, password = dovecot.add_user("scolarite")
     mailbox = loopback_mailbox(workspace, dovecot, smtp_server, user=user, password=password)
+    # Sent at once here; the undo window has its own test (tests/browser/test_composer.py).
+    workspace.undo_send_seconds = 0
+    workspace.save(update_fields=["undo_send_seconds"])
     ingest_batch(
         mailbox=mailbox,
         folder=mailbox.folders.get(role=FolderRole.INBOX),

@@ -54,6 +54,9 @@ def test_a_morning_of_triage_together(
 ):
     user, password = dovecot.add_user("scolarite")
     dovecot.create_folder(user, "Sent")
+    # Sent at once here; the undo window has its own test (tests/browser/test_composer.py).
+    workspace.undo_send_seconds = 0
+    workspace.save(update_fields=["undo_send_seconds"])
     mailbox = loopback_mailbox(workspace, dovecot, smtp_server, user=user, password=password)
     saved_reply_create(
         workspace=workspace,

@@ -1,0 +1,133 @@
+"""Sending from the composer in a real Chromium: a reply to a non-ASCII name, undone within the
+undo window and sent again, and a reply scheduled for "demain 8 h" — over a real SMTP server."""
+
+import email
+from datetime import timedelta
+from email import policy
+
+import pytest
+from django.utils import timezone
+
+from inbox.ingest import RawMail, ingest_batch
+from inbox.models import Conversation, FolderRole, Outgoing, SendState
+from inbox.sending import outgoing_content, outgoing_send
+from inbox.tasks import send_outgoing
+from tests.factories import PASSWORD
+from tests.mail import loopback_mailbox
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CUSTOMER = (
+    b"From: =?utf-8?q?Sophie_Lef=C3=A8vre?= <sophie.lefevre@orange.fr>\r\n"
+    b"To: scolarite@lycee-verne.fr\r\n"
+    b"Subject: Absence de Lucas\r\n"
+    b"Date: Thu, 12 Nov 2026 10:15:00 +0100\r\n"
+    b"Message-ID: <absence-lucas-1@orange.fr>\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"\r\n"
+    b"Lucas sera absent jeudi.\r\n"
+)
+
+
+def _log_in(page, address):
+    page.goto("/accounts/login/")
+    page.get_by_label("Courriel").fill(address)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/inbox/")
+
+
+@pytest.fixture
+def conversation(workspace, dovecot, smtp_server, monkeypatch):
+    user, password = dovecot.add_user("scolarite")
+    mailbox = loopback_mailbox(workspace, dovecot, smtp_server, user=user, password=password)
+    ingest_batch(
+        mailbox=mailbox,
+        folder=mailbox.folders.get(role=FolderRole.INBOX),
+        mails=[RawMail(provider_key="1:1:1", raw=CUSTOMER)],
+    )
+    # No worker runs here: what reaches the broker is recorded, and the test plays the worker.
+    monkeypatch.setattr(send_outgoing, "delay", lambda pk: None)
+    monkeypatch.setattr(send_outgoing, "apply_async", lambda *a, **kw: None)
+    return Conversation.objects.get(mailbox=mailbox)
+
+
+def _open_reply(page, conversation):
+    page.goto(f"/inbox/c/{conversation.pk}/")
+    page.wait_for_load_state("networkidle")
+    page.keyboard.press("r")
+    page.locator("#composer-body").wait_for()
+
+
+def test_reply_to_a_non_ascii_name_undo_it_then_let_it_go(
+    new_page, alice, conversation, smtp_server
+):
+    page = new_page()
+    _log_in(page, alice.email)
+    _open_reply(page, conversation)
+    # The name as people write it, never "=?utf-8?q?…".
+    assert page.locator("#composer-to").input_value() == (
+        "Sophie Lefèvre <sophie.lefevre@orange.fr>"
+    )
+    page.keyboard.type("Bonjour Madame Lefèvre, c’est noté.")
+    with page.expect_navigation(timeout=30_000):
+        page.locator("#composer-send").click()
+
+    # Held for the undo window: "Annuler" is there, nothing has left.
+    undo = page.get_by_role("button", name="Annuler", exact=True)
+    undo.wait_for()
+    page.get_by_text("Votre message part dans quelques secondes.").wait_for()
+    outgoing = Outgoing.objects.get(conversation=conversation)
+    assert outgoing.state == SendState.QUEUED
+    with page.expect_navigation():
+        undo.click()
+    page.get_by_text("Pas envoyé : votre brouillon est de retour.").wait_for()
+    body = page.locator("#composer-body")
+    body.wait_for()
+    assert body.input_value() == "Bonjour Madame Lefèvre, c’est noté."
+    outgoing.refresh_from_db()
+    assert outgoing.state == SendState.DRAFT
+    assert smtp_server.messages == []
+
+    # Sent again with Ctrl+Enter; this time the window passes and the worker sends it.
+    body.focus()
+    with page.expect_navigation(timeout=30_000):
+        page.keyboard.press("Control+Enter")
+    page.get_by_role("button", name="Annuler", exact=True).wait_for()
+    Outgoing.objects.filter(pk=outgoing.pk).update(lease_until=timezone.now())
+    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.SENT
+    [sent] = smtp_server.messages
+    assert sent.rcpt_tos == ("sophie.lefevre@orange.fr",)
+    assert b"=?utf-8?q?Sophie_Lef=C3=A8vre?=" in sent.raw or b"Lef=C3=A8vre" in sent.raw
+    parsed = email.message_from_bytes(sent.raw, policy=policy.default)
+    [to] = parsed["To"].addresses
+    assert (to.display_name, to.addr_spec) == ("Sophie Lefèvre", "sophie.lefevre@orange.fr")
+    # Once it has left, "Annuler" goes from the page.
+    page.reload()
+    page.get_by_text("Votre message est envoyé", exact=False).or_(
+        page.locator(".message-out")
+    ).first.wait_for(timeout=20_000)
+    assert page.get_by_role("button", name="Annuler", exact=True).count() == 0
+
+
+def test_send_tomorrow_at_8(new_page, alice, conversation, smtp_server):
+    page = new_page()
+    _log_in(page, alice.email)
+    _open_reply(page, conversation)
+    page.keyboard.type("Je vous confirme demain matin.")
+    page.locator(".composer-later summary").click()
+    with page.expect_navigation(timeout=30_000):
+        page.get_by_role("button", name="Demain à 8 h").click()
+    page.locator(".composer-scheduled").wait_for()
+    outgoing = Outgoing.objects.get(conversation=conversation)
+    when = timezone.localtime(outgoing.lease_until)
+    assert (when.hour, when.minute) == (8, 0)
+    assert when.date() == (timezone.localtime() + timedelta(days=1)).date()
+    assert "8:00" in page.locator(".composer-scheduled").inner_text()
+    # Nobody online at 8:00: the worker's claim before then takes nothing, at 8:00 it sends.
+    assert outgoing_send(outgoing_id=outgoing.pk) is None
+    Outgoing.objects.filter(pk=outgoing.pk).update(lease_until=timezone.now())
+    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.SENT
+    [sent] = smtp_server.messages
+    assert "Je vous confirme demain matin." in outgoing_content(outgoing)["body"]
+    assert b"demain matin" in sent.raw
