@@ -94,7 +94,9 @@ def customer(mailbox) -> Message:
 
 def _draft(client, conversation, body="Le dossier est complet."):
     client.post(reverse("composer_open", args=[conversation.pk]), {"kind": "reply"})
-    outgoing = Outgoing.objects.get(conversation=conversation)
+    outgoing = Outgoing.objects.filter(conversation=conversation, state=SendState.DRAFT).latest(
+        "pk"
+    )
     client.post(
         reverse("draft_save", args=[outgoing.pk]),
         {
