@@ -5,7 +5,11 @@
   second press, after the person has seen it, sends ("nobody answers blind").
 * New outside recipients: an address that is neither in the conversation nor the team's own
   (a member, a shared address, or a shared address's domain) is named and must be confirmed;
-  for a new message (no conversation yet), every address outside the team.
+  for a new message (no conversation yet), every address outside the team. The warning says
+  why: a domain nobody in the conversation writes from, or a new person at a known domain.
+* The requester copied on a reply to a third party (a known leak of shared inboxes): the
+  person who opened the conversation is in Cc or Bcc of a message addressed to someone else
+  from outside, e.g. reply-all to the supplier or the lawyer who joined the thread.
 """
 
 from __future__ import annotations
@@ -198,6 +202,77 @@ def _ours(workspace_id: int) -> tuple[set[str], set[str]]:
         )
     }
     return shared | members, {a.rpartition("@")[2] for a in shared}
+
+
+@dataclass(frozen=True)
+class RecipientWarning:
+    address: str
+    name: str
+    reason: str  # "new_domain", "new_person", "outside_team" or "requester_copied"
+    field: str  # the form field that confirms it: "confirm_outside" or "confirm_copy"
+    others: tuple[str, ...] = ()  # for "requester_copied": whom the message is addressed to
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+def requester_addresses(keys: WorkspaceKeys, conversation: Conversation) -> set[str]:
+    """Who opened the conversation: the sender (and Reply-To) of its first received message."""
+    first = (
+        Message.objects.filter(conversation=conversation, direction=Direction.INBOUND)
+        .order_by("received_at", "id")
+        .first()
+    )
+    if first is None:
+        return set()
+    row = stored_message_row(first)
+    envelope = open_json(keys, first.envelope_sealed, field="message.envelope", row=row)
+    people = [envelope.get("from") or {}, *(envelope.get("reply_to") or [])]
+    return {p["address"].strip().lower() for p in people if p.get("address")}
+
+
+def recipient_warnings(outgoing: Outgoing) -> list[RecipientWarning]:
+    """What to confirm about the recipients before this message leaves (see the docstring)."""
+    keys = keys_for(outgoing.workspace)
+    content = outgoing_content(outgoing, keys)
+    people = [*content.get("to", []), *content.get("cc", []), *content.get("bcc", [])]
+    names = {p["address"]: p.get("name") or "" for p in people}
+    team, domains = _ours(outgoing.workspace_id)
+    conversation = outgoing.conversation if outgoing.conversation_id else None
+    known = known_addresses(keys, conversation) if conversation is not None else set()
+    known_domains = {a.rpartition("@")[2] for a in known}
+    warnings = []
+    for address in names:
+        domain = address.rpartition("@")[2]
+        if address in known or address in team or domain in domains:
+            continue
+        if conversation is None:
+            reason = "outside_team"
+        else:
+            reason = "new_person" if domain in known_domains else "new_domain"
+        warnings.append(RecipientWarning(address, names[address], reason, "confirm_outside"))
+    if conversation is not None:
+        requester = requester_addresses(keys, conversation)
+        addressed = [p["address"] for p in content.get("to", [])]
+        third = [
+            a
+            for a in addressed
+            if a not in requester and a not in team and a.rpartition("@")[2] not in domains
+        ]
+        if third and not requester.intersection(addressed):
+            for address in names:
+                if address in requester:
+                    warnings.append(
+                        RecipientWarning(
+                            address,
+                            names[address],
+                            "requester_copied",
+                            "confirm_copy",
+                            tuple(third),
+                        )
+                    )
+    return warnings
 
 
 def new_outside_recipients(outgoing: Outgoing) -> list[str]:

@@ -463,8 +463,13 @@ def draft_send(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
         seen = drafting.seen_marker(conversation)
         keys = keys_for(request.workspace)
         arrivals = drafting.arrived_since(keys, conversation, request.POST.get("seen", ""))
-    confirmed = {a.strip().lower() for a in request.POST.getlist("confirm_outside")}
-    outside = [a for a in drafting.new_outside_recipients(outgoing) if a not in confirmed]
+    # Each warning is confirmed for its reason: confirming a new address is not confirming
+    # that the requester gets a copy, nor is it valid for an address added since.
+    outside = [
+        w
+        for w in drafting.recipient_warnings(outgoing)
+        if w.address not in {a.strip().lower() for a in request.POST.getlist(w.field)}
+    ]
     if arrivals or outside:
         return _render_form(request, outgoing, seen=seen, arrivals=arrivals, outside=outside)
 

@@ -131,3 +131,53 @@ def test_send_tomorrow_at_8(new_page, alice, conversation, smtp_server):
     [sent] = smtp_server.messages
     assert "Je vous confirme demain matin." in outgoing_content(outgoing)["body"]
     assert b"demain matin" in sent.raw
+
+
+LAWYER = (
+    b"From: =?utf-8?q?Ma=C3=AEtre_Durand?= <durand@cabinet-avocats.fr>\r\n"
+    b"To: scolarite@lycee-verne.fr\r\n"
+    b"Cc: =?utf-8?q?Sophie_Lef=C3=A8vre?= <sophie.lefevre@orange.fr>\r\n"
+    b"Subject: Re: Absence de Lucas\r\n"
+    b"Date: Thu, 12 Nov 2026 11:15:00 +0100\r\n"
+    b"Message-ID: <absence-lucas-2@cabinet-avocats.fr>\r\n"
+    b"In-Reply-To: <absence-lucas-1@orange.fr>\r\n"
+    b"References: <absence-lucas-1@orange.fr>\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\n"
+    b"\r\n"
+    b"Mon analyse, confidentielle.\r\n"
+)
+
+
+def test_reply_all_to_a_third_party_warns_that_the_requester_is_copied(
+    new_page, alice, conversation
+):
+    ingest_batch(
+        mailbox=conversation.mailbox,
+        folder=conversation.mailbox.folders.get(role=FolderRole.INBOX),
+        mails=[RawMail(provider_key="1:1:2", raw=LAWYER)],
+    )
+    page = new_page()
+    _log_in(page, alice.email)
+    page.goto(f"/inbox/c/{conversation.pk}/")
+    page.wait_for_load_state("networkidle")
+    page.get_by_role("button", name="Répondre à tous").click()
+    page.locator("#composer-body").wait_for()
+    assert page.locator("#composer-to").input_value() == "Maître Durand <durand@cabinet-avocats.fr>"
+    page.locator("#composer-body").type("Merci Maître, bien reçu.")
+    page.locator("#composer-send").click()
+
+    # Nothing left: the warning names who and why, and the button says what it does.
+    warning = page.locator('.composer-outside li[data-reason="requester_copied"]')
+    warning.wait_for()
+    text = " ".join(warning.inner_text().split())
+    assert text.startswith("Sophie Lefèvre <sophie.lefevre@orange.fr>")
+    assert "a ouvert cette conversation et recevrait une copie de votre message à" in text
+    assert "durand@cabinet-avocats.fr" in text
+    assert Outgoing.objects.get(conversation=conversation).state == SendState.DRAFT
+    send = page.locator("#composer-send")
+    assert send.inner_text() == "Envoyer quand même"
+    # One click confirms.
+    with page.expect_navigation(timeout=30_000):
+        send.click()
+    page.get_by_role("button", name="Annuler", exact=True).wait_for()
+    assert Outgoing.objects.get(conversation=conversation).state == SendState.QUEUED
