@@ -11,6 +11,9 @@ message is never both brought back and sent.
 "Remind me if no answer by …" reuses the snooze: the conversation waits out of the inbox until
 then; an answer from the other side wakes it at once (as for any snooze), and otherwise it
 comes back at that time and the assignee (or the person who asked) is notified.
+
+A forward's internal note (inbox.forwarding) is added when the forward is queued; "Annuler"
+removes it, as the draft that holds its text comes back.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
-from inbox.models import Conversation, Outgoing, SendState, Status
+from inbox.models import Conversation, Note, Outgoing, SendState, Status
 from inbox.sending import OutgoingStateError
 from inbox.snooze import MAX_SNOOZE, conversation_snooze, preset_time
 from inbox.triage import conversation_set_status
@@ -113,15 +116,23 @@ def follow_up_time(name: str, now: datetime | None = None) -> datetime | None:
     raise ValidationError(_("Unknown choice for the reminder."))
 
 
-def follow_up_set(*, outgoing: Outgoing, until: datetime, actor: User) -> None:
-    """The conversation waits for an answer until `until` (see the module's docstring)."""
-    conversation = outgoing.conversation
+def follow_up_check(
+    *, conversation: Conversation | None, until: datetime, leaves_at: datetime
+) -> None:
+    """Checked before the message is queued, so that a refused reminder sends nothing."""
     if conversation is None:
         raise ValidationError(_("A reminder needs a conversation: reply rather than write anew."))
-    if outgoing.lease_until and until <= outgoing.lease_until:
+    if until <= leaves_at:
         raise ValidationError(_("The reminder must come after the message leaves."))
     if until > timezone.now() + MAX_SNOOZE:
         raise ValidationError(_("A reminder can be set a year ahead at most."))
+    if conversation.status == Status.SPAM:
+        raise ValidationError(_("Reopen the conversation before snoozing it."))
+
+
+def follow_up_set(*, outgoing: Outgoing, until: datetime, actor: User) -> None:
+    """The conversation waits for an answer until `until` (see the module's docstring)."""
+    conversation = outgoing.conversation
     with transaction.atomic():
         if conversation.status == Status.CLOSED:
             # Waiting on the other side: pending, so that it comes back rather than stays closed.
@@ -138,8 +149,10 @@ def outgoing_unqueue(*, outgoing: Outgoing) -> Outgoing:
     wins. The composed MIME is dropped (queuing again composes it afresh); the draft's content
     and files were kept while it was held."""
     with transaction.atomic():
-        before = Outgoing.objects.filter(pk=outgoing.pk).values("raw_object", "follow_up_until")
-        before = before.first() or {"raw_object": "", "follow_up_until": None}
+        before = Outgoing.objects.filter(pk=outgoing.pk).values(
+            "raw_object", "follow_up_until", "note_id"
+        )
+        before = before.first() or {"raw_object": "", "follow_up_until": None, "note_id": None}
         taken_back = Outgoing.objects.filter(
             pk=outgoing.pk, state=SendState.QUEUED, attempts=0
         ).update(
@@ -148,6 +161,7 @@ def outgoing_unqueue(*, outgoing: Outgoing) -> Outgoing:
             raw_object="",
             message_id_token=None,
             follow_up_until=None,
+            note=None,
             updated_at=timezone.now(),
         )
         if not taken_back:
@@ -158,6 +172,9 @@ def outgoing_unqueue(*, outgoing: Outgoing) -> Outgoing:
             Conversation.objects.filter(pk=outgoing.conversation_id, snoozed_until=until).update(
                 snoozed_until=None
             )
+        if before["note_id"]:
+            # A forward's note goes back into the draft (it is still in its content).
+            Note.objects.filter(pk=before["note_id"]).delete()
         if raw_key:
             transaction.on_commit(lambda: object_store().delete(raw_key))
     outgoing.refresh_from_db()

@@ -299,6 +299,11 @@ class Outgoing(models.Model):
     # "Remind me if no answer by": the conversation was snoozed until then with this message
     # (inbox.holding); undoing the send takes the reminder back too.
     follow_up_until = models.DateTimeField(null=True, blank=True)
+    # A forward's internal note, added to the conversation when it was queued (inbox.forwarding);
+    # undoing the forward removes it with the draft coming back.
+    note = models.ForeignKey(
+        Note, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     message = models.OneToOneField(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="outgoing"
     )

@@ -29,6 +29,7 @@ from accounts.keys import keys_for
 from accounts.models import Membership
 from inbox import drafting, holding
 from inbox.addresses import display_addresses
+from inbox.forwarding import forward_note_add
 from inbox.models import Conversation, Mailbox, Outgoing, OutgoingKind, SavedReply, SendState
 from inbox.presence import (
     HEARTBEAT,
@@ -152,6 +153,7 @@ def _form_context(
         "bcc": _addresses(content.get("bcc", [])),
         "subject": content.get("subject", ""),
         "body": content.get("body", ""),
+        "note": content.get("note", ""),
     }
     values.update(typed or {})  # what the person typed, when it could not be saved as it is
     return {
@@ -195,12 +197,19 @@ def _save_typed(request: WorkspaceRequest, outgoing: Outgoing) -> list[str]:
         "subject": request.POST.get("subject", ""),
         "body": request.POST.get("body", ""),
     }
+    if "note" in request.POST:  # a forward's internal note (never sent)
+        fields["note"] = request.POST["note"]
     if not any(name in request.POST for name in fields):
         return []
     try:
         outgoing_update(outgoing=outgoing, **fields)
     except ValidationError as error:
-        outgoing_update(outgoing=outgoing, subject=fields["subject"], body=fields["body"])
+        outgoing_update(
+            outgoing=outgoing,
+            subject=fields["subject"],
+            body=fields["body"],
+            note=fields.get("note"),
+        )
         return list(error.messages)
     return []
 
@@ -442,7 +451,11 @@ def draft_send(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
     outgoing = _own_draft(request, outgoing_id)
     if outgoing.state != SendState.DRAFT:
         return _gone(request, outgoing)
-    typed = {name: request.POST.get(name, "") for name in ("to", "cc", "bcc", "subject", "body")}
+    typed = {
+        name: request.POST.get(name, "")
+        for name in ("to", "cc", "bcc", "subject", "body", "note")
+        if name in request.POST
+    }
     try:
         errors = _save_typed(request, outgoing)
     except OutgoingStateError:
@@ -480,16 +493,17 @@ def draft_send(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
             asked="schedule" in request.POST,
         )
         follow_up = holding.follow_up_time(request.POST.get("follow_up", ""))
-        if follow_up is not None and conversation is None:
-            raise ValidationError(
-                _("A reminder needs a conversation: reply rather than write anew.")
-            )
-        drafting.draft_refresh_signature(outgoing=outgoing)
         # Held for the undo window, or until the chosen time: a worker sends it then.
         not_before = later or timezone.now() + holding.undo_delay(outgoing)
+        if follow_up is not None:
+            holding.follow_up_check(
+                conversation=conversation, until=follow_up, leaves_at=not_before
+            )
+        drafting.draft_refresh_signature(outgoing=outgoing)
         outgoing_queue(outgoing=outgoing, not_before=not_before)
         if follow_up is not None:
             holding.follow_up_set(outgoing=outgoing, until=follow_up, actor=request.user)
+        forward_note_add(outgoing=outgoing, author=request.user)
     except ValidationError as error:
         return _render_form(
             request, outgoing, errors=list(error.messages), seen=_posted_seen(request)

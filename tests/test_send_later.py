@@ -375,3 +375,15 @@ def test_only_the_owner_sets_the_undo_delay(alice_client, bob_client, workspace,
     assert workspace.undo_send_seconds == 30
     page = alice_client.get(reverse("members")).content.decode()
     assert 'name="undo_send_seconds"' in page and 'value="30"' in page
+
+
+def test_a_reminder_before_the_message_leaves_is_refused_and_nothing_is_queued(
+    alice_client, customer, queued
+):
+    outgoing = _draft(alice_client, customer.conversation)
+    far = (timezone.localtime() + timedelta(days=30)).strftime("%Y-%m-%dT08:00")
+    response = _send(alice_client, outgoing, send_at=far, schedule="1", follow_up="week")
+    assert response.status_code == 200 and 'role="alert"' in response.content.decode()
+    outgoing.refresh_from_db()
+    assert outgoing.state == SendState.DRAFT and queued == []
+    assert Conversation.objects.get(pk=customer.conversation_id).snoozed_until is None

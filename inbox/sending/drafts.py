@@ -170,8 +170,9 @@ def outgoing_update(
     subject: str | None = None,
     body: str | None = None,
     signature: str | None = None,
+    note: str | None = None,
 ) -> Outgoing:
-    """Change a draft (None leaves a value as it is)."""
+    """Change a draft (None leaves a value as it is). `note`: a forward's internal note."""
     with transaction.atomic():
         locked = Outgoing.objects.select_for_update().get(pk=outgoing.pk)
         if locked.state != SendState.DRAFT:
@@ -187,6 +188,8 @@ def outgoing_update(
         content.update(changes)
         if signature is not None:
             content["signature"] = signature
+        if note is not None:
+            content["note"] = note
         _seal_content(locked, content)
         locked.save(update_fields=["content_sealed", "updated_at"])
     outgoing.content_sealed = locked.content_sealed
