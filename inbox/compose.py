@@ -41,6 +41,7 @@ from inbox.addresses import (
     validate_address,
 )
 from inbox.models import Attachment, Mailbox, Message, OutgoingKind
+from inbox.rich_text import cid_tokens, html_message
 from inbox.sealing import attachment_row, open_json, stored_message_row
 from trupeo.crypto import WorkspaceKeys
 from trupeo.storage import ObjectStore, read_sealed
@@ -187,6 +188,7 @@ class OriginalAttachment:
     is_inline: bool
     size: int
     read: Callable[[], bytes] = field(repr=False, compare=False)
+    content_id: str = ""  # an image of the composer's HTML, "<token>" of "cid:<token>@trupeo"
 
 
 @dataclass(frozen=True)
@@ -345,6 +347,7 @@ def compose_message(
     message_id: str,
     date: datetime,
     attachments: Sequence[OriginalAttachment] = (),
+    html_body: str = "",
 ) -> EmailMessage:
     """The complete message to send (and to file in Sent). Bcc is never in the headers.
 
@@ -372,14 +375,43 @@ def compose_message(
     # server speaks 8BITMIME, and 7-bit mail passes every relay unchanged.
     plain = text.isascii() and all(len(line) <= 900 for line in text.split("\n"))
     msg.set_content(text, charset="utf-8", cte="7bit" if plain else "quoted-printable")
+    if html_body:  # written in the rich editor: an HTML part beside the text, images related
+        _add_html(msg, kind=kind, html_body=html_body, signature=signature, original=original)
+        used = cid_tokens(html_body)
+        html_part = msg.get_payload()[-1]
+        for image in attachments:
+            if image.is_inline and image.content_id in used:
+                maintype, _slash, subtype = image.content_type.partition("/")
+                html_part.add_related(
+                    image.read(),
+                    maintype=maintype,
+                    subtype=subtype,
+                    cid=f"<{image.content_id}@trupeo>",
+                    disposition="inline",
+                )
     if original is not None and kind == OutgoingKind.FORWARD:
         for attachment in original.attachments:
             if attachment.is_inline:
                 continue  # images of the HTML body, which a forward does not carry
             _attach(msg, attachment)
     for attachment in attachments:
-        _attach(msg, attachment)
+        if not attachment.is_inline:
+            _attach(msg, attachment)
     return msg
+
+
+def _add_html(
+    msg: EmailMessage, *, kind: str, html_body: str, signature: str, original: Original | None
+) -> None:
+    header, quoted = "", ""
+    if original is not None and kind in (OutgoingKind.REPLY, OutgoingKind.REPLY_ALL):
+        header, quoted = quote_header(original), original.text[:MAX_QUOTED_CHARS]
+    elif original is not None and kind == OutgoingKind.FORWARD:
+        quoted = forward_block(original)
+    html = html_message(
+        body_html=html_body, signature=signature, quote_header=header, quoted_text=quoted
+    )
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
 
 
 def _attach(msg: EmailMessage, attachment: OriginalAttachment) -> None:

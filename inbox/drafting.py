@@ -22,6 +22,7 @@ from django.db.models import Max
 
 from accounts.keys import keys_for
 from accounts.models import Membership, User
+from inbox import rich_text
 from inbox.models import (
     Conversation,
     Direction,
@@ -33,9 +34,10 @@ from inbox.models import (
     SendState,
 )
 from inbox.sealing import note_row, open_json, stored_message_row
-from inbox.sending import outgoing_content, outgoing_create, outgoing_update
+from inbox.sending import outgoing_attach, outgoing_content, outgoing_create, outgoing_update
 from inbox.signatures import mailbox_signature
 from trupeo.crypto import WorkspaceKeys
+from trupeo.storage import read_sealed
 
 _MARKER = re.compile(r"^m(\d+)-n(\d+)$")
 SNIPPET_CHARS = 280
@@ -293,3 +295,40 @@ def new_outside_recipients(outgoing: Outgoing) -> list[str]:
         for a in addresses
         if a not in known and a not in team and a.rpartition("@")[2] not in domains
     ]
+
+
+# --- rich text ----------------------------------------------------------------------------------
+
+
+def draft_rich_text(*, outgoing: Outgoing, html: str) -> tuple[str, str]:
+    """What the editor posted, made safe: (HTML with its images as `cid:` parts of the draft,
+    the plain-text alternative). Pasted and dropped images are sealed as the draft's files."""
+    cleaned = rich_text.clean_composed_html(html)
+    if rich_text.is_empty(cleaned):
+        return "", ""
+    cleaned, images = rich_text.extract_inline_images(cleaned)
+    for image in images:
+        outgoing_attach(
+            outgoing=outgoing,
+            filename=f"image-{image.token[:8]}.{image.content_type.rpartition('/')[2]}",
+            content_type=image.content_type,
+            size=len(image.data),
+            chunks=[image.data],
+            inline_token=image.token,
+        )
+    return cleaned, rich_text.html_to_text(cleaned)
+
+
+def draft_editor_html(outgoing: Outgoing, keys: WorkspaceKeys, content: dict) -> str:
+    """The draft's HTML for the editor, its images inline as data: URLs (all the CSP allows)."""
+    html = content.get("html") or ""
+    used = rich_text.cid_tokens(html)
+    images = {
+        a["token"]: (
+            a["content_type"],
+            read_sealed(a["key"], keys, field="outgoing.attachment", row=a["row"]),
+        )
+        for a in content.get("attachments") or []
+        if a.get("inline") and a["token"] in used
+    }
+    return rich_text.with_data_images(html, images)

@@ -154,6 +154,7 @@ def _form_context(
         "subject": content.get("subject", ""),
         "body": content.get("body", ""),
         "note": content.get("note", ""),
+        "html": drafting.draft_editor_html(outgoing, keys, content),
     }
     values.update(typed or {})  # what the person typed, when it could not be saved as it is
     return {
@@ -201,6 +202,12 @@ def _save_typed(request: WorkspaceRequest, outgoing: Outgoing) -> list[str]:
         fields["note"] = request.POST["note"]
     if not any(name in request.POST for name in fields):
         return []
+    if "html" in request.POST:  # the rich editor: the text is derived here, never trusted
+        fields["html"], text = drafting.draft_rich_text(
+            outgoing=outgoing, html=request.POST["html"]
+        )
+        if fields["html"]:
+            fields["body"] = text
     try:
         outgoing_update(outgoing=outgoing, **fields)
     except ValidationError as error:
@@ -209,6 +216,7 @@ def _save_typed(request: WorkspaceRequest, outgoing: Outgoing) -> list[str]:
             subject=fields["subject"],
             body=fields["body"],
             note=fields.get("note"),
+            html=fields.get("html"),
         )
         return list(error.messages)
     return []

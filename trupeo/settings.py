@@ -300,6 +300,8 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     # Front-end libraries come from npm at install time; never copied into the repo.
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    # The composer's rich-text editor (Quill 2, its UMD build: no bundler).
+    ("vendor/quill", BASE_DIR / "node_modules" / "quill" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

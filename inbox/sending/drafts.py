@@ -171,6 +171,7 @@ def outgoing_update(
     body: str | None = None,
     signature: str | None = None,
     note: str | None = None,
+    html: str | None = None,
 ) -> Outgoing:
     """Change a draft (None leaves a value as it is). `note`: a forward's internal note."""
     with transaction.atomic():
@@ -190,6 +191,8 @@ def outgoing_update(
             content["signature"] = signature
         if note is not None:
             content["note"] = note
+        if html is not None:  # sanitised by the caller (inbox.rich_text); "" back to plain text
+            content["html"] = html
         _seal_content(locked, content)
         locked.save(update_fields=["content_sealed", "updated_at"])
     outgoing.content_sealed = locked.content_sealed
@@ -283,6 +286,7 @@ def outgoing_queue(*, outgoing: Outgoing, not_before: datetime | None = None) ->
                 message_id=message_id,
                 date=now,
                 attachments=_files(keys, content),
+                html_body=content.get("html") or "",
             )
         raw = compose.as_bytes(mime)
         row = outgoing_row(locked.pk)
@@ -352,11 +356,18 @@ def outgoing_attachments(outgoing: Outgoing, keys: WorkspaceKeys | None = None) 
     return [
         {k: a[k] for k in ("token", "filename", "content_type", "size")}
         for a in outgoing_content(outgoing, keys).get("attachments") or []
+        if not a.get("inline")  # the editor's images are shown in the text
     ]
 
 
 def outgoing_attach(
-    *, outgoing: Outgoing, filename: str, content_type: str, size: int, chunks: Iterable[bytes]
+    *,
+    outgoing: Outgoing,
+    filename: str,
+    content_type: str,
+    size: int,
+    chunks: Iterable[bytes],
+    inline_token: str = "",
 ) -> dict:
     """Add a file to a draft, sealed to object storage under row "outgoing:<pk>:file:<token>".
 
@@ -366,7 +377,8 @@ def outgoing_attach(
     keys = keys_for(outgoing.workspace)
     if sum(a["size"] for a in outgoing_attachments(outgoing, keys)) + size > MAX_ATTACHMENTS_BYTES:
         raise ValidationError(attachment_too_large_message(), code="too_large")
-    token = secrets.token_hex(8)
+    # An image of the rich text is named by its content (its cid), so a second save adds nothing.
+    token = inline_token or secrets.token_hex(8)
     row = f"{outgoing_row(outgoing.pk)}:file:{token}"
     key = put_sealed(keys, chunks, field="outgoing.attachment", row=row)
     entry = {
@@ -376,6 +388,7 @@ def outgoing_attach(
         "filename": _safe_filename(filename),
         "content_type": _safe_content_type(content_type),
         "size": size,
+        "inline": bool(inline_token),
     }
     try:
         with transaction.atomic():
@@ -384,16 +397,25 @@ def outgoing_attach(
                 raise OutgoingStateError(_("This message has already been sent or queued."))
             content = outgoing_content(locked, keys)
             files = content.get("attachments") or []
+            if inline_token and any(a["token"] == token for a in files):
+                raise _AlreadyThere()
             if sum(a["size"] for a in files) + size > MAX_ATTACHMENTS_BYTES:  # a parallel upload
                 raise ValidationError(attachment_too_large_message(), code="too_large")
             content["attachments"] = [*files, entry]
             _seal_content(locked, content)
             locked.save(update_fields=["content_sealed", "updated_at"])
+    except _AlreadyThere:
+        _delete_objects([key])
+        return {k: entry[k] for k in ("token", "filename", "content_type", "size")}
     except BaseException:
         _delete_objects([key])
         raise
     outgoing.content_sealed = locked.content_sealed
     return {k: entry[k] for k in ("token", "filename", "content_type", "size")}
+
+
+class _AlreadyThere(Exception):
+    """The same inline image is already in the draft."""
 
 
 def outgoing_detach(*, outgoing: Outgoing, token: str) -> None:
@@ -428,11 +450,12 @@ def _files(keys: WorkspaceKeys, content: dict) -> list[compose.OriginalAttachmen
         compose.OriginalAttachment(
             filename=a["filename"],
             content_type=a["content_type"],
-            is_inline=False,
+            is_inline=bool(a.get("inline")),
             size=a["size"],
             read=functools.partial(
                 read_sealed, a["key"], keys, field="outgoing.attachment", row=a["row"]
             ),
+            content_id=a["token"] if a.get("inline") else "",
         )
         for a in content.get("attachments") or []
     ]

@@ -55,6 +55,10 @@
   });
 
   function insertAtCursor(field, text) {
+    if (window.TrupeoRich && window.TrupeoRich.active()) {
+      window.TrupeoRich.insert(text);  // the rich editor (composer-rich.js) is the one shown
+      return;
+    }
     const start = field.selectionStart;
     const end = field.selectionEnd;
     field.value = field.value.slice(0, start) + text + field.value.slice(end);

@@ -1,7 +1,9 @@
 """Sending from the composer in a real Chromium: a reply to a non-ASCII name, undone within the
 undo window and sent again, and a reply scheduled for "demain 8 h" — over a real SMTP server."""
 
+import base64
 import email
+import re
 from datetime import timedelta
 from email import policy
 
@@ -181,3 +183,78 @@ def test_reply_all_to_a_third_party_warns_that_the_requester_is_copied(
         send.click()
     page.get_by_role("button", name="Annuler", exact=True).wait_for()
     assert Outgoing.objects.get(conversation=conversation).state == SendState.QUEUED
+
+
+# A real 1x1 PNG (red), as a screenshot pasted from the clipboard would be.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
+
+
+def test_rich_text_with_a_pasted_image_arrives_intact(
+    new_page, alice, conversation, smtp_server, dovecot
+):
+    page = new_page()
+    _log_in(page, alice.email)
+    _open_reply(page, conversation)
+    page.get_by_role("button", name="Mise en forme : désactivée").click()
+    editor = page.locator("#composer-rich-body")
+    editor.wait_for()
+    assert editor.evaluate("element => element === document.activeElement")
+    page.keyboard.type("Bonjour ")
+    page.keyboard.press("Control+b")
+    page.keyboard.type("Madame Lefèvre")
+    page.keyboard.press("Control+b")
+    page.keyboard.type(",")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Liste à puces").click()
+    page.keyboard.type("le certificat")
+    page.keyboard.press("Enter")
+    page.keyboard.type("la photo ci-dessous")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    # A screenshot pasted from the clipboard.
+    page.evaluate(
+        """(b64) => {
+            const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+            const data = new DataTransfer();
+            data.items.add(new File([bytes], "capture.png", { type: "image/png" }));
+            const root = document.getElementById("composer-rich-body");
+            root.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+        }""",
+        base64.b64encode(PNG).decode(),
+    )
+    editor.locator("img").wait_for()
+    # The autosave keeps it on the server, sanitised, the image as a sealed cid: part.
+    page.locator("#composer-status", has_text=":").wait_for()
+    outgoing = Outgoing.objects.get(conversation=conversation)
+    page.wait_for_function("() => document.getElementById('composer-html').value.includes('<img')")
+    with page.expect_navigation(timeout=30_000):
+        page.locator("#composer-send").click()
+    page.get_by_role("button", name="Annuler", exact=True).wait_for()
+    content = outgoing_content(Outgoing.objects.get(pk=outgoing.pk))
+    assert "<strong>Madame Lefèvre</strong>" in content["html"]
+    assert "cid:" in content["html"] and "data:" not in content["html"]
+
+    Outgoing.objects.filter(pk=outgoing.pk).update(lease_until=timezone.now())
+    assert outgoing_send(outgoing_id=outgoing.pk) == SendState.SENT
+    [sent] = smtp_server.messages
+    outgoing.refresh_from_db()
+    user = conversation.mailbox.imap_username
+    with dovecot.connect(user) as imap:
+        imap.select_folder("Sent", readonly=True)
+        [uid] = imap.search(["HEADER", "Message-ID", outgoing_content(outgoing)["message_id"]])
+        filed = imap.fetch([uid], [b"RFC822"])[uid][b"RFC822"]
+    for raw in (sent.raw, filed):  # what the server took, and the copy in the mailbox
+        parsed = email.message_from_bytes(raw, policy=policy.default)
+        text = parsed.get_body(("plain",)).get_content()
+        assert "Bonjour *Madame Lefèvre*," in text
+        assert "- le certificat\n- la photo ci-dessous" in text.replace("\r\n", "\n")
+        html = parsed.get_body(("html",)).get_content()
+        assert "<strong>Madame Lefèvre</strong>" in html and "<li>le certificat</li>" in html
+        [cid] = re.findall(r'src="cid:([^"]+)"', html)
+        [image] = [p for p in parsed.walk() if p["Content-ID"] == f"<{cid}>"]
+        assert image.get_content_type() == "image/png"
+        assert image.get_content() == PNG  # byte for byte
+        assert parsed.get_body(("html",)) is not None
+        assert [a.get_filename() for a in parsed.iter_attachments()] == []  # inline, not a file
