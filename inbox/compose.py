@@ -41,7 +41,7 @@ from inbox.addresses import (
     validate_address,
 )
 from inbox.models import Attachment, Mailbox, Message, OutgoingKind
-from inbox.rich_text import cid_tokens, html_message
+from inbox.rich_text import cid_tokens, html_message, signature_text
 from inbox.sealing import attachment_row, open_json, stored_message_row
 from trupeo.crypto import WorkspaceKeys
 from trupeo.storage import ObjectStore, read_sealed
@@ -303,8 +303,8 @@ def body_text(
     *, kind: str, body: str, signature: str = "", original: Original | None = None
 ) -> str:
     parts = [_normalise_newlines(body).rstrip()]
-    if signature.strip():
-        parts.append("-- \n" + _normalise_newlines(signature).strip("\n"))
+    if signature.strip():  # an HTML signature has its text here, its markup in the HTML part
+        parts.append("-- \n" + _normalise_newlines(signature_text(signature)).strip("\n"))
     if original is not None and kind in (OutgoingKind.REPLY, OutgoingKind.REPLY_ALL):
         parts.append(quote_header(original) + "\n" + quote(original.text))
     elif original is not None and kind == OutgoingKind.FORWARD:

@@ -332,3 +332,18 @@ def draft_editor_html(outgoing: Outgoing, keys: WorkspaceKeys, content: dict) ->
         if a.get("inline") and a["token"] in used
     }
     return rich_text.with_data_images(html, images)
+
+
+def draft_quoted_text(outgoing: Outgoing, keys: WorkspaceKeys, content: dict) -> str:
+    """The quoted original under a reply: as the person edited it, else the answered text."""
+    if content.get("quote") is not None:
+        return content["quote"]
+    message = Message.objects.filter(
+        pk=content.get("reply_to_message_id") or 0, mailbox_id=outgoing.mailbox_id
+    ).first()
+    if message is None:
+        return ""
+    return (
+        keys.open_text(message.text_sealed, field="message.text", row=stored_message_row(message))
+        or ""
+    )

@@ -236,6 +236,27 @@ def text_to_html(text: str) -> str:
     )
 
 
+_HTML_SIGNATURE = re.compile(r"<(?:p|br|div|b|strong|i|em|a|span|table|ul|ol)\b", re.I)
+
+
+def is_html_signature(signature: str) -> bool:
+    """A signature written in HTML (pasted from a mail client's settings), not plain text."""
+    return bool(_HTML_SIGNATURE.search(signature or ""))
+
+
+def signature_text(signature: str) -> str:
+    """The signature for the plain-text part (and the composer's preview)."""
+    if is_html_signature(signature):
+        return html_to_text(clean_composed_html(signature))
+    return (signature or "").strip("\n")
+
+
+def signature_html(signature: str) -> str:
+    if is_html_signature(signature):
+        return clean_composed_html(signature)
+    return text_to_html(signature)
+
+
 def html_message(
     *, body_html: str, signature: str = "", quote_header: str = "", quoted_text: str = ""
 ) -> str:
@@ -244,7 +265,7 @@ def html_message(
     parts = [body_html]
     if signature.strip():
         parts.append(
-            '<div class="signature">' + text_to_html("-- \n" + signature.strip()) + "</div>"
+            '<div class="signature">-- <br>' + signature_html(signature.strip()) + "</div>"
         )
     if quoted_text:
         header = f"<p>{html_lib.escape(quote_header)}</p>" if quote_header else ""

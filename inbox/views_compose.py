@@ -39,6 +39,7 @@ from inbox.presence import (
     presence_touch,
 )
 from inbox.presenters import conversation_summary
+from inbox.rich_text import signature_text
 from inbox.saved_replies import (
     render_variables,
     saved_replies_for,
@@ -155,6 +156,9 @@ def _form_context(
         "body": content.get("body", ""),
         "note": content.get("note", ""),
         "html": drafting.draft_editor_html(outgoing, keys, content),
+        "quote": drafting.draft_quoted_text(outgoing, keys, content)
+        if outgoing.kind in (OutgoingKind.REPLY, OutgoingKind.REPLY_ALL)
+        else "",
     }
     values.update(typed or {})  # what the person typed, when it could not be saved as it is
     return {
@@ -162,7 +166,7 @@ def _form_context(
         "conversation": conversation,
         "values": values,
         "show_copies": bool(values["cc"] or values["bcc"]),
-        "signature": content.get("signature", ""),
+        "signature": signature_text(content.get("signature", "")),
         "attachments": outgoing_attachments(outgoing, keys),
         "max_attachments_mb": MAX_ATTACHMENTS_BYTES // (1024 * 1024),
         "max_attachments_bytes": MAX_ATTACHMENTS_BYTES,
@@ -200,6 +204,8 @@ def _save_typed(request: WorkspaceRequest, outgoing: Outgoing) -> list[str]:
     }
     if "note" in request.POST:  # a forward's internal note (never sent)
         fields["note"] = request.POST["note"]
+    if "quote" in request.POST and outgoing.kind in (OutgoingKind.REPLY, OutgoingKind.REPLY_ALL):
+        fields["quote"] = request.POST["quote"]
     if not any(name in request.POST for name in fields):
         return []
     if "html" in request.POST:  # the rich editor: the text is derived here, never trusted
@@ -217,6 +223,7 @@ def _save_typed(request: WorkspaceRequest, outgoing: Outgoing) -> list[str]:
             body=fields["body"],
             note=fields.get("note"),
             html=fields.get("html"),
+            quote=fields.get("quote"),
         )
         return list(error.messages)
     return []

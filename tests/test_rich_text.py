@@ -197,3 +197,56 @@ def test_a_plain_message_stays_a_single_text_part(customer):
         date=timezone.now(),
     )
     assert msg.get_content_type() == "text/plain"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_quote_is_collapsed_and_sent_as_edited(alice_client, customer, monkeypatch):
+    monkeypatch.setattr(send_outgoing, "apply_async", lambda *a, **kw: None)
+    html = alice_client.post(
+        reverse("composer_open", args=[customer.conversation_id]),
+        {"kind": "reply"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert '<details class="composer-quote">' in html  # collapsed until opened
+    assert re.search(r'<textarea id="composer-quote" name="quote"[^>]*>Bonjour', html)
+    outgoing = Outgoing.objects.get(conversation_id=customer.conversation_id)
+    seen = re.search(r'name="seen" value="([^"]+)"', html).group(1)
+    alice_client.post(
+        reverse("draft_send", args=[outgoing.pk]),
+        {
+            "to": "sophie.martin@exemple.fr",
+            "subject": "Re: Inscription",
+            "html": "<p>Voici la réponse.</p>",
+            "quote": "Bonjour (raccourci par l’agent)",
+            "seen": seen,
+        },
+    )
+    outgoing.refresh_from_db()
+    raw = read_sealed(
+        outgoing.raw_object, _keys(outgoing), field="outgoing.raw", row=f"outgoing:{outgoing.pk}"
+    )
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert "> Bonjour (raccourci par l’agent)" in parsed.get_body(("plain",)).get_content()
+    assert "raccourci par l’agent" in parsed.get_body(("html",)).get_content()
+
+
+def test_an_html_signature_has_its_markup_in_html_and_its_text_in_text(customer):
+    signature = (
+        '<p><strong>Claire Dubois</strong><br>Scolarité · <a href="https://lycee-verne.fr">'
+        "lycee-verne.fr</a></p><script>alert(1)</script>"
+    )
+    msg = compose.compose_message(
+        mailbox=customer.mailbox,
+        kind=OutgoingKind.NEW,
+        to=[{"name": "", "address": "a@exemple.fr"}],
+        subject="x",
+        body="Bonjour",
+        signature=signature,
+        message_id="<x@lycee-verne.fr>",
+        date=timezone.now(),
+        html_body="<p>Bonjour</p>",
+    )
+    text = msg.get_body(("plain",)).get_content()
+    assert "-- \n*Claire Dubois*\nScolarité · lycee-verne.fr <https://lycee-verne.fr>" in text
+    html = msg.get_body(("html",)).get_content()
+    assert "<strong>Claire Dubois</strong>" in html and "<script" not in html

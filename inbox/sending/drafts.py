@@ -3,6 +3,7 @@ MIME is composed once and sealed to storage and the outgoing handed to a worker.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
@@ -172,6 +173,7 @@ def outgoing_update(
     signature: str | None = None,
     note: str | None = None,
     html: str | None = None,
+    quote: str | None = None,
 ) -> Outgoing:
     """Change a draft (None leaves a value as it is). `note`: a forward's internal note."""
     with transaction.atomic():
@@ -193,6 +195,8 @@ def outgoing_update(
             content["note"] = note
         if html is not None:  # sanitised by the caller (inbox.rich_text); "" back to plain text
             content["html"] = html
+        if quote is not None:  # the quoted original, as the person edited it
+            content["quote"] = quote
         _seal_content(locked, content)
         locked.save(update_fields=["content_sealed", "updated_at"])
     outgoing.content_sealed = locked.content_sealed
@@ -271,6 +275,8 @@ def outgoing_queue(*, outgoing: Outgoing, not_before: datetime | None = None) ->
                 original = compose.original_of(
                     keys, message, with_attachments=locked.kind == OutgoingKind.FORWARD
                 )
+                if content.get("quote") is not None and locked.kind != OutgoingKind.FORWARD:
+                    original = dataclasses.replace(original, text=content["quote"])
         message_id = compose.new_message_id(mailbox.address)
         now = timezone.now()
         with translation.override(_language(locked.author)):

@@ -113,7 +113,9 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail.target;
     if (target && (target.id === "composer-slot" || target.id === "composer-form")) {
-      setUp(target.id === "composer-slot");
+      // The keyboard goes to the editor when a reply button opened it, not on page load.
+      const opened = event.detail.requestConfig && event.detail.requestConfig.elt;
+      setUp(Boolean(opened && opened.closest && opened.closest(".composer-actions")));
     }
   });
   document.addEventListener("DOMContentLoaded", function () {
