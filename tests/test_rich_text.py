@@ -250,3 +250,36 @@ def test_an_html_signature_has_its_markup_in_html_and_its_text_in_text(customer)
     assert "-- \n*Claire Dubois*\nScolarité · lycee-verne.fr <https://lycee-verne.fr>" in text
     html = msg.get_body(("html",)).get_content()
     assert "<strong>Claire Dubois</strong>" in html and "<script" not in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_pasted_screenshot_is_saved_and_an_oversized_one_is_refused_in_words(
+    alice_client, customer
+):
+    alice_client.post(reverse("composer_open", args=[customer.conversation_id]), {"kind": "reply"})
+    outgoing = Outgoing.objects.get(conversation_id=customer.conversation_id)
+    screenshot = PNG + bytes(3 * 1024 * 1024)  # a 3 MB screenshot: 4 MB once in base64
+    data = "data:image/png;base64," + base64.b64encode(screenshot).decode()
+    response = alice_client.post(
+        reverse("draft_save", args=[outgoing.pk]),
+        {
+            "to": "sophie.martin@exemple.fr",
+            "subject": "Re",
+            "html": f'<p>Vue :</p><img src="{data}">',
+        },
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    outgoing.refresh_from_db()
+    [image] = [a for a in outgoing_content(outgoing)["attachments"] if a.get("inline")]
+    assert image["size"] == len(screenshot)
+    # Beyond what a form may carry: a 400 in words, never a 5xx, and the draft as it was.
+    huge = "data:image/png;base64," + "A" * (13 * 1024 * 1024)
+    response = alice_client.post(
+        reverse("draft_save", args=[outgoing.pk]),
+        {"to": "x@exemple.fr", "html": f'<img src="{huge}">'},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 400
+    outgoing.refresh_from_db()
+    assert outgoing_content(outgoing)["to"][0]["address"] == "sophie.martin@exemple.fr"

@@ -294,6 +294,11 @@ USE_I18N = True
 TIME_ZONE = "Europe/Paris"
 USE_TZ = True
 
+# A form's fields (files apart) may total this much: the composer's pasted screenshots travel
+# inside its HTML field as data: URLs until the server turns them into parts (Django's 2.5 MB
+# default refused a single large screenshot).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [
