@@ -133,7 +133,10 @@ def with_data_images(html: str, images: dict[str, tuple[str, bytes]]) -> str:
 
 
 class _Text(HTMLParser):
-    _BLOCKS = {"p", "div", "h1", "h2", "h3", "pre", "ul", "ol", "blockquote"}
+    # The editor writes every line as a <p> (Enter is a new line, Enter twice a blank one), as
+    # Gmail writes <div>s: one line each in the text, not a paragraph.
+    _LINES = {"p", "div"}
+    _BLOCKS = {"h1", "h2", "h3", "pre", "ul", "ol", "blockquote"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -173,9 +176,11 @@ class _Text(HTMLParser):
                 self.lists[-1][1] += 1
                 marker = f"{self.lists[-1][1]}. "
             self.lines[-1] += "  " * depth + marker
-        elif tag in self._BLOCKS:
+        elif tag in self._LINES:
             if not _LIST_MARKER.match(self.lines[-1]):  # a paragraph inside an item: same line
-                self._break(blank=True)
+                self._break()
+        elif tag in self._BLOCKS:
+            self._break(blank=True)
             self.pre += tag == "pre"
         elif tag in ("strong", "b"):
             self.lines[-1] += "*"
@@ -196,6 +201,11 @@ class _Text(HTMLParser):
             if self.lists:
                 self.lists.pop()
             self._break(blank=not self.lists)
+        elif tag in self._LINES:
+            if self.lines[-1].strip(" >"):
+                self._break()
+            elif not self.lists:  # an empty line typed on purpose
+                self.lines.append(self._prefix())
         elif tag in self._BLOCKS:
             self.pre -= tag == "pre" and self.pre > 0
             self._break(blank=not self.lists)
@@ -229,10 +239,11 @@ def html_to_text(html: str) -> str:
 
 
 def text_to_html(text: str) -> str:
-    """Plain text (a signature, a quoted original) as safe HTML paragraphs."""
-    blocks = re.split(r"\n{2,}", (text or "").replace("\r\n", "\n").strip("\n"))
+    """Plain text (a signature, a quoted original) as safe HTML, a <p> per line as the editor
+    writes it."""
+    lines = (text or "").replace("\r\n", "\n").strip("\n").split("\n")
     return "".join(
-        "<p>" + html_lib.escape(block).replace("\n", "<br>") + "</p>" for block in blocks if block
+        f"<p>{html_lib.escape(line)}</p>" if line.strip() else "<p><br></p>" for line in lines
     )
 
 
@@ -275,7 +286,8 @@ def html_message(
             else f"<div>{text_to_html(quoted_text)}</div>"
         )
     return (
-        '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
+        # Lines as the editor shows them (its <p> are lines, not spaced paragraphs).
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><style>p{margin:0}</style></head><body>'
         + "\n".join(parts)
         + "</body></html>"
     )

@@ -92,8 +92,9 @@ def test_a_google_docs_paste_is_not_all_bold():
 
 
 def test_the_text_alternative_is_faithful():
+    # As the editor writes it: a <p> per line, an empty one for a blank line.
     html = (
-        "<p>Bonjour <strong>Madame</strong>,</p><p>Voici :<br>la liste</p>"
+        "<p>Bonjour <strong>Madame</strong>,</p><p></p><p>Voici :</p><p>la liste</p>"
         '<ol><li>le <a href="https://lycee-verne.fr/dossier">dossier</a></li><li>la photo</li></ol>'
         "<blockquote><p>Votre message</p></blockquote><p>Écrivez à "
         '<a href="mailto:scolarite@lycee-verne.fr">scolarite@lycee-verne.fr</a></p>'
@@ -155,7 +156,7 @@ def test_saving_twice_keeps_one_image_and_the_mime_is_related(alice_client, cust
         read_sealed(image["key"], _keys(outgoing), field="outgoing.attachment", row=image["row"])
         == PNG
     )
-    assert content["body"] == "Le *plan* :\n\n[image]"
+    assert content["body"] == "Le *plan* :\n[image]"
     assert "onerror" not in content["html"] and "data:" not in content["html"]
     # The editor gets it back with the image inline (the only kind of source the CSP allows).
     page = alice_client.get(reverse("draft", args=[outgoing.pk])).content.decode()
