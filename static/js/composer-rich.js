@@ -2,7 +2,8 @@
 // links, quotes; pasted or dropped images become part of the message (the server turns them
 // into cid: parts). The editor's HTML goes in the form's "html" field, sanitised by the server,
 // which also derives the plain-text alternative. "Formatting: on/off" switches between it and
-// the plain textarea (which is all there is without JavaScript); the choice is remembered.
+// the plain textarea (which is all there is without JavaScript); it is on unless the person
+// turned it off (remembered in this browser).
 (function () {
   "use strict";
 
@@ -89,9 +90,10 @@
     p.toggle.hidden = false;
     let remembered = false;
     try {
-      remembered = window.localStorage.getItem(REMEMBER) === "1";
+      // On unless this person turned it off (the plain textarea is one click away).
+      remembered = window.localStorage.getItem(REMEMBER) !== "0";
     } catch (error) {
-      remembered = false;
+      remembered = true;
     }
     if (p.html.value.trim() || remembered) turnOn(p, focus);
   }
@@ -129,7 +131,24 @@
     },
     insert: function (text) {
       const range = quill.getSelection(true);
-      quill.insertText(range ? range.index : quill.getLength() - 1, text, "user");
+      const at = range ? range.index : quill.getLength() - 1;
+      quill.insertText(at, text, "user");
+      quill.setSelection(at + text.length, 0, "user");
+    },
+    cursor: function () {
+      const range = quill.getSelection();
+      return range ? range.index : quill.getLength() - 1;
+    },
+    textBefore: function () {
+      return quill.getText(0, this.cursor());
+    },
+    removeChar: function (index, character) {
+      if (quill.getText(index, 1) === character) quill.deleteText(index, 1, "user");
+      quill.setSelection(index, 0, "user");
+    },
+    focusAt: function (index) {
+      quill.focus();
+      if (index !== null) quill.setSelection(index, 0, "user");
     },
   };
 })();

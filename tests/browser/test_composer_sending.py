@@ -58,7 +58,7 @@ def _open_reply(page, conversation):
     page.goto(f"/inbox/c/{conversation.pk}/")
     page.wait_for_load_state("networkidle")
     page.keyboard.press("r")
-    page.locator("#composer-body").wait_for()
+    page.locator("#composer-rich-body").wait_for()
 
 
 def test_reply_to_a_non_ascii_name_undo_it_then_let_it_go(
@@ -84,15 +84,15 @@ def test_reply_to_a_non_ascii_name_undo_it_then_let_it_go(
     with page.expect_navigation():
         page.keyboard.press("z")  # the shortcut for "Annuler"
     page.get_by_text("Pas envoyé : votre brouillon est de retour.").wait_for()
-    body = page.locator("#composer-body")
-    body.wait_for()
-    assert body.input_value() == "Bonjour Madame Lefèvre, c’est noté."
+    editor = page.locator("#composer-rich-body")
+    editor.wait_for()
+    assert editor.inner_text().strip() == "Bonjour Madame Lefèvre, c’est noté."
     outgoing.refresh_from_db()
     assert outgoing.state == SendState.DRAFT
     assert smtp_server.messages == []
 
     # Sent again with Ctrl+Enter; this time the window passes and the worker sends it.
-    body.focus()
+    editor.focus()
     with page.expect_navigation(timeout=30_000):
         page.keyboard.press("Control+Enter")
     page.get_by_role("button", name="Annuler", exact=True).wait_for()
@@ -163,9 +163,9 @@ def test_reply_all_to_a_third_party_warns_that_the_requester_is_copied(
     page.goto(f"/inbox/c/{conversation.pk}/")
     page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Répondre à tous").click()
-    page.locator("#composer-body").wait_for()
+    page.locator("#composer-rich-body").wait_for()
     assert page.locator("#composer-to").input_value() == "Maître Durand <durand@cabinet-avocats.fr>"
-    page.locator("#composer-body").type("Merci Maître, bien reçu.")
+    page.keyboard.type("Merci Maître, bien reçu.")
     page.locator("#composer-send").click()
 
     # Nothing left: the warning names who and why, and the button says what it does.
@@ -197,9 +197,9 @@ def test_rich_text_with_a_pasted_image_arrives_intact(
     page = new_page()
     _log_in(page, alice.email)
     _open_reply(page, conversation)
-    page.get_by_role("button", name="Mise en forme : désactivée").click()
+    # On by default; "Mise en forme : activée" would turn it off for this browser.
+    page.get_by_role("button", name="Mise en forme : activée").wait_for()
     editor = page.locator("#composer-rich-body")
-    editor.wait_for()
     assert editor.evaluate("element => element === document.activeElement")
     page.keyboard.type("Bonjour ")
     page.keyboard.press("Control+b")
