@@ -2,7 +2,7 @@ from django import forms
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import MAX_RECIPIENTS_CEILING, Role, User, Workspace
+from accounts.models import MAX_RECIPIENTS_CEILING, MAX_UNDO_SECONDS, Role, User, Workspace
 
 
 class SignupExtraForm(forms.Form):
@@ -78,6 +78,17 @@ class StaffMfaCodeForm(forms.Form):
         min_length=6,
         max_length=6,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+
+class UndoDelayForm(forms.Form):
+    undo_send_seconds = forms.IntegerField(
+        label=_("Seconds to undo a send"),
+        min_value=0,
+        max_value=MAX_UNDO_SECONDS,
+        help_text=_(
+            "A sent message waits this long before leaving; “Undo” brings it back. 0: none."
+        ),
     )
 
 

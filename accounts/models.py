@@ -69,6 +69,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 # What an owner may raise the recipients of one message to (providers refuse more anyway).
 MAX_RECIPIENTS_CEILING = 1000
+MAX_UNDO_SECONDS = 60  # longer windows hold replies back more than they help
 
 
 class Workspace(models.Model):
@@ -91,6 +92,12 @@ class Workspace(models.Model):
         _("Most recipients per message"),
         default=100,
         validators=[MinValueValidator(1), MaxValueValidator(MAX_RECIPIENTS_CEILING)],
+    )
+    # How long a sent message waits before leaving, so that "Undo" can bring it back; 0: none.
+    undo_send_seconds = models.PositiveSmallIntegerField(
+        _("seconds to undo a send"),
+        default=10,
+        validators=[MaxValueValidator(MAX_UNDO_SECONDS)],
     )
 
     class Meta:

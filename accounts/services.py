@@ -19,7 +19,15 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts.keys import workspace_key_create
-from accounts.models import MAX_RECIPIENTS_CEILING, Invitation, Membership, Role, User, Workspace
+from accounts.models import (
+    MAX_RECIPIENTS_CEILING,
+    MAX_UNDO_SECONDS,
+    Invitation,
+    Membership,
+    Role,
+    User,
+    Workspace,
+)
 from accounts.signals import processor_terms_accepted, workspace_created
 
 _INVITATION_SALT = "trupeo.invitation"
@@ -212,3 +220,16 @@ def workspace_max_recipients_set(*, workspace: Workspace, by: Membership, value:
         )
     Workspace.objects.filter(pk=workspace.pk).update(max_recipients=value)
     workspace.max_recipients = value
+
+
+def workspace_undo_delay_set(*, workspace: Workspace, by: Membership, seconds: int) -> None:
+    """The owner, and only the owner, sets how long a sent message can still be undone."""
+    if by.workspace_id != workspace.pk or not by.is_owner:
+        raise PermissionDenied(_("Only the workspace's owner can change the undo delay."))
+    if not 0 <= seconds <= MAX_UNDO_SECONDS:
+        raise ValidationError(
+            _("The undo delay must be between 0 and %(ceiling)d seconds.")
+            % {"ceiling": MAX_UNDO_SECONDS}
+        )
+    Workspace.objects.filter(pk=workspace.pk).update(undo_send_seconds=seconds)
+    workspace.undo_send_seconds = seconds

@@ -23,6 +23,7 @@ urlpatterns = [
     path(
         "team/recipient-limit/", views.workspace_recipient_limit, name="workspace_recipient_limit"
     ),
+    path("team/undo-delay/", views.workspace_undo_delay, name="workspace_undo_delay"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("profile/", views.profile, name="profile"),
     path(

@@ -20,6 +20,7 @@ from accounts.forms import (
     ProfileForm,
     RecipientLimitForm,
     RoleForm,
+    UndoDelayForm,
     WorkspaceForm,
 )
 from accounts.models import Invitation, Membership
@@ -90,6 +91,9 @@ def members(request: WorkspaceRequest) -> HttpResponse:
             "role_form": RoleForm,
             "limit_form": RecipientLimitForm(
                 initial={"max_recipients": request.workspace.max_recipients}
+            ),
+            "undo_form": UndoDelayForm(
+                initial={"undo_send_seconds": request.workspace.undo_send_seconds}
             ),
         },
     )
@@ -267,4 +271,24 @@ def workspace_recipient_limit(request: WorkspaceRequest) -> HttpResponse:
         value=form.cleaned_data["max_recipients"],
     )
     messages.success(request, _("The recipient limit is saved."))
+    return redirect("members")
+
+
+@member_required
+@require_POST
+def workspace_undo_delay(request: WorkspaceRequest) -> HttpResponse:
+    """The owner sets how long a sent message can be undone (a 403 for anyone else)."""
+    if not request.membership.is_owner:
+        raise PermissionDenied(_("Only the workspace's owner can change the undo delay."))
+    form = UndoDelayForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect("members")
+    services.workspace_undo_delay_set(
+        workspace=request.workspace,
+        by=request.membership,
+        seconds=form.cleaned_data["undo_send_seconds"],
+    )
+    messages.success(request, _("The undo delay is saved."))
     return redirect("members")

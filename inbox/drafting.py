@@ -5,7 +5,11 @@
   second press, after the person has seen it, sends ("nobody answers blind").
 * New outside recipients: an address that is neither in the conversation nor the team's own
   (a member, a shared address, or a shared address's domain) is named and must be confirmed;
-  for a new message (no conversation yet), every address outside the team.
+  for a new message (no conversation yet), every address outside the team. The warning says
+  why: a domain nobody in the conversation writes from, or a new person at a known domain.
+* The requester copied on a reply to a third party (a known leak of shared inboxes): the
+  person who opened the conversation is in Cc or Bcc of a message addressed to someone else
+  from outside, e.g. reply-all to the supplier or the lawyer who joined the thread.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from django.db.models import Max
 
 from accounts.keys import keys_for
 from accounts.models import Membership, User
+from inbox.mail import rich_text
 from inbox.mail.sealing import note_row, open_json, stored_message_row
-from inbox.mail.sending import outgoing_content, outgoing_create, outgoing_update
+from inbox.mail.sending import outgoing_attach, outgoing_content, outgoing_create, outgoing_update
 from inbox.models import (
     Conversation,
     Direction,
@@ -32,6 +37,7 @@ from inbox.models import (
 )
 from inbox.signatures import mailbox_signature
 from trupeo.crypto import WorkspaceKeys
+from trupeo.storage import read_sealed
 
 _MARKER = re.compile(r"^m(\d+)-n(\d+)$")
 SNIPPET_CHARS = 280
@@ -200,6 +206,77 @@ def _ours(workspace_id: int) -> tuple[set[str], set[str]]:
     return shared | members, {a.rpartition("@")[2] for a in shared}
 
 
+@dataclass(frozen=True)
+class RecipientWarning:
+    address: str
+    name: str
+    reason: str  # "new_domain", "new_person", "outside_team" or "requester_copied"
+    field: str  # the form field that confirms it: "confirm_outside" or "confirm_copy"
+    others: tuple[str, ...] = ()  # for "requester_copied": whom the message is addressed to
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+def requester_addresses(keys: WorkspaceKeys, conversation: Conversation) -> set[str]:
+    """Who opened the conversation: the sender (and Reply-To) of its first received message."""
+    first = (
+        Message.objects.filter(conversation=conversation, direction=Direction.INBOUND)
+        .order_by("received_at", "id")
+        .first()
+    )
+    if first is None:
+        return set()
+    row = stored_message_row(first)
+    envelope = open_json(keys, first.envelope_sealed, field="message.envelope", row=row)
+    people = [envelope.get("from") or {}, *(envelope.get("reply_to") or [])]
+    return {p["address"].strip().lower() for p in people if p.get("address")}
+
+
+def recipient_warnings(outgoing: Outgoing) -> list[RecipientWarning]:
+    """What to confirm about the recipients before this message leaves (see the docstring)."""
+    keys = keys_for(outgoing.workspace)
+    content = outgoing_content(outgoing, keys)
+    people = [*content.get("to", []), *content.get("cc", []), *content.get("bcc", [])]
+    names = {p["address"]: p.get("name") or "" for p in people}
+    team, domains = _ours(outgoing.workspace_id)
+    conversation = outgoing.conversation if outgoing.conversation_id else None
+    known = known_addresses(keys, conversation) if conversation is not None else set()
+    known_domains = {a.rpartition("@")[2] for a in known}
+    warnings = []
+    for address in names:
+        domain = address.rpartition("@")[2]
+        if address in known or address in team or domain in domains:
+            continue
+        if conversation is None:
+            reason = "outside_team"
+        else:
+            reason = "new_person" if domain in known_domains else "new_domain"
+        warnings.append(RecipientWarning(address, names[address], reason, "confirm_outside"))
+    if conversation is not None:
+        requester = requester_addresses(keys, conversation)
+        addressed = [p["address"] for p in content.get("to", [])]
+        third = [
+            a
+            for a in addressed
+            if a not in requester and a not in team and a.rpartition("@")[2] not in domains
+        ]
+        if third and not requester.intersection(addressed):
+            for address in names:
+                if address in requester:
+                    warnings.append(
+                        RecipientWarning(
+                            address,
+                            names[address],
+                            "requester_copied",
+                            "confirm_copy",
+                            tuple(third),
+                        )
+                    )
+    return warnings
+
+
 def new_outside_recipients(outgoing: Outgoing) -> list[str]:
     """Recipients who are not the team's and, for a reply or forward, new to the conversation.
 
@@ -218,3 +295,55 @@ def new_outside_recipients(outgoing: Outgoing) -> list[str]:
         for a in addresses
         if a not in known and a not in team and a.rpartition("@")[2] not in domains
     ]
+
+
+# --- rich text ----------------------------------------------------------------------------------
+
+
+def draft_rich_text(*, outgoing: Outgoing, html: str) -> tuple[str, str]:
+    """What the editor posted, made safe: (HTML with its images as `cid:` parts of the draft,
+    the plain-text alternative). Pasted and dropped images are sealed as the draft's files."""
+    cleaned = rich_text.clean_composed_html(html)
+    if rich_text.is_empty(cleaned):
+        return "", ""
+    cleaned, images = rich_text.extract_inline_images(cleaned)
+    for image in images:
+        outgoing_attach(
+            outgoing=outgoing,
+            filename=f"image-{image.token[:8]}.{image.content_type.rpartition('/')[2]}",
+            content_type=image.content_type,
+            size=len(image.data),
+            chunks=[image.data],
+            inline_token=image.token,
+        )
+    return cleaned, rich_text.html_to_text(cleaned)
+
+
+def draft_editor_html(outgoing: Outgoing, keys: WorkspaceKeys, content: dict) -> str:
+    """The draft's HTML for the editor, its images inline as data: URLs (all the CSP allows)."""
+    html = content.get("html") or ""
+    used = rich_text.cid_tokens(html)
+    images = {
+        a["token"]: (
+            a["content_type"],
+            read_sealed(a["key"], keys, field="outgoing.attachment", row=a["row"]),
+        )
+        for a in content.get("attachments") or []
+        if a.get("inline") and a["token"] in used
+    }
+    return rich_text.with_data_images(html, images)
+
+
+def draft_quoted_text(outgoing: Outgoing, keys: WorkspaceKeys, content: dict) -> str:
+    """The quoted original under a reply: as the person edited it, else the answered text."""
+    if content.get("quote") is not None:
+        return content["quote"]
+    message = Message.objects.filter(
+        pk=content.get("reply_to_message_id") or 0, mailbox_id=outgoing.mailbox_id
+    ).first()
+    if message is None:
+        return ""
+    return (
+        keys.open_text(message.text_sealed, field="message.text", row=stored_message_row(message))
+        or ""
+    )

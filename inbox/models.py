@@ -323,6 +323,14 @@ class Outgoing(models.Model):
     # The last attempt may have been taken (a provider API's server error): the next one looks
     # in Sent by Message-ID before sending again.
     check_sent_first = models.BooleanField(default=False)
+    # "Remind me if no answer by": the conversation was snoozed until then with this message
+    # (inbox.holding); undoing the send takes the reminder back too.
+    follow_up_until = models.DateTimeField(null=True, blank=True)
+    # A forward's internal note, added to the conversation when it was queued (inbox.forwarding);
+    # undoing the forward removes it with the draft coming back.
+    note = models.ForeignKey(
+        Note, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     message = models.OneToOneField(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="outgoing"
     )

@@ -79,6 +79,11 @@ urlpatterns += [
         name="outgoing_retry",
     ),
     path(
+        "inbox/drafts/<id:outgoing_id>/undo/",
+        views_compose.outgoing_undo_view,
+        name="outgoing_undo",
+    ),
+    path(
         "inbox/saved-replies/<id:saved_reply_id>/insert/",
         views_compose.saved_reply_insert,
         name="saved_reply_insert",

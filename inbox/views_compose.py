@@ -11,7 +11,6 @@ answer with the composer's fragments.
 """
 
 from datetime import timedelta
-from email.utils import formataddr
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -20,6 +19,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -28,7 +28,10 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
 from accounts.keys import keys_for
 from accounts.models import Membership
-from inbox import drafting
+from inbox import drafting, holding
+from inbox.forwarding import forward_note_add
+from inbox.mail.addresses import display_addresses
+from inbox.mail.rich_text import signature_text
 from inbox.mail.sending import (
     MAX_ATTACHMENTS_BYTES,
     OutgoingStateError,
@@ -68,7 +71,8 @@ REPLY_KINDS = (OutgoingKind.REPLY, OutgoingKind.REPLY_ALL, OutgoingKind.FORWARD)
 
 
 def _addresses(values: list[dict]) -> str:
-    return ", ".join(formataddr((a.get("name") or "", a["address"])) for a in values)
+    # As people read and type them: never RFC 2047-encoded (that is for the wire only).
+    return display_addresses(values)
 
 
 def _typed(request: WorkspaceRequest, name: str) -> str:
@@ -122,9 +126,12 @@ def _leaving(mine) -> list[Outgoing]:
     recent = timezone.now() - timedelta(days=2)
     return list(
         mine.filter(
-            Q(state__in=[SendState.QUEUED, SendState.SENDING, SendState.FAILED])
-            | Q(state=SendState.SENT, message__isnull=True),
-            updated_at__gte=recent,
+            (
+                Q(state__in=[SendState.QUEUED, SendState.SENDING, SendState.FAILED])
+                | Q(state=SendState.SENT, message__isnull=True)
+            )
+            # A message scheduled for next week is shown however long ago it was scheduled.
+            & (Q(updated_at__gte=recent) | Q(state=SendState.QUEUED))
         ).order_by("-updated_at")[:5]
     )
 
@@ -148,6 +155,11 @@ def _form_context(
         "bcc": _addresses(content.get("bcc", [])),
         "subject": content.get("subject", ""),
         "body": content.get("body", ""),
+        "note": content.get("note", ""),
+        "html": drafting.draft_editor_html(outgoing, keys, content),
+        "quote": drafting.draft_quoted_text(outgoing, keys, content)
+        if outgoing.kind in (OutgoingKind.REPLY, OutgoingKind.REPLY_ALL)
+        else "",
     }
     values.update(typed or {})  # what the person typed, when it could not be saved as it is
     return {
@@ -155,7 +167,7 @@ def _form_context(
         "conversation": conversation,
         "values": values,
         "show_copies": bool(values["cc"] or values["bcc"]),
-        "signature": content.get("signature", ""),
+        "signature": signature_text(content.get("signature", "")),
         "attachments": outgoing_attachments(outgoing, keys),
         "max_attachments_mb": MAX_ATTACHMENTS_BYTES // (1024 * 1024),
         "max_attachments_bytes": MAX_ATTACHMENTS_BYTES,
@@ -170,6 +182,9 @@ def _form_context(
         "quoted": outgoing.kind in (OutgoingKind.REPLY, OutgoingKind.REPLY_ALL),
         "forwarded": outgoing.kind == OutgoingKind.FORWARD,
         "is_admin": request.membership.is_admin,
+        "send_presets": holding.SEND_PRESETS.items(),
+        "follow_up_presets": holding.FOLLOW_UP_PRESETS.items(),
+        "undo_seconds": request.workspace.undo_send_seconds,
     }
 
 
@@ -188,12 +203,29 @@ def _save_typed(request: WorkspaceRequest, outgoing: Outgoing) -> list[str]:
         "subject": request.POST.get("subject", ""),
         "body": request.POST.get("body", ""),
     }
+    if "note" in request.POST:  # a forward's internal note (never sent)
+        fields["note"] = request.POST["note"]
+    if "quote" in request.POST and outgoing.kind in (OutgoingKind.REPLY, OutgoingKind.REPLY_ALL):
+        fields["quote"] = request.POST["quote"]
     if not any(name in request.POST for name in fields):
         return []
+    if "html" in request.POST:  # the rich editor: the text is derived here, never trusted
+        fields["html"], text = drafting.draft_rich_text(
+            outgoing=outgoing, html=request.POST["html"]
+        )
+        if fields["html"]:
+            fields["body"] = text
     try:
         outgoing_update(outgoing=outgoing, **fields)
     except ValidationError as error:
-        outgoing_update(outgoing=outgoing, subject=fields["subject"], body=fields["body"])
+        outgoing_update(
+            outgoing=outgoing,
+            subject=fields["subject"],
+            body=fields["body"],
+            note=fields.get("note"),
+            html=fields.get("html"),
+            quote=fields.get("quote"),
+        )
         return list(error.messages)
     return []
 
@@ -215,14 +247,17 @@ def composer_slot(request: WorkspaceRequest, conversation_id: int) -> HttpRespon
         o for o in leaving if o.state == SendState.QUEUED and o.lease_until and o.lease_until > now
     ]
     moving = [o for o in leaving if o.state != SendState.FAILED and o not in waiting]
+    # In its undo window: polled often, so that "Undo" goes once it has left.
+    soon = [o for o in waiting if o.lease_until <= now + timedelta(minutes=1)]
     context = {
         "conversation": conversation,
         "leaving": leaving,
         "now": now,
+        "undo_horizon": now + timedelta(minutes=1),
         # Polled while something is on its way (slowly while it only waits for its next try);
         # a failure waits for the person.
         "pending": bool(moving or waiting),
-        "poll": 3 if moving else 30,
+        "poll": 3 if moving or soon else 30,
     }
     if request.GET.get("part") == "outbox":
         return render(request, "inbox/_composer.html#outbox", context)
@@ -281,6 +316,7 @@ def compose_new(request: WorkspaceRequest) -> HttpResponse:
             "drafts": list(drafts),
             "leaving": _leaving(mine),
             "now": timezone.now(),
+            "undo_horizon": timezone.now() + timedelta(minutes=1),
         },
     )
 
@@ -429,7 +465,11 @@ def draft_send(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
     outgoing = _own_draft(request, outgoing_id)
     if outgoing.state != SendState.DRAFT:
         return _gone(request, outgoing)
-    typed = {name: request.POST.get(name, "") for name in ("to", "cc", "bcc", "subject", "body")}
+    typed = {
+        name: request.POST.get(name, "")
+        for name in ("to", "cc", "bcc", "subject", "body", "note")
+        if name in request.POST
+    }
     try:
         errors = _save_typed(request, outgoing)
     except OutgoingStateError:
@@ -450,14 +490,34 @@ def draft_send(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
         seen = drafting.seen_marker(conversation)
         keys = keys_for(request.workspace)
         arrivals = drafting.arrived_since(keys, conversation, request.POST.get("seen", ""))
-    confirmed = {a.strip().lower() for a in request.POST.getlist("confirm_outside")}
-    outside = [a for a in drafting.new_outside_recipients(outgoing) if a not in confirmed]
+    # Each warning is confirmed for its reason: confirming a new address is not confirming
+    # that the requester gets a copy, nor is it valid for an address added since.
+    outside = [
+        w
+        for w in drafting.recipient_warnings(outgoing)
+        if w.address not in {a.strip().lower() for a in request.POST.getlist(w.field)}
+    ]
     if arrivals or outside:
         return _render_form(request, outgoing, seen=seen, arrivals=arrivals, outside=outside)
 
     try:
+        later = holding.send_time(
+            preset=request.POST.get("send_later", ""),
+            typed=request.POST.get("send_at", ""),
+            asked="schedule" in request.POST,
+        )
+        follow_up = holding.follow_up_time(request.POST.get("follow_up", ""))
+        # Held for the undo window, or until the chosen time: a worker sends it then.
+        not_before = later or timezone.now() + holding.undo_delay(outgoing)
+        if follow_up is not None:
+            holding.follow_up_check(
+                conversation=conversation, until=follow_up, leaves_at=not_before
+            )
         drafting.draft_refresh_signature(outgoing=outgoing)
-        outgoing_queue(outgoing=outgoing)
+        outgoing_queue(outgoing=outgoing, not_before=not_before)
+        if follow_up is not None:
+            holding.follow_up_set(outgoing=outgoing, until=follow_up, actor=request.user)
+        forward_note_add(outgoing=outgoing, author=request.user)
     except ValidationError as error:
         return _render_form(
             request, outgoing, errors=list(error.messages), seen=_posted_seen(request)
@@ -470,8 +530,35 @@ def draft_send(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
         return _render_form(request, outgoing, errors=[str(error)], seen=_posted_seen(request))
     if conversation is not None:
         presence_touch(conversation_id=conversation.pk, user_id=request.user.pk, replying=False)
-    messages.success(request, _("Your message is on its way."))
+    if later is not None:
+        messages.success(
+            request,
+            _("Your message will leave on %(when)s.")
+            % {"when": date_format(timezone.localtime(later), "SHORT_DATETIME_FORMAT")},
+        )
+    else:
+        messages.success(request, _("Your message is on its way."))
     return _leave(request, outgoing)
+
+
+@member_required
+@require_POST
+def outgoing_undo_view(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
+    """ "Annuler": the person's held message comes back as a draft, unless a worker took it."""
+    outgoing = _own_draft(request, outgoing_id)
+    try:
+        holding.outgoing_unqueue(outgoing=outgoing)
+    except OutgoingStateError as error:
+        messages.error(request, str(error))
+        return _leave(request, outgoing)
+    messages.success(request, _("Not sent: your draft is back."))
+    if outgoing.conversation_id:
+        return _leave(request, outgoing)  # the conversation page opens the draft again
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("draft", args=[outgoing.pk])
+        return response
+    return redirect("draft", outgoing.pk)
 
 
 @member_required

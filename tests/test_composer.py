@@ -71,6 +71,13 @@ def queued(monkeypatch):
     return calls
 
 
+@pytest.fixture(autouse=True)
+def no_undo_window(workspace):
+    """These tests send at once; the undo window and sending later are tests/test_send_later.py."""
+    workspace.undo_send_seconds = 0
+    workspace.save(update_fields=["undo_send_seconds"])
+
+
 @pytest.fixture
 def english(alice, bob):
     for user in (alice, bob):
@@ -822,6 +829,7 @@ def test_a_new_message_waiting_for_its_next_try_is_shown_where_it_was_written(
     next_try = timezone.now() + timedelta(minutes=2)
     Outgoing.objects.filter(pk=outgoing.pk).update(
         state=SendState.QUEUED,
+        attempts=1,  # as a deferral leaves it (attempts 0 would be a send held for undo)
         lease_until=next_try,
         last_error="The SMTP server 127.0.0.1 asked to try again later (451 4.3.0 Busy).",
     )

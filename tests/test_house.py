@@ -18,7 +18,6 @@ PIPELINE_MAY_IMPORT = ("inbox.mail", "inbox.models", "inbox.fields", "inbox.task
 PIPELINE_MAY_IMPORT += ("trupeo",)
 
 
-
 def _modules() -> dict[str, Path]:
     found = {}
     for package in PACKAGES:

@@ -43,6 +43,7 @@ OBJECTS = {
     "draft_attachments": lambda ctx: _alice_draft(ctx).pk,
     "draft_discard": lambda ctx: _alice_draft(ctx).pk,
     "outgoing_retry": lambda ctx: _alice_draft(ctx).pk,
+    "outgoing_undo": lambda ctx: _alice_draft(ctx).pk,
     "saved_reply_insert": lambda ctx: _alice_saved_reply(ctx).pk,
     "saved_reply_edit": lambda ctx: _alice_saved_reply(ctx).pk,
     "saved_reply_delete": lambda ctx: _alice_saved_reply(ctx).pk,

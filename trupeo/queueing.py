@@ -10,6 +10,7 @@ makes on its row (a conditional update) keeps a second run harmless.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from celery import Task
@@ -42,3 +43,23 @@ def enqueue(task: Task, *args: Any) -> bool:
 def enqueue_on_commit(task: Task, *args: Any) -> None:
     """`enqueue` once the current transaction commits (at once outside one)."""
     transaction.on_commit(lambda: enqueue(task, *args))
+
+
+def enqueue_at(task: Task, *args: Any, eta: datetime) -> bool:
+    """Queue `task(*args)` to run at `eta`; False (logged) when the broker cannot take it (the
+    row's own sweep runs it once due)."""
+    try:
+        task.apply_async(args, eta=eta)
+    except (OperationalError, RedisError, OSError) as error:
+        logger.warning(
+            "could not queue %s%r (%s): left for the periodic sweep",
+            task.name,
+            args,
+            type(error).__name__,
+        )
+        return False
+    return True
+
+
+def enqueue_at_on_commit(task: Task, *args: Any, eta: datetime) -> None:
+    transaction.on_commit(lambda: enqueue_at(task, *args, eta=eta))

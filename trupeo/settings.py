@@ -304,12 +304,19 @@ USE_I18N = True
 TIME_ZONE = "Europe/Paris"
 USE_TZ = True
 
+# A form's fields (files apart) may total this much: the composer's pasted screenshots travel
+# inside its HTML field as data: URLs until the server turns them into parts (Django's 2.5 MB
+# default refused a single large screenshot).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     # Front-end libraries come from npm at install time; never copied into the repo.
     ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+    # The composer's rich-text editor (Quill 2, its UMD build: no bundler).
+    ("vendor/quill", BASE_DIR / "node_modules" / "quill" / "dist"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

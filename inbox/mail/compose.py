@@ -30,10 +30,17 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext as _
 
+from inbox.mail.addresses import (
+    ascii_domain,
+    decode_name,
+    is_international,
+    unicode_domain,
+    validate_address,
+)
+from inbox.mail.rich_text import cid_tokens, html_message, signature_text
 from inbox.mail.sealing import attachment_row, open_json, stored_message_row
 from inbox.models import Attachment, Mailbox, Message, OutgoingKind
 from trupeo.crypto import WorkspaceKeys
@@ -53,7 +60,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def recipient(name: str, address: str) -> dict:
-    return {"name": _CONTROL.sub(" ", name or "").strip(), "address": address.strip().lower()}
+    # Kept decoded and with the domain in Unicode: that is how people read, type and compare them.
+    local, at, domain = address.strip().lower().rpartition("@")
+    return {
+        "name": _CONTROL.sub(" ", decode_name(name or "")).strip(),
+        "address": f"{local}@{unicode_domain(domain)}" if at else domain,
+    }
 
 
 def normalise_recipients(values: Iterable[str | dict] | str | None) -> list[dict]:
@@ -79,7 +91,7 @@ def normalise_recipients(values: Iterable[str | dict] | str | None) -> list[dict
             shown = typed
         for name, address in pairs:
             try:
-                validate_email(address.strip())
+                validate_address(address.strip())
             except ValidationError:
                 raise ValidationError(
                     _("“%(address)s” is not a valid email address."),
@@ -176,6 +188,7 @@ class OriginalAttachment:
     is_inline: bool
     size: int
     read: Callable[[], bytes] = field(repr=False, compare=False)
+    content_id: str = ""  # an image of the composer's HTML, "<token>" of "cid:<token>@trupeo"
 
 
 @dataclass(frozen=True)
@@ -290,8 +303,8 @@ def body_text(
     *, kind: str, body: str, signature: str = "", original: Original | None = None
 ) -> str:
     parts = [_normalise_newlines(body).rstrip()]
-    if signature.strip():
-        parts.append("-- \n" + _normalise_newlines(signature).strip("\n"))
+    if signature.strip():  # an HTML signature has its text here, its markup in the HTML part
+        parts.append("-- \n" + _normalise_newlines(signature_text(signature)).strip("\n"))
     if original is not None and kind in (OutgoingKind.REPLY, OutgoingKind.REPLY_ALL):
         parts.append(quote_header(original) + "\n" + quote(original.text))
     elif original is not None and kind == OutgoingKind.FORWARD:
@@ -309,7 +322,10 @@ def _normalise_newlines(text: str) -> str:
 def _header_address(a: dict) -> Address:
     local, _at, domain = a["address"].rpartition("@")
     try:
-        return Address(display_name=a.get("name") or "", username=local, domain=domain)
+        # The domain in IDNA form: the email package would otherwise encode it as a word.
+        return Address(
+            display_name=a.get("name") or "", username=local, domain=ascii_domain(domain)
+        )
     except (ValueError, IndexError, TypeError) as error:
         raise ValidationError(
             _("“%(address)s” is not a valid email address."),
@@ -331,11 +347,15 @@ def compose_message(
     message_id: str,
     date: datetime,
     attachments: Sequence[OriginalAttachment] = (),
+    html_body: str = "",
 ) -> EmailMessage:
     """The complete message to send (and to file in Sent). Bcc is never in the headers.
 
     `attachments` are the files the person added in the composer (any kind of message)."""
-    msg = EmailMessage(policy=policy.SMTP)
+    # A non-ASCII local part has no ASCII form: the message is internationalised (RFC 6532),
+    # and delivery hands it only to a server that offers SMTPUTF8.
+    international = any(is_international(a["address"]) for a in (*to, *cc))
+    msg = EmailMessage(policy=policy.SMTPUTF8 if international else policy.SMTP)
     msg["From"] = _header_address(recipient(mailbox.name, mailbox.address))
     if to:
         msg["To"] = [_header_address(a) for a in to]
@@ -355,14 +375,43 @@ def compose_message(
     # server speaks 8BITMIME, and 7-bit mail passes every relay unchanged.
     plain = text.isascii() and all(len(line) <= 900 for line in text.split("\n"))
     msg.set_content(text, charset="utf-8", cte="7bit" if plain else "quoted-printable")
+    if html_body:  # written in the rich editor: an HTML part beside the text, images related
+        _add_html(msg, kind=kind, html_body=html_body, signature=signature, original=original)
+        used = cid_tokens(html_body)
+        html_part = msg.get_payload()[-1]
+        for image in attachments:
+            if image.is_inline and image.content_id in used:
+                maintype, _slash, subtype = image.content_type.partition("/")
+                html_part.add_related(
+                    image.read(),
+                    maintype=maintype,
+                    subtype=subtype,
+                    cid=f"<{image.content_id}@trupeo>",
+                    disposition="inline",
+                )
     if original is not None and kind == OutgoingKind.FORWARD:
         for attachment in original.attachments:
             if attachment.is_inline:
                 continue  # images of the HTML body, which a forward does not carry
             _attach(msg, attachment)
     for attachment in attachments:
-        _attach(msg, attachment)
+        if not attachment.is_inline:
+            _attach(msg, attachment)
     return msg
+
+
+def _add_html(
+    msg: EmailMessage, *, kind: str, html_body: str, signature: str, original: Original | None
+) -> None:
+    header, quoted = "", ""
+    if original is not None and kind in (OutgoingKind.REPLY, OutgoingKind.REPLY_ALL):
+        header, quoted = quote_header(original), original.text[:MAX_QUOTED_CHARS]
+    elif original is not None and kind == OutgoingKind.FORWARD:
+        quoted = forward_block(original)
+    html = html_message(
+        body_html=html_body, signature=signature, quote_header=header, quoted_text=quoted
+    )
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
 
 
 def _attach(msg: EmailMessage, attachment: OriginalAttachment) -> None:
@@ -378,4 +427,4 @@ def _attach(msg: EmailMessage, attachment: OriginalAttachment) -> None:
 
 
 def as_bytes(msg: EmailMessage) -> bytes:
-    return msg.as_bytes(policy=policy.SMTP)
+    return msg.as_bytes(policy=msg.policy)

@@ -55,6 +55,10 @@
   });
 
   function insertAtCursor(field, text) {
+    if (window.TrupeoRich && window.TrupeoRich.active()) {
+      window.TrupeoRich.insert(text);  // the rich editor (composer-rich.js) is the one shown
+      return;
+    }
     const start = field.selectionStart;
     const end = field.selectionEnd;
     field.value = field.value.slice(0, start) + text + field.value.slice(end);
@@ -81,11 +85,17 @@
     });
   }
 
+  function rich() {
+    return window.TrupeoRich && window.TrupeoRich.active() ? window.TrupeoRich : null;
+  }
+
   function backToBody(keepHash) {
     const body = document.getElementById("composer-body");
     const picker = document.querySelector(".composer-saved");
     if (picker) picker.open = false;
-    if (body) {
+    if (rich()) {
+      rich().focusAt(keepHash && hashAt >= 0 ? hashAt + 1 : null);
+    } else if (body) {
       body.focus();
       if (keepHash && hashAt >= 0) body.selectionStart = body.selectionEnd = hashAt + 1;
     }
@@ -94,12 +104,13 @@
 
   document.addEventListener("keydown", function (event) {
     const target = event.target;
-    if (target.id === "composer-body" && event.key === "#" && !event.ctrlKey && !event.metaKey && !event.altKey) {
-      const before = target.value.slice(0, target.selectionStart);
+    const inRich = target.id === "composer-rich-body" && rich();
+    if ((target.id === "composer-body" || inRich) && event.key === "#" && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      const before = inRich ? rich().textBefore() : target.value.slice(0, target.selectionStart);
       const picker = document.querySelector(".composer-saved");
       const filter = document.getElementById("composer-saved-filter");
       if ((before && !/\s$/.test(before)) || !picker || !filter) return;
-      hashAt = target.selectionStart;  // the "#" itself is typed as usual
+      hashAt = inRich ? rich().cursor() : target.selectionStart;  // the "#" is typed as usual
       window.setTimeout(function () {
         picker.open = true;
         filter.value = "";
@@ -139,7 +150,9 @@
     event.preventDefault();
     const body = document.getElementById("composer-body");
     const warnings = document.getElementById("composer-insert-warnings");
-    if (body && hashAt >= 0 && body.value.charAt(hashAt) === "#") {
+    if (rich() && hashAt >= 0) {
+      rich().removeChar(hashAt, "#");
+    } else if (body && hashAt >= 0 && body.value.charAt(hashAt) === "#") {
       // Picked after typing "#": the reply takes the place of the "#".
       body.value = body.value.slice(0, hashAt) + body.value.slice(hashAt + 1);
       body.selectionStart = body.selectionEnd = hashAt;

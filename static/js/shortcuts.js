@@ -1,6 +1,7 @@
-// Keyboard shortcuts: j/k move, o or Enter opens, e closes, a takes it, r replies, n writes a note,
-// / searches, ? shows the list. Buttons and links do the work; this only presses them — except
-// e and a on the list's focused row, which post the same triage the conversation's buttons do.
+// Keyboard shortcuts: j/k move, o or Enter opens, e closes, a takes it, r replies, z undoes a
+// send still in its undo window, n writes a note, / searches, ? shows the list. Buttons and
+// links do the work; this only presses them — except e and a on the list's focused row, which
+// post the same triage the conversation's buttons do.
 (function () {
   "use strict";
 
@@ -78,10 +79,13 @@
       else press("[data-shortcut='take']");
     },
     r: function () {
-      const body = document.getElementById("composer-body");
-      if (body) body.focus();
+      // The rich editor when it is the one shown (composer-rich.js), else the plain text.
+      const rich = document.getElementById("composer-rich-body");
+      const body = rich && rich.offsetParent !== null ? rich : document.getElementById("composer-body");
+      if (body && body.offsetParent !== null) body.focus();
       else press("[data-shortcut='reply']");
     },
+    z: function () { press("[data-shortcut='undo']"); },
     n: function () {
       const note = document.getElementById("note-body");
       if (note) note.focus();

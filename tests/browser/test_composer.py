@@ -41,6 +41,9 @@ def _log_in(page, email):
 def conversation(workspace, dovecot, smtp_server, monkeypatch):
     user, password = dovecot.add_user("scolarite")
     mailbox = loopback_mailbox(workspace, dovecot, smtp_server, user=user, password=password)
+    # Sent at once here; the undo window has its own test (tests/browser/test_composer.py).
+    workspace.undo_send_seconds = 0
+    workspace.save(update_fields=["undo_send_seconds"])
     ingest_batch(
         mailbox=mailbox,
         folder=mailbox.folders.get(role=FolderRole.INBOX),
@@ -79,9 +82,11 @@ def test_reply_with_a_saved_reply_while_bob_watches(
     page.goto(url)
     page.wait_for_load_state("networkidle")
     page.keyboard.press("r")
+    # The rich editor takes the keyboard; the (hidden) textarea holds its text for the form.
+    editor = page.locator("#composer-rich-body")
+    editor.wait_for()
+    assert editor.evaluate("element => element === document.activeElement")
     body = page.locator("#composer-body")
-    body.wait_for()
-    assert body.evaluate("element => element === document.activeElement")
     page.keyboard.type("Merci. ")
 
     # Bob's page hears about it through its heartbeat, within a few seconds.
@@ -89,7 +94,7 @@ def test_reply_with_a_saved_reply_while_bob_watches(
     # Meanwhile the draft was saved on the server by itself (debounced autosave).
     page.locator("#composer-status", has_text=":").wait_for()
     draft = Outgoing.objects.get(conversation=conversation)
-    assert outgoing_content(draft)["body"] == "Merci. "
+    assert outgoing_content(draft)["body"] == "Merci."  # the server's text of the HTML
 
     page.locator(".composer-saved summary").click()
     page.get_by_role("button", name="Absence bien notée").click()
@@ -116,7 +121,10 @@ def test_reply_with_a_saved_reply_while_bob_watches(
     # Generous waits: the send (SMTP, then the copy in Dovecot's Sent) runs in the request here.
     with page.expect_navigation(timeout=30_000):
         page.locator("#composer-send").click()
-    page.locator(".message-out", has_text="L’absence est bien notée.").wait_for(timeout=30_000)
+    # Written in the rich editor: the sent copy has an HTML part, shown in its sandboxed frame.
+    page.frame_locator(".message-out .message-frame").locator(
+        "body", has_text="L’absence est bien notée."
+    ).wait_for(timeout=30_000)
 
     outgoing = Outgoing.objects.get(conversation=conversation)
     assert outgoing.state == SendState.SENT

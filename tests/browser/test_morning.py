@@ -54,6 +54,9 @@ def test_a_morning_of_triage_together(
 ):
     user, password = dovecot.add_user("scolarite")
     dovecot.create_folder(user, "Sent")
+    # Sent at once here; the undo window has its own test (tests/browser/test_composer.py).
+    workspace.undo_send_seconds = 0
+    workspace.save(update_fields=["undo_send_seconds"])
     mailbox = loopback_mailbox(workspace, dovecot, smtp_server, user=user, password=password)
     saved_reply_create(
         workspace=workspace,
@@ -87,7 +90,7 @@ def test_a_morning_of_triage_together(
     alice_page.wait_for_url(f"**/inbox/c/{conversation.pk}/")
     alice_page.wait_for_load_state("networkidle")
     alice_page.keyboard.press("r")
-    alice_page.locator("#composer-body").wait_for()
+    alice_page.locator("#composer-rich-body").wait_for()  # the rich editor, focused
     alice_page.keyboard.type("Bonjour, ")
 
     # Bob opens the same conversation: alice is replying, nobody answers blind.
@@ -105,7 +108,7 @@ def test_a_morning_of_triage_together(
     # Bob replies with the saved reply and sends it.
     bob_page.locator("body").click()  # focus out of any field, so the shortcut applies
     bob_page.keyboard.press("r")
-    bob_page.locator("#composer-body").wait_for()
+    bob_page.locator("#composer-rich-body").wait_for()
     bob_page.locator(".composer-saved summary").click()
     bob_page.get_by_role("button", name="Pièces pour l’inscription").click()
     bob_page.wait_for_function(
@@ -113,7 +116,9 @@ def test_a_morning_of_triage_together(
     )
     with bob_page.expect_navigation(timeout=30_000):
         bob_page.locator("#composer-send").click()
-    bob_page.locator(".message-out", has_text="livret scolaire").wait_for(timeout=30_000)
+    bob_page.frame_locator(".message-out .message-frame").locator(
+        "body", has_text="livret scolaire"
+    ).wait_for(timeout=30_000)
     assert Outgoing.objects.get(conversation=conversation, author=bob).state == SendState.SENT
     [sent] = smtp_server.messages
     assert sent.rcpt_tos == ("karim.benali@exemple.fr",)

@@ -105,6 +105,8 @@ class SmtpServer:
     busy_reply: str = "451 4.3.0 Mail server temporarily busy, try again later"
     refused: list[bytes] = field(default_factory=list)
     accept_auth: bool = True
+    # Offers SMTPUTF8 (RFC 6531), as Gmail and Microsoft 365 do; set before `start()`.
+    smtputf8: bool = False
     key_pem: bytes = field(default=b"", repr=False)
     _controller: Controller | None = field(default=None, repr=False)
 
@@ -121,6 +123,7 @@ class SmtpServer:
             # Loopback only: real providers demand TLS first, tests may use either path.
             auth_require_tls=False,
             tls_context=_server_tls_context(self.cert_pem, self.key_pem),
+            enable_SMTPUTF8=self.smtputf8,
         )
         controller.start()
         self._controller = controller

@@ -21,10 +21,16 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.keys import keys_for
+from inbox.mail.addresses import envelope_address, is_international
 from inbox.mail.imap import MailServerError, describe, smtp_connect, smtp_settings
 from inbox.mail.mailboxes import mailbox_credentials
 from inbox.mail.sealing import outgoing_row
-from inbox.mail.sending.drafts import author_language, outgoing_content, read_only_message
+from inbox.mail.sending.drafts import (
+    author_language,
+    outgoing_content,
+    outgoing_drop_file_copies,
+    read_only_message,
+)
 from inbox.mail.sending.filing import file_in_sent
 from inbox.mail.sending.outcomes import Delivery, Interrupted, Refused
 from inbox.mail.sending.reasons import refusal_in_words
@@ -96,6 +102,8 @@ def _send_claimed(outgoing: Outgoing) -> str:
     try:
         raw = read_sealed(outgoing.raw_object, keys, field="outgoing.raw", row=row)
         content = outgoing_content(outgoing, keys)
+        if outgoing.attempts == 1:  # claimed: a held message's files are no longer needed
+            outgoing_drop_file_copies(outgoing, content)
         recipients = [a["address"] for a in (*content["to"], *content["cc"], *content["bcc"])]
         sent_key = None
         checkable = mailbox.provider != Provider.IMAP  # only an API send can be ambiguous
@@ -261,6 +269,8 @@ def _deliver(mailbox: Mailbox, raw: bytes, recipients: list[str]) -> Delivery:
                 options.append(f"size={len(raw)}")
             if smtp.has_extn("8bitmime") and not raw.isascii():
                 options.append("body=8bitmime")
+            options += smtputf8_options(smtp, server.host, raw, recipients)
+            recipients = [envelope_address(a) for a in recipients]
             code, reply = smtp.mail(mailbox.address, options)
             if code != 250:
                 raise _refusal(server.host, code, reply)
@@ -330,6 +340,25 @@ def is_transient(error: BaseException | None) -> bool:
     if isinstance(error, smtplib.SMTPServerDisconnected):
         return True
     return isinstance(error, OSError) and not isinstance(error, smtplib.SMTPException)
+
+
+def smtputf8_options(smtp: smtplib.SMTP, host: str, raw: bytes, recipients: list[str]) -> list[str]:
+    """["SMTPUTF8"] for an internationalised message (UTF-8 headers, or an address whose local
+    part is not ASCII), which only a server offering SMTPUTF8 may take; [] otherwise."""
+    headers = raw.partition(b"\r\n\r\n")[0]
+    if headers.isascii() and not any(is_international(a) for a in recipients):
+        return []
+    if not smtp.has_extn("smtputf8"):
+        raise Refused(
+            _(
+                "The SMTP server %(host)s does not accept addresses written with accents or "
+                "non-Latin letters (SMTPUTF8): %(addresses)s cannot be reached from this mailbox."
+            )
+            % {"host": host, "addresses": ", ".join(a for a in recipients if is_international(a))},
+            temporary=False,
+        )
+    smtp.command_encoding = "utf-8"  # as smtplib's sendmail does for SMTPUTF8
+    return ["SMTPUTF8"]
 
 
 def _dot_stuffed(raw: bytes) -> bytes:

@@ -3,11 +3,13 @@ MIME is composed once and sealed to storage and the outgoing handed to a worker.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
 import secrets
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,7 +33,7 @@ from inbox.models import (
 )
 from inbox.tasks import send_outgoing
 from trupeo.crypto import WorkspaceKeys
-from trupeo.queueing import enqueue_on_commit
+from trupeo.queueing import enqueue_at_on_commit, enqueue_on_commit
 from trupeo.storage import object_store, put_sealed, read_sealed
 
 logger = logging.getLogger("inbox.mail.sending")
@@ -169,8 +171,11 @@ def outgoing_update(
     subject: str | None = None,
     body: str | None = None,
     signature: str | None = None,
+    note: str | None = None,
+    html: str | None = None,
+    quote: str | None = None,
 ) -> Outgoing:
-    """Change a draft (None leaves a value as it is)."""
+    """Change a draft (None leaves a value as it is). `note`: a forward's internal note."""
     with transaction.atomic():
         locked = Outgoing.objects.select_for_update().get(pk=outgoing.pk)
         if locked.state != SendState.DRAFT:
@@ -186,6 +191,14 @@ def outgoing_update(
         content.update(changes)
         if signature is not None:
             content["signature"] = signature
+        if note is not None:
+            content["note"] = note
+        if (
+            html is not None
+        ):  # sanitised by the caller (inbox.mail.rich_text); "" back to plain text
+            content["html"] = html
+        if quote is not None:  # the quoted original, as the person edited it
+            content["quote"] = quote
         _seal_content(locked, content)
         locked.save(update_fields=["content_sealed", "updated_at"])
     outgoing.content_sealed = locked.content_sealed
@@ -227,8 +240,13 @@ def _check_message(mailbox: Mailbox, message: Message) -> None:
 # --- queue -----------------------------------------------------------------------------------
 
 
-def outgoing_queue(*, outgoing: Outgoing) -> Outgoing:
-    """Compose the MIME once, seal it to storage, and hand the outgoing to a worker."""
+def outgoing_queue(*, outgoing: Outgoing, not_before: datetime | None = None) -> Outgoing:
+    """Compose the MIME once, seal it to storage, and hand the outgoing to a worker.
+
+    `not_before` holds it (the undo window, or a send scheduled for later): no worker may claim
+    it before then, and until one does `outgoing_unqueue` brings the draft back intact, its
+    files included (they are deleted only once a worker claims it)."""
+    held = not_before is not None and not_before > timezone.now()
     with transaction.atomic():
         locked = (
             Outgoing.objects.select_for_update(of=("self",))
@@ -259,6 +277,8 @@ def outgoing_queue(*, outgoing: Outgoing) -> Outgoing:
                 original = compose.original_of(
                     keys, message, with_attachments=locked.kind == OutgoingKind.FORWARD
                 )
+                if content.get("quote") is not None and locked.kind != OutgoingKind.FORWARD:
+                    original = dataclasses.replace(original, text=content["quote"])
         message_id = compose.new_message_id(mailbox.address)
         now = timezone.now()
         with translation.override(author_language(locked.author)):
@@ -274,6 +294,7 @@ def outgoing_queue(*, outgoing: Outgoing) -> Outgoing:
                 message_id=message_id,
                 date=now,
                 attachments=_files(keys, content),
+                html_body=content.get("html") or "",
             )
         raw = compose.as_bytes(mime)
         row = outgoing_row(locked.pk)
@@ -286,11 +307,16 @@ def outgoing_queue(*, outgoing: Outgoing) -> Outgoing:
         _seal_content(locked, content)
         locked.message_id_token = message_id_token(keys, message_id)
         locked.state = SendState.QUEUED
-        locked.lease_until = None
+        locked.lease_until = not_before if held else None
         locked.first_attempt_at = None
         locked.last_error = ""
+        locked.attempts = 0
         locked.save()
         pk = locked.pk
+        if held:  # the beat sweep sends it if this broker message is lost
+            enqueue_at_on_commit(send_outgoing, pk, eta=not_before)
+            _refresh(outgoing, locked)
+            return outgoing
         enqueue_on_commit(send_outgoing, pk)  # a broker outage: the sweep queues it later
         # The files are inside the sealed MIME now: their separate copies can go.
         added = [a["key"] for a in content.get("attachments") or []]
@@ -338,11 +364,18 @@ def outgoing_attachments(outgoing: Outgoing, keys: WorkspaceKeys | None = None) 
     return [
         {k: a[k] for k in ("token", "filename", "content_type", "size")}
         for a in outgoing_content(outgoing, keys).get("attachments") or []
+        if not a.get("inline")  # the editor's images are shown in the text
     ]
 
 
 def outgoing_attach(
-    *, outgoing: Outgoing, filename: str, content_type: str, size: int, chunks: Iterable[bytes]
+    *,
+    outgoing: Outgoing,
+    filename: str,
+    content_type: str,
+    size: int,
+    chunks: Iterable[bytes],
+    inline_token: str = "",
 ) -> dict:
     """Add a file to a draft, sealed to object storage under row "outgoing:<pk>:file:<token>".
 
@@ -352,7 +385,8 @@ def outgoing_attach(
     keys = keys_for(outgoing.workspace)
     if sum(a["size"] for a in outgoing_attachments(outgoing, keys)) + size > MAX_ATTACHMENTS_BYTES:
         raise ValidationError(attachment_too_large_message(), code="too_large")
-    token = secrets.token_hex(8)
+    # An image of the rich text is named by its content (its cid), so a second save adds nothing.
+    token = inline_token or secrets.token_hex(8)
     row = f"{outgoing_row(outgoing.pk)}:file:{token}"
     key = put_sealed(keys, chunks, field="outgoing.attachment", row=row)
     entry = {
@@ -362,6 +396,7 @@ def outgoing_attach(
         "filename": _safe_filename(filename),
         "content_type": _safe_content_type(content_type),
         "size": size,
+        "inline": bool(inline_token),
     }
     try:
         with transaction.atomic():
@@ -370,16 +405,25 @@ def outgoing_attach(
                 raise OutgoingStateError(_("This message has already been sent or queued."))
             content = outgoing_content(locked, keys)
             files = content.get("attachments") or []
+            if inline_token and any(a["token"] == token for a in files):
+                raise _AlreadyThere()
             if sum(a["size"] for a in files) + size > MAX_ATTACHMENTS_BYTES:  # a parallel upload
                 raise ValidationError(attachment_too_large_message(), code="too_large")
             content["attachments"] = [*files, entry]
             _seal_content(locked, content)
             locked.save(update_fields=["content_sealed", "updated_at"])
+    except _AlreadyThere:
+        _delete_objects([key])
+        return {k: entry[k] for k in ("token", "filename", "content_type", "size")}
     except BaseException:
         _delete_objects([key])
         raise
     outgoing.content_sealed = locked.content_sealed
     return {k: entry[k] for k in ("token", "filename", "content_type", "size")}
+
+
+class _AlreadyThere(Exception):
+    """The same inline image is already in the draft."""
 
 
 def outgoing_detach(*, outgoing: Outgoing, token: str) -> None:
@@ -414,11 +458,12 @@ def _files(keys: WorkspaceKeys, content: dict) -> list[compose.OriginalAttachmen
         compose.OriginalAttachment(
             filename=a["filename"],
             content_type=a["content_type"],
-            is_inline=False,
+            is_inline=bool(a.get("inline")),
             size=a["size"],
             read=functools.partial(
                 read_sealed, a["key"], keys, field="outgoing.attachment", row=a["row"]
             ),
+            content_id=a["token"] if a.get("inline") else "",
         )
         for a in content.get("attachments") or []
     ]
@@ -434,6 +479,11 @@ def _safe_filename(name: str) -> str:
 def _safe_content_type(value: str) -> str:
     value = (value or "").split(";")[0].strip().lower()
     return value if _CONTENT_TYPE.match(value) else "application/octet-stream"
+
+
+def outgoing_drop_file_copies(outgoing: Outgoing, content: dict) -> None:
+    """Once a worker has claimed a held message, its files live only in the sealed MIME."""
+    _delete_objects([a["key"] for a in content.get("attachments") or []])
 
 
 def _delete_objects(keys: list[str]) -> None:
