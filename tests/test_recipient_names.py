@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.keys import keys_for
-from inbox import compose
+from inbox.mail import compose
 from inbox.mail.addresses import display_addresses
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.sending import outgoing_content, outgoing_create, outgoing_queue, outgoing_send

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from inbox import compose, rich_text
+from inbox.mail import compose, rich_text
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.sending import outgoing_attachments, outgoing_content, outgoing_queue
 from inbox.models import FolderRole, Message, Outgoing, OutgoingKind

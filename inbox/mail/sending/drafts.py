@@ -259,43 +259,9 @@ def outgoing_queue(*, outgoing: Outgoing, not_before: datetime | None = None) ->
         if mailbox.workspace.is_read_only:
             raise OutgoingStateError(read_only_message())  # the draft stays as it is
         keys = keys_for(mailbox.workspace)
-        content = outgoing_content(locked, keys)
-        if not (content["to"] or content["cc"] or content["bcc"]):
-            raise ValidationError(_("Add at least one recipient."), code="no_recipient")
-        count = len(content["to"]) + len(content["cc"]) + len(content["bcc"])
-        if count > mailbox.workspace.max_recipients:  # checked here, whatever the caller
-            raise ValidationError(
-                too_many_recipients_message(count=count, limit=mailbox.workspace.max_recipients),
-                code="too_many_recipients",
-            )
-        original = None
-        if content.get("reply_to_message_id"):
-            message = Message.objects.filter(
-                pk=content["reply_to_message_id"], mailbox=mailbox
-            ).first()
-            if message is not None:  # deleted since: sent without the quote and references
-                original = compose.original_of(
-                    keys, message, with_attachments=locked.kind == OutgoingKind.FORWARD
-                )
-                if content.get("quote") is not None and locked.kind != OutgoingKind.FORWARD:
-                    original = dataclasses.replace(original, text=content["quote"])
+        content = _sendable_content(locked, keys)
         message_id = compose.new_message_id(mailbox.address)
-        now = timezone.now()
-        with translation.override(author_language(locked.author)):
-            mime = compose.compose_message(
-                mailbox=mailbox,
-                kind=locked.kind,
-                to=content["to"],
-                cc=content["cc"],
-                subject=content["subject"],
-                body=content["body"],
-                signature=content.get("signature") or "",
-                original=original,
-                message_id=message_id,
-                date=now,
-                attachments=_files(keys, content),
-                html_body=content.get("html") or "",
-            )
+        mime = _composed(locked, keys, content, message_id=message_id)
         raw = compose.as_bytes(mime)
         row = outgoing_row(locked.pk)
         locked.raw_object = put_sealed(keys, [raw], field="outgoing.raw", row=row)
@@ -323,6 +289,49 @@ def outgoing_queue(*, outgoing: Outgoing, not_before: datetime | None = None) ->
         transaction.on_commit(lambda: _delete_objects(added))
     _refresh(outgoing, locked)
     return outgoing
+
+
+def _sendable_content(outgoing: Outgoing, keys) -> dict:
+    """The draft's content, or ValidationError when it may not leave as it is."""
+    content = outgoing_content(outgoing, keys)
+    if not (content["to"] or content["cc"] or content["bcc"]):
+        raise ValidationError(_("Add at least one recipient."), code="no_recipient")
+    count = len(content["to"]) + len(content["cc"]) + len(content["bcc"])
+    limit = outgoing.mailbox.workspace.max_recipients
+    if count > limit:  # checked here, whatever the caller
+        raise ValidationError(
+            too_many_recipients_message(count=count, limit=limit), code="too_many_recipients"
+        )
+    return content
+
+
+def _composed(outgoing: Outgoing, keys, content: dict, *, message_id: str):
+    """The MIME message, composed once, in its author's language."""
+    mailbox = outgoing.mailbox
+    original = None
+    if content.get("reply_to_message_id"):
+        message = Message.objects.filter(pk=content["reply_to_message_id"], mailbox=mailbox).first()
+        if message is not None:  # deleted since: sent without the quote and references
+            original = compose.original_of(
+                keys, message, with_attachments=outgoing.kind == OutgoingKind.FORWARD
+            )
+            if content.get("quote") is not None and outgoing.kind != OutgoingKind.FORWARD:
+                original = dataclasses.replace(original, text=content["quote"])
+    with translation.override(author_language(outgoing.author)):
+        return compose.compose_message(
+            mailbox=mailbox,
+            kind=outgoing.kind,
+            to=content["to"],
+            cc=content["cc"],
+            subject=content["subject"],
+            body=content["body"],
+            signature=content.get("signature") or "",
+            original=original,
+            message_id=message_id,
+            date=timezone.now(),
+            attachments=_files(keys, content),
+            html_body=content.get("html") or "",
+        )
 
 
 def _refresh(target: Outgoing, source: Outgoing) -> None:
