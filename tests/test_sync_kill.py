@@ -76,13 +76,14 @@ def test_killed_worker_resumes_without_loss_or_duplicates(dovecot, workspace):
         if attempt >= KILLING_ATTEMPTS:
             worker.wait(timeout=600)
         else:
-            target = _stored(mailbox) + rng.randint(1, 150)
+            # Never so near the end that the sync could finish before the kill.
+            target = min(_stored(mailbox) + rng.randint(1, 150), MESSAGES - 200)
             deadline = time.monotonic() + 300
             while (
                 worker.poll() is None and _stored(mailbox) < target and time.monotonic() < deadline
             ):
                 time.sleep(0.05)
-            time.sleep(rng.uniform(0, 0.4))
+            time.sleep(rng.uniform(0, 0.05))  # somewhere inside the next batch
         if worker.poll() is None:
             worker.send_signal(signal.SIGKILL)
             worker.wait()
