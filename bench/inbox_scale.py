@@ -5,7 +5,7 @@ and indexed like real mail (see bench/inbox_data.py), in a dedicated PostgreSQL 
 requests the real pages through Django's test client as a logged-in member and reports
 p50 / p95 / max server time and queries per request for:
 
-  - the first page of each view (whatever `inbox.views.VIEWS` holds today, plus one tag and
+  - the first page of each view (whatever `inbox.views.lists.VIEWS` holds today, plus one tag and
     one mailbox when the page links to them),
   - page 50 of "All open", reached by following the "Show more" links (keyset `after` cursor),
   - a conversation of 20 messages,
@@ -357,7 +357,7 @@ def _execution_ms(sql: str, params) -> float:
 def _items(client, samples) -> list[Item]:
     from django.urls import reverse
 
-    from inbox.views import VIEWS
+    from inbox.views.lists import VIEWS
 
     inbox = reverse("inbox")
     items = [Item(f"list: view={key}", "list", f"{inbox}?view={key}") for key in VIEWS]

@@ -1,52 +1,40 @@
-"""The triage UI: conversation lists and the conversation page."""
+"""The conversation lists: the inbox's views (Unassigned, Mine…), search results, and the
+sidebar's counts."""
 
 from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
 from django.core.exceptions import BadRequest
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
-from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.middleware.csrf import get_token
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django_htmx.http import trigger_client_event
 
-from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
+from accounts.access import WorkspaceRequest, in_workspace, member_required
 from accounts.keys import keys_for
 from accounts.workspace_lists import members
 from inbox.list_rows import rows_html
 from inbox.live import workspace_version
-from inbox.mail.sealing import open_json, stored_attachment_row
 from inbox.mailboxes import MailboxEntry, mailboxes_listed
-from inbox.message_sections import Sections
 from inbox.models import (
-    Attachment,
     Conversation,
     ConversationRead,
     ConversationTag,
-    Message,
     Status,
 )
 from inbox.notifications import unread_count
 from inbox.presenters import (
     confirmed,
     conversation_rows,
-    conversation_summary,
-    message_html,
-    message_view,
-    trail,
 )
-from inbox.reading import conversation_mark_read, conversation_stamp, for_page, trusted_senders
 from inbox.search_query import parse_query, search_conversations
 from inbox.snooze import PRESETS, not_snoozed
 from inbox.tags import TagView, tags_by_conversation, tags_listed
 from trupeo.params import parse_id
-from trupeo.storage import open_sealed
 
 PAGE_SIZE = 50
 COUNTS_CACHE_SECONDS = 10
@@ -137,7 +125,8 @@ def _after(cursor: str) -> tuple[datetime, int] | None:
         raise BadRequest("This page link is broken.") from None
 
 
-def _sidebar(request: WorkspaceRequest, view: str, mailbox, tag) -> dict:
+def sidebar_context(request: WorkspaceRequest, view: str, mailbox, tag) -> dict:
+    """What the sidebar shows around a list or a conversation: the views, mailboxes and tags."""
     return {
         "views": VIEWS,
         "view": view,
@@ -192,7 +181,7 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
         page = confirmed(query, keys, page)
     ids = [c.pk for c in page]
     read = {c.pk: c.read_at for c in page if c.read_at is not None}
-    sidebar = _sidebar(request, "" if q else view, mailbox, tag)
+    sidebar = sidebar_context(request, "" if q else view, mailbox, tag)
     tags = {t.id: t for t in sidebar["all_tags"]}
     rows = conversation_rows(keys, page, tags=tags_by_conversation(ids, tags), read=read)
     # "Show more" wants the next rows only; the live refresh selects from the whole page.
@@ -267,148 +256,8 @@ def view_counts(request: WorkspaceRequest) -> HttpResponse:
         request,
         "inbox/_sidebar.html",
         {
-            **_sidebar(request, view if view in VIEWS else "", mailbox, tag),
+            **sidebar_context(request, view if view in VIEWS else "", mailbox, tag),
             "counts": counts,
             "notifications": notifications,
         },
     )
-
-
-@member_required
-def conversation_detail(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
-    conversation = get_in_workspace(request, for_page(request.user), pk=conversation_id)
-    conversation_mark_read(conversation=conversation, user=request.user)
-    return render(request, "inbox/conversation.html", conversation_context(request, conversation))
-
-
-def conversation_context(request: WorkspaceRequest, conversation: Conversation) -> dict:
-    """What the conversation page shows; `conversation` comes from `reading.for_page`."""
-    keys = keys_for(request.workspace)
-    # Not "messages": that name belongs to django.contrib.messages in every template.
-    mails = (
-        Message.objects.filter(conversation=conversation)
-        .prefetch_related("attachments")
-        .order_by("received_at", "id")
-    )
-    views = [message_view(keys, m) for m in mails]
-    # Asked only about the senders whose remote images the page would offer to show.
-    trusted = trusted_senders(
-        keys, request.workspace, [m.sender.get("address", "") for m in views if m.has_remote_images]
-    )
-    # Every triage form posts here: reversed once, not once per form.
-    triage_url = reverse("conversation_triage", args=[conversation.pk])
-    sections = Sections(triage_url=triage_url, csrf_token=get_token(request), trusted=trusted)
-    all_tags = tags_listed(request.workspace)
-    names = {t.id: t.name for t in all_tags}
-    tag_ids = set(
-        ConversationTag.objects.filter(conversation=conversation).values_list("tag_id", flat=True)
-    )
-    status_view = conversation.status if conversation.status != Status.OPEN else "open"
-    return {
-        **_sidebar(request, status_view, None, None),
-        "conversation": conversation,
-        "summary": conversation_summary(keys, conversation),
-        "timeline": _timeline(views, trail(keys, conversation, names), sections),
-        "tags": [t for t in all_tags if t.id in tag_ids],
-        "other_tags": [t for t in all_tags if t.id not in tag_ids],
-        "following": conversation.followed,
-        "members": members(request.workspace),
-        "triage_url": triage_url,
-        "statuses": [Status.OPEN, Status.PENDING, Status.CLOSED, Status.SPAM],
-        "snooze_presets": PRESETS,
-        "stamp": conversation_stamp(conversation),
-        "is_snoozed": bool(
-            conversation.snoozed_until and conversation.snoozed_until > timezone.now()
-        ),
-    }
-
-
-def _timeline(mails: list, items: list, sections: Sections) -> list[dict]:
-    """Messages (rendered) with the notes and activity interleaved, in the order they
-    happened."""
-    entries = [
-        {"when": m.date, "section": sections.render(m, first=i == 0)} for i, m in enumerate(mails)
-    ]
-    entries += [{"when": item.when, "item": item} for item in items]
-    return sorted(entries, key=lambda e: e["when"])
-
-
-@member_required
-def conversation_live(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
-    """Polled every few seconds by the open conversation: nothing (204) while nothing changed,
-    else the fresh messages, trail and header, swapped in place (the composer is untouched)."""
-    conversation = get_in_workspace(request, for_page(request.user), pk=conversation_id)
-    if request.GET.get("stamp", "") == conversation_stamp(conversation):
-        return HttpResponse(status=204)
-    conversation_mark_read(conversation=conversation, user=request.user)
-    return render(
-        request, "inbox/conversation.html#live", conversation_context(request, conversation)
-    )
-
-
-# Shown in the browser only when harmless; everything else is downloaded.
-_INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"}
-
-
-@member_required
-def attachment_download(request: WorkspaceRequest, attachment_id: int) -> StreamingHttpResponse:
-    """An attachment, decrypted on the fly as it streams; never written anywhere in clear."""
-    attachment = get_in_workspace(
-        request, Attachment.objects.select_related("message"), pk=attachment_id
-    )
-    keys = keys_for(request.workspace)
-    row = stored_attachment_row(attachment)
-    meta = open_json(keys, attachment.meta_sealed, field="attachment.meta", row=row)
-    inline = attachment.content_type in _INLINE_TYPES and request.GET.get("download") != "1"
-    response = StreamingHttpResponse(
-        open_sealed(attachment.object_key, keys, field="attachment.content", row=row),
-        content_type=attachment.content_type if inline else "application/octet-stream",
-    )
-    response["Content-Length"] = str(attachment.size)
-    response["Content-Disposition"] = content_disposition_header(
-        not inline, meta.get("filename") or "attachment"
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    # Opened on its own, the file may not run anything in our origin.
-    response["Content-Security-Policy"] = (
-        "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-# The mail's own HTML, framed: no script, no form, nothing remote (images from other sites
-# stay blocked unless asked for), only our own attachment URLs for inline images.
-_MAIL_CSP = (
-    "default-src 'none'; img-src {images}; style-src 'unsafe-inline'; "
-    "frame-ancestors 'self'; form-action 'none'; base-uri 'none'; sandbox allow-popups "
-    "allow-popups-to-escape-sandbox"
-)
-_OWN_IMAGES = "'self' data:"
-# Remote images, once asked for: the reader's browser fetches them, never our server.
-_REMOTE_IMAGES = "'self' data: https: http:"
-
-
-@xframe_options_sameorigin
-@member_required
-def message_html_view(request: WorkspaceRequest, message_id: int) -> HttpResponse:
-    message = get_in_workspace(
-        request, Message.objects.prefetch_related("attachments"), pk=message_id
-    )
-    keys = keys_for(request.workspace)
-    html = message_html(keys, message, lambda pk: reverse("attachment_download", args=[pk]))
-    remote = request.GET.get("images") == "1" or bool(
-        trusted_senders(
-            keys, request.workspace, [message_view(keys, message).sender.get("address", "")]
-        )
-    )
-    response = HttpResponse(
-        f'<!DOCTYPE html><html><head><meta charset="utf-8"><base target="_blank"></head>'
-        f"<body>{html}</body></html>",
-        content_type="text/html; charset=utf-8",
-    )
-    response["Content-Security-Policy"] = _MAIL_CSP.format(
-        images=_REMOTE_IMAGES if remote else _OWN_IMAGES
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response

@@ -31,7 +31,7 @@ from inbox.models import Conversation, Message, Status, Tag
 from inbox.presenters import message_view
 from inbox.reading import for_page, sender_distrust, sender_trust
 from inbox.snooze import PRESETS, conversation_snooze, conversation_wake, preset_time
-from inbox.views import conversation_context
+from inbox.views.conversation import conversation_context
 from trupeo.params import parse_id, parse_moment
 
 MAX_BULK = 200
