@@ -13,7 +13,7 @@ from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from inbox.presenters import ConversationRow
+from inbox.selectors.conversation_page import ConversationRow
 
 
 def rows_html(rows: list[ConversationRow], *, view: str) -> SafeString:

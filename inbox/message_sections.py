@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from inbox.mail.parsing import describe_problems
-from inbox.presenters import MessageView, id_url
+from inbox.selectors.conversation_page import MessageView, id_url
 
 
 class Sections:

@@ -148,7 +148,7 @@ class Conversation(models.Model):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Out of every view but "Snoozed" until then; a reply or the time wakes it (inbox.snooze).
+    # Out of every view but "Snoozed" until then; a reply or the time wakes it (inbox.actions.snooze).
     snoozed_until = models.DateTimeField(null=True, blank=True)
     tags = models.ManyToManyField("Tag", through="ConversationTag", related_name="conversations")
     # What the list shows, sealed: subject, the customer's name and address, a preview.

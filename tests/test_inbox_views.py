@@ -122,7 +122,7 @@ def test_list_rows_escape_what_senders_and_teammates_wrote(alice, alice_client, 
     # value a sender or a teammate chose must still come out as text, never as markup.
     from email.message import EmailMessage
 
-    from inbox.tags import conversation_tag_add, tag_create
+    from inbox.actions.tags import conversation_tag_add, tag_create
 
     msg = EmailMessage()
     msg["From"] = '"<b>Eve</b>" <eve@example.org>'

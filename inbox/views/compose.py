@@ -28,7 +28,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
 from accounts.keys import keys_for
 from accounts.models import Membership
-from inbox import drafting
+from inbox.actions import compose as drafting
 from inbox.mail.sending import (
     MAX_ATTACHMENTS_BYTES,
     OutgoingStateError,
@@ -51,8 +51,8 @@ from inbox.presence import (
     presence_others,
     presence_touch,
 )
-from inbox.presenters import conversation_summary
-from inbox.saved_replies import (
+from inbox.selectors.conversation_page import conversation_summary
+from inbox.selectors.saved_replies import (
     render_variables,
     saved_replies_for,
     saved_reply_open,

@@ -11,6 +11,8 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from accounts.access import WorkspaceRequest, get_in_workspace, member_required
 from accounts.keys import keys_for
 from accounts.workspace_lists import members
+from inbox.actions.reading import conversation_mark_read
+from inbox.actions.snooze import PRESETS
 from inbox.mail.sealing import open_json, stored_attachment_row
 from inbox.message_sections import Sections
 from inbox.models import (
@@ -20,15 +22,16 @@ from inbox.models import (
     Message,
     Status,
 )
-from inbox.presenters import (
+from inbox.selectors.conversation_page import (
+    conversation_stamp,
     conversation_summary,
+    for_page,
     message_html,
     message_view,
     trail,
+    trusted_senders,
 )
-from inbox.reading import conversation_mark_read, conversation_stamp, for_page, trusted_senders
-from inbox.snooze import PRESETS
-from inbox.tags import tags_listed
+from inbox.selectors.tags import tags_listed
 from inbox.views.lists import sidebar_context
 from trupeo.storage import open_sealed
 
@@ -41,7 +44,7 @@ def conversation_detail(request: WorkspaceRequest, conversation_id: int) -> Http
 
 
 def conversation_context(request: WorkspaceRequest, conversation: Conversation) -> dict:
-    """What the conversation page shows; `conversation` comes from `reading.for_page`."""
+    """What the conversation page shows; `conversation` comes from `for_page`."""
     keys = keys_for(request.workspace)
     # Not "messages": that name belongs to django.contrib.messages in every template.
     mails = (

@@ -17,23 +17,21 @@ from django_htmx.http import trigger_client_event
 from accounts.access import WorkspaceRequest, in_workspace, member_required
 from accounts.keys import keys_for
 from accounts.workspace_lists import members
+from inbox.actions.snooze import PRESETS
+from inbox.inbox_version import workspace_version
 from inbox.list_rows import rows_html
-from inbox.live import workspace_version
-from inbox.mailboxes import MailboxEntry, mailboxes_listed
 from inbox.models import (
     Conversation,
     ConversationRead,
     ConversationTag,
     Status,
 )
-from inbox.notifications import unread_count
-from inbox.presenters import (
-    confirmed,
-    conversation_rows,
-)
-from inbox.search_query import parse_query, search_conversations
-from inbox.snooze import PRESETS, not_snoozed
-from inbox.tags import TagView, tags_by_conversation, tags_listed
+from inbox.selectors.conversation_counts import unread_count
+from inbox.selectors.conversation_list import not_snoozed
+from inbox.selectors.conversation_page import confirmed, conversation_rows
+from inbox.selectors.mailboxes import MailboxEntry, mailboxes_listed
+from inbox.selectors.search_query import parse_query, search_conversations
+from inbox.selectors.tags import TagView, tags_by_conversation, tags_listed
 from trupeo.params import parse_id
 
 PAGE_SIZE = 50

@@ -25,12 +25,12 @@ from accounts.access import (
 )
 from accounts.keys import keys_for
 from accounts.models import Membership, User
-from inbox import notifications, tags, triage
-from inbox.merging import conversation_merge, conversation_split
+from inbox.actions import notifications, tags, triage
+from inbox.actions.merging import conversation_merge, conversation_split
+from inbox.actions.reading import sender_distrust, sender_trust
+from inbox.actions.snooze import PRESETS, conversation_snooze, conversation_wake, preset_time
 from inbox.models import Conversation, Message, Status, Tag
-from inbox.presenters import message_view
-from inbox.reading import for_page, sender_distrust, sender_trust
-from inbox.snooze import PRESETS, conversation_snooze, conversation_wake, preset_time
+from inbox.selectors.conversation_page import for_page, message_view
 from inbox.views.conversation import conversation_context
 from trupeo.params import parse_id, parse_moment
 

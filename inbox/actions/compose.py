@@ -30,7 +30,7 @@ from inbox.models import (
     OutgoingKind,
     SendState,
 )
-from inbox.signatures import mailbox_signature
+from inbox.selectors.signatures import mailbox_signature
 from trupeo.crypto import WorkspaceKeys
 
 _MARKER = re.compile(r"^m(\d+)-n(\d+)$")

@@ -122,12 +122,6 @@ def conversation_notifications_read(*, user: User, conversation: Conversation) -
     ).update(read_at=timezone.now())
 
 
-def unread_count(*, user: User, workspace_id: int) -> int:
-    return Notification.objects.filter(
-        recipient=user, workspace_id=workspace_id, read_at__isnull=True
-    ).count()
-
-
 def notification_email(*, notification_id: int) -> bool:
     """Mail one notification if the preferences allow it and it is not read nor mailed yet.
 
