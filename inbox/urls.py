@@ -40,7 +40,7 @@ urlpatterns = [
         triage.conversation_triage,
         name="conversation_triage",
     ),
-    path("inbox/counts/", lists.view_counts, name="inbox_counts"),
+    path("inbox/counts/", lists.list_counts, name="inbox_counts"),
     path("inbox/drafts/<id:outgoing_id>/", compose.draft_detail, name="draft"),
     path("inbox/drafts/<id:outgoing_id>/discard/", compose.draft_discard, name="draft_discard"),
     path(

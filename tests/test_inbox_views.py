@@ -48,7 +48,7 @@ def test_list_query_count_does_not_grow_with_rows(
 
 
 def test_keyset_pagination_walks_every_conversation_once(alice_client, mailbox, monkeypatch):
-    monkeypatch.setattr("inbox.views.lists.PAGE_SIZE", 7)
+    monkeypatch.setattr("inbox.selectors.conversation_list.PAGE_SIZE", 7)
     _ingest(mailbox, 20)
     seen, url = [], reverse("inbox")
     for _page in range(10):

@@ -22,6 +22,7 @@ from inbox.models import (
     Message,
     Status,
 )
+from inbox.selectors.conversation_list import sidebar_context
 from inbox.selectors.conversation_page import (
     conversation_stamp,
     conversation_summary,
@@ -32,7 +33,6 @@ from inbox.selectors.conversation_page import (
     trusted_senders,
 )
 from inbox.selectors.tags import tags_listed
-from inbox.views.lists import sidebar_context
 from trupeo.storage import open_sealed
 
 
@@ -67,7 +67,7 @@ def conversation_context(request: WorkspaceRequest, conversation: Conversation) 
     )
     status_view = conversation.status if conversation.status != Status.OPEN else "open"
     return {
-        **sidebar_context(request, status_view, None, None),
+        **sidebar_context(request.workspace, listed=status_view, mailbox=None, tag=None),
         "conversation": conversation,
         "summary": conversation_summary(keys, conversation),
         "timeline": _timeline(views, trail(keys, conversation, names), sections),
