@@ -29,7 +29,7 @@ from inbox.actions.mailboxes import (
     mailbox_update_servers,
 )
 from inbox.actions.signatures import mailbox_signature_set
-from inbox.forms import ImapMailboxForm, MailboxSignatureForm
+from inbox.forms.mailboxes import ImapMailboxForm, MailboxSignatureForm
 from inbox.mail.connection import ConnectionReport, connection_test
 from inbox.mail.health import LAG_WARNING, mailbox_health
 from inbox.mail.mailboxes import mailbox_credentials

@@ -18,7 +18,7 @@ from django.db import IntegrityError
 
 from accounts.models import Workspace
 from inbox.actions.mailboxes import mailbox_connect_imap
-from inbox.forms import ImapMailboxForm
+from inbox.forms.mailboxes import ImapMailboxForm
 from inbox.mail.connection import connection_test
 from inbox.models import Security
 
