@@ -58,9 +58,9 @@ def _int_or_404(value: str) -> int:
 
 @member_required
 def conversation_list(request: WorkspaceRequest) -> HttpResponse:
-    """A view of the inbox, or search results when `q` is given (shareable URLs)."""
-    view = request.GET.get("view", "open")
-    if view not in LISTS:
+    """One of the inbox's lists, or search results when `q` is given (shareable URLs)."""
+    listed = request.GET.get("view", "open")
+    if listed not in LISTS:
         raise Http404("Unknown view.")
     mailbox, tag = _scope(request)
     version = workspace_version(request.workspace.pk)
@@ -75,7 +75,7 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
     else:
         qs = conversations_listed(
             in_workspace(request, Conversation),
-            listed=view,
+            listed=listed,
             user=request.user,
             now=timezone.now(),
         )
@@ -88,7 +88,9 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
         page = confirmed(query, keys, page)
     ids = [c.pk for c in page]
     read = {c.pk: c.read_at for c in page if c.read_at is not None}
-    sidebar = sidebar_context(request.workspace, listed="" if q else view, mailbox=mailbox, tag=tag)
+    sidebar = sidebar_context(
+        request.workspace, listed="" if q else listed, mailbox=mailbox, tag=tag
+    )
     tags = {t.id: t for t in sidebar["all_tags"]}
     rows = conversation_rows(keys, page, tags=tags_by_conversation(ids, tags), read=read)
     # "Show more" wants the next rows only; the live refresh selects from the whole page.
@@ -100,11 +102,11 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
         {
             **sidebar,
             "rows": rows,
-            "rows_html": rows_html(rows, view="" if q else view),
+            "rows_html": rows_html(rows, view="" if q else listed),
             "next_cursor": next_cursor,
             "q": q,
             "list_query": urlencode(
-                {k: v for k, v in (("view", "" if q else view), ("q", q)) if v}
+                {k: v for k, v in (("view", "" if q else listed), ("q", q)) if v}
             ),
             "statuses": [Status.OPEN, Status.PENDING, Status.CLOSED, Status.SPAM],
             "snooze_presets": PRESETS,
@@ -124,7 +126,7 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
 @member_required
 def list_counts(request: WorkspaceRequest) -> HttpResponse:
     """The sidebar with how many conversations each list holds; loaded after the page."""
-    view = request.GET.get("view", "")
+    listed = request.GET.get("view", "")
     mailbox, tag = _scope(request)
     counts = conversation_counts(
         in_workspace(request, Conversation),
@@ -139,7 +141,10 @@ def list_counts(request: WorkspaceRequest) -> HttpResponse:
         "inbox/_sidebar.html",
         {
             **sidebar_context(
-                request.workspace, listed=view if view in LISTS else "", mailbox=mailbox, tag=tag
+                request.workspace,
+                listed=listed if listed in LISTS else "",
+                mailbox=mailbox,
+                tag=tag,
             ),
             "counts": counts,
             "notifications": notifications,
