@@ -87,10 +87,6 @@ def mentioned_members(workspace_id: int, text: str) -> list[User]:
     return found
 
 
-def followers(conversation: Conversation) -> list[User]:
-    return [f.user for f in Follow.objects.filter(conversation=conversation).select_related("user")]
-
-
 def follow(*, conversation: Conversation, user: User) -> None:
     Follow.objects.get_or_create(conversation=conversation, user=user)
 
