@@ -89,13 +89,6 @@ class TriageForm(forms.Form):
         return {"conversation": conversation, "actor": self.request.user, **self.cleaned_data}
 
 
-class NoActionForm(TriageForm):
-    """An action name we do not know."""
-
-    def clean(self):
-        raise ValidationError(_("Unknown action."))
-
-
 class WakeForm(TriageForm):
     pass
 

@@ -33,7 +33,6 @@ from inbox.forms.triage import (
     AssignForm,
     FollowForm,
     MergeForm,
-    NoActionForm,
     NoteForm,
     SenderForm,
     SnoozeForm,
@@ -74,7 +73,6 @@ TRIAGE: dict[str, Triage] = {
 }
 # Those the list's bulk bar offers: none reads the conversation.
 BULK = ("assign", "status", "tag", "untag", "snooze", "wake")
-UNKNOWN = Triage(NoActionForm, lambda **arguments: None)
 
 
 def _valid(form: TriageForm) -> None:
@@ -95,11 +93,13 @@ def conversation_triage(request: WorkspaceRequest, conversation_id: int) -> Http
     conversation = get_in_workspace(
         request, Conversation.objects.select_related("workspace", "mailbox"), pk=conversation_id
     )
-    action = request.POST.get("action", "")
-    chosen = TRIAGE.get(action, UNKNOWN)
-    form = chosen.form(request.POST, request=request, conversation=conversation)
+    chosen = TRIAGE.get(request.POST.get("action", ""))
     target = conversation
+    closed = False
     try:
+        if chosen is None:
+            raise ValidationError(_("Unknown action."))
+        form = chosen.form(request.POST, request=request, conversation=conversation)
         with transaction.atomic():
             _valid(form)
             arguments = form.arguments(conversation)
@@ -108,9 +108,9 @@ def conversation_triage(request: WorkspaceRequest, conversation_id: int) -> Http
             done = chosen.action(**arguments)
             if isinstance(done, Conversation):
                 target = done
+        closed = arguments.get("status") == Status.CLOSED
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
-    closed = action == "status" and form.cleaned_data.get("status") == Status.CLOSED
     if closed and not request.htmx and not messages.get_messages(request):
         messages.success(request, _("Conversation closed."))
         return redirect("inbox")
@@ -131,11 +131,13 @@ def conversations_bulk(request: WorkspaceRequest) -> HttpResponse:
     """The same action on every ticked conversation of the list, all or nothing."""
     ids = [pk for v in request.POST.getlist("ids") if (pk := parse_id(v))][:MAX_BULK]
     action = request.POST.get("action", "")
-    chosen = TRIAGE[action] if action in BULK else UNKNOWN
+    chosen = TRIAGE[action] if action in BULK else None
     conversations = list(in_workspace(request, Conversation).filter(pk__in=ids))
     try:
         if not conversations:
             raise ValidationError(_("Tick at least one conversation."))
+        if chosen is None:
+            raise ValidationError(_("Unknown action."))
         with transaction.atomic():
             form = chosen.form(request.POST, request=request)
             _valid(form)
