@@ -31,7 +31,7 @@ class WorkspaceChoiceField(forms.ModelChoiceField):
         super().__init__(queryset, required=False, **kwargs)
         self.error_messages["invalid"] = invalid
 
-    def clean_id(self, value: str) -> int:
+    def clean_id(self, value: str) -> int | None:
         """The id typed or posted; overridden where a number is written "#1234" or a link."""
         return parse_id(value)
 
