@@ -15,13 +15,7 @@ from inbox.actions.reading import conversation_mark_read
 from inbox.actions.snooze import PRESETS
 from inbox.mail.sealing import open_json, stored_attachment_row
 from inbox.message_sections import Sections
-from inbox.models import (
-    Attachment,
-    Conversation,
-    ConversationTag,
-    Message,
-    Status,
-)
+from inbox.models import Attachment, Conversation, ConversationTag, Message, Status
 from inbox.selectors.conversation_list import sidebar_context
 from inbox.selectors.conversation_page import (
     conversation_stamp,

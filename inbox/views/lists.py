@@ -13,10 +13,7 @@ from accounts.workspace_lists import members
 from inbox.actions.snooze import PRESETS
 from inbox.inbox_version import workspace_version
 from inbox.list_rows import rows_html
-from inbox.models import (
-    Conversation,
-    Status,
-)
+from inbox.models import Conversation, Status
 from inbox.selectors.conversation_counts import conversation_counts, unread_count
 from inbox.selectors.conversation_list import (
     LISTS,
