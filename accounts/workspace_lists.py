@@ -1,5 +1,6 @@
 """What each process keeps of a workspace's lists between requests: its members (here), its
-tags and mailboxes (`inbox.tags.tags_listed`, `inbox.mailboxes.mailboxes_listed`), and the
+tags and mailboxes (`inbox.selectors.tags.tags_listed`,
+`inbox.selectors.mailboxes.mailboxes_listed`), and the
 owners' processor-terms answer (`privacy.processor_terms`).
 
 A page used to read these lists from the database each time: three queries and their model

@@ -30,6 +30,7 @@ from faker.providers.person.fr_FR import Provider as FrenchNames
 
 from accounts.keys import keys_for
 from accounts.models import User, Workspace
+from inbox.actions.tags import tag_create
 from inbox.fields import TokenArrayField
 from inbox.mail.parsing import make_snippet
 from inbox.mail.sealing import (
@@ -55,7 +56,6 @@ from inbox.models import (
     Status,
     ThreadReason,
 )
-from inbox.tags import tag_create
 from trupeo.crypto import WorkspaceKeys
 from trupeo.storage import new_object_key
 

@@ -5,8 +5,8 @@ and indexed like real mail (see bench/inbox_data.py), in a dedicated PostgreSQL 
 requests the real pages through Django's test client as a logged-in member and reports
 p50 / p95 / max server time and queries per request for:
 
-  - the first page of each view (whatever `inbox.views.VIEWS` holds today, plus one tag and
-    one mailbox when the page links to them),
+  - the first page of each list (whatever `inbox.selectors.conversation_list.LISTS` holds
+    today, plus one tag and one mailbox when the page links to them),
   - page 50 of "All open", reached by following the "Show more" links (keyset `after` cursor),
   - a conversation of 20 messages,
   - ten searches (free words, from:, subject:, has:attachment, is:, assignee:me, tag:,
@@ -357,10 +357,10 @@ def _execution_ms(sql: str, params) -> float:
 def _items(client, samples) -> list[Item]:
     from django.urls import reverse
 
-    from inbox.views import VIEWS
+    from inbox.selectors.conversation_list import LISTS
 
     inbox = reverse("inbox")
-    items = [Item(f"list: view={key}", "list", f"{inbox}?view={key}") for key in VIEWS]
+    items = [Item(f"list: view={key}", "list", f"{inbox}?view={key}") for key in LISTS]
     # By tag and by mailbox, if the page offers them (the lead is adding them).
     first = client.get(f"{inbox}?view=open").content.decode()
     for name in ("tag", "mailbox"):

@@ -14,8 +14,8 @@ class InboxConfig(AppConfig):
         bump_on_change(Tag)
         bump_on_change(Mailbox, fields_shown={"address", "name"})
 
+        from inbox.actions.on_arrival import mail_stored_received
         from inbox.mail.signals import mail_stored
-        from inbox.on_arrival import mail_stored_received
 
         # The pipeline never imports the UI side: it tells it what arrived.
-        mail_stored.connect(mail_stored_received, dispatch_uid="inbox.on_arrival")
+        mail_stored.connect(mail_stored_received, dispatch_uid="inbox.actions.on_arrival")

@@ -148,7 +148,7 @@ class Conversation(models.Model):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Out of every view but "Snoozed" until then; a reply or the time wakes it (inbox.snooze).
+    # Out of every view but "Snoozed" until then; a reply or the time wakes it (inbox.actions.snooze).
     snoozed_until = models.DateTimeField(null=True, blank=True)
     tags = models.ManyToManyField("Tag", through="ConversationTag", related_name="conversations")
     # What the list shows, sealed: subject, the customer's name and address, a preview.
@@ -324,9 +324,9 @@ class Outgoing(models.Model):
     # in Sent by Message-ID before sending again.
     check_sent_first = models.BooleanField(default=False)
     # "Remind me if no answer by": the conversation was snoozed until then with this message
-    # (inbox.holding); undoing the send takes the reminder back too.
+    # (inbox.actions.holding); undoing the send takes the reminder back too.
     follow_up_until = models.DateTimeField(null=True, blank=True)
-    # A forward's internal note, added to the conversation when it was queued (inbox.forwarding);
+    # A forward's internal note, added to the conversation when it was queued (inbox.actions.forwarding);
     # undoing the forward removes it with the draft coming back.
     note = models.ForeignKey(
         Note, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -36,20 +36,20 @@ def recover_stuck_sends() -> None:
 
 @shared_task
 def email_notification(notification_id: int) -> None:
-    from inbox.notifications import notification_email
+    from inbox.actions.notifications import notification_email
 
     notification_email(notification_id=notification_id)
 
 
 @shared_task
 def requeue_notification_emails() -> None:
-    from inbox.notifications import notification_emails_requeue
+    from inbox.actions.notifications import notification_emails_requeue
 
     notification_emails_requeue()
 
 
 @shared_task
 def wake_snoozed() -> None:
-    from inbox.snooze import snoozed_wake_due
+    from inbox.actions.snooze import snoozed_wake_due
 
     snoozed_wake_due()

@@ -6,14 +6,14 @@ import pytest
 from django.db import connection
 
 from accounts.keys import keys_for
+from inbox.actions.reading import sender_trust
+from inbox.actions.rules import rule_create
+from inbox.actions.tags import conversation_tag_add, tag_create
+from inbox.actions.triage import note_add
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.mailboxes import mailbox_create
 from inbox.mail.parsing import parse_message
 from inbox.models import Conversation
-from inbox.reading import sender_trust
-from inbox.rules import rule_create
-from inbox.tags import conversation_tag_add, tag_create
-from inbox.triage import note_add
 from trupeo.storage import object_store
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -22,8 +22,8 @@ from inbox.mail.sealing import (
 from inbox.mail.search import message_tokens
 from inbox.mail.threads import subject_token
 from inbox.models import Attachment, Conversation, ConversationTag, Message, Note
-from inbox.presenters import conversation_summary
-from inbox.tags import tag_name
+from inbox.selectors.conversation_page import conversation_summary
+from inbox.selectors.tags import tag_name
 
 
 @pytest.fixture

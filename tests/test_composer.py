@@ -10,7 +10,9 @@ import pytest
 from django.urls import reverse
 
 from accounts.keys import keys_for
-from inbox import drafting
+from inbox.actions import compose as drafting
+from inbox.actions.signatures import mailbox_signature_set
+from inbox.actions.triage import note_add
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.sending import drafts as drafts_module
 from inbox.mail.sending import outgoing_attachments, outgoing_content, outgoing_send
@@ -23,9 +25,8 @@ from inbox.models import (
     OutgoingKind,
     SendState,
 )
-from inbox.signatures import mailbox_signature, mailbox_signature_set
+from inbox.selectors.signatures import mailbox_signature
 from inbox.tasks import send_outgoing
-from inbox.triage import note_add
 from tests.mail import loopback_mailbox
 from trupeo.storage import object_store
 
@@ -614,7 +615,7 @@ def test_a_read_only_workspace_keeps_the_draft_and_says_why(
 
 
 def test_nothing_the_composer_keeps_is_in_clear(alice_client, alice, customer):
-    from inbox.saved_replies import saved_reply_create
+    from inbox.actions.saved_replies import saved_reply_create
     from tests.test_at_rest import _database_bytes
 
     secrets = {

@@ -6,9 +6,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Workspace
+from inbox.actions.tags import conversation_tag_add, tag_create, tag_delete, tag_update
 from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation
-from inbox.tags import conversation_tag_add, tag_create, tag_delete, tag_update
 from tests.test_inbox_views import _ingest
 
 
@@ -148,7 +148,7 @@ def test_the_sidebar_counts_of_a_tag_or_mailbox(alice_client, workspace, mailbox
 def test_a_rolled_back_change_leaves_no_list_behind(alice_client, workspace, mailbox):
     from django.db import transaction
 
-    from inbox.tags import tags_listed
+    from inbox.selectors.tags import tags_listed
 
     assert [t.name for t in tags_listed(workspace)] == []
     with pytest.raises(RuntimeError), transaction.atomic():

@@ -8,10 +8,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from inbox.actions.notifications import notification_email, notification_emails_requeue, notify
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation, Notification, NotificationKind
-from inbox.notifications import notification_email, notification_emails_requeue, notify
 from inbox.tasks import email_notification
 from tests.mail import french_message
 from tests.parts import free_loopback_port

@@ -17,10 +17,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from inbox.actions.notifications import notification_emails_requeue
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.sending import outgoing_recover_stuck
 from inbox.models import FolderRole, Message, Notification, Outgoing, SendState
-from inbox.notifications import notification_emails_requeue
 from privacy.gdpr.exports import export_requeue_stale
 from privacy.models import DataExport, ExportState
 from tests.factories import PASSWORD

@@ -9,6 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership
+from inbox.actions.rules import rule_create
+from inbox.actions.snooze import snoozed_wake_due
+from inbox.actions.tags import tag_create, tag_get_or_create
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.mailboxes import mailbox_create
 from inbox.models import (
@@ -22,9 +25,6 @@ from inbox.models import (
     Rule,
     Tag,
 )
-from inbox.rules import rule_create
-from inbox.snooze import snoozed_wake_due
-from inbox.tags import tag_create, tag_get_or_create
 from tests.mail import french_message
 
 

@@ -48,7 +48,7 @@ def test_list_query_count_does_not_grow_with_rows(
 
 
 def test_keyset_pagination_walks_every_conversation_once(alice_client, mailbox, monkeypatch):
-    monkeypatch.setattr("inbox.views.PAGE_SIZE", 7)
+    monkeypatch.setattr("inbox.selectors.conversation_list.PAGE_SIZE", 7)
     _ingest(mailbox, 20)
     seen, url = [], reverse("inbox")
     for _page in range(10):
@@ -122,7 +122,7 @@ def test_list_rows_escape_what_senders_and_teammates_wrote(alice, alice_client, 
     # inbox/list.html) as text, never as markup.
     from email.message import EmailMessage
 
-    from inbox.tags import conversation_tag_add, tag_create
+    from inbox.actions.tags import conversation_tag_add, tag_create
 
     msg = EmailMessage()
     msg["From"] = '"<b>Eve</b>" <eve@example.org>'

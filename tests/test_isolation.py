@@ -70,13 +70,13 @@ def _alice_export(ctx):
 
 
 def _alice_tag(ctx):
-    from inbox.tags import tag_get_or_create
+    from inbox.actions.tags import tag_get_or_create
 
     return tag_get_or_create(workspace=ctx["workspace"], name="Absences")
 
 
 def _alice_rule(ctx):
-    from inbox.rules import rule_create
+    from inbox.actions.rules import rule_create
 
     return rule_create(
         mailbox=ctx["mailbox"],
@@ -88,7 +88,7 @@ def _alice_rule(ctx):
 
 
 def _alice_draft(ctx):
-    from inbox.drafting import draft_open
+    from inbox.actions.compose import draft_open
 
     conversation = ctx["conversation"]
     return draft_open(
@@ -100,7 +100,7 @@ def _alice_draft(ctx):
 
 
 def _alice_saved_reply(ctx):
-    from inbox.saved_replies import saved_reply_create
+    from inbox.actions.saved_replies import saved_reply_create
 
     return saved_reply_create(
         workspace=ctx["workspace"],

@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
+from inbox.actions.mailboxes import mailbox_update_servers
 from inbox.mail.health import mailbox_health
 from inbox.mail.idle import IdleWatcher, watch_mailbox
 from inbox.mail.imap import (
@@ -28,7 +29,6 @@ from inbox.mail.providers import ProviderError
 from inbox.mail.providers.api import Api
 from inbox.mail.providers.quota import Quota
 from inbox.mail.sync import mailbox_sync, mailboxes_due
-from inbox.mailboxes import mailbox_update_servers
 from inbox.models import Mailbox, SyncState
 
 ADDRESS = "accueil@lycee-verne.fr"

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from inbox.forms import ImapMailboxForm
+from inbox.forms.mailboxes import ImapMailboxForm
 from inbox.mail.imap import ServerSettings, describe, imap_connect
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.mailboxes import folder_name, mailbox_create, mailbox_credentials

@@ -17,7 +17,7 @@ from inbox.mail.parsing.problems import (
     NO_DATE,
     NO_MESSAGE_ID,
 )
-from inbox.presenters import MessageView
+from inbox.selectors.conversation_page import MessageView
 
 HOSTILE = "<script>alert(\"x\")</script> & 'Zoë'"
 TRIAGE = "/inbox/c/5/triage/"

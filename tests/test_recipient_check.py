@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from inbox import drafting
+from inbox.actions import compose as drafting
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.models import FolderRole, Message, Outgoing, SendState
 from inbox.tasks import send_outgoing

@@ -5,15 +5,15 @@ import pytest
 from django.urls import reverse
 
 from accounts.keys import keys_for
-from inbox.drafting import draft_new, draft_open
+from inbox.actions.compose import draft_new, draft_open
+from inbox.actions.saved_replies import saved_reply_create
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.mailboxes import mailbox_create
 from inbox.mail.sending import outgoing_update
 from inbox.models import Conversation, FolderRole, SavedReply
-from inbox.saved_replies import (
+from inbox.selectors.saved_replies import (
     render_variables,
     saved_replies_for,
-    saved_reply_create,
     saved_reply_open,
     unknown_variables,
     variable_values,

@@ -62,7 +62,7 @@ def _subjects(client, q: str) -> list[str]:
 def test_operators(alice_client, mailbox, q, expected, plan, monkeypatch):
     # Both plans of search_conversations give the same answers (0: every search is "many").
     if plan == "many matches":
-        monkeypatch.setattr("inbox.search_query.RARE", 0)
+        monkeypatch.setattr("inbox.selectors.search_query.RARE", 0)
     assert sorted(_subjects(alice_client, q)) == sorted(expected)
 
 
@@ -126,7 +126,7 @@ def test_a_date_range_finds_conversations_that_span_it(alice_client, workspace):
     for plan in ("few matches", "many matches"):
         with pytest.MonkeyPatch.context() as patch:
             if plan == "many matches":
-                patch.setattr("inbox.search_query.RARE", 0)
+                patch.setattr("inbox.selectors.search_query.RARE", 0)
             found = _subjects(alice_client, "after:2026-03-10 before:2026-03-20 mailbox:accueil")
             assert sorted(found) == ["Bourse", "Voyage scolaire"], plan
             found = _subjects(alice_client, "after:2026-03-10 before:2026-03-20 bonjour")

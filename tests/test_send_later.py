@@ -12,7 +12,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from inbox import holding
+from inbox.actions import holding
+from inbox.actions.snooze import snoozed_wake_due
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.sending import (
     OutgoingStateError,
@@ -30,7 +31,6 @@ from inbox.models import (
     Outgoing,
     SendState,
 )
-from inbox.snooze import snoozed_wake_due
 from inbox.tasks import send_outgoing
 from tests.mail import loopback_mailbox
 from trupeo.storage import object_store

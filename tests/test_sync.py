@@ -8,7 +8,7 @@ from inbox.mail.mailboxes import mailbox_create
 from inbox.mail.sealing import stored_message_row
 from inbox.mail.sync import mailbox_sync
 from inbox.models import Attachment, Conversation, Mailbox, Message, SyncState, ThreadReason
-from inbox.presenters import message_view
+from inbox.selectors.conversation_page import message_view
 from tests.mail import french_message
 from trupeo.storage import open_sealed
 

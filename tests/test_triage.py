@@ -60,3 +60,47 @@ def test_empty_note_and_unknown_status_change_nothing(alice_client, conversation
     conversation.refresh_from_db()
     assert conversation.status == "open"
     assert not Note.objects.exists() and not Activity.objects.exists()
+
+
+def test_every_triage_choice_is_among_the_workspace_own(alice_client, charlie, conversation):
+    # The triage forms choose members, tags, conversations and messages in the workspace only:
+    # charlie's tag, charlie himself and a conversation of his are each a 404, on the page and
+    # in bulk, and nothing changes.
+    from accounts.models import Membership
+    from inbox.actions.tags import tag_create
+
+    theirs = Membership.objects.get(user=charlie).workspace
+    their_tag = tag_create(workspace=theirs, name="Confidentiel")
+    their_mailbox = mailbox_create(workspace=theirs, address="contact@agence-ouest.fr")
+    ingest_batch(
+        mailbox=their_mailbox,
+        folder=their_mailbox.folders.get(role="inbox"),
+        mails=[RawMail(provider_key="x:1:9", raw=french_message(9), received_at=timezone.now())],
+    )
+    their_conversation = Conversation.objects.get(mailbox=their_mailbox)
+    their_message = their_conversation.messages.get()
+    for data in (
+        {"action": "tag", "tag": str(their_tag.pk)},
+        {"action": "untag", "tag": str(their_tag.pk)},
+        {"action": "assign", "assignee": str(charlie.pk)},
+        {"action": "merge", "into": f"#{their_conversation.pk}"},
+        {"action": "split", "message": str(their_message.pk)},
+        {"action": "trust_sender", "message": str(their_message.pk)},
+    ):
+        assert _triage(alice_client, conversation, **data).status_code == 404, data
+    for data in (
+        {"action": "tag", "tag": str(their_tag.pk)},
+        {"action": "assign", "assignee": str(charlie.pk)},
+    ):
+        response = alice_client.post(
+            reverse("conversations_bulk"), {"ids": conversation.pk, **data}
+        )
+        assert response.status_code == 404, data
+    conversation.refresh_from_db()
+    assert conversation.assignee is None and not conversation.tags.exists()
+    assert not Activity.objects.filter(conversation=conversation).exists()
+    # The same choices among alice's own go through.
+    response = _triage(alice_client, conversation, action="assign", assignee="me")
+    assert response.status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.assignee is not None

@@ -1,5 +1,5 @@
 """A mailbox as the pipeline keeps it: created with its INBOX and Sent folders, its
-credentials and folder names sealed (the admin's writes are in inbox.mailboxes)."""
+credentials and folder names sealed (the admin's writes are in inbox.actions.mailboxes)."""
 
 from django.db import transaction
 

@@ -4,7 +4,7 @@ In position order: "match" rules tag and/or assign when the sender, a recipient 
 subject contains their text (case and accents ignored); a "round-robin" rule assigns to the
 next of its agents who is still a member and not away. A conversation assigned by an earlier
 rule is not reassigned by a later one. Patterns are sealed (they are often addresses); admins
-write rules through inbox.rules.
+write rules through inbox.actions.rules.
 """
 
 from dataclasses import dataclass

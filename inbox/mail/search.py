@@ -87,7 +87,7 @@ def field_tokens(keys: WorkspaceKeys, prefix: str, text: str) -> set[int]:
 
 
 def message_tokens(keys: WorkspaceKeys, parsed) -> list[int]:
-    """Every token a message can be found by (see `inbox.search_query` for the operators)."""
+    """Every token a message can be found by (see `inbox.selectors.search_query` for the operators)."""
     tokens: set[int] = set()
     tokens |= field_tokens(keys, "subject:", parsed.subject)
     tokens |= field_tokens(keys, "", parsed.text)

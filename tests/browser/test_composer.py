@@ -7,10 +7,10 @@ from email import policy
 import pytest
 from playwright.sync_api import expect
 
+from inbox.actions.saved_replies import saved_reply_create
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.sending import outgoing_content, outgoing_send
 from inbox.models import Conversation, Direction, FolderRole, Message, Outgoing, SendState
-from inbox.saved_replies import saved_reply_create
 from inbox.tasks import send_outgoing
 from tests.factories import PASSWORD
 from tests.mail import loopback_mailbox

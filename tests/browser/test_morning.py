@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from inbox.actions.saved_replies import saved_reply_create
 from inbox.mail.sending import outgoing_send
 from inbox.mail.sync import mailbox_sync
 from inbox.models import (
@@ -22,7 +23,6 @@ from inbox.models import (
     Outgoing,
     SendState,
 )
-from inbox.saved_replies import saved_reply_create
 from inbox.tasks import send_outgoing
 from tests.factories import PASSWORD
 from tests.mail import loopback_mailbox

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from inbox.actions.saved_replies import saved_reply_create
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation
-from inbox.saved_replies import saved_reply_create
 from tests.browser.conftest import CspWatch
 from tests.factories import PASSWORD
 from tests.mail import french_message

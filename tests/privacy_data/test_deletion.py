@@ -32,7 +32,7 @@ KEPT_APART = {"billing_invoice", "billing_subscription", "privacy_termsacceptanc
 @pytest.fixture
 def full_workspace(workspace, alice, bob, mailbox):
     """Alice's workspace with mail, a note, a tag, an export, terms, a request, an invoice."""
-    from inbox.tags import conversation_tag_add, tag_create
+    from inbox.actions.tags import conversation_tag_add, tag_create
     from privacy.gdpr.export_archive import export_build
 
     _ingest_corpus(mailbox)

@@ -12,10 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.keys import keys_for
+from inbox.actions.tags import conversation_tag_add, tag_create
 from inbox.export import eml_path, mbox_path, mboxrd_unquote
 from inbox.mail.sealing import stored_attachment_row
 from inbox.models import Attachment, Conversation, Message
-from inbox.tags import conversation_tag_add, tag_create
 from privacy.gdpr.export_archive import export_build, export_purge_expired
 from privacy.models import DataExport, ExportKind, ExportState
 from tests.privacy_data.conftest import ingest

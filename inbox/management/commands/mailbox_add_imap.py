@@ -17,9 +17,9 @@ from django.core.management.base import (
 from django.db import IntegrityError
 
 from accounts.models import Workspace
-from inbox.forms import ImapMailboxForm
+from inbox.actions.mailboxes import mailbox_connect_imap
+from inbox.forms.mailboxes import ImapMailboxForm
 from inbox.mail.connection import connection_test
-from inbox.mailboxes import mailbox_connect_imap
 from inbox.models import Security
 
 SECURITY_VALUES = tuple(Security.values)

@@ -10,6 +10,9 @@ from django.utils import timezone
 from accounts import services
 from accounts.keys import keys_for
 from accounts.models import Membership, Role, User, Workspace
+from inbox.actions.rules import rule_create
+from inbox.actions.saved_replies import saved_reply_create
+from inbox.actions.tags import conversation_tag_add, tag_get_or_create
 from inbox.demo import DEMO_DOMAIN, demo_mail
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.mailboxes import mailbox_create
@@ -26,10 +29,7 @@ from inbox.models import (
     SyncState,
     TagColor,
 )
-from inbox.presenters import conversation_summary
-from inbox.rules import rule_create
-from inbox.saved_replies import saved_reply_create
-from inbox.tags import conversation_tag_add, tag_get_or_create
+from inbox.selectors.conversation_page import conversation_summary
 from trupeo.local_smtp import HOST as LOCAL_SMTP_HOST
 from trupeo.local_smtp import local_smtp_port
 

@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 
 from accounts.keys import keys_for
 from accounts.models import Membership, User
-from inbox import notifications
-from inbox.live import workspace_touched
+from inbox.actions import notifications
+from inbox.inbox_version import workspace_touched
 from inbox.mail.sealing import note_row
 from inbox.models import Activity, ActivityKind, Conversation, Note, NotificationKind, Status
 

@@ -4,15 +4,14 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from inbox.actions.notifications import notify
+from inbox.actions.triage import record
 from inbox.models import Activity, ActivityKind, Conversation, NotificationKind, Status
-from inbox.notifications import notify
-from inbox.triage import record
 
 MAX_SNOOZE = timedelta(days=366)
 MORNING = 9  # presets wake people up at 9:00, their time
@@ -93,8 +92,3 @@ def snoozed_wake_due(now: datetime | None = None, limit: int = 500) -> int:
         .order_by("snoozed_until")[:limit]
     )
     return sum(conversation_wake(conversation=c, actor=None) for c in due)
-
-
-def not_snoozed(now: datetime | None = None):
-    """Filter for every view but "Snoozed" (a time just passed counts as awake already)."""
-    return Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now or timezone.now())

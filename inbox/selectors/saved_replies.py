@@ -1,20 +1,16 @@
-"""Saved replies: canned answers per workspace (optionally per mailbox), sealed, with variables.
+"""Saved replies as the composer reads them, and their variables.
 
 Variables are replaced by a small explicit substitution, never by a template engine: a saved
 reply is text typed by a person, and `{% … %}` or `{{ x.y }}` in it must never run anything.
 Only the names in VARIABLES are known; any other `{{ … }}` is left as it is and reported, and so
-is a known variable without a value (a customer without a name), so the agent fills it in.
-"""
+is a known variable without a value (a customer without a name), so the agent fills it in."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Q
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.keys import keys_for
@@ -22,9 +18,6 @@ from accounts.models import User, Workspace
 from inbox.mail.sealing import saved_reply_row
 from inbox.models import Mailbox, SavedReply
 from trupeo.crypto import WorkspaceKeys
-
-MAX_TITLE_CHARS = 200
-MAX_BODY_CHARS = 20_000
 
 VARIABLES = {
     "customer.first_name": gettext_lazy("the customer's first name"),
@@ -36,10 +29,8 @@ VARIABLES = {
     "conversation.subject": gettext_lazy("the subject of the conversation"),
 }
 
+
 _VARIABLE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
-
-
-# --- variables --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -95,9 +86,6 @@ def variable_values(
     }
 
 
-# --- the saved replies ------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class SavedReplyView:
     id: int
@@ -128,66 +116,3 @@ def saved_replies_for(
         qs = qs.filter(Q(mailbox__isnull=True) | Q(mailbox=mailbox))
     keys = keys_for(workspace)
     return sorted((saved_reply_open(keys, s) for s in qs), key=lambda s: s.title.casefold())
-
-
-def _clean(title: str, body: str) -> tuple[str, str]:
-    title = " ".join((title or "").split())
-    body = (body or "").replace("\r\n", "\n").replace("\r", "\n").strip("\n")
-    if not title:
-        raise ValidationError(_("Give the saved reply a title."), code="no_title")
-    if len(title) > MAX_TITLE_CHARS:
-        raise ValidationError(
-            _("A title may have %(limit)s characters at most.") % {"limit": MAX_TITLE_CHARS}
-        )
-    if not body.strip():
-        raise ValidationError(_("A saved reply cannot be empty."), code="no_body")
-    if len(body) > MAX_BODY_CHARS:
-        raise ValidationError(
-            _("A saved reply may have %(limit)s characters at most.") % {"limit": MAX_BODY_CHARS}
-        )
-    return title, body
-
-
-def _check_mailbox(workspace: Workspace, mailbox: Mailbox | None) -> None:
-    if mailbox is not None and mailbox.workspace_id != workspace.pk:
-        raise ValueError("the mailbox belongs to another workspace")
-
-
-def _seal(saved_reply: SavedReply, keys: WorkspaceKeys, title: str, body: str) -> None:
-    row = saved_reply_row(saved_reply.pk)
-    saved_reply.title_sealed = keys.seal_text(title, field="saved_reply.title", row=row)
-    saved_reply.body_sealed = keys.seal_text(body, field="saved_reply.body", row=row)
-
-
-def saved_reply_create(
-    *, workspace: Workspace, mailbox: Mailbox | None, title: str, body: str, created_by: User
-) -> SavedReply:
-    title, body = _clean(title, body)
-    _check_mailbox(workspace, mailbox)
-    with transaction.atomic():
-        # The row is the primary key: insert first, then seal under it.
-        saved_reply = SavedReply.objects.create(
-            workspace=workspace,
-            mailbox=mailbox,
-            title_sealed=b"",
-            body_sealed=b"",
-            created_by=created_by,
-        )
-        _seal(saved_reply, keys_for(workspace), title, body)
-        saved_reply.save(update_fields=["title_sealed", "body_sealed"])
-    return saved_reply
-
-
-def saved_reply_update(
-    *, saved_reply: SavedReply, mailbox: Mailbox | None, title: str, body: str
-) -> SavedReply:
-    title, body = _clean(title, body)
-    _check_mailbox(saved_reply.workspace, mailbox)
-    saved_reply.mailbox = mailbox
-    _seal(saved_reply, keys_for(saved_reply.workspace), title, body)
-    saved_reply.save(update_fields=["mailbox", "title_sealed", "body_sealed", "updated_at"])
-    return saved_reply
-
-
-def saved_reply_delete(*, saved_reply: SavedReply) -> None:
-    saved_reply.delete()

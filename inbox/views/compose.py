@@ -28,8 +28,8 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.access import WorkspaceRequest, get_in_workspace, in_workspace, member_required
 from accounts.keys import keys_for
 from accounts.models import Membership
-from inbox import drafting, holding
-from inbox.forwarding import forward_note_add
+from inbox.actions import compose as drafting
+from inbox.actions import forwarding, holding
 from inbox.mail.addresses import display_addresses
 from inbox.mail.rich_text import signature_text
 from inbox.mail.sending import (
@@ -54,8 +54,8 @@ from inbox.presence import (
     presence_others,
     presence_touch,
 )
-from inbox.presenters import conversation_summary
-from inbox.saved_replies import (
+from inbox.selectors.conversation_page import conversation_summary
+from inbox.selectors.saved_replies import (
     render_variables,
     saved_replies_for,
     saved_reply_open,
@@ -517,7 +517,7 @@ def draft_send(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
         outgoing_queue(outgoing=outgoing, not_before=not_before)
         if follow_up is not None:
             holding.follow_up_set(outgoing=outgoing, until=follow_up, actor=request.user)
-        forward_note_add(outgoing=outgoing, author=request.user)
+        forwarding.forward_note_add(outgoing=outgoing, author=request.user)
     except ValidationError as error:
         return _render_form(
             request, outgoing, errors=list(error.messages), seen=_posted_seen(request)

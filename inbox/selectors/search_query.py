@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import Membership, User, Workspace
 from inbox.mail.search import words
 from inbox.models import Conversation, ConversationTag, Message, Status, Tag
-from inbox.tags import tag_token
+from inbox.selectors.tags import tag_token
 from trupeo.crypto import WorkspaceKeys
 
 _FIELD_PREFIXES = {"from": "from:", "to": "to:", "subject": "subject:"}

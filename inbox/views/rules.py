@@ -16,10 +16,11 @@ from accounts.access import (
 )
 from accounts.keys import keys_for
 from accounts.models import Membership
-from inbox import tags
+from inbox.actions import tags
+from inbox.actions.rules import rule_create, rule_delete, rule_toggle
 from inbox.mail.rules import rule_pattern
 from inbox.models import Mailbox, Rule, RuleField, RuleKind, Tag, TagColor
-from inbox.rules import rule_create, rule_delete, rule_toggle
+from inbox.selectors.tags import workspace_tags
 
 
 @member_required
@@ -41,7 +42,7 @@ def tags_manage(request: WorkspaceRequest) -> HttpResponse:
     return render(
         request,
         "inbox/tags.html",
-        {"tags": tags.workspace_tags(request.workspace), "colors": TagColor.choices},
+        {"tags": workspace_tags(request.workspace), "colors": TagColor.choices},
     )
 
 
@@ -87,7 +88,7 @@ def mailbox_rules(request: WorkspaceRequest, mailbox_id: int) -> HttpResponse:
     rules = list(
         Rule.objects.filter(mailbox=mailbox).select_related("assignee").prefetch_related("agents")
     )
-    names = {t.id: t.name for t in tags.workspace_tags(request.workspace)}
+    names = {t.id: t.name for t in workspace_tags(request.workspace)}
     return render(
         request,
         "inbox/rules.html",
@@ -103,7 +104,7 @@ def mailbox_rules(request: WorkspaceRequest, mailbox_id: int) -> HttpResponse:
             ],
             "members": members,
             "fields": RuleField.choices,
-            "tags": tags.workspace_tags(request.workspace),
+            "tags": workspace_tags(request.workspace),
         },
     )
 

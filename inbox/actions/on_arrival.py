@@ -3,11 +3,11 @@ refresh, the trails gain their lines, assignees follow and hear, followers hear 
 
 from collections import defaultdict
 
-from inbox import notifications
-from inbox.live import workspace_touched
+from inbox.actions import notifications
+from inbox.actions.triage import record
+from inbox.inbox_version import workspace_touched
 from inbox.mail.signals import Arrivals
 from inbox.models import Follow, Mailbox, NotificationKind
-from inbox.triage import record
 
 
 def mail_stored_received(sender, *, mailbox: Mailbox, arrivals: Arrivals, **kwargs) -> None:

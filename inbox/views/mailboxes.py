@@ -22,19 +22,20 @@ from accounts.access import (
     in_workspace,
     member_required,
 )
-from inbox.forms import ImapMailboxForm, MailboxSignatureForm
-from inbox.mail.connection import ConnectionReport, connection_test
-from inbox.mail.health import LAG_WARNING, mailbox_health
-from inbox.mail.mailboxes import mailbox_credentials
-from inbox.mail.providers.connect import configured_providers, is_configured, mailbox_forget_grant
-from inbox.mailboxes import (
+from inbox.actions.mailboxes import (
     mailbox_connect_imap,
     mailbox_destroy,
     mailbox_set_paused,
     mailbox_update_servers,
 )
+from inbox.actions.signatures import mailbox_signature_set
+from inbox.forms.mailboxes import ImapMailboxForm, MailboxSignatureForm
+from inbox.mail.connection import ConnectionReport, connection_test
+from inbox.mail.health import LAG_WARNING, mailbox_health
+from inbox.mail.mailboxes import mailbox_credentials
+from inbox.mail.providers.connect import configured_providers, is_configured, mailbox_forget_grant
 from inbox.models import Conversation, Mailbox, Provider
-from inbox.signatures import mailbox_signature, mailbox_signature_set
+from inbox.selectors.signatures import mailbox_signature
 
 PASSWORD_FIELDS = ("imap_password", "smtp_password")
 

@@ -11,9 +11,9 @@ from django.views.decorators.http import require_POST
 from accounts.access import WorkspaceRequest, member_required
 from accounts.keys import keys_for
 from accounts.models import Membership
+from inbox.actions.notifications import notifications_mark_read, preferences_for
 from inbox.models import Notification, NotificationPreference
-from inbox.notifications import notifications_mark_read, preferences_for
-from inbox.presenters import conversation_summary
+from inbox.selectors.conversation_page import conversation_summary
 from trupeo.params import parse_id
 
 PAGE_SIZE = 50

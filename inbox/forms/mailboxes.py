@@ -1,4 +1,4 @@
-"""Forms of the inbox app: connecting a mailbox over IMAP + SMTP.
+"""Forms of the mailboxes: connecting one over IMAP + SMTP, and its signature.
 
 Passwords are never rendered back (`PasswordInput(render_value=False)`): a page that shows
 the form again after a failed test asks for them again.
@@ -421,24 +421,3 @@ class MailboxSignatureForm(forms.Form):
             "Left empty: no signature."
         ),
     )
-
-
-class SavedReplyForm(forms.Form):
-    """A saved reply: its title, its text with variables, and the address it is offered for."""
-
-    title = forms.CharField(label=_("Title"), max_length=200)
-    body = forms.CharField(
-        label=_("Text"), max_length=20_000, strip=False, widget=forms.Textarea(attrs={"rows": 10})
-    )
-    mailbox = forms.ModelChoiceField(
-        label=_("Offered for"),
-        queryset=Mailbox.objects.none(),
-        required=False,
-        empty_label=_("Every address"),
-    )
-
-    def __init__(self, *args, workspace: Workspace, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["mailbox"].queryset = Mailbox.objects.filter(workspace=workspace).order_by(
-            "address"
-        )

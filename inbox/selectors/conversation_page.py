@@ -1,4 +1,6 @@
-"""Decrypt exactly what one page shows, into plain objects for the templates."""
+"""What the conversation page reads: exactly what it shows, decrypted into plain objects for the
+templates (the list rows too), the conversation with its live stamp, and senders whose images
+show."""
 
 import re
 from dataclasses import dataclass
@@ -6,9 +8,11 @@ from datetime import datetime
 from urllib.parse import unquote
 
 from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from accounts.models import User, Workspace
 from inbox.mail.parsing import describe_problems, sanitise_html
 from inbox.mail.sealing import (
     conversation_row,
@@ -17,8 +21,16 @@ from inbox.mail.sealing import (
     stored_attachment_row,
     stored_message_row,
 )
-from inbox.models import Activity, ActivityKind, Conversation, Message, Note
-from inbox.search_query import Query, confirm
+from inbox.models import (
+    Activity,
+    ActivityKind,
+    Conversation,
+    Follow,
+    Message,
+    Note,
+    TrustedSender,
+)
+from inbox.selectors.search_query import Query, confirm
 from trupeo.crypto import WorkspaceKeys
 
 
@@ -283,3 +295,37 @@ def trail(
             )
         )
     return sorted(items, key=lambda item: item.when)
+
+
+def for_page(user: User) -> QuerySet[Conversation]:
+    """Conversations with what their page needs besides, in the same query: the mailbox, the
+    assignee, the newest activity (for the live stamp) and whether `user` follows it."""
+    return Conversation.objects.select_related("mailbox", "assignee").annotate(
+        last_activity_id=Subquery(
+            Activity.objects.filter(conversation=OuterRef("pk")).order_by("-id").values("id")[:1]
+        ),
+        followed=Exists(Follow.objects.filter(conversation=OuterRef("pk"), user=user)),
+    )
+
+
+def conversation_stamp(conversation: Conversation) -> str:
+    """Changes whenever what the conversation page shows changes: a message arrives or is
+    sent, or anyone assigns, tags, snoozes, changes the status or writes a note (each of
+    those leaves an activity). `conversation` comes from `for_page`."""
+    return (
+        f"{conversation.message_count}-{conversation.last_activity_id or 0}-{conversation.status}"
+    )
+
+
+def sender_token(keys: WorkspaceKeys, address: str) -> int:
+    """The blind token a trusted sender is kept under (the address is never stored)."""
+    return keys.search_token("trusted-sender:" + address.strip().lower())
+
+
+def trusted_senders(keys: WorkspaceKeys, workspace: Workspace, addresses: list[str]) -> set[str]:
+    """Those of `addresses` whose remote images the team chose to always show."""
+    tokens = {sender_token(keys, a): a.lower() for a in addresses if a}
+    found = TrustedSender.objects.filter(
+        workspace=workspace, address_token__in=list(tokens)
+    ).values_list("address_token", flat=True)
+    return {tokens[t] for t in found}

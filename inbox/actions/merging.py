@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from accounts.keys import keys_for
 from accounts.models import User
+from inbox.actions.triage import record
 from inbox.mail.sealing import conversation_row, open_json, seal_json, stored_message_row
 from inbox.models import (
     Activity,
@@ -25,7 +26,6 @@ from inbox.models import (
     Outgoing,
     ThreadReason,
 )
-from inbox.triage import record
 
 
 @transaction.atomic

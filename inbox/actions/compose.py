@@ -35,7 +35,7 @@ from inbox.models import (
     OutgoingKind,
     SendState,
 )
-from inbox.signatures import mailbox_signature
+from inbox.selectors.signatures import mailbox_signature
 from trupeo.crypto import WorkspaceKeys
 from trupeo.storage import read_sealed
 

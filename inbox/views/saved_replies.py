@@ -9,15 +9,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import WorkspaceRequest, admin_required, get_in_workspace, member_required
 from accounts.keys import keys_for
-from inbox.forms import SavedReplyForm
+from inbox.actions.saved_replies import saved_reply_create, saved_reply_delete, saved_reply_update
+from inbox.forms.saved_replies import SavedReplyForm
 from inbox.models import SavedReply
-from inbox.saved_replies import (
+from inbox.selectors.saved_replies import (
     VARIABLES,
     saved_replies_for,
-    saved_reply_create,
-    saved_reply_delete,
     saved_reply_open,
-    saved_reply_update,
     unknown_variables,
 )
 

@@ -12,7 +12,7 @@ message is never both brought back and sent.
 then; an answer from the other side wakes it at once (as for any snooze), and otherwise it
 comes back at that time and the assignee (or the person who asked) is notified.
 
-A forward's internal note (inbox.forwarding) is added when the forward is queued; "Annuler"
+A forward's internal note (inbox.actions.forwarding) is added when the forward is queued; "Annuler"
 removes it, as the draft that holds its text comes back.
 """
 
@@ -28,10 +28,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
+from inbox.actions.snooze import MAX_SNOOZE, conversation_snooze, preset_time
+from inbox.actions.triage import conversation_set_status
 from inbox.mail.sending import OutgoingStateError
 from inbox.models import Conversation, Note, Outgoing, SendState, Status
-from inbox.snooze import MAX_SNOOZE, conversation_snooze, preset_time
-from inbox.triage import conversation_set_status
 from trupeo.storage import object_store
 
 MAX_LATER = timedelta(days=366)

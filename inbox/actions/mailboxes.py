@@ -3,14 +3,12 @@
 A mailbox's creation with its folders and its sealed credentials are in inbox.mail.mailboxes."""
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from accounts import workspace_lists
 from accounts.keys import keys_for
 from accounts.models import Workspace
 from inbox.mail.connection import ConnectionReport
@@ -162,21 +160,3 @@ def mailbox_destroy(*, mailbox: Mailbox) -> int:
     if keys:
         transaction.on_commit(lambda: _delete_objects(keys))
     return conversations
-
-
-@dataclass(frozen=True)
-class MailboxEntry:
-    pk: int
-    address: str
-    label: str
-
-
-def mailboxes_listed(workspace: Workspace) -> list[MailboxEntry]:
-    """Every mailbox of the workspace, by address, as the inbox pages list them, kept in each
-    process until the workspace's directory version moves (`accounts.workspace_lists`)."""
-
-    def load() -> list[MailboxEntry]:
-        rows = Mailbox.objects.filter(workspace=workspace).order_by("address")
-        return [MailboxEntry(m.pk, m.address, m.label) for m in rows.only("address", "name")]
-
-    return workspace_lists.kept(workspace, "mailboxes", load)

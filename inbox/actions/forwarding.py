@@ -3,7 +3,7 @@
 The forward itself (the original's header block, text and files, plus any file added in the
 composer) is composed by `inbox.mail.compose`. The note is for the team, never sent: when the
 forward is queued it is added to the conversation's trail as a note that says to whom the
-message went; "Undo" takes it back with the draft (`inbox.holding.outgoing_unqueue`).
+message went; "Undo" takes it back with the draft (`inbox.actions.holding.outgoing_unqueue`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from django.utils.translation import gettext as _
 
 from accounts.keys import keys_for
 from accounts.models import User
+from inbox.actions.triage import note_add
 from inbox.mail.addresses import display_addresses
 from inbox.mail.sending import outgoing_content
 from inbox.models import Note, Outgoing, OutgoingKind
-from inbox.triage import note_add
 
 MAX_NOTE_CHARS = 20_000
 

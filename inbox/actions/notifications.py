@@ -87,10 +87,6 @@ def mentioned_members(workspace_id: int, text: str) -> list[User]:
     return found
 
 
-def followers(conversation: Conversation) -> list[User]:
-    return [f.user for f in Follow.objects.filter(conversation=conversation).select_related("user")]
-
-
 def follow(*, conversation: Conversation, user: User) -> None:
     Follow.objects.get_or_create(conversation=conversation, user=user)
 
@@ -120,12 +116,6 @@ def conversation_notifications_read(*, user: User, conversation: Conversation) -
     Notification.objects.filter(
         recipient=user, conversation=conversation, read_at__isnull=True
     ).update(read_at=timezone.now())
-
-
-def unread_count(*, user: User, workspace_id: int) -> int:
-    return Notification.objects.filter(
-        recipient=user, workspace_id=workspace_id, read_at__isnull=True
-    ).count()
 
 
 def notification_email(*, notification_id: int) -> bool:
