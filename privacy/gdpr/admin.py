@@ -12,10 +12,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -37,6 +37,11 @@ from privacy.models import (
 )
 
 # --- GDPR requests ---------------------------------------------------------------------------
+
+
+def _deadline_cell(when: str, label: str, *, css: str, urgent: bool = False) -> str:
+    context = {"when": when, "label": label, "css": css, "urgent": urgent}
+    return render_to_string("admin/privacy/deadline_cell.html", context)
 
 
 class DaysLeftFilter(admin.SimpleListFilter):
@@ -121,7 +126,7 @@ class DataExportInline(admin.TabularInline):
         if not export.is_downloadable:
             return "—"
         url = reverse("admin:privacy_gdprrequest_export_download", args=[export.pk])
-        return format_html('<a href="{}">{}</a>', url, gettext("Download the ZIP"))
+        return render_to_string("admin/privacy/download_link.html", {"url": url})
 
 
 @admin.register(GdprRequest)
@@ -196,13 +201,11 @@ class GdprRequestAdmin(admin.ModelAdmin):
         if not obj.is_open:
             return when
         if obj.is_overdue:
-            return format_html(
-                '<strong class="privacy-overdue">{} · {}</strong>', when, gettext("overdue")
-            )
+            return _deadline_cell(when, gettext("overdue"), css="privacy-overdue", urgent=True)
         days = obj.days_left
         css = "privacy-soon" if days <= 7 else "privacy-later"
         label = gettext("%(days)s d left") % {"days": days}
-        return format_html('<span class="{}">{} · {}</span>', css, when, label)
+        return _deadline_cell(when, label, css=css)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -576,14 +579,9 @@ class BreachAdmin(admin.ModelAdmin):
             return "—"
         when = timezone.localtime(obj.notification_due_at).strftime("%d/%m/%Y %H:%M")
         if obj.notification_late:
-            return format_html(
-                '<strong class="privacy-overdue">{} · {}</strong>', when, gettext("late")
-            )
+            return _deadline_cell(when, gettext("late"), css="privacy-overdue", urgent=True)
         if obj.notification_pending:
             hours = int((obj.notification_due_at - timezone.now()).total_seconds() // 3600)
-            return format_html(
-                '<strong class="privacy-soon">{} · {}</strong>',
-                when,
-                gettext("%(hours)s h left") % {"hours": hours},
-            )
+            label = gettext("%(hours)s h left") % {"hours": hours}
+            return _deadline_cell(when, label, css="privacy-soon", urgent=True)
         return when
