@@ -3,16 +3,13 @@ mid-sync, the disk refusing writes mid-sync. Each is recorded in words as our fa
 the mail server's), the lease is released, and the next pass stores every message once."""
 
 import errno
-import os
 import resource
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-import boto3
 import psycopg
 import pytest
 import redis
@@ -23,11 +20,16 @@ from django.utils import timezone, translation
 
 from inbox.mail.health import mailbox_health
 from inbox.mail.imap import describe
-from inbox.mail.mailboxes import mailbox_create
 from inbox.mail.sync import mailbox_sync
 from inbox.models import Mailbox, Message
 from tests.mail import french_message
 from tests.parts import free_loopback_port, require_part
+from tests.sync_worker import (
+    filled_mailbox,
+    s3_bucket_create,
+    sync_command,
+    worker_env,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 MAIL_SERVER_BLAME = (
@@ -41,22 +43,6 @@ MAIL_SERVER_BLAME = (
 def _require_postgresql() -> None:
     if connection.vendor != "postgresql":
         require_part("postgresql", "this fault needs a PostgreSQL server (DATABASE_URL)")
-
-
-def _mailbox(dovecot, workspace, name: str, count: int, body_words: int = 120) -> Mailbox:
-    user, password = dovecot.add_user(name)
-    with dovecot.connect(user) as imap:
-        for n in range(count):
-            imap.append("INBOX", french_message(n, body_words=body_words))
-    return mailbox_create(
-        workspace=workspace,
-        address=f"{name}@lycee-verne.fr",
-        credentials={"imap_password": password},
-        imap_host=dovecot.host,
-        imap_port=dovecot.port,
-        imap_security="none",
-        imap_username=user,
-    )
 
 
 def _assert_stored_once(mailbox: Mailbox, count: int) -> None:
@@ -93,7 +79,7 @@ def _assert_our_fault(mailbox: Mailbox, words: tuple[str, ...], *internal: str) 
 def test_database_connection_terminated_mid_sync(dovecot, workspace, alice_client, settings):
     _require_postgresql()
     total = 240
-    mailbox = _mailbox(dovecot, workspace, "coupure", total)
+    mailbox = filled_mailbox(dovecot, workspace, "coupure", total)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (sync_pid,) = cursor.fetchone()
@@ -135,11 +121,6 @@ def test_database_connection_terminated_mid_sync(dovecot, workspace, alice_clien
     assert mailbox_health(mailbox, timezone.now()).level == "ok"
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 def _limit_file_size(limit: int):
     def apply() -> None:
         # A file may not grow past `limit` bytes: writes fail with EFBIG, as on a full disk
@@ -155,25 +136,13 @@ def test_storage_refusing_writes_mid_sync_is_a_storage_fault(dovecot, workspace,
     # The database must be another process (PostgreSQL): the file-size limit is the worker's.
     _require_postgresql()
     total = 30
-    mailbox = _mailbox(dovecot, workspace, "disque", total, body_words=60)
+    mailbox = filled_mailbox(dovecot, workspace, "disque", total, body_words=60)
     # One message large enough that its sealed copy cannot be written under the limit.
     with dovecot.connect(mailbox.imap_username) as imap:
         imap.append("INBOX", french_message(total, body_words=40_000))
     total += 1
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "TRUPEO_DATA_DIR": str(settings.DATA_DIR),
-    }
-    command = [
-        sys.executable,
-        "manage.py",
-        "sync_mailboxes",
-        "--once",
-        "--mailbox",
-        str(mailbox.pk),
-    ]
-    command += ["--batch-size", "5"]
+    env = worker_env()
+    command = sync_command(mailbox, batch_size=5)
     full = subprocess.run(
         command,
         cwd=ROOT,
@@ -235,19 +204,13 @@ def test_object_store_unreachable_is_a_storage_fault(dovecot, workspace, setting
     settings.R2_ACCESS_KEY_ID = settings.R2_SECRET_ACCESS_KEY = "test"
     settings.R2_REGION = "auto"
     total = 12
-    mailbox = _mailbox(dovecot, workspace, "objets", total)
+    mailbox = filled_mailbox(dovecot, workspace, "objets", total)
     summary = mailbox_sync(mailbox_id=mailbox.pk, batch_size=5, parallel=False)
     assert not summary.ok
     _assert_our_fault(mailbox, STORAGE, str(dead_port), "127.0.0.1", "trupeo-faults")
 
     # The store is back (the real S3 endpoint): the next pass stores every message once.
-    boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    ).create_bucket(Bucket="trupeo-faults")
+    s3_bucket_create(s3_server, "trupeo-faults")
     settings.R2_ENDPOINT_URL = s3_server
     again = mailbox_sync(mailbox_id=mailbox.pk, batch_size=5, parallel=False)
     assert again.ok, again.error

@@ -6,7 +6,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,10 +13,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import boto3
 import psycopg
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from accounts.keys import keys_for
@@ -30,19 +27,12 @@ from privacy.gdpr.ledger import ledger_append
 from privacy.gdpr.orphans import orphans_sweep
 from privacy.models import DataExport
 from tests.factories import UserFactory, workspace_for
-from tests.mail import french_message
+from tests.sync_worker import database_url, filled_mailbox, s3_bucket_use, sync_command, worker_env
 from trupeo.storage import object_store, object_stores_forget, put_sealed, read_sealed
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = 240
 MARGIN = timedelta(seconds=3)
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 def _stored(mailbox) -> int:
@@ -58,7 +48,7 @@ def _message_writes_held() -> Iterator[None]:
     """Another connection holds the message table (PostgreSQL) or the database file (SQLite)
     against writers, so that a sync's rows wait while its objects are already stored."""
     if connection.vendor == "postgresql":
-        with psycopg.connect(_database_url(), autocommit=False) as other:
+        with psycopg.connect(database_url(), autocommit=False) as other:
             other.execute("LOCK TABLE inbox_message IN EXCLUSIVE MODE")  # reads go on
             yield
             other.rollback()
@@ -75,16 +65,7 @@ def _message_writes_held() -> Iterator[None]:
 @pytest.fixture
 def bucket(s3_server, settings):
     name = f"trupeo-orphans-{uuid.uuid4().hex[:12]}"
-    boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    ).create_bucket(Bucket=name)
-    settings.R2_BUCKET, settings.R2_ENDPOINT_URL, settings.R2_REGION = name, s3_server, "auto"
-    settings.R2_ACCESS_KEY_ID = settings.R2_SECRET_ACCESS_KEY = "test"
-    object_stores_forget()
+    s3_bucket_use(settings, s3_server, name)
     yield {
         "R2_BUCKET": name,
         "R2_ENDPOINT_URL": s3_server,
@@ -97,28 +78,11 @@ def bucket(s3_server, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_sync_killed_mid_batch_leaves_orphans_that_the_sweep_removes(dovecot, workspace, bucket):
-    user, password = dovecot.add_user("orphans")
-    dovecot.create_folder(user, "Sent")
-    with dovecot.connect(user) as imap:
-        for n in range(MESSAGES):
-            imap.append("INBOX", french_message(n, body_words=200))
-    mailbox = mailbox_create(
-        workspace=workspace,
-        address="orphans@lycee-verne.fr",
-        credentials={"imap_password": password},
-        imap_host=dovecot.host,
-        imap_port=dovecot.port,
-        imap_security="none",
-        imap_username=user,
+    mailbox = filled_mailbox(
+        dovecot, workspace, "orphans", MESSAGES, body_words=200, sent_folder=True
     )
-    env = {
-        **os.environ,
-        **bucket,
-        "DATABASE_URL": _database_url(),
-        "TRUPEO_DATA_DIR": str(settings.DATA_DIR),
-    }
-    command = [sys.executable, "manage.py", "sync_mailboxes", "--once"]
-    command += ["--mailbox", str(mailbox.pk), "--batch-size", "40"]
+    env = worker_env(**bucket)
+    command = sync_command(mailbox, batch_size=40)
     orphans: set[str] = set()
     for _attempt in range(3):
         # Its own session, so that the kill takes its forked preparers too: a child left alive

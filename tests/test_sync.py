@@ -10,6 +10,7 @@ from inbox.mail.sync import mailbox_sync
 from inbox.models import Attachment, Conversation, Mailbox, Message, SyncState, ThreadReason
 from inbox.selectors.conversation_page import message_view
 from tests.mail import french_message
+from tests.sync_worker import s3_bucket_use
 from trupeo.storage import open_sealed
 
 pytestmark = pytest.mark.django_db
@@ -266,21 +267,10 @@ def test_a_sync_into_r2_stores_every_object(dovecot, imap_account, mailbox, s3_s
     sync commits points at an object that is there, whole."""
     import uuid
 
-    import boto3
-
     from trupeo.storage import object_stores_forget, read_sealed
 
     bucket = f"trupeo-sync-{uuid.uuid4().hex[:12]}"
-    boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        region_name="us-east-1",
-    ).create_bucket(Bucket=bucket)
-    settings.R2_BUCKET, settings.R2_ENDPOINT_URL, settings.R2_REGION = bucket, s3_server, "auto"
-    settings.R2_ACCESS_KEY_ID = settings.R2_SECRET_ACCESS_KEY = "test"
-    object_stores_forget()
+    s3_bucket_use(settings, s3_server, bucket)
     user, _ = imap_account
     sent = {}
     for n in range(12):

@@ -1,32 +1,20 @@
 """A sync worker killed (SIGKILL) at random instants, then resumed: exact count, no duplicates."""
 
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
-from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Mailbox, Message
-from tests.mail import french_message
+from tests.sync_worker import filled_mailbox, sync_command, worker_env
 from trupeo.storage import object_store
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = 600
 KILLING_ATTEMPTS = 6
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 def _stored(mailbox) -> int:
@@ -35,35 +23,11 @@ def _stored(mailbox) -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_killed_worker_resumes_without_loss_or_duplicates(dovecot, workspace):
-    user, password = dovecot.add_user("killed")
-    dovecot.create_folder(user, "Sent")
-    with dovecot.connect(user) as imap:
-        for n in range(MESSAGES):
-            imap.append("INBOX", french_message(n, body_words=300))
-    mailbox = mailbox_create(
-        workspace=workspace,
-        address="killed@lycee-verne.fr",
-        credentials={"imap_password": password},
-        imap_host=dovecot.host,
-        imap_port=dovecot.port,
-        imap_security="none",
-        imap_username=user,
+    mailbox = filled_mailbox(
+        dovecot, workspace, "killed", MESSAGES, body_words=300, sent_folder=True
     )
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "TRUPEO_DATA_DIR": str(settings.DATA_DIR),
-    }
-    command = [
-        sys.executable,
-        "manage.py",
-        "sync_mailboxes",
-        "--once",
-        "--mailbox",
-        str(mailbox.pk),
-        "--batch-size",
-        "40",
-    ]
+    env = worker_env()
+    command = sync_command(mailbox, batch_size=40)
     rng = random.Random(20261122)
     kills = mid_sync_kills = 0
     for attempt in range(40):
