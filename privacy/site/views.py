@@ -5,7 +5,9 @@ on form pages), and its template includes the consent banner. No app page does e
 """
 
 import datetime as dt
+from collections.abc import Callable
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -88,32 +90,54 @@ def landing(request: HttpRequest, page: str) -> HttpResponse:
     return render(request, "privacy/public/landing.html", context)
 
 
-@public_page(turnstile=True)
-@require_http_methods(["GET", "HEAD", "POST"])
-def waitlist(request: HttpRequest, page: str) -> HttpResponse:
-    form = WaitlistForm(request.POST or None)
+def _form_page(
+    request: HttpRequest,
+    page: str,
+    form: forms.Form,
+    *,
+    limit: tuple[int, int],
+    submit: Callable[[dict], None],
+    done: str,
+    flag: str,
+    template: str,
+) -> HttpResponse:
+    """A public form page: a valid post passes the rate limit (per page) and Turnstile, is
+    submitted, and comes back to the page with `?<flag>=1` (a reload does not post again)."""
     status = 200
     if request.method == "POST":
         if form.is_valid():
-            status = _checked(request, form, scope="waitlist", limit=WAITLIST_LIMIT) or 200
+            status = _checked(request, form, scope=page, limit=limit) or 200
             if status == 200:
-                submissions.waitlist_join(
-                    email=form.cleaned_data["email"],
-                    audience=form.cleaned_data["audience"],
-                    language=request.LANGUAGE_CODE,
-                )
-                # The same words whether the address was new or not: nothing to enumerate.
-                messages.success(
-                    request,
-                    _("Thank you! Your address is on the waitlist."),
-                )
-                return redirect(public_reverse("waitlist", request.LANGUAGE_CODE) + "?joined=1")
+                submit(form.cleaned_data)
+                messages.success(request, done)
+                return redirect(public_reverse(page, request.LANGUAGE_CODE) + f"?{flag}=1")
         else:
             status = 400
     context = _context(
-        request, page, form=form, joined=request.GET.get("joined") == "1", **_turnstile_context()
+        request, page, form=form, **{flag: request.GET.get(flag) == "1"}, **_turnstile_context()
     )
-    return render(request, "privacy/public/waitlist.html", context, status=status)
+    return render(request, template, context, status=status)
+
+
+@public_page(turnstile=True)
+@require_http_methods(["GET", "HEAD", "POST"])
+def waitlist(request: HttpRequest, page: str) -> HttpResponse:
+    def submit(data: dict) -> None:
+        submissions.waitlist_join(
+            email=data["email"], audience=data["audience"], language=request.LANGUAGE_CODE
+        )
+
+    return _form_page(
+        request,
+        page,
+        WaitlistForm(request.POST or None),
+        limit=WAITLIST_LIMIT,
+        submit=submit,
+        # The same words whether the address was new or not: nothing to enumerate.
+        done=_("Thank you! Your address is on the waitlist."),
+        flag="joined",
+        template="privacy/public/waitlist.html",
+    )
 
 
 @public_page(turnstile=True)
@@ -122,32 +146,27 @@ def contact(request: HttpRequest, page: str) -> HttpResponse:
     initial = {}
     if request.GET.get("subject") == "gdpr":
         initial["subject"] = "gdpr"
-    form = ContactForm(request.POST or None, initial=initial)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            status = _checked(request, form, scope="contact", limit=CONTACT_LIMIT) or 200
-            if status == 200:
-                data = form.cleaned_data
-                submissions.contact_submit(
-                    name=data["name"],
-                    email=data["email"],
-                    subject=data["subject"],
-                    gdpr_right=data["gdpr_right"],
-                    message=data["message"],
-                    language=request.LANGUAGE_CODE,
-                )
-                messages.success(
-                    request,
-                    _("Your message is sent. We have emailed you an acknowledgement."),
-                )
-                return redirect(public_reverse("contact", request.LANGUAGE_CODE) + "?sent=1")
-        else:
-            status = 400
-    context = _context(
-        request, page, form=form, sent=request.GET.get("sent") == "1", **_turnstile_context()
+
+    def submit(data: dict) -> None:
+        submissions.contact_submit(
+            name=data["name"],
+            email=data["email"],
+            subject=data["subject"],
+            gdpr_right=data["gdpr_right"],
+            message=data["message"],
+            language=request.LANGUAGE_CODE,
+        )
+
+    return _form_page(
+        request,
+        page,
+        ContactForm(request.POST or None, initial=initial),
+        limit=CONTACT_LIMIT,
+        submit=submit,
+        done=_("Your message is sent. We have emailed you an acknowledgement."),
+        flag="sent",
+        template="privacy/public/contact.html",
     )
-    return render(request, "privacy/public/contact.html", context, status=status)
 
 
 @public_page()
