@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
-from inbox.actions.snooze import MAX_SNOOZE, conversation_snooze, preset_time
+from inbox.actions.snooze import MAX_SNOOZE, conversation_snooze, local_morning, preset_time
 from inbox.actions.triage import conversation_set_status
 from inbox.mail.sending import OutgoingStateError
 from inbox.models import Conversation, Note, Outgoing, SendState, Status
@@ -66,13 +66,12 @@ def is_held(outgoing: Outgoing, now: datetime | None = None) -> bool:
 
 def send_preset_time(name: str, now: datetime | None = None) -> datetime:
     now = timezone.localtime(now or timezone.now())
-    morning = now.replace(hour=SEND_MORNING, minute=0, second=0, microsecond=0)
     if name == "hour":
         return now + timedelta(hours=1)
     if name == "tomorrow":
-        return morning + timedelta(days=1)
+        return local_morning(now, days=1, hour=SEND_MORNING)
     if name == "monday":
-        return morning + timedelta(days=7 - now.weekday())
+        return local_morning(now, days=7 - now.weekday(), hour=SEND_MORNING)
     raise ValidationError(_("Unknown choice for sending later."))
 
 
@@ -107,10 +106,7 @@ def follow_up_time(name: str, now: datetime | None = None) -> datetime | None:
     if not name:
         return None
     if name == "3days":
-        morning = timezone.localtime(now or timezone.now()).replace(
-            hour=9, minute=0, second=0, microsecond=0
-        )
-        return morning + timedelta(days=3)
+        return local_morning(now or timezone.now(), days=3)
     if name in ("tomorrow", "week"):
         return preset_time(name, now)
     raise ValidationError(_("Unknown choice for the reminder."))

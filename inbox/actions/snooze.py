@@ -24,18 +24,24 @@ PRESETS = {
 }
 
 
+def local_morning(now: datetime, *, days: int, hour: int = MORNING) -> datetime:
+    """`hour`:00 in the server's time zone (Europe/Paris), `days` after `now`'s day; "next
+    Monday" is `days=7 - weekday`. Presets of snoozes, reminders and sending later use it."""
+    now = timezone.localtime(now)
+    return now.replace(hour=hour, minute=0, second=0, microsecond=0) + timedelta(days=days)
+
+
 def preset_time(name: str, now: datetime | None = None) -> datetime:
     """The wake-up time of a preset, in the server's time zone (Europe/Paris)."""
     now = timezone.localtime(now or timezone.now())
-    morning = now.replace(hour=MORNING, minute=0, second=0, microsecond=0)
     if name == "later":
         return now + timedelta(hours=3)
     if name == "tomorrow":
-        return morning + timedelta(days=1)
+        return local_morning(now, days=1)
     if name == "monday":
-        return morning + timedelta(days=7 - now.weekday())
+        return local_morning(now, days=7 - now.weekday())
     if name == "week":
-        return morning + timedelta(days=7)
+        return local_morning(now, days=7)
     raise ValidationError(_("Unknown snooze choice."))
 
 

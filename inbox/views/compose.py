@@ -10,6 +10,7 @@ Every view works without JavaScript (full pages and redirects); with htmx the sa
 answer with the composer's fragments.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib import messages
@@ -109,16 +110,31 @@ def _gone(request: WorkspaceRequest, outgoing: Outgoing) -> HttpResponse:
     return _leave(request, outgoing)
 
 
-def _leave(request: WorkspaceRequest, outgoing: Outgoing | None) -> HttpResponse:
-    url = (
-        reverse("conversation", args=[outgoing.conversation_id])
-        if outgoing is not None and outgoing.conversation_id
-        else reverse("inbox")
-    )
+def _go(request: WorkspaceRequest, url: str) -> HttpResponse:
     if request.htmx:
         # No content to swap: htmx follows the header.
         return HttpResponseClientRedirect(url, status=204)
     return redirect(url)
+
+
+def _leave(request: WorkspaceRequest, outgoing: Outgoing | None) -> HttpResponse:
+    return _go(
+        request,
+        reverse("conversation", args=[outgoing.conversation_id])
+        if outgoing is not None and outgoing.conversation_id
+        else reverse("inbox"),
+    )
+
+
+def _changed(request: WorkspaceRequest, change: Callable[[], object]) -> bool:
+    """A person's change of their message that a worker may have overtaken: False, and why in
+    words, when its state no longer allows it."""
+    try:
+        change()
+    except OutgoingStateError as error:
+        messages.error(request, str(error))
+        return False
+    return True
 
 
 def _leaving(mine) -> list[Outgoing]:
@@ -546,19 +562,12 @@ def draft_send(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
 def outgoing_undo_view(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
     """ "Annuler": the person's held message comes back as a draft, unless a worker took it."""
     outgoing = _own_draft(request, outgoing_id)
-    try:
-        holding.outgoing_unqueue(outgoing=outgoing)
-    except OutgoingStateError as error:
-        messages.error(request, str(error))
+    if not _changed(request, lambda: holding.outgoing_unqueue(outgoing=outgoing)):
         return _leave(request, outgoing)
     messages.success(request, _("Not sent: your draft is back."))
     if outgoing.conversation_id:
         return _leave(request, outgoing)  # the conversation page opens the draft again
-    if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = reverse("draft", args=[outgoing.pk])
-        return response
-    return redirect("draft", outgoing.pk)
+    return _go(request, reverse("draft", args=[outgoing.pk]))
 
 
 @member_required
@@ -566,11 +575,7 @@ def outgoing_undo_view(request: WorkspaceRequest, outgoing_id: int) -> HttpRespo
 def outgoing_retry_view(request: WorkspaceRequest, outgoing_id: int) -> HttpResponse:
     """A person's Retry of their message that was not sent."""
     outgoing = _own_draft(request, outgoing_id)
-    try:
-        outgoing_retry(outgoing=outgoing)
-    except OutgoingStateError as error:
-        messages.error(request, str(error))
-    else:
+    if _changed(request, lambda: outgoing_retry(outgoing=outgoing)):
         messages.success(request, _("Your message is on its way."))
     return _leave(request, outgoing)
 
