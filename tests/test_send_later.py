@@ -3,7 +3,7 @@ real Dovecot: a held message is claimed by no worker before its time, "Undo" bri
 back intact only while no worker has it, and nothing is ever sent twice."""
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
@@ -387,3 +387,28 @@ def test_a_reminder_before_the_message_leaves_is_refused_and_nothing_is_queued(
     outgoing.refresh_from_db()
     assert outgoing.state == SendState.DRAFT and queued == []
     assert Conversation.objects.get(pk=customer.conversation_id).snoozed_until is None
+
+
+def test_presets_fall_on_the_mornings_they_name():
+    """Snoozes and reminders at 9:00, sending later at 8:00, Paris time."""
+    from zoneinfo import ZoneInfo
+
+    from inbox.actions.holding import follow_up_time, send_preset_time
+    from inbox.actions.snooze import preset_time
+
+    paris = ZoneInfo("Europe/Paris")
+    now = datetime(2026, 12, 2, 15, 30, tzinfo=paris)  # a Wednesday afternoon
+
+    def at(day: int, hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, 12, day, hour, minute, tzinfo=paris)
+
+    assert preset_time("later", now) == at(2, 18, 30)
+    assert preset_time("tomorrow", now) == at(3, 9)
+    assert preset_time("monday", now) == at(7, 9)
+    assert preset_time("week", now) == at(9, 9)
+    assert send_preset_time("hour", now) == at(2, 16, 30)
+    assert send_preset_time("tomorrow", now) == at(3, 8)
+    assert send_preset_time("monday", now) == at(7, 8)
+    assert follow_up_time("3days", now) == at(5, 9)
+    assert follow_up_time("tomorrow", now) == at(3, 9)
+    assert follow_up_time("week", now) == at(9, 9)
