@@ -124,6 +124,32 @@ def _security_field() -> forms.ChoiceField:
     )
 
 
+def _host_field(label: str, placeholder: str) -> forms.CharField:
+    return forms.CharField(label=label, max_length=255, widget=_text_widget(placeholder))
+
+
+def _username_field(help_text: str) -> forms.CharField:
+    return forms.CharField(
+        label=_("Username"),
+        max_length=255,
+        required=False,
+        widget=_text_widget(),
+        help_text=help_text,
+    )
+
+
+def _password_field(help_text: str = "") -> forms.CharField:
+    # Not stripped: a password may begin or end with a space.
+    return forms.CharField(
+        label=_("Password"),
+        max_length=1024,
+        required=False,
+        strip=False,
+        widget=_password_widget(),
+        help_text=help_text,
+    )
+
+
 class ImapMailboxForm(forms.Form):
     """Connect (or change) an IMAP + SMTP mailbox.
 
@@ -145,42 +171,19 @@ class ImapMailboxForm(forms.Form):
         help_text=_("Shown to your team and as the sender's name, such as “Scolarité”."),
     )
 
-    imap_host = forms.CharField(
-        label=_("IMAP server"), max_length=255, widget=_text_widget("imap.example.fr")
-    )
+    imap_host = _host_field(_("IMAP server"), "imap.example.fr")
     imap_security = _security_field()
     imap_port = _port_field("imap")
-    imap_username = forms.CharField(
-        label=_("Username"),
-        max_length=255,
-        required=False,
-        widget=_text_widget(),
-        help_text=_("Usually the full address. Left empty, the shared address is used."),
+    imap_username = _username_field(
+        _("Usually the full address. Left empty, the shared address is used.")
     )
-    imap_password = forms.CharField(
-        label=_("Password"), max_length=1024, required=False, strip=False, widget=_password_widget()
-    )
+    imap_password = _password_field()
 
-    smtp_host = forms.CharField(
-        label=_("SMTP server"), max_length=255, widget=_text_widget("smtp.example.fr")
-    )
+    smtp_host = _host_field(_("SMTP server"), "smtp.example.fr")
     smtp_security = _security_field()
     smtp_port = _port_field("smtp")
-    smtp_username = forms.CharField(
-        label=_("Username"),
-        max_length=255,
-        required=False,
-        widget=_text_widget(),
-        help_text=_("Left empty: the same as for IMAP."),
-    )
-    smtp_password = forms.CharField(
-        label=_("Password"),
-        max_length=1024,
-        required=False,
-        strip=False,
-        widget=_password_widget(),
-        help_text=_("Left empty: the same as for IMAP."),
-    )
+    smtp_username = _username_field(_("Left empty: the same as for IMAP."))
+    smtp_password = _password_field(_("Left empty: the same as for IMAP."))
 
     save_anyway = forms.BooleanField(
         label=_("Save even if the connection test fails"),
