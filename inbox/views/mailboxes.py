@@ -71,52 +71,59 @@ def _form_page(
     return render(request, "inbox/mailbox_form.html", context)
 
 
-def _not_saved(request: WorkspaceRequest) -> None:
-    messages.error(
-        request,
-        _(
-            "Not saved: the connection test failed. Fix the settings, or tick “Save even if "
-            "the connection test fails”."
-        ),
-    )
+def _connection_checked(
+    request: WorkspaceRequest, form: ImapMailboxForm
+) -> tuple[ConnectionReport | None, bool]:
+    """The connection test of a valid post, and whether to save: not when the person only
+    tests, nor when the test failed and "save anyway" is not ticked (said in words)."""
+    if request.method != "POST" or not form.is_valid():
+        return None, False
+    report = connection_test(imap=form.imap_server(), smtp=form.smtp_server())
+    if request.POST.get("action") == "test":
+        return report, False
+    if not report.ok and not form.cleaned_data["save_anyway"]:
+        messages.error(
+            request,
+            _(
+                "Not saved: the connection test failed. Fix the settings, or tick “Save even if "
+                "the connection test fails”."
+            ),
+        )
+        return report, False
+    return report, True
 
 
 @sensitive_post_parameters(*PASSWORD_FIELDS)
 @admin_required
 def mailbox_add(request: WorkspaceRequest) -> HttpResponse:
     form = ImapMailboxForm(request.POST or None, workspace=request.workspace)
-    report = None
-    if request.method == "POST" and form.is_valid():
-        report = connection_test(imap=form.imap_server(), smtp=form.smtp_server())
-        if request.POST.get("action") != "test":
-            if not report.ok and not form.cleaned_data["save_anyway"]:
-                _not_saved(request)
-                return _form_page(request, form, report)
-            try:
-                mailbox = mailbox_connect_imap(
-                    workspace=request.workspace,
-                    address=form.cleaned_data["address"],
-                    name=form.cleaned_data["name"],
-                    credentials=form.credentials(),
-                    server_fields=form.server_fields(),
-                    report=report,
-                )
-            except IntegrityError:
-                form.add_error("address", _("This address is already connected here."))
-                return _form_page(request, form, None)
-            if report.ok:
-                messages.success(
-                    request,
-                    _("%(address)s is connected; its mail will appear shortly.")
-                    % {"address": mailbox.address},
-                )
-            else:
-                messages.warning(
-                    request,
-                    _("%(address)s is saved, but its server does not answer yet: %(error)s")
-                    % {"address": mailbox.address, "error": report.error},
-                )
-            return redirect("mailboxes")
+    report, save = _connection_checked(request, form)
+    if save:
+        try:
+            mailbox = mailbox_connect_imap(
+                workspace=request.workspace,
+                address=form.cleaned_data["address"],
+                name=form.cleaned_data["name"],
+                credentials=form.credentials(),
+                server_fields=form.server_fields(),
+                report=report,
+            )
+        except IntegrityError:
+            form.add_error("address", _("This address is already connected here."))
+            return _form_page(request, form, None)
+        if report.ok:
+            messages.success(
+                request,
+                _("%(address)s is connected; its mail will appear shortly.")
+                % {"address": mailbox.address},
+            )
+        else:
+            messages.warning(
+                request,
+                _("%(address)s is saved, but its server does not answer yet: %(error)s")
+                % {"address": mailbox.address, "error": report.error},
+            )
+        return redirect("mailboxes")
     return _form_page(request, form, report)
 
 
@@ -133,24 +140,19 @@ def mailbox_edit(request: WorkspaceRequest, mailbox_id: int) -> HttpResponse:
         instance=mailbox,
         stored_credentials=mailbox_credentials(mailbox) if request.method == "POST" else None,
     )
-    report = None
-    if request.method == "POST" and form.is_valid():
-        report = connection_test(imap=form.imap_server(), smtp=form.smtp_server())
-        if request.POST.get("action") != "test":
-            if not report.ok and not form.cleaned_data["save_anyway"]:
-                _not_saved(request)
-                return _form_page(request, form, report, mailbox)
-            mailbox_update_servers(
-                mailbox=mailbox,
-                name=form.cleaned_data["name"],
-                credentials=form.credentials(),
-                server_fields=form.server_fields(),
-                report=report,
-            )
-            messages.success(
-                request, _("The settings of %(address)s are saved.") % {"address": mailbox.address}
-            )
-            return redirect("mailboxes")
+    report, save = _connection_checked(request, form)
+    if save:
+        mailbox_update_servers(
+            mailbox=mailbox,
+            name=form.cleaned_data["name"],
+            credentials=form.credentials(),
+            server_fields=form.server_fields(),
+            report=report,
+        )
+        messages.success(
+            request, _("The settings of %(address)s are saved.") % {"address": mailbox.address}
+        )
+        return redirect("mailboxes")
     return _form_page(request, form, report, mailbox)
 
 
