@@ -54,6 +54,31 @@ def gmail_api(mailbox: Mailbox) -> Api:
     )
 
 
+def message_get_raw(api: Api, key: str) -> dict | None:
+    """One message with its raw MIME (`format=raw`); None when it no longer exists."""
+    response = api.call(
+        "GET",
+        f"{USER}/messages/{key}",
+        units=UNITS["get"],
+        params={"format": "raw"},
+        passthrough=(404,),
+    )
+    if response.status_code == 404:
+        return None
+    return response.json()
+
+
+def raw_bytes(body: dict) -> bytes:
+    """The MIME bytes of a `format=raw` message (base64url, its padding stripped)."""
+    return base64.urlsafe_b64decode(body["raw"] + "=" * (-len(body["raw"]) % 4))
+
+
+def internal_date(body: dict) -> datetime | None:
+    """When Gmail received the message (`internalDate`, in milliseconds)."""
+    internal = body.get("internalDate")
+    return datetime.fromtimestamp(int(internal) / 1000, tz=UTC) if internal else None
+
+
 def role_for(labels: list[str]) -> str | None:
     """Which of our folders a message belongs to (to oneself: the inbox)."""
     if "INBOX" in labels:
@@ -184,29 +209,19 @@ class GmailSync(ApiSync):
         return page
 
     def fetch_one(self, key: str, hint: dict) -> Fetched | None:
-        response = self.api.call(
-            "GET",
-            f"{USER}/messages/{key}",
-            units=UNITS["get"],
-            params={"format": "raw"},
-            passthrough=(404,),
-        )
-        if response.status_code == 404:
+        body = message_get_raw(self.api, key)
+        if body is None:
             return None  # deleted since it was listed
-        body = response.json()
         labels = body.get("labelIds", [])
         role = role_for(labels)
         if role is None:
             return None  # moved out of INBOX / SENT since it was listed
         seen, flagged = flags_for(labels)
-        internal = body.get("internalDate")
         return Fetched(
             mail=RawMail(
                 provider_key=body["id"],
-                raw=base64.urlsafe_b64decode(body["raw"] + "=" * (-len(body["raw"]) % 4)),
-                received_at=(
-                    datetime.fromtimestamp(int(internal) / 1000, tz=UTC) if internal else None
-                ),
+                raw=raw_bytes(body),
+                received_at=internal_date(body),
                 seen=seen,
                 flagged=flagged,
                 thread_hint=body.get("threadId", ""),

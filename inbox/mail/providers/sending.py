@@ -19,14 +19,20 @@ before sending again, so it is retried without ever being sent twice).
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
 
 import requests
 from django.utils.translation import gettext as _
 
 from inbox.mail.providers import ProviderError, ReconnectNeeded
 from inbox.mail.providers.api import Throttled, Unsure
-from inbox.mail.providers.gmail import UNITS, USER, gmail_api
+from inbox.mail.providers.gmail import (
+    UNITS,
+    USER,
+    gmail_api,
+    internal_date,
+    message_get_raw,
+    raw_bytes,
+)
 from inbox.mail.providers.graph import IMMUTABLE, WELL_KNOWN, graph_api, received
 from inbox.mail.sending.outcomes import Delivery, Interrupted, Refused, SentCopy
 from inbox.models import Direction, FolderRole, Mailbox, Message, Outgoing, Provider
@@ -125,24 +131,10 @@ def _gmail_find_sent(mailbox: Mailbox, message_id: str) -> SentCopy | None:
         params={"labelIds": "SENT", "q": f"rfc822msgid:{message_id}", "maxResults": 10},
     ).json()
     for entry in listing.get("messages", []):
-        response = api.call(
-            "GET",
-            f"{USER}/messages/{entry['id']}",
-            units=UNITS["get"],
-            params={"format": "raw"},
-            passthrough=(404,),
-        )
-        if response.status_code == 404:
+        body = message_get_raw(api, entry["id"])
+        if body is None:
             continue  # deleted between the search and the read
-        body = response.json()
-        internal = body.get("internalDate")
-        return SentCopy(
-            str(body["id"]),
-            raw=base64.urlsafe_b64decode(body["raw"] + "=" * (-len(body["raw"]) % 4)),
-            internal_date=(
-                datetime.fromtimestamp(int(internal) / 1000, tz=UTC) if internal else None
-            ),
-        )
+        return SentCopy(str(body["id"]), raw=raw_bytes(body), internal_date=internal_date(body))
     return None
 
 
