@@ -52,3 +52,22 @@ def loopback_mailbox(workspace, dovecot, smtp_server, *, user: str, password: st
         smtp_username=smtp_server.username,
         **fields,
     )
+
+
+def one_message_conversation(workspace):
+    """A mailbox of the workspace whose inbox received one message: its conversation, the only
+    one in the database."""
+    from django.utils import timezone
+
+    from inbox.mail.ingest import RawMail, ingest_batch
+    from inbox.mail.mailboxes import mailbox_create
+    from inbox.models import Conversation
+
+    mailbox = mailbox_create(workspace=workspace, address="scolarite@lycee-verne.fr")
+    folder = mailbox.folders.get(role="inbox")
+    ingest_batch(
+        mailbox=mailbox,
+        folder=folder,
+        mails=[RawMail(provider_key="x:1:1", raw=french_message(1), received_at=timezone.now())],
+    )
+    return Conversation.objects.get()

@@ -7,19 +7,12 @@ from django.utils import timezone
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Activity, Conversation, Note
-from tests.mail import french_message
+from tests.mail import french_message, one_message_conversation
 
 
 @pytest.fixture
 def conversation(workspace):
-    mailbox = mailbox_create(workspace=workspace, address="scolarite@lycee-verne.fr")
-    folder = mailbox.folders.get(role="inbox")
-    ingest_batch(
-        mailbox=mailbox,
-        folder=folder,
-        mails=[RawMail(provider_key="x:1:1", raw=french_message(1), received_at=timezone.now())],
-    )
-    return Conversation.objects.get()
+    return one_message_conversation(workspace)
 
 
 def _triage(client, conversation, **data):
