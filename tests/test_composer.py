@@ -128,6 +128,20 @@ def _send(client, outgoing, **data):
     return client.post(reverse("draft_send", args=[outgoing.pk]), data, HTTP_HX_REQUEST="true")
 
 
+def _reply_sent(client, conversation):
+    """A short reply to the customer, opened and sent as the composer does."""
+    outgoing, response = _open(client, conversation)
+    _send(
+        client,
+        outgoing,
+        to="s.martin@bureau.exemple.fr",
+        subject="Re",
+        body="Oui",
+        seen=_seen(response.content.decode()),
+    )
+    return outgoing
+
+
 def _parsed(raw: bytes):
     return email.message_from_bytes(raw, policy=policy.default)
 
@@ -564,15 +578,7 @@ def test_admins_set_the_signature_sealed(alice_client, bob_client, mailbox, engl
 def test_a_failed_message_is_shown_with_its_reason_and_can_be_sent_again(
     alice_client, bob_client, customer, queued, english
 ):
-    outgoing, response = _open(alice_client, customer.conversation)
-    _send(
-        alice_client,
-        outgoing,
-        to="s.martin@bureau.exemple.fr",
-        subject="Re",
-        body="Oui",
-        seen=_seen(response.content.decode()),
-    )
+    outgoing = _reply_sent(alice_client, customer.conversation)
     slot = reverse("composer_slot", args=[customer.conversation.pk])
     html = alice_client.get(slot).content.decode()
     assert "on its way" in html and 'hx-trigger="every 3s"' in html  # watched until it leaves
@@ -794,15 +800,7 @@ def test_a_message_waiting_for_its_next_try_says_when(alice_client, customer, qu
 
     from django.utils import timezone
 
-    outgoing, response = _open(alice_client, customer.conversation)
-    _send(
-        alice_client,
-        outgoing,
-        to="s.martin@bureau.exemple.fr",
-        subject="Re",
-        body="Oui",
-        seen=_seen(response.content.decode()),
-    )
+    outgoing = _reply_sent(alice_client, customer.conversation)
     next_try = timezone.now() + timedelta(minutes=5)
     Outgoing.objects.filter(pk=outgoing.pk).update(
         lease_until=next_try,

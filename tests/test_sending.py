@@ -129,15 +129,20 @@ def _mailbox(workspace, dovecot, *, smtp_port, smtp_username="", smtp_password="
     )
 
 
-@pytest.fixture
-def setup(workspace, dovecot, smtp_server):
+def _mailbox_on(workspace, dovecot, smtp) -> Setup:
+    """The shared mailbox, sending through this test SMTP server with its login."""
     return _mailbox(
         workspace,
         dovecot,
-        smtp_port=smtp_server.port,
-        smtp_username=smtp_server.username,
-        smtp_password=smtp_server.password,
+        smtp_port=smtp.port,
+        smtp_username=smtp.username,
+        smtp_password=smtp.password,
     )
+
+
+@pytest.fixture
+def setup(workspace, dovecot, smtp_server):
+    return _mailbox_on(workspace, dovecot, smtp_server)
 
 
 @pytest.fixture
@@ -627,13 +632,7 @@ def test_wrong_smtp_password_fails_in_words_and_retry_works_once_fixed(
 
 
 def test_sent_folder_unreachable_still_records_the_reply(workspace, english, dovecot, smtp_server):
-    setup = _mailbox(
-        workspace,
-        dovecot,
-        smtp_port=smtp_server.port,
-        smtp_username=smtp_server.username,
-        smtp_password=smtp_server.password,
-    )
+    setup = _mailbox_on(workspace, dovecot, smtp_server)
     Mailbox.objects.filter(pk=setup.mailbox.pk).update(imap_port=free_loopback_port())
     setup.mailbox.refresh_from_db()
     customer = _receive(setup)
@@ -754,13 +753,7 @@ def test_451_is_retried_on_the_schedule_and_delivered_exactly_once(
     workspace, english, dovecot, smtp_server_busy, tasks, clock, django_capture_on_commit_callbacks
 ):
     smtp = smtp_server_busy  # 451 at the end of DATA three times, then 250
-    setup = _mailbox(
-        workspace,
-        dovecot,
-        smtp_port=smtp.port,
-        smtp_username=smtp.username,
-        smtp_password=smtp.password,
-    )
+    setup = _mailbox_on(workspace, dovecot, smtp)
     outgoing = _reply(setup, english, _receive(setup))
     start = clock.now
     for expected_wait in (60, 120, 300):
@@ -795,13 +788,7 @@ def test_a_lost_retry_task_is_picked_up_by_the_beat_sweep(
 ):
     smtp = smtp_server_busy
     smtp.busy_times = 1
-    setup = _mailbox(
-        workspace,
-        dovecot,
-        smtp_port=smtp.port,
-        smtp_username=smtp.username,
-        smtp_password=smtp.password,
-    )
+    setup = _mailbox_on(workspace, dovecot, smtp)
     outgoing = _reply(setup, english, _receive(setup))
     assert outgoing_send(outgoing_id=outgoing.pk) == SendState.QUEUED
     tasks.clear()  # the broker lost the countdown task
@@ -822,13 +809,7 @@ def test_transient_failures_give_up_a_day_after_the_first_attempt(
 ):
     smtp = smtp_server_busy
     smtp.busy_times = 1000
-    setup = _mailbox(
-        workspace,
-        dovecot,
-        smtp_port=smtp.port,
-        smtp_username=smtp.username,
-        smtp_password=smtp.password,
-    )
+    setup = _mailbox_on(workspace, dovecot, smtp)
     outgoing = _reply(setup, english, _receive(setup))
     start = clock.now
     waits, states = [], []
@@ -860,13 +841,7 @@ def test_550_fails_at_once_with_the_reason_in_words(
 ):
     smtp = smtp_server_busy
     smtp.busy_times, smtp.busy_reply = 1, "550 5.7.1 Message rejected as spam"
-    setup = _mailbox(
-        workspace,
-        dovecot,
-        smtp_port=smtp.port,
-        smtp_username=smtp.username,
-        smtp_password=smtp.password,
-    )
+    setup = _mailbox_on(workspace, dovecot, smtp)
     outgoing = _reply(setup, alice, _receive(setup))  # alice reads French
     with django_capture_on_commit_callbacks(execute=True):
         assert outgoing_send(outgoing_id=outgoing.pk) == SendState.FAILED
@@ -884,13 +859,7 @@ def test_smtp_server_down_then_up_is_retried_and_sent_once(
     workspace, english, dovecot, smtp_server_down, clock
 ):
     smtp = smtp_server_down
-    setup = _mailbox(
-        workspace,
-        dovecot,
-        smtp_port=smtp.port,
-        smtp_username=smtp.username,
-        smtp_password=smtp.password,
-    )
+    setup = _mailbox_on(workspace, dovecot, smtp)
     outgoing = _reply(setup, english, _receive(setup))
     assert _try_when_due(clock, outgoing) == SendState.QUEUED
     assert _try_when_due(clock, outgoing) == SendState.QUEUED
