@@ -6,24 +6,16 @@ import re
 import pytest
 
 from billing.models import Invoice, Subscription
-from tests.factories import PASSWORD
+from tests.browser.session import log_in
 from tests.parts.stripe_fake import PRICE_YEARLY, stripe_fake  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _log_in(page, email):
-    page.goto("/accounts/login/")
-    page.get_by_label("Courriel").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/inbox/")
-
-
 def test_trial_checkout_and_return(new_page, live_server, stripe_fake, alice, workspace):  # noqa: F811
     stripe_fake.webhook_url = f"{live_server.url}/billing/stripe/webhook/"
     page = new_page()
-    _log_in(page, alice.email)
+    log_in(page, alice.email)
 
     banner = page.locator(".billing-banner-trial")
     assert "14" in banner.inner_text()

@@ -12,7 +12,7 @@ from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.sending import outgoing_content, outgoing_send
 from inbox.models import Conversation, Direction, FolderRole, Message, Outgoing, SendState
 from inbox.tasks import send_outgoing
-from tests.factories import PASSWORD
+from tests.browser.session import log_in
 from tests.mail import loopback_mailbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,14 +27,6 @@ CUSTOMER = (
     "\r\n"
     "Léa sera absente jeudi.\r\n"
 ).encode()
-
-
-def _log_in(page, email):
-    page.goto("/accounts/login/")
-    page.get_by_label("Courriel").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/inbox/")
 
 
 @pytest.fixture
@@ -74,11 +66,11 @@ def test_reply_with_a_saved_reply_while_bob_watches(
     url = f"/inbox/c/{conversation.pk}/"
 
     bob_page = new_page()
-    _log_in(bob_page, bob.email)
+    log_in(bob_page, bob.email)
     bob_page.goto(url)
 
     page = new_page()
-    _log_in(page, alice.email)
+    log_in(page, alice.email)
     page.goto(url)
     page.wait_for_load_state("networkidle")
     page.keyboard.press("r")

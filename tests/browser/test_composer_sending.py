@@ -14,7 +14,7 @@ from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.sending import outgoing_content, outgoing_send
 from inbox.models import Conversation, FolderRole, Outgoing, SendState
 from inbox.tasks import send_outgoing
-from tests.factories import PASSWORD
+from tests.browser.session import log_in
 from tests.mail import loopback_mailbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -29,14 +29,6 @@ CUSTOMER = (
     b"\r\n"
     b"Lucas sera absent jeudi.\r\n"
 )
-
-
-def _log_in(page, address):
-    page.goto("/accounts/login/")
-    page.get_by_label("Courriel").fill(address)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/inbox/")
 
 
 @pytest.fixture
@@ -65,7 +57,7 @@ def test_reply_to_a_non_ascii_name_undo_it_then_let_it_go(
     new_page, alice, conversation, smtp_server
 ):
     page = new_page()
-    _log_in(page, alice.email)
+    log_in(page, alice.email)
     _open_reply(page, conversation)
     # The name as people write it, never "=?utf-8?q?…".
     assert page.locator("#composer-to").input_value() == (
@@ -114,7 +106,7 @@ def test_reply_to_a_non_ascii_name_undo_it_then_let_it_go(
 
 def test_send_tomorrow_at_8(new_page, alice, conversation, smtp_server):
     page = new_page()
-    _log_in(page, alice.email)
+    log_in(page, alice.email)
     _open_reply(page, conversation)
     page.keyboard.type("Je vous confirme demain matin.")
     page.locator(".composer-later summary").click()
@@ -159,7 +151,7 @@ def test_reply_all_to_a_third_party_warns_that_the_requester_is_copied(
         mails=[RawMail(provider_key="1:1:2", raw=LAWYER)],
     )
     page = new_page()
-    _log_in(page, alice.email)
+    log_in(page, alice.email)
     page.goto(f"/inbox/c/{conversation.pk}/")
     page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Répondre à tous").click()
@@ -195,7 +187,7 @@ def test_rich_text_with_a_pasted_image_arrives_intact(
     new_page, alice, conversation, smtp_server, dovecot
 ):
     page = new_page()
-    _log_in(page, alice.email)
+    log_in(page, alice.email)
     _open_reply(page, conversation)
     # On by default; "Mise en forme : activée" would turn it off for this browser.
     page.get_by_role("button", name="Mise en forme : activée").wait_for()

@@ -24,7 +24,7 @@ from inbox.models import (
     SendState,
 )
 from inbox.tasks import send_outgoing
-from tests.factories import PASSWORD
+from tests.browser.session import log_in
 from tests.mail import loopback_mailbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,14 +39,6 @@ PARENT_MAIL = (
     "\r\n"
     "Bonjour, quels documents faut-il fournir pour l’inscription de Yanis ?\r\n"
 )
-
-
-def _log_in(page, email):
-    page.goto("/accounts/login/")
-    page.get_by_label("Courriel").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/inbox/")
 
 
 def test_a_morning_of_triage_together(
@@ -71,8 +63,8 @@ def test_a_morning_of_triage_together(
     monkeypatch.setattr(send_outgoing, "delay", lambda pk: outgoing_send(outgoing_id=pk))
 
     alice_page, bob_page = new_page(), new_page()
-    _log_in(alice_page, alice.email)
-    _log_in(bob_page, bob.email)
+    log_in(alice_page, alice.email)
+    log_in(bob_page, bob.email)
     bob_page.goto("/inbox/?view=unassigned")
 
     # 08:30 — a parent writes; the real sync brings it in; bob's list shows it by itself.

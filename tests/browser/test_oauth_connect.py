@@ -8,7 +8,7 @@ from django.utils.csp import CSP
 from inbox.mail.sync import mailbox_sync
 from inbox.models import Mailbox, Provider
 from tests.browser.conftest import CspWatch
-from tests.factories import PASSWORD
+from tests.browser.session import log_in
 from tests.mail import french_message
 from tests.parts.google_fake import google_fake  # noqa: F401
 from tests.parts.microsoft_fake import microsoft_fake  # noqa: F401
@@ -36,14 +36,6 @@ def oauth_page(browser, live_server, settings, google_fake, microsoft_fake):  # 
     assert not watch.violations, f"CSP violations: {watch.violations}"
 
 
-def _log_in(page, email):
-    page.goto("/accounts/login/")
-    page.get_by_label("Courriel").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/inbox/")
-
-
 @pytest.mark.parametrize(
     ("provider", "address"),
     [
@@ -63,7 +55,7 @@ def test_connect_in_two_clicks(
     fake = google_fake if provider == Provider.GOOGLE else microsoft_fake
     fake.consent_email = address
     page = oauth_page
-    _log_in(page, alice.email)
+    log_in(page, alice.email)
     page.goto("/mailboxes/")
     page.locator(f'button[data-provider="{provider}"]').click()
     # The fake's consent page approves and sends the browser back to the callback.
@@ -84,7 +76,7 @@ def test_connect_in_two_clicks(
 def test_refused_consent_says_so(oauth_page, alice, workspace, google_fake):  # noqa: F811
     google_fake.deny = True
     page = oauth_page
-    _log_in(page, alice.email)
+    log_in(page, alice.email)
     page.goto("/mailboxes/add/")
     page.locator('button[data-provider="google"]').click()
     page.wait_for_url("**/mailboxes/")

@@ -6,18 +6,10 @@ from django.utils import timezone
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation
-from tests.factories import PASSWORD
+from tests.browser.session import log_in
 from tests.mail import french_message
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _log_in(page, email):
-    page.goto("/accounts/login/")
-    page.get_by_label("Courriel").fill(email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/inbox/")
 
 
 def test_keyboard_shortcuts_and_live_list(new_page, alice, workspace):
@@ -35,7 +27,7 @@ def test_keyboard_shortcuts_and_live_list(new_page, alice, workspace):
 
     arrive(1)
     page = new_page()
-    _log_in(page, alice.email)
+    log_in(page, alice.email)
     page.keyboard.press("j")
     page.keyboard.press("o")
     page.wait_for_url("**/inbox/c/*/")
