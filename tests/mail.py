@@ -71,3 +71,14 @@ def one_message_conversation(workspace):
         mails=[RawMail(provider_key="x:1:1", raw=french_message(1), received_at=timezone.now())],
     )
     return Conversation.objects.get()
+
+
+def received_message(mailbox, raw: bytes, uid: int = 1):
+    """`raw` ingested into the mailbox's inbox as its message `uid`: the stored Message."""
+    from inbox.mail.ingest import RawMail, ingest_batch
+    from inbox.models import FolderRole, Message
+
+    folder = mailbox.folders.get(role=FolderRole.INBOX)
+    key = f"{folder.pk}:1:{uid}"
+    ingest_batch(mailbox=mailbox, folder=folder, mails=[RawMail(provider_key=key, raw=raw)])
+    return Message.objects.get(mailbox=mailbox, provider_key=key)

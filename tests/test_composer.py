@@ -13,12 +13,10 @@ from accounts.keys import keys_for
 from inbox.actions import compose as drafting
 from inbox.actions.signatures import mailbox_signature_set
 from inbox.actions.triage import note_add
-from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.sending import drafts as drafts_module
 from inbox.mail.sending import outgoing_attachments, outgoing_content, outgoing_send
 from inbox.models import (
     Direction,
-    FolderRole,
     Mailbox,
     Message,
     Outgoing,
@@ -27,7 +25,7 @@ from inbox.models import (
 )
 from inbox.selectors.signatures import mailbox_signature
 from inbox.tasks import send_outgoing
-from tests.mail import loopback_mailbox
+from tests.mail import loopback_mailbox, received_message
 from trupeo.storage import object_store
 
 # Real commits: queuing the task and deleting files happen on commit, as in production.
@@ -101,10 +99,7 @@ def mailbox(workspace, dovecot, smtp_server):
 
 
 def _receive(mailbox: Mailbox, raw: bytes = CUSTOMER, uid: int = 1) -> Message:
-    folder = mailbox.folders.get(role=FolderRole.INBOX)
-    key = f"{folder.pk}:1:{uid}"
-    ingest_batch(mailbox=mailbox, folder=folder, mails=[RawMail(provider_key=key, raw=raw)])
-    return Message.objects.get(mailbox=mailbox, provider_key=key)
+    return received_message(mailbox, raw, uid)
 
 
 @pytest.fixture

@@ -18,13 +18,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inbox.actions.notifications import notification_emails_requeue
-from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.sending import outgoing_recover_stuck
-from inbox.models import FolderRole, Message, Notification, Outgoing, SendState
+from inbox.models import Message, Notification, Outgoing, SendState
 from privacy.gdpr.exports import export_requeue_stale
 from privacy.models import DataExport, ExportState
 from tests.factories import PASSWORD
-from tests.mail import loopback_mailbox
+from tests.mail import loopback_mailbox, received_message
 from tests.parts.redis import own_redis  # noqa: F401
 from trupeo import cache as resilient_cache
 from trupeo.celery import app as celery_app
@@ -78,10 +77,7 @@ def redis_app(own_redis, settings, monkeypatch):  # noqa: F811
 
 
 def _receive(mailbox) -> Message:
-    folder = mailbox.folders.get(role=FolderRole.INBOX)
-    key = f"{folder.pk}:1:1"
-    ingest_batch(mailbox=mailbox, folder=folder, mails=[RawMail(provider_key=key, raw=CUSTOMER)])
-    return Message.objects.get(mailbox=mailbox, provider_key=key)
+    return received_message(mailbox, CUSTOMER)
 
 
 def _poll_url(page: str) -> str:

@@ -10,10 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from inbox.actions import compose as drafting
-from inbox.mail.ingest import RawMail, ingest_batch
-from inbox.models import FolderRole, Message, Outgoing, SendState
+from inbox.models import Message, Outgoing, SendState
 from inbox.tasks import send_outgoing
-from tests.mail import loopback_mailbox
+from tests.mail import loopback_mailbox, received_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,10 +57,7 @@ def mailbox(workspace, dovecot, smtp_server):
 
 
 def _receive(mailbox, raw, uid) -> Message:
-    folder = mailbox.folders.get(role=FolderRole.INBOX)
-    key = f"{folder.pk}:1:{uid}"
-    ingest_batch(mailbox=mailbox, folder=folder, mails=[RawMail(provider_key=key, raw=raw)])
-    return Message.objects.get(mailbox=mailbox, provider_key=key)
+    return received_message(mailbox, raw, uid)
 
 
 @pytest.fixture

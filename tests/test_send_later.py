@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from inbox.actions import holding
 from inbox.actions.snooze import snoozed_wake_due
-from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.sending import (
     OutgoingStateError,
     outgoing_attachments,
@@ -24,7 +23,6 @@ from inbox.mail.sending import (
 )
 from inbox.models import (
     Conversation,
-    FolderRole,
     Message,
     Notification,
     NotificationKind,
@@ -32,7 +30,7 @@ from inbox.models import (
     SendState,
 )
 from inbox.tasks import send_outgoing
-from tests.mail import loopback_mailbox
+from tests.mail import loopback_mailbox, received_message
 from trupeo.storage import object_store
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -81,10 +79,7 @@ def mailbox(workspace, dovecot, smtp_server):
 
 
 def _receive(mailbox, raw=CUSTOMER, uid=1) -> Message:
-    folder = mailbox.folders.get(role=FolderRole.INBOX)
-    key = f"{folder.pk}:1:{uid}"
-    ingest_batch(mailbox=mailbox, folder=folder, mails=[RawMail(provider_key=key, raw=raw)])
-    return Message.objects.get(mailbox=mailbox, provider_key=key)
+    return received_message(mailbox, raw, uid)
 
 
 @pytest.fixture
