@@ -172,27 +172,22 @@ def test_emailed_links_follow_the_port_make_run_serves_on():
     code = "from django.conf import settings; print(settings.SITE_URL)"
     env = {k: v for k, v in os.environ.items() if k != "SITE_URL"}
     env.update(DEBUG="True", PORT="8123", DJANGO_SETTINGS_MODULE="trupeo.settings")
-    out = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert out.stdout.strip() == "http://127.0.0.1:8123"
+
+    def site_url() -> str:
+        out = subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {code}"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return out.stdout.strip()
+
+    assert site_url() == "http://127.0.0.1:8123"
     env["SITE_URL"] = "https://trupeo.example.fr/"
-    out = subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert out.stdout.strip() == "https://trupeo.example.fr"
+    assert site_url() == "https://trupeo.example.fr"
 
 
 @pytest.mark.django_db
