@@ -10,6 +10,7 @@ from privacy.site.acknowledgements import contact_open, waitlist_email
 from privacy.site.signals import contact_gdpr_request
 from tests.parts import free_loopback_port
 from tests.parts.turnstile_fake import DUMMY_TOKEN, SECRET_FAIL, SECRET_PASS, SECRET_SPENT
+from tests.privacy_site.posts import contact_post
 
 pytestmark = pytest.mark.django_db
 
@@ -19,17 +20,6 @@ WAITLIST = "/fr/liste-d-attente/"
 CONTACT_EN = "/en/contact/"
 
 
-def _contact(token: str, **fields) -> dict:
-    return {
-        "name": "Élodie Marchand",
-        "email": "elodie.marchand@college-exemple.fr",
-        "subject": "question",
-        "message": "Bonjour, combien coûte Trupeo pour douze personnes ?",
-        "cf-turnstile-response": token,
-        **fields,
-    }
-
-
 def _raw_rows(table: str) -> bytes:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 - our own table name
@@ -37,7 +27,7 @@ def _raw_rows(table: str) -> bytes:
 
 
 def test_a_contact_message_is_stored_sealed_and_acknowledged(client, post, turnstile):
-    response = post(CONTACT, _contact(turnstile.issue_token()))
+    response = post(CONTACT, contact_post(turnstile.issue_token()))
     assert response.status_code == 302 and response.url == "/fr/contact/?sent=1"
 
     contact = ContactMessage.objects.get()
@@ -66,12 +56,14 @@ def test_a_gdpr_request_asks_which_right_and_reaches_staff(client, post, turnsti
 
     contact_gdpr_request.connect(listener)
     try:
-        missing = post(CONTACT_EN, _contact(turnstile.issue_token(), subject="gdpr"))
+        missing = post(CONTACT_EN, contact_post(turnstile.issue_token(), subject="gdpr"))
         assert missing.status_code == 400
         assert "Choose the right you wish to exercise." in missing.content.decode()
         assert not ContactMessage.objects.exists() and not heard
 
-        ok = post(CONTACT, _contact(turnstile.issue_token(), subject="gdpr", gdpr_right="erasure"))
+        ok = post(
+            CONTACT, contact_post(turnstile.issue_token(), subject="gdpr", gdpr_right="erasure")
+        )
         assert ok.status_code == 302
     finally:
         contact_gdpr_request.disconnect(listener)
@@ -86,7 +78,7 @@ def test_a_gdpr_request_asks_which_right_and_reaches_staff(client, post, turnsti
 
 
 def test_a_right_given_with_another_subject_is_dropped(client, post, turnstile):
-    post(CONTACT, _contact(turnstile.issue_token(), gdpr_right="erasure"))
+    post(CONTACT, contact_post(turnstile.issue_token(), gdpr_right="erasure"))
     assert ContactMessage.objects.get().gdpr_right == ""
     assert not GdprRequest.objects.exists()
 
@@ -106,7 +98,7 @@ def test_turnstile_refusals_change_nothing_and_say_why(
 ):
     if secret:
         settings.TURNSTILE_SECRET_KEY = secret
-    response = post(CONTACT_EN, _contact(token))
+    response = post(CONTACT_EN, contact_post(token))
     assert response.status_code == 400
     assert words in response.content.decode()
     assert not ContactMessage.objects.exists() and not mail.outbox
@@ -116,14 +108,14 @@ def test_turnstile_refusals_change_nothing_and_say_why(
 
 def test_cloudflares_always_pass_test_secret_passes(client, post, settings, turnstile):
     settings.TURNSTILE_SECRET_KEY = SECRET_PASS
-    assert post(CONTACT, _contact(DUMMY_TOKEN)).status_code == 302
+    assert post(CONTACT, contact_post(DUMMY_TOKEN)).status_code == 302
     assert ContactMessage.objects.count() == 1
 
 
 def test_a_token_is_good_once(client, post, turnstile):
     token = turnstile.issue_token()
-    assert post(CONTACT, _contact(token)).status_code == 302
-    replay = post(CONTACT_EN, _contact(token))
+    assert post(CONTACT, contact_post(token)).status_code == 302
+    replay = post(CONTACT_EN, contact_post(token))
     assert replay.status_code == 400 and "expired" in replay.content.decode()
     assert ContactMessage.objects.count() == 1
 
@@ -132,14 +124,14 @@ def test_without_keys_the_forms_are_closed(client, post, settings):
     settings.TURNSTILE_SITE_KEY = settings.TURNSTILE_SECRET_KEY = ""
     page = client.get(CONTACT).content.decode()
     assert "form is closed" in page or "formulaire est fermé" in page
-    response = post(CONTACT_EN, _contact("whatever"))
+    response = post(CONTACT_EN, contact_post("whatever"))
     assert response.status_code == 400 and "not configured" in response.content.decode()
     assert not ContactMessage.objects.exists()
 
 
 def test_cloudflare_unreachable_means_refused(client, post, settings, turnstile):
     settings.TURNSTILE_VERIFY_URL = f"https://127.0.0.1:{free_loopback_port()}/siteverify"
-    response = post(CONTACT_EN, _contact(turnstile.issue_token()))
+    response = post(CONTACT_EN, contact_post(turnstile.issue_token()))
     assert response.status_code == 400
     assert "try again in a minute" in response.content.decode()
     assert not ContactMessage.objects.exists()
@@ -147,24 +139,24 @@ def test_cloudflare_unreachable_means_refused(client, post, settings, turnstile)
 
 def test_cloudflare_answering_garbage_means_refused(client, post, settings, turnstile):
     settings.TURNSTILE_VERIFY_URL = turnstile.url + "/not-siteverify"  # 404 with JSON
-    response = post(CONTACT, _contact(turnstile.issue_token()))
+    response = post(CONTACT, contact_post(turnstile.issue_token()))
     assert response.status_code == 400 and not ContactMessage.objects.exists()
 
 
 def test_the_contact_form_is_rate_limited_per_ip(client, post, turnstile):
     for _ in range(5):
-        assert post(CONTACT, _contact(turnstile.issue_token())).status_code == 302
+        assert post(CONTACT, contact_post(turnstile.issue_token())).status_code == 302
     calls = len(turnstile.verifications)
-    limited = post(CONTACT_EN, _contact(turnstile.issue_token()))
+    limited = post(CONTACT_EN, contact_post(turnstile.issue_token()))
     assert limited.status_code == 429 and "Too many" in limited.content.decode()
     assert len(turnstile.verifications) == calls  # Cloudflare is not even asked
     assert ContactMessage.objects.count() == 5
-    other_ip = post(CONTACT, _contact(turnstile.issue_token()), REMOTE_ADDR="192.0.2.7")
+    other_ip = post(CONTACT, contact_post(turnstile.issue_token()), REMOTE_ADDR="192.0.2.7")
     assert other_ip.status_code == 302
 
 
 def test_invalid_fields_are_refused_before_turnstile(client, post, turnstile):
-    response = post(CONTACT, _contact(turnstile.issue_token(), email="pas-une-adresse"))
+    response = post(CONTACT, contact_post(turnstile.issue_token(), email="pas-une-adresse"))
     assert response.status_code == 400
     assert not turnstile.verifications and not ContactMessage.objects.exists()
 
@@ -198,7 +190,7 @@ def test_the_waitlist_needs_turnstile_too(client, post, turnstile):
 
 
 def test_the_english_forms_answer_in_english(client, post, turnstile):
-    response = post("/en/contact/", _contact(turnstile.issue_token()))
+    response = post("/en/contact/", contact_post(turnstile.issue_token()))
     assert response.url == "/en/contact/?sent=1"
     assert ContactMessage.objects.get().language == "en"
     assert mail.outbox[0].subject == "We have received your message"
@@ -211,7 +203,7 @@ def test_the_site_key_survives_a_master_key_rotation(client, post, turnstile, se
     from privacy.site.site_keys import site_key_rotate
     from trupeo.crypto import new_master_key, wrapped_key_id
 
-    post(CONTACT, _contact(turnstile.issue_token()))
+    post(CONTACT, contact_post(turnstile.issue_token()))
     old_id = wrapped_key_id(bytes(SiteKey.objects.get().wrapped_key))
     settings.TRUPEO_MASTER_KEYS = new_master_key("newest") + "," + settings.TRUPEO_MASTER_KEYS
     call_command("rotate_master_key")  # workspace keys, and the site key with them
@@ -227,7 +219,7 @@ def test_staff_read_contact_messages_in_the_admin(client, post, turnstile):
 
     from tests.factories import UserFactory
 
-    post(CONTACT, _contact(turnstile.issue_token(), subject="gdpr", gdpr_right="access"))
+    post(CONTACT, contact_post(turnstile.issue_token(), subject="gdpr", gdpr_right="access"))
     contact = ContactMessage.objects.get()
     staff = UserFactory(email="staff@trupeo.fr", is_staff=True, is_superuser=True)
     Authenticator.objects.create(user=staff, type=Authenticator.Type.TOTP, data={"secret": "x"})
