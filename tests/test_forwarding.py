@@ -16,8 +16,8 @@ from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.sealing import note_row
 from inbox.mail.sending import outgoing_content, outgoing_send
 from inbox.models import FolderRole, Message, Note, Outgoing, SendState
-from inbox.tasks import send_outgoing
 from tests.mail import loopback_mailbox
+from tests.sending_tasks import sends_recorded
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,10 +39,7 @@ def _request() -> bytes:
 
 @pytest.fixture(autouse=True)
 def queued(monkeypatch):
-    calls: list[int] = []
-    monkeypatch.setattr(send_outgoing, "delay", lambda pk: calls.append(pk))
-    monkeypatch.setattr(send_outgoing, "apply_async", lambda args, **kw: calls.append(args[0]))
-    return calls
+    return sends_recorded(monkeypatch)
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from inbox.actions import compose as drafting
 from inbox.models import Message, Outgoing, SendState
-from inbox.tasks import send_outgoing
 from tests.mail import loopback_mailbox, received_message
+from tests.sending_tasks import sends_recorded
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,10 +44,7 @@ LAWYER = (
 
 @pytest.fixture(autouse=True)
 def queued(monkeypatch):
-    calls: list[int] = []
-    monkeypatch.setattr(send_outgoing, "delay", lambda pk: calls.append(pk))
-    monkeypatch.setattr(send_outgoing, "apply_async", lambda args, **kw: calls.append(args[0]))
-    return calls
+    return sends_recorded(monkeypatch)
 
 
 @pytest.fixture
