@@ -362,25 +362,20 @@ class ImapMailboxForm(forms.Form):
     # --- what the view and the command need (valid forms only) ------------------------------
 
     def imap_server(self) -> ServerSettings:
-        d = self.cleaned_data
-        return ServerSettings(
-            host=d["imap_host"],
-            port=d["imap_port"],
-            security=d["imap_security"],
-            username=d["imap_username"],
-            password=d["imap_password"],
-            bound_to=self.bound_to["imap"],
-        )
+        return self._server("imap")
 
     def smtp_server(self) -> ServerSettings:
+        return self._server("smtp")
+
+    def _server(self, protocol: str) -> ServerSettings:
         d = self.cleaned_data
         return ServerSettings(
-            host=d["smtp_host"],
-            port=d["smtp_port"],
-            security=d["smtp_security"],
-            username=d["smtp_username"],
-            password=d["smtp_password"],
-            bound_to=self.bound_to["smtp"],
+            host=d[f"{protocol}_host"],
+            port=d[f"{protocol}_port"],
+            security=d[f"{protocol}_security"],
+            username=d[f"{protocol}_username"],
+            password=d[f"{protocol}_password"],
+            bound_to=self.bound_to[protocol],
         )
 
     def credentials(self) -> dict:
