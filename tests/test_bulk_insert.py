@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from inbox.mail.bulk_insert import _reader, rows_insert
+from inbox.mail.bulk_insert import column_reader, rows_insert
 from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation, Message
 
@@ -65,7 +65,7 @@ def test_values_read_as_they_are_equal_what_django_would_prepare(workspace):
             if getattr(field, "auto_now_add", False) or hasattr(field, "copy_binary"):
                 continue
             expected = field.get_db_prep_save(field.pre_save(obj, True), connection)
-            assert _plain(_reader(field, connection)(obj)) == _plain(expected), field.name
+            assert _plain(column_reader(field, connection)(obj)) == _plain(expected), field.name
 
 
 def _plain(value):

@@ -166,6 +166,22 @@ def test_no_private_name_imported_across_modules():
     assert sorted(private) == []
 
 
+def test_tests_and_benchmarks_use_only_public_names():
+    """They exercise the product from outside: what they need of a module is its public face."""
+    private = []
+    for folder in ("tests", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+                if not isinstance(node, ast.ImportFrom) or node.level or not _owner(node.module):
+                    continue
+                private += [
+                    f"{path.relative_to(ROOT)}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if alias.name.startswith("_") and not alias.name.startswith("__")
+                ]
+    assert private == []
+
+
 def test_the_mail_pipeline_never_imports_the_ui_side():
     wrong = sorted(
         (importer, target)

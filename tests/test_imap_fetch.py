@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from inbox.mail.imap_fetch import _internaldate, _responses, uid_fetch
+from inbox.mail.imap_fetch import fetch_responses, internaldate, uid_fetch
 
 EML = Path(__file__).parent / "fixtures" / "eml"
 
@@ -95,7 +95,7 @@ def test_a_refused_fetch_raises(dovecot):
 )
 def test_response_shapes(data, expected):
     merged: dict = {}
-    for seq, values in _responses(data):
+    for seq, values in fetch_responses(data):
         merged.setdefault(seq, {}).update(values)
     assert merged == expected
 
@@ -111,7 +111,7 @@ def test_response_shapes(data, expected):
 )
 def test_malformed_responses_raise_without_quoting_them(data):
     with pytest.raises(imaplib.IMAP4.error) as raised:
-        list(_responses(data))
+        list(fetch_responses(data))
     assert "UID" not in str(raised.value)
 
 
@@ -128,4 +128,4 @@ def test_malformed_responses_raise_without_quoting_them(data):
     ],
 )
 def test_internaldate(text, expected):
-    assert _internaldate(text) == expected
+    assert internaldate(text) == expected

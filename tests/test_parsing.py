@@ -545,7 +545,7 @@ def _address_strings(seed: int, count: int) -> list[str]:
 def test_the_fast_address_reading_agrees_with_the_standard_library() -> None:
     from email.utils import parseaddr
 
-    from inbox.mail.parsing.addresses import _PARSEADDR_OPTIONS, _SIMPLE_ADDRESS, _parse_address
+    from inbox.mail.parsing.addresses import PARSEADDR_OPTIONS, SIMPLE_ADDRESS, parse_address
 
     samples = [
         "a@b.fr",
@@ -556,26 +556,26 @@ def test_the_fast_address_reading_agrees_with_the_standard_library() -> None:
         "=?utf-8?q?Zo=C3=A9?= <z@x.fr>",
         *_address_strings(2026, 60_000),
     ]
-    fast = [s for s in samples if _SIMPLE_ADDRESS.fullmatch(s)]
+    fast = [s for s in samples if SIMPLE_ADDRESS.fullmatch(s)]
     assert len(fast) > 500  # the comparison below is not empty
     for chunk in fast:
-        assert _parse_address(chunk) == parseaddr(chunk, **_PARSEADDR_OPTIONS), chunk
+        assert parse_address(chunk) == parseaddr(chunk, **PARSEADDR_OPTIONS), chunk
 
 
 def test_the_fast_address_list_split_agrees_with_the_careful_one() -> None:
     from inbox.mail.parsing.addresses import (
-        _NEEDS_CAREFUL_SPLIT,
-        _split_top_level,
+        NEEDS_CAREFUL_SPLIT,
         split_address_list,
+        split_top_level,
     )
 
     samples = [
         "a@b.fr, Zoé <z@x.fr>; c@d.fr",
         *(" , ".join(_address_strings(seed, 3)) for seed in range(20_000)),
     ]
-    plain = [s for s in samples if not _NEEDS_CAREFUL_SPLIT.search(s)]
+    plain = [s for s in samples if not NEEDS_CAREFUL_SPLIT.search(s)]
     assert len(plain) > 500
     for value in plain:
-        chunks, unbalanced = _split_top_level(value, set())
+        chunks, unbalanced = split_top_level(value, set())
         assert unbalanced is None
         assert split_address_list(value) == [c.strip() for c in chunks if c.strip()], value

@@ -138,12 +138,12 @@ def test_words_read_chunk_by_chunk_are_the_words_of_the_whole_text():
     agree with reading the whole lower-cased text at once, whatever the characters."""
     import random
 
-    from inbox.mail.search import _read_chunk, words
+    from inbox.mail.search import read_chunk, words
 
     rng = random.Random(7)
     alphabet = [*"aéèÉ½ﬁ①-_.+@ \t\n,;:!?'\"«»09ßİıZzΣσΟΔ·", "\u0301", "\xa0", "\u2009"]
     texts = ["ΟΔΟΣ ΟΔΟΣ.", "Élève jean-pierre@Lycée.fr", "ﬁchier ½ ①"]
     texts += ["".join(rng.choices(alphabet, k=rng.randint(1, 80))) for _ in range(5000)]
     for text in texts:
-        assert words(text) == set(_read_chunk(text)), text
+        assert words(text) == set(read_chunk(text)), text
         assert words(text) == words(text)  # and again, from the cache

@@ -55,7 +55,7 @@ _AS_IS: tuple[tuple[type[Field], type], ...] = (
 )
 
 
-def _reader(field: Field, db) -> Callable[[Model], object]:
+def column_reader(field: Field, db) -> Callable[[Model], object]:
     """obj -> the value of `field` to COPY."""
 
     def prepared(obj: Model) -> object:
@@ -118,7 +118,7 @@ def rows_insert[M: Model](objs: Sequence[M]) -> None:
         for field in fields:
             if hasattr(field, "copy_binary"):
                 cursor.cursor.adapters.register_dumper(None, _encoded_dumper(field.copy_binary_oid))
-        readers = [_reader(f, db) for f in fields]
+        readers = [column_reader(f, db) for f in fields]
         with cursor.cursor.copy(sql) as copy:
             copy.set_types([types[f.column] for f in fields])
             for obj in objs:

@@ -37,7 +37,7 @@ def uid_fetch(client: IMAPClient, uids: Iterable[int], items: str) -> dict[int, 
     if typ != "OK":
         raise imaplib.IMAP4.error(f"FETCH failed: {_text(data)}")
     by_seq: dict[int, dict] = {}
-    for seq, values in _responses(data):
+    for seq, values in fetch_responses(data):
         by_seq.setdefault(seq, {}).update(values)  # a server may split one message's items
     asked = set(wanted)
     return {
@@ -69,7 +69,7 @@ def _text_tokens(text: bytes) -> Iterator[object]:
         yield _OPEN if token == b"(" else _CLOSE if token == b")" else token
 
 
-def _responses(data: list) -> Iterator[tuple[int, dict]]:
+def fetch_responses(data: list) -> Iterator[tuple[int, dict]]:
     tokens = _tokens(data)
     for token in tokens:
         if type(token) is not bytes or not token.isdigit() or next(tokens, None) is not _OPEN:
@@ -99,7 +99,7 @@ def _value(name: bytes, value):
     if name == b"FLAGS":
         return tuple(value) if isinstance(value, list) else ()
     if name == b"INTERNALDATE":
-        return _internaldate(_string(value))
+        return internaldate(_string(value))
     if name.startswith(b"BODY[") or name.startswith(b"RFC822"):
         return _string(value)
     return value
@@ -125,7 +125,7 @@ _DATE_TIME = re.compile(
 )
 
 
-def _internaldate(value: bytes | None) -> datetime | None:
+def internaldate(value: bytes | None) -> datetime | None:
     """RFC 3501 date-time ("03-Dec-2026 20:10:00 +0100") as an aware UTC datetime."""
     found = _DATE_TIME.fullmatch(value) if value else None
     month = found and _MONTHS.get(found.group(2).lower())

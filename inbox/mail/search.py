@@ -39,7 +39,7 @@ def words(text: str) -> set[str]:
     for chunk in set(text.split()):
         known = _chunk_words.get(chunk)
         if known is None:
-            known = _read_chunk(chunk)
+            known = read_chunk(chunk)
             if len(_chunk_words) >= CHUNK_CACHE_SIZE:
                 _chunk_words.clear()  # bounded: a big vocabulary starts over
             _chunk_words[chunk] = known
@@ -53,7 +53,7 @@ _chunk_words: dict[str, tuple[str, ...]] = {}
 CHUNK_CACHE_SIZE = 100_000
 
 
-def _read_chunk(chunk: str) -> tuple[str, ...]:
+def read_chunk(chunk: str) -> tuple[str, ...]:
     found: set[str] = set()
     for raw in _WORD.findall(chunk.lower()):
         raw = fold(raw).strip(".-+")

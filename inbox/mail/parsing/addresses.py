@@ -13,28 +13,26 @@ from inbox.mail.parsing.problems import Problems
 _VALID_ADDRESS = re.compile(r"^[^@\s<>()\[\]\",;:\\]+@[^@\s<>()\[\]\",;:\\]+$")
 # Python >= 3.12.6/3.13 parse addresses strictly by default and return ('', '') for any
 # oddity; we want the lenient reading and do our own validation.
-_PARSEADDR_OPTIONS = (
-    {"strict": False} if "strict" in inspect.signature(parseaddr).parameters else {}
-)
+PARSEADDR_OPTIONS = {"strict": False} if "strict" in inspect.signature(parseaddr).parameters else {}
 
 
 # The shapes nearly every address has — "a@b.fr" and "Name <a@b.fr>" with no quotes,
 # comments or specials — read without the standard library's character-by-character parser
 # (tests/test_parsing.py checks both readings agree on every string this matches).
 _ATOMS = r"[^\s\"()<>@,;:\\\[\]]+@[^\s\"()<>@,;:\\\[\]]+"
-_SIMPLE_ADDRESS = re.compile(rf"(?:([^\"()<>@,;:\\\[\]]*)<({_ATOMS})>|({_ATOMS}))")
+SIMPLE_ADDRESS = re.compile(rf"(?:([^\"()<>@,;:\\\[\]]*)<({_ATOMS})>|({_ATOMS}))")
 
 
-def _parse_address(chunk: str) -> tuple[str, str]:
-    simple = _SIMPLE_ADDRESS.fullmatch(chunk)
+def parse_address(chunk: str) -> tuple[str, str]:
+    simple = SIMPLE_ADDRESS.fullmatch(chunk)
     if simple is None:
-        return parseaddr(chunk, **_PARSEADDR_OPTIONS)
+        return parseaddr(chunk, **PARSEADDR_OPTIONS)
     display, bracketed, bare = simple.groups()
     return (" ".join(display.split()), bracketed) if bare is None else ("", bare)
 
 
 def read_address(chunk: str, header: str, problems: Problems) -> Address | None:
-    display, address = _parse_address(chunk)
+    display, address = parse_address(chunk)
     address = decode_8bit_header(address.strip().strip("<>"))
     if not _VALID_ADDRESS.match(address):
         return None
@@ -49,25 +47,25 @@ def split_address_list(value: str) -> list[str]:
     Groups ("team: a@x, b@x;") are flattened. An unbalanced quote or parenthesis is
     treated as a plain character, so one broken entry cannot swallow the rest.
     """
-    if not _NEEDS_CAREFUL_SPLIT.search(value):  # no quoting, comment or group: plain commas
+    if not NEEDS_CAREFUL_SPLIT.search(value):  # no quoting, comment or group: plain commas
         return [chunk.strip() for chunk in _LIST_SEPARATOR.split(value) if chunk.strip()]
     literal: set[int] = set()
     for _ in range(_MAX_QUOTE_REPAIRS):
-        chunks, unbalanced_at = _split_top_level(value, literal)
+        chunks, unbalanced_at = split_top_level(value, literal)
         if unbalanced_at is None:
             break
         literal.add(unbalanced_at)
     else:  # hostile quoting: stop repairing (that would be quadratic) and ignore it all
-        chunks, _ = _split_top_level(value, literal, ignore_quoting=True)
+        chunks, _ = split_top_level(value, literal, ignore_quoting=True)
     return [chunk.strip() for chunk in chunks if chunk.strip()]
 
 
-_NEEDS_CAREFUL_SPLIT = re.compile(r'["()\\:]')
+NEEDS_CAREFUL_SPLIT = re.compile(r'["()\\:]')
 _LIST_SEPARATOR = re.compile(r"[,;]")
 _MAX_QUOTE_REPAIRS = 4  # real mail has one or two stray quotes, not hundreds
 
 
-def _split_top_level(
+def split_top_level(
     value: str, literal: set[int], *, ignore_quoting: bool = False
 ) -> tuple[list[str], int | None]:
     chunks: list[str] = []
