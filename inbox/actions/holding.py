@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -32,6 +31,7 @@ from inbox.actions.snooze import MAX_SNOOZE, conversation_snooze, local_morning,
 from inbox.actions.triage import conversation_set_status
 from inbox.mail.sending import OutgoingStateError
 from inbox.models import Conversation, Note, Outgoing, SendState, Status
+from trupeo.params import parse_moment
 from trupeo.storage import object_store
 
 MAX_LATER = timedelta(days=366)
@@ -87,14 +87,9 @@ def send_time(
     typed = (typed or "").strip()
     if not typed and not asked:
         return None
-    try:
-        when = parse_datetime(typed)
-    except ValueError:
-        when = None
+    when = parse_moment(typed)  # read in the current (the person's) time zone
     if when is None:
         raise ValidationError(_("Choose a date and a time for sending later."))
-    if timezone.is_naive(when):
-        when = timezone.make_aware(when)
     if when <= now:
         raise ValidationError(_("Choose a time in the future for sending later."))
     if when > now + MAX_LATER:

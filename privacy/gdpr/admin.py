@@ -35,6 +35,7 @@ from privacy.models import (
     SecurityEvent,
     TermsAcceptance,
 )
+from trupeo.params import parse_id
 
 # --- GDPR requests ---------------------------------------------------------------------------
 
@@ -212,9 +213,10 @@ class GdprRequestAdmin(admin.ModelAdmin):
         if "@" in term:  # addresses are sealed: match on their blind token
             ids = requesters.requests_of(term).values("pk")
             return queryset.filter(pk__in=ids), False
-        if term and not term.lstrip("#").isdigit():
+        number = term.lstrip("#")
+        if term and parse_id(number) is None:
             return queryset.none(), False  # names are sealed too: nothing else to match
-        return super().get_search_results(request, queryset, term.lstrip("#"))
+        return super().get_search_results(request, queryset, number)
 
     def save_model(self, request, obj: GdprRequest, form, change: bool) -> None:
         requesters.requester_seal(
