@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from email.header import decode_header, make_header
 
 import idna
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
+from inbox.mail.parsing.header_text import decode_encoded_words
+
 # Characters that make a display name need quotes to be read back as one name (RFC 5322 specials).
 _SPECIALS = re.compile(r'[()<>\[\]:;@\\,."]')
 _LOCAL_UNSAFE = re.compile(r"[\x00-\x20\x7f()<>\[\]:;@\\,\"]")
@@ -29,14 +29,9 @@ _LOCAL_UNSAFE = re.compile(r"[\x00-\x20\x7f()<>\[\]:;@\\,\"]")
 
 def decode_name(name: str) -> str:
     """A display name with any RFC 2047 encoded-words left in it decoded (a name pasted from a
-    raw header, or saved by an earlier composer that showed it encoded)."""
-    name = name or ""
-    if not _ENCODED_WORD.search(name):
-        return name
-    try:
-        return str(make_header(decode_header(name)))
-    except (LookupError, ValueError, UnicodeError):
-        return name  # an unknown charset: shown as it came rather than lost
+    raw header, or saved by an earlier composer that showed it encoded), as leniently as the
+    names of received mail are read."""
+    return decode_encoded_words(name or "")[0]
 
 
 def unicode_domain(domain: str) -> str:
