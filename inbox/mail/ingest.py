@@ -27,6 +27,7 @@ from inbox.mail.message_content import Prepared, address_json, prepare
 from inbox.mail.parsing import ParsedMessage
 from inbox.mail.rules import NewConversation
 from inbox.mail.sealing import conversation_row, open_json, seal_json
+from inbox.mail.signals import StoredMail
 from inbox.mail.threads import Threader, message_id_token, subject_token
 from inbox.models import (
     Attachment,
@@ -186,6 +187,7 @@ class _Rows:
     threads: dict[int, _InBatch] = field(default_factory=dict)  # by id(conversation)
     replied: list[_InBatch] = field(default_factory=list)  # customer wrote again, first reply first
     messages: list[Message] = field(default_factory=list)
+    headers: list[ParsedMessage] = field(default_factory=list)  # of each message, same order
     attachments: list[Attachment] = field(default_factory=list)
 
     def started(self) -> list[Conversation]:
@@ -277,6 +279,7 @@ def _thread_one(rows: _Rows, mail: RawMail, ready: Prepared, digest: int) -> Non
     message.thread_reason, message.direction, message.message_id_token = reason, direction, token
     message.received_at = received_at
     rows.messages.append(message)
+    rows.headers.append(p)
     rows.attachments.extend(
         Attachment(
             workspace_id=mailbox.workspace_id,
@@ -370,6 +373,11 @@ def _rows_write(rows: _Rows) -> None:
                 if t.is_new and t.customer_started
             ],
             replied=[(t.conversation, t.was_snoozed) for t in rows.replied],
+            created=started,
+            stored=[
+                StoredMail(message, headers)
+                for message, headers in zip(rows.messages, rows.headers, strict=True)
+            ],
         )
         Mailbox.objects.filter(pk=mailbox.pk).update(
             messages_synced=F("messages_synced") + len(rows.messages)
