@@ -219,7 +219,7 @@ def _database_size() -> str:
         return cursor.fetchone()[0]
 
 
-def _samples(marker: dict):
+def samples_of(marker: dict):
     from accounts.keys import keys_for
     from accounts.models import Workspace
     from bench.inbox_data import Generated
@@ -380,7 +380,15 @@ def _items(client, samples) -> list[Item]:
             reverse("conversation", args=[samples.twenty_id]),
         )
     )
-    searches = [
+    for q in search_queries(samples):
+        items.append(Item(f"search: {q}", "search", f"{inbox}?{urlencode({'q': q})}"))
+    return items
+
+
+def search_queries(samples) -> list[str]:
+    """Ten searches an agent types: free words, from:, subject:, has:, is:, assignee:, tag:,
+    a date range."""
+    return [
         samples.frequent_word,
         "inscription dossier",
         samples.rare_word,
@@ -393,9 +401,6 @@ def _items(client, samples) -> list[Item]:
         f"tag:{samples.tag_name}",
         f"after:{samples.first_day} before:{samples.last_day} certificat",
     ]
-    for q in searches:
-        items.append(Item(f"search: {q}", "search", f"{inbox}?{urlencode({'q': q})}"))
-    return items
 
 
 def _report(items: list[Item], args) -> None:
@@ -432,34 +437,17 @@ def _report(items: list[Item], args) -> None:
         print(item.profile)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--conversations", type=int, default=200_000)
-    parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=20, help="timed requests per item")
-    parser.add_argument("--quick", action="store_true", help="2,000 / 10,000, 5 requests each")
-    parser.add_argument("--regenerate", action="store_true", help="rebuild the kept database")
-    parser.add_argument("--database-url", default="", help="default: DATABASE_URL's server")
-    args = parser.parse_args()
-    if args.quick:
-        args.conversations, args.messages, args.repeat = 2_000, 10_000, 5
+def kept_database(args) -> tuple[str, dict] | None:
+    """Django set up on the kept database of `args.conversations` / `args.messages` (made
+    the first time, migrated forward since): (its URL, its marker); None without PostgreSQL.
+    bench/load.py uses it too."""
     args.database = DATABASE.format(conversations=args.conversations, messages=args.messages)
     url, server_url = _urls(args.database_url, args.database)
     if not url:
-        print("4. Inbox at scale: skipped, it needs PostgreSQL (DATABASE_URL=postgres://…).")
-        return
-    print(
-        f"4. Inbox at scale: {args.conversations:,} conversations, {args.messages:,} messages "
-        f"(database {args.database})"
-    )
+        return None
     _setup_django(url)  # connects lazily: the database may not exist yet
     marker = _prepare_database(args, server_url)
     from django.core.management import call_command
-    from django.test import Client
-
-    from accounts.models import User
 
     call_command("migrate", verbosity=0)
     reused = marker is not None
@@ -480,7 +468,36 @@ def main() -> None:
         print("   generating (kept for the next runs)…", flush=True)
         marker = _generate(args, server_url)
         print(f"   generated in {marker['seconds']} s, database size {marker['size']}")
-    samples = _samples(marker)
+    return url, marker
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--conversations", type=int, default=200_000)
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=20, help="timed requests per item")
+    parser.add_argument("--quick", action="store_true", help="2,000 / 10,000, 5 requests each")
+    parser.add_argument("--regenerate", action="store_true", help="rebuild the kept database")
+    parser.add_argument("--database-url", default="", help="default: DATABASE_URL's server")
+    args = parser.parse_args()
+    if args.quick:
+        args.conversations, args.messages, args.repeat = 2_000, 10_000, 5
+    print(
+        f"4. Inbox at scale: {args.conversations:,} conversations, {args.messages:,} messages "
+        f"(database {DATABASE.format(conversations=args.conversations, messages=args.messages)})"
+    )
+    kept = kept_database(args)
+    if kept is None:
+        print("   skipped, it needs PostgreSQL (DATABASE_URL=postgres://…).")
+        return
+    url, marker = kept
+    from django.test import Client
+
+    from accounts.models import User
+
+    samples = samples_of(marker)
     client = Client()
     client.force_login(User.objects.get(email=MEMBERS[0][0]))
     items = _items(client, samples)
