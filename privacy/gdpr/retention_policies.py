@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, User, Workspace
@@ -232,3 +233,13 @@ def policy_preview(
                 category.key, workspace_id=workspace_id, before=before
             )
     return counts
+
+
+def days_label(days: int | None) -> str:
+    """How a number of days reads on the screen and in receipts: "3 ans", "30 jours"."""
+    if days is None:
+        return gettext("never deleted")
+    if days >= YEAR and days % YEAR == 0:
+        years = days // YEAR
+        return ngettext("%(n)d year", "%(n)d years", years) % {"n": years}
+    return ngettext("%(n)d day", "%(n)d days", days) % {"n": days}
