@@ -428,3 +428,18 @@ def test_no_reports_table_cascades_from_a_conversation():
             if getattr(field, "related_model", None) in (Conversation, Message):
                 on_delete = getattr(field.remote_field, "on_delete", None)
                 assert on_delete is not models.CASCADE, f"{model._meta.label}.{field.name}"
+
+
+def test_the_dpo_downloads_a_receipt_from_the_admin(workspace, staff_client):
+    receipt = DeletionReceipt.objects.create(
+        workspace=workspace,
+        counts={"closed_conversations": 4},
+        policy_days={"closed_conversations": 3 * YEAR},
+    )
+    response = staff_client.post(
+        reverse("admin:privacy_deletionreceipt_changelist"),
+        {"action": "download_csv", "_selected_action": [receipt.pk]},
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "1095,4" in response.content.decode()
