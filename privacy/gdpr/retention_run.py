@@ -160,7 +160,8 @@ def _conversations(run: _Run, workspace: Workspace, before: datetime, store: Obj
                 **{CLOSED_CONVERSATIONS: erased.conversations},
                 messages=erased.messages,
                 attachments=erased.attachments,
-                stored_objects=objects,
+                # A second run racing this one deleted nothing: it claims no objects either.
+                stored_objects=objects if erased.conversations else 0,
             )
         done += len(ids)
     run.stopped = (
