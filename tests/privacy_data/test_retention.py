@@ -443,3 +443,19 @@ def test_the_dpo_downloads_a_receipt_from_the_admin(workspace, staff_client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "1095,4" in response.content.decode()
+
+
+def test_the_preview_costs_the_same_queries_whatever_the_size(workspace, alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    days = defaults() | {"closed_conversations": YEAR, "contacts": YEAR}
+    _close(_fill(workspace, "a@lycee-verne.fr", 2, "q1"), days_ago=2 * YEAR)
+    with CaptureQueriesContext(connection) as small:
+        policy_preview(workspace_id=workspace.pk, days=days)
+    _close(_fill(workspace, "b@lycee-verne.fr", 8, "q2"), days_ago=2 * YEAR)
+    with CaptureQueriesContext(connection) as large:
+        counts = policy_preview(workspace_id=workspace.pk, days=days)
+    assert counts["closed_conversations"] == 10
+    assert len(large.captured_queries) == len(small.captured_queries)
+    assert all("COUNT" in q["sql"].upper() for q in large.captured_queries if "inbox_" in q["sql"])
