@@ -51,6 +51,7 @@ from inbox.models import (
     Mailbox,
     Message,
     Outgoing,
+    Status,
 )
 from trupeo.crypto import CryptoError, WorkspaceKeys
 from trupeo.storage import ObjectStore, object_store, workspace_prefix
@@ -305,6 +306,81 @@ def _conversation_rebuild(keys: WorkspaceKeys, conversation: Conversation) -> No
             "has_attachments",
         ]
     )
+
+
+# ------------------------------------------------------------------ closed conversations
+# The retention policy deletes whole conversations closed before a cutoff, in batches, objects
+# first: a crash between the objects and the rows leaves rows whose objects are gone (the
+# conversation was due for deletion anyway, and the next run deletes the rows), never an
+# object that no row names (which nothing would ever find again).
+
+
+def closed_conversations(*, workspace_id: int, closed_before: datetime):
+    """The workspace's conversations closed before `closed_before` (by the partial index)."""
+    return Conversation.objects.filter(
+        workspace_id=workspace_id,
+        status=Status.CLOSED,
+        closed_at__isnull=False,
+        closed_at__lt=closed_before,
+    )
+
+
+def closed_conversations_count(*, workspace_id: int, closed_before: datetime) -> int:
+    return closed_conversations(workspace_id=workspace_id, closed_before=closed_before).count()
+
+
+def closed_conversations_next(
+    *, workspace_id: int, closed_before: datetime, limit: int
+) -> list[int]:
+    """The next batch to delete, oldest ids first (a rerun takes up the same ones again)."""
+    rows = closed_conversations(workspace_id=workspace_id, closed_before=closed_before)
+    return list(rows.order_by("id").values_list("id", flat=True)[:limit])
+
+
+@dataclass(frozen=True)
+class ConversationsErased:
+    conversations: int = 0
+    messages: int = 0
+    attachments: int = 0
+    objects: int = 0
+
+
+def conversations_objects_delete(
+    *, workspace: Workspace, conversation_ids: list[int], store: ObjectStore | None = None
+) -> int:
+    """Step one: the stored objects (raw mail, attachments, outgoing copies) of these
+    conversations. Idempotent: a missing object is no error."""
+    store = store or object_store()
+    prefix = workspace_prefix(workspace.pk)
+    messages = Message.objects.filter(workspace=workspace, conversation_id__in=conversation_ids)
+    keys = [k for k in messages.values_list("raw_object", flat=True) if k]
+    files = Attachment.objects.filter(
+        workspace=workspace, message__conversation_id__in=conversation_ids
+    )
+    keys += [k for k in files.values_list("object_key", flat=True) if k]
+    outgoing = Outgoing.objects.filter(workspace=workspace, conversation_id__in=conversation_ids)
+    keys += [k for k in outgoing.values_list("raw_object", flat=True) if k]
+    # Only under the workspace's own prefix: a key from anywhere else is never ours to delete.
+    return store.delete_many(k for k in keys if k.startswith(prefix))
+
+
+def conversations_rows_delete(
+    *, workspace: Workspace, conversation_ids: list[int]
+) -> ConversationsErased:
+    """Step two, in the caller's transaction: the rows, leaf first (notes, trail, tags,
+    follows, notifications go with the conversation by their cascade)."""
+    messages = Message.objects.filter(workspace=workspace, conversation_id__in=conversation_ids)
+    files = Attachment.objects.filter(
+        workspace=workspace, message__conversation_id__in=conversation_ids
+    )
+    counts = {"messages": messages.count(), "attachments": files.count()}
+    Outgoing.objects.filter(workspace=workspace, conversation_id__in=conversation_ids).delete()
+    Attachment.objects.filter(pk__in=list(files.values_list("pk", flat=True))).delete()
+    messages.delete()
+    conversations = Conversation.objects.filter(workspace=workspace, pk__in=conversation_ids)
+    number = conversations.count()
+    conversations.delete()
+    return ConversationsErased(conversations=number, **counts)
 
 
 def workspace_mail_delete(*, workspace: Workspace, store: ObjectStore | None = None) -> int:

@@ -163,10 +163,18 @@ class Conversation(models.Model):
     # index, every conversation that started after it (see `conversation_search_walk`).
     first_message_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # When it was last closed (None while not closed): the retention policy counts from it.
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["workspace", "status", "-last_message_at", "-id"]),
+            # The daily retention run and its preview count closed conversations by this.
+            models.Index(
+                fields=["workspace", "closed_at", "id"],
+                condition=models.Q(closed_at__isnull=False),
+                name="conversation_closed",
+            ),
             # Searches walk a workspace's conversations newest first; the last column lets a
             # date range filter them in the index, without reading the rows.
             models.Index(

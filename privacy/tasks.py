@@ -40,6 +40,20 @@ def purge_security_log() -> None:
     security_log_purge()
 
 
+@shared_task
+def queue_retention_runs() -> None:
+    from privacy.gdpr.retention_run import retention_runs_queue
+
+    retention_runs_queue()
+
+
+@shared_task(acks_late=True)
+def apply_retention(workspace_id: int) -> None:
+    from privacy.gdpr.retention_run import retention_run
+
+    retention_run(workspace_id=workspace_id)
+
+
 @shared_task(acks_late=True)
 def tell_staff_of_gdpr_request(request_id: int) -> None:
     from privacy.gdpr.request_alerts import gdpr_request_tell_staff

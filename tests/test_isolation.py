@@ -50,7 +50,14 @@ OBJECTS = {
     "mailbox_signature": lambda ctx: ctx["mailbox"].pk,
     "privacy_export_progress": lambda ctx: _alice_export(ctx).pk,
     "privacy_export_download": lambda ctx: _alice_export(ctx).pk,
+    "privacy_retention_receipt": lambda ctx: _alice_receipt(ctx).pk,
 }
+
+
+def _alice_receipt(ctx):
+    from privacy.models import DeletionReceipt
+
+    return DeletionReceipt.objects.create(workspace=ctx["workspace"], counts={"exports": 1})
 
 
 def _alice_export(ctx):

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -212,6 +213,11 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stale-exports": {"task": "privacy.tasks.requeue_stale_exports", "schedule": 300.0},
     "purge-security-log": {"task": "privacy.tasks.purge_security_log", "schedule": 86400.0},
     "backup-database": {"task": "privacy.tasks.backup_database", "schedule": 86400.0},
+    # Each workspace's retention policy, once a night (one thin task per workspace).
+    "retention-runs": {
+        "task": "privacy.tasks.queue_retention_runs",
+        "schedule": crontab(hour=3, minute=30),
+    },
     # Expired backups' keys destroyed on their own schedule, whatever the day's backup did.
     "prune-backups": {"task": "privacy.tasks.prune_backups", "schedule": 3600.0},
     # Stored objects no row references (a worker killed mid-batch) are deleted once old.

@@ -69,6 +69,7 @@ def conversation_split(*, message: Message, actor: User) -> Conversation:
         workspace_id=old.workspace_id,
         mailbox_id=old.mailbox_id,
         status=old.status,
+        closed_at=old.closed_at,
         summary_sealed=b"",
         subject_token=old.subject_token,
         last_message_at=message.received_at,

@@ -5,6 +5,7 @@ Whoever is assigned a conversation or writes a note on it follows it from then o
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.keys import keys_for
@@ -45,8 +46,11 @@ def conversation_set_status(*, conversation: Conversation, status: str, actor: U
         raise ValidationError(_("Unknown status."))
     if conversation.status == status:
         return
-    Conversation.objects.filter(pk=conversation.pk).update(status=status, snoozed_until=None)
-    conversation.status = status
+    closed_at = timezone.now() if status == Status.CLOSED else None
+    Conversation.objects.filter(pk=conversation.pk).update(
+        status=status, snoozed_until=None, closed_at=closed_at
+    )
+    conversation.status, conversation.closed_at = status, closed_at
     record(conversation, actor, ActivityKind.STATUS, status=status)
 
 

@@ -356,6 +356,7 @@ def _rows_write(rows: _Rows) -> None:
             update_fields=[
                 "summary_sealed",
                 "status",
+                "closed_at",
                 "snoozed_until",
                 "message_count",
                 "has_attachments",
@@ -426,10 +427,12 @@ def _conversation_start(
     mailbox: Mailbox, keys: WorkspaceKeys, p: ParsedMessage, received_at: datetime, thread_hint: str
 ) -> Conversation:
     """A new conversation, not yet saved (the batch inserts them together)."""
+    history = _is_history(mailbox, received_at)
     return Conversation(
         workspace_id=mailbox.workspace_id,
         mailbox=mailbox,
-        status=Status.CLOSED if _is_history(mailbox, received_at) else Status.OPEN,
+        status=Status.CLOSED if history else Status.OPEN,
+        closed_at=received_at if history else None,  # old mail imported as already handled
         summary_sealed=b"",
         subject_token=subject_token(keys, p.subject),
         provider_thread_id=thread_hint[:255],
@@ -453,6 +456,9 @@ def _conversation_add(
     """
     is_reply_to_existing = conversation.message_count > 0
     conversation.message_count += 1
+    if history and conversation.closed_at is not None:
+        # Imported history counts as closed at its newest message.
+        conversation.closed_at = max(conversation.closed_at, received_at)
     conversation.first_message_at = min(conversation.first_message_at, received_at)
     conversation.has_attachments = conversation.has_attachments or p.has_attachments
     if not summary.get("subject"):
@@ -471,6 +477,7 @@ def _conversation_add(
     if direction == Direction.INBOUND and is_reply_to_existing and not history:
         if conversation.status in (Status.CLOSED, Status.PENDING):
             conversation.status = Status.OPEN
+            conversation.closed_at = None
         conversation.snoozed_until = None
         return True
     return False

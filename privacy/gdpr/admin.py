@@ -24,14 +24,17 @@ from privacy.gdpr import requests as services
 from privacy.gdpr.deletion import person_erase
 from privacy.gdpr.export_archive import export_open
 from privacy.gdpr.exports import export_filename, export_start
+from privacy.gdpr.retention_receipts import receipt_csv, receipt_filename
 from privacy.models import (
     OPEN_STATUSES,
     Breach,
     DataExport,
+    DeletionReceipt,
     EventKind,
     ExportKind,
     GdprRequest,
     RequestEvent,
+    RetentionPolicy,
     SecurityEvent,
     TermsAcceptance,
 )
@@ -514,6 +517,46 @@ class SecurityEventAdmin(_ReadOnlyAdmin):
     list_filter = ["kind"]
     list_select_related = ["user"]
     date_hierarchy = "at"
+
+
+@admin.register(RetentionPolicy)
+class RetentionPolicyAdmin(_ReadOnlyAdmin):
+    list_display = [
+        "confirmed_at",
+        "workspace",
+        "closed_conversations_days",
+        "auth_logs_days",
+        "security_logs_days",
+        "contacts_days",
+        "exports_days",
+    ]
+    list_select_related = ["workspace"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the receipts name the policy they applied
+
+
+@admin.register(DeletionReceipt)
+class DeletionReceiptAdmin(_ReadOnlyAdmin):
+    """What each retention run deleted; the DPO downloads one as the owner would."""
+
+    list_display = ["started_at", "workspace", "complete", "counts"]
+    list_filter = ["complete"]
+    list_select_related = ["workspace"]
+    actions = ["download_csv"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description=_("Download the receipt (CSV)"))
+    def download_csv(self, request: HttpRequest, queryset) -> HttpResponse:
+        receipts = list(queryset.select_related("policy").order_by("started_at", "id"))
+        body = "\n".join(receipt_csv(receipt) for receipt in receipts)
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        name = receipt_filename(receipts[0]) if len(receipts) == 1 else "trupeo-recus.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 @admin.register(TermsAcceptance)

@@ -1,8 +1,12 @@
-"""Retention: the security log (sign-ins with IP address and browser) and its purge.
+"""Retention: the security log (sign-ins with IP address and browser) and its platform purge.
 
 Logins, failed logins and logouts are recorded from Django's auth signals (allauth sends
-them too). Rows older than TRUPEO_SECURITY_LOG_DAYS are deleted by a daily beat task; expired
-exports are purged by `privacy.gdpr.export_archive.export_purge_expired`.
+them too). Rows older than TRUPEO_SECURITY_LOG_DAYS are deleted by a daily beat task, except
+those of people a workspace's retention policy keeps longer (up to two years; the policy's
+own run deletes them then). Expired exports are purged by
+`privacy.gdpr.export_archive.export_purge_expired`. Retention per category, set by each
+workspace's owner, lives in `retention_policies` (what), `retention_run` (the daily run) and
+`retention_receipts` (what was deleted).
 """
 
 from datetime import datetime, timedelta
@@ -12,6 +16,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
+from privacy.gdpr.retention_policies import users_kept_longer_than
 from privacy.models import SecurityEvent, SecurityEventKind
 
 _AGENT_MAX = 300
@@ -38,7 +43,8 @@ def security_event_record(
 
 def security_log_purge(*, now: datetime | None = None) -> int:
     limit = (now or timezone.now()) - timedelta(days=settings.TRUPEO_SECURITY_LOG_DAYS)
-    deleted, _ = SecurityEvent.objects.filter(at__lt=limit).delete()
+    kept = users_kept_longer_than(settings.TRUPEO_SECURITY_LOG_DAYS)
+    deleted, _ = SecurityEvent.objects.filter(at__lt=limit).exclude(user_id__in=kept).delete()
     return deleted
 
 

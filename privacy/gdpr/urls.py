@@ -4,7 +4,7 @@ data-processing terms."""
 from django.urls import path
 
 from privacy.gdpr import account_views as views
-from privacy.gdpr import terms_views
+from privacy.gdpr import retention_views, terms_views
 
 urlpatterns = [
     path("settings/data/", views.data_page, name="privacy_data"),
@@ -24,5 +24,21 @@ urlpatterns = [
     ),
     path("settings/data/account/export/", views.account_export, name="privacy_account_export"),
     path("settings/data/account/delete/", views.account_delete, name="privacy_account_delete"),
+    path("settings/data/retention/", retention_views.retention_page, name="privacy_retention"),
+    path(
+        "settings/data/retention/confirm/",
+        retention_views.retention_confirm,
+        name="privacy_retention_confirm",
+    ),
+    path(
+        "settings/data/retention/preview/",
+        retention_views.retention_preview,
+        name="privacy_retention_preview",
+    ),
+    path(
+        "settings/data/retention/receipts/<id:receipt_id>/",
+        retention_views.receipt_download,
+        name="privacy_retention_receipt",
+    ),
     path("settings/processor-terms/", terms_views.processor_terms_page, name="processor_terms"),
 ]

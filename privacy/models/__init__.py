@@ -20,6 +20,7 @@ from privacy.models.gdpr import (
     TermsAcceptance,
     TermsAcceptedBy,
 )
+from privacy.models.retention import DeletionReceipt, RetentionPolicy
 from privacy.models.site import (
     Audience,
     ContactMessage,
@@ -37,6 +38,7 @@ __all__ = [
     "ContactMessage",
     "ContactSubject",
     "DataExport",
+    "DeletionReceipt",
     "EventKind",
     "ExportKind",
     "ExportState",
@@ -46,6 +48,7 @@ __all__ = [
     "RequestEvent",
     "RequestEventQuerySet",
     "RequestStatus",
+    "RetentionPolicy",
     "Right",
     "SecurityEvent",
     "SecurityEventKind",

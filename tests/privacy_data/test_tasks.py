@@ -19,6 +19,7 @@ def test_every_privacy_beat_entry_names_a_registered_task(db):
         "privacy.tasks.backup_database",
         "privacy.tasks.prune_backups",
         "privacy.tasks.sweep_orphans",
+        "privacy.tasks.queue_retention_runs",
     }
     for name in ours:
         assert name in app.tasks, name

@@ -150,7 +150,8 @@ class Command(BaseCommand):
                 conversation.status = Status.PENDING
             if n >= len(conversations) - 2:
                 conversation.status = Status.CLOSED
-        Conversation.objects.bulk_update(conversations, ["assignee", "status"])
+                conversation.closed_at = conversation.last_message_at
+        Conversation.objects.bulk_update(conversations, ["assignee", "status", "closed_at"])
         self._tags_and_rules(workspace, conversations)
 
     def _tags_and_rules(self, workspace: Workspace, conversations: list[Conversation]) -> None:
