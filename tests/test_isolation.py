@@ -51,6 +51,12 @@ OBJECTS = {
     "privacy_export_progress": lambda ctx: _alice_export(ctx).pk,
     "privacy_export_download": lambda ctx: _alice_export(ctx).pk,
     "privacy_retention_receipt": lambda ctx: _alice_receipt(ctx).pk,
+    "webhook_edit": lambda ctx: _alice_webhook(ctx).pk,
+    "webhook_delete": lambda ctx: _alice_webhook(ctx).pk,
+    "webhook_deliveries": lambda ctx: _alice_webhook(ctx).pk,
+    "webhook_enable": lambda ctx: _alice_webhook(ctx).pk,
+    "webhook_ping": lambda ctx: _alice_webhook(ctx).pk,
+    "webhook_secret": lambda ctx: _alice_webhook(ctx).pk,
 }
 
 
@@ -116,6 +122,21 @@ def _alice_saved_reply(ctx):
         body="Bonjour {{ customer.first_name }}",
         created_by=None,
     )
+
+
+def _alice_webhook(ctx):
+    from webhooks.endpoints import endpoint_create
+
+    endpoint, _secret = endpoint_create(
+        workspace=ctx["workspace"],
+        actor=ctx["workspace"].memberships.first().user,
+        name="CRM",
+        url="https://crm.example.fr/hooks/trupeo",
+        preset="generic",
+        events=["note.added"],
+        include_content=False,
+    )
+    return endpoint
 
 
 # Modules whose URLs are not ours to scope (Django admin, allauth) or take no object id.

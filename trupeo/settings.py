@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "inbox",
     "billing",
     "privacy",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +201,8 @@ CELERY_TIMEZONE = "Europe/Paris"
 CELERY_BEAT_SCHEDULE = {
     # Polling fallback beside IMAP IDLE, and the retry loop of failing mailboxes (it backs off).
     "sync-mailboxes": {"task": "inbox.tasks.sync_all_mailboxes", "schedule": 60.0},
+    # Webhook retries that are due, and deliveries whose task a broker outage lost.
+    "webhook-deliveries": {"task": "webhooks.tasks.webhook_deliveries_sweep", "schedule": 60.0},
     "recover-stuck-sends": {"task": "inbox.tasks.recover_stuck_sends", "schedule": 120.0},
     # Notification emails whose task was lost (a broker outage) are queued again.
     "requeue-notification-emails": {

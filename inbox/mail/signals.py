@@ -48,3 +48,7 @@ class Arrivals:
 # Sent once per stored batch, after the rules ran: `mailbox` (the Mailbox), `arrivals` (Arrivals).
 # The lists of the workspace must refresh; assignees follow and hear; followers hear of replies.
 mail_stored = Signal()
+
+# Sent once when the server accepted an outgoing message (`outgoing`), inside the transaction
+# that records it: never for a retry of a send already recorded.
+outgoing_sent = Signal()

@@ -34,6 +34,7 @@ from inbox.mail.sending.drafts import (
 from inbox.mail.sending.filing import file_in_sent
 from inbox.mail.sending.outcomes import Delivery, Interrupted, Refused
 from inbox.mail.sending.reasons import refusal_in_words
+from inbox.mail.signals import outgoing_sent
 from inbox.models import Mailbox, Outgoing, Provider, SendState
 from inbox.tasks import send_outgoing
 from trupeo.storage import read_sealed
@@ -157,16 +158,21 @@ def mark_sent(outgoing: Outgoing, *, note: str = "", sent_at: datetime | None = 
     now = timezone.now()
     sent_at = sent_at or now
     # Also over a `failed` left by a recovery that gave up on a very slow send: it did leave.
-    Outgoing.objects.filter(pk=outgoing.pk, state__in=[SendState.SENDING, SendState.FAILED]).update(
-        state=SendState.SENT,
-        sent_at=sent_at,
-        # Held while the copy is filed; a filing left unfinished is resumed by the recovery.
-        lease_until=now + LEASE,
-        last_error=note[:2000],
-        updated_at=now,
-    )
-    outgoing.state, outgoing.sent_at, outgoing.last_error = SendState.SENT, sent_at, note
-    outgoing.lease_until = now + LEASE
+    with transaction.atomic():
+        changed = Outgoing.objects.filter(
+            pk=outgoing.pk, state__in=[SendState.SENDING, SendState.FAILED]
+        ).update(
+            state=SendState.SENT,
+            sent_at=sent_at,
+            # Held while the copy is filed; a filing left unfinished is resumed by the recovery.
+            lease_until=now + LEASE,
+            last_error=note[:2000],
+            updated_at=now,
+        )
+        outgoing.state, outgoing.sent_at, outgoing.last_error = SendState.SENT, sent_at, note
+        outgoing.lease_until = now + LEASE
+        if changed:
+            outgoing_sent.send(sender=Outgoing, outgoing=outgoing)
 
 
 def _found_in_sent(outgoing: Outgoing, raw: bytes, content: dict) -> bool:

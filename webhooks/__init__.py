@@ -1,0 +1,1 @@
+"""Outgoing webhooks: signed HTTPS deliveries of what happens in a workspace."""
