@@ -3,6 +3,7 @@ templates (the list rows too), the conversation with its live stamp, and senders
 show."""
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import unquote
@@ -21,6 +22,7 @@ from inbox.mail.sealing import (
     stored_attachment_row,
     stored_message_row,
 )
+from inbox.mail.search import words
 from inbox.models import (
     Activity,
     ActivityKind,
@@ -28,9 +30,10 @@ from inbox.models import (
     Follow,
     Message,
     Note,
+    Status,
     TrustedSender,
 )
-from inbox.selectors.search_query import Query, confirm
+from inbox.selectors.search_query import Query
 from trupeo.crypto import WorkspaceKeys
 
 
@@ -91,6 +94,9 @@ def conversation_rows(
     """`tags`: tags by conversation id; `read`: when the viewer last opened each one."""
     tags = tags or {}
     url = id_url("conversation")
+    # Once per page, not per row: Django's get_status_display() rebuilds and hashes the
+    # choices (each label a lazy translation) on every call, ~0.1 ms a row.
+    status_labels = {value: str(label) for value, label in Status.choices}
     rows = []
     for c in conversations:
         summary = conversation_summary(keys, c)
@@ -102,7 +108,7 @@ def conversation_rows(
                 address=summary.get("address") or "",
                 snippet=summary.get("snippet") or "",
                 status=c.status,
-                status_label=c.get_status_display(),
+                status_label=status_labels.get(c.status, c.status),
                 assignee=c.assignee.display_name if c.assignee_id and c.assignee else "",
                 last_message_at=c.last_message_at,
                 message_count=c.message_count,
@@ -227,24 +233,31 @@ def confirmed(
     """Keep the conversations whose decrypted messages really hold the query's words."""
     if not query.words or not conversations:
         return conversations
-    texts: dict[int, list[str]] = {c.pk: [] for c in conversations}
+    # The words still to find in each conversation: once they are all found, its other
+    # messages are not decrypted nor split into words (most confirm on their first message).
+    missing: dict[int, set[str]] = {c.pk: set(query.words) for c in conversations}
     tokens = sorted(query.tokens)
     for message in Message.objects.filter(
         conversation__in=conversations, search_tokens__contains_all=tokens
     ).only("pk", "conversation_id", "mailbox_id", "sealed_as", "envelope_sealed", "text_sealed"):
-        row = stored_message_row(message)
-        envelope = open_json(keys, message.envelope_sealed, field="message.envelope", row=row)
-        people = [
-            envelope.get("from") or {},
-            *(envelope.get("to") or []),
-            *(envelope.get("cc") or []),
-        ]
-        texts[message.conversation_id] += [
-            envelope.get("subject") or "",
-            keys.open_text(message.text_sealed, field="message.text", row=row) or "",
-            " ".join(f"{p.get('name', '')} {p.get('address', '')}" for p in people),
-        ]
-    return [c for c in conversations if confirm(query, texts[c.pk])]
+        left = missing[message.conversation_id]
+        if not left:
+            continue
+        for text in _searched_texts(keys, message):
+            left -= words(text)
+            if not left:
+                break
+    return [c for c in conversations if not missing[c.pk]]
+
+
+def _searched_texts(keys: WorkspaceKeys, message: Message) -> Iterator[str]:
+    """What a search looks in, cheapest first: the body is decrypted only when needed."""
+    row = stored_message_row(message)
+    envelope = open_json(keys, message.envelope_sealed, field="message.envelope", row=row)
+    yield envelope.get("subject") or ""
+    people = [envelope.get("from") or {}, *(envelope.get("to") or []), *(envelope.get("cc") or [])]
+    yield " ".join(f"{p.get('name', '')} {p.get('address', '')}" for p in people)
+    yield keys.open_text(message.text_sealed, field="message.text", row=row) or ""
 
 
 @dataclass(frozen=True)
