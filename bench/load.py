@@ -128,6 +128,8 @@ class Gunicorn:
             str(threads),
             "--timeout",
             "60",
+            "--log-level",
+            "warning",  # no line per worker booted in the report
         ]
         self.command = command
         self.process = subprocess.Popen(command, cwd=ROOT, env=env)
@@ -168,7 +170,12 @@ def _locust(base: str, env: dict, *, agents: int, seconds: int, think: bool, out
         "ERROR",
     ]
     env = {**env, "TRUPEO_LOAD_THINK": "1" if think else "0", "TRUPEO_LOAD_WRITES": str(writes)}
-    subprocess.run(command, env=env, check=False, stdout=subprocess.DEVNULL)
+    # Locust's own tables go to a file (printed below, per kind of request, in one table).
+    with open(f"{prefix}.log", "w") as log:
+        subprocess.run(command, env=env, check=False, stdout=log, stderr=subprocess.STDOUT)
+    # The 1-minute load average at the end of the run is the load during it: the machine
+    # is shared, and a busy one says more about the figures than the code does.
+    loadavg = os.getloadavg()[0]
     with open(f"{prefix}_stats.csv") as handle:
         rows = list(csv.DictReader(handle))
     with open(f"{prefix}_failures.csv") as handle:
@@ -178,11 +185,12 @@ def _locust(base: str, env: dict, *, agents: int, seconds: int, think: bool, out
         "failures": failures,
         "writes": json.loads(writes.read_text()) if writes.exists() else {},
         "command": command,
+        "load": loadavg,
     }
 
 
 def _print_run(title: str, run: dict) -> dict:
-    print(f"\n   {title}")
+    print(f"\n   {title} (load average at the end: {run['load']:.2f})")
     print(
         f"   {'request':<22}{'count':>8}{'fail':>6}{'p50':>8}{'p95':>8}{'p99':>8}{'max':>8}{'req/s':>8}"
     )
