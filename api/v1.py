@@ -1,0 +1,28 @@
+"""The REST API, version 1, mounted at /api/v1/ (trupeo/urls.py): OpenAPI 3 at
+/api/v1/openapi.json, its docs page at /api/v1/docs (Swagger UI served from our own static
+files: nothing is fetched from a CDN, and the page passes our Content-Security-Policy)."""
+
+from ninja import NinjaAPI, Swagger
+
+from api import actions, conversations, directory, errors, replies
+from api.auth import TokenAuth
+
+api = NinjaAPI(
+    title="Trupeo API",
+    version="1",
+    description=(
+        "Read and act on a workspace's conversations. Authenticate with an API token created "
+        "in Settings → API: `Authorization: Bearer trp_…`. Errors are JSON: "
+        '`{"error": {"code": "...", "message": "..."}}`.'
+    ),
+    urls_namespace="api",
+    auth=TokenAuth(),
+    docs=Swagger(settings={"persistAuthorization": False, "tryItOutEnabled": False}),
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+errors.install(api)
+api.add_router("", directory.router)
+api.add_router("", conversations.router)
+api.add_router("", actions.router)
+api.add_router("", replies.router)
