@@ -7,7 +7,7 @@ Ids in bodies are read like the pages' forms read them: a teammate of another wo
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router
+from ninja import Router, Status
 
 from accounts.access import get_in_workspace, in_workspace
 from accounts.keys import keys_for
@@ -103,7 +103,7 @@ def conversation_note(request: HttpRequest, conversation_id: int, payload: schem
     """Seen by the team only; @mentions notify as on the page."""
     conversation = _conversation(request, conversation_id)
     note = triage.note_add(conversation=conversation, author=request.user, body=payload.body)
-    return 201, {"id": note.pk, "created_at": note.created_at}
+    return Status(201, {"id": note.pk, "created_at": note.created_at})
 
 
 def _summary(request: HttpRequest, conversation_id: int) -> dict:

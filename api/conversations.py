@@ -35,7 +35,7 @@ from inbox.selectors.conversation_page import (
 )
 from inbox.selectors.mailboxes import mailboxes_listed
 from inbox.selectors.search_query import parse_query, search_conversations
-from inbox.selectors.tags import tags_by_conversation, tags_listed
+from inbox.selectors.tags import tags_by_conversation, tags_listed, workspace_tags
 
 router = Router(tags=["conversations"])
 
@@ -255,19 +255,15 @@ def conversation_contacts(request: HttpRequest, conversation_id: int):
     return sorted(people.values(), key=lambda p: (-p["messages"], p["address"]))
 
 
-@router.get(
-    "/conversations/{id:conversation_id}/tags",
-    response=list[schemas.TagOut],
-    url_name="api_conversation_tags_list",
-    summary="The tags on a conversation",
-)
-def conversation_tags(request: HttpRequest, conversation_id: int):
+def conversation_tags(request: HttpRequest, conversation_id: int) -> list[dict]:
+    """The tags on a conversation, by name (what changing them answers)."""
     conversation = get_in_workspace(request, Conversation, pk=conversation_id)
     ids = set(
         ConversationTag.objects.filter(conversation=conversation).values_list("tag_id", flat=True)
     )
+    # Read fresh, not from the per-process list: a tag may have been made just now.
     return [
         {"id": t.id, "name": t.name, "color": t.color}
-        for t in tags_listed(request.workspace)
+        for t in workspace_tags(request.workspace)
         if t.id in ids
     ]

@@ -10,7 +10,7 @@ caller has no "Undo" button, so the message is handed to a worker at once."""
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router
+from ninja import Router, Status
 
 from accounts.access import get_in_workspace
 from accounts.keys import keys_for
@@ -87,7 +87,9 @@ def conversation_reply(request: HttpRequest, conversation_id: int, payload: sche
                 },
             )
         outgoing_queue(outgoing=outgoing)
-    return 202, {"id": outgoing.pk, "state": outgoing.state, "conversation_id": conversation.pk}
+    return Status(
+        202, {"id": outgoing.pk, "state": outgoing.state, "conversation_id": conversation.pk}
+    )
 
 
 @router.get(

@@ -6,8 +6,8 @@ and have a length bound, so hostile input is a 422 in words, never a 500."""
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
 from ninja import Schema
+from pydantic import AfterValidator, Field
 
 
 def _no_nul(value: str) -> str:
