@@ -2,12 +2,26 @@
 /api/v1/openapi.json, its docs page at /api/v1/docs (Swagger UI served from our own static
 files: nothing is fetched from a CDN, and the page passes our Content-Security-Policy)."""
 
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
 
 from api import actions, conversations, directory, errors, replies
 from api.auth import TokenAuth
 
-api = NinjaAPI(
+
+class TrupeoApi(NinjaAPI):
+    def create_response(self, request: HttpRequest, data: Any, **kwargs: Any) -> HttpResponse:
+        response = super().create_response(request, data, **kwargs)
+        # The rate limit's state, counted by api.auth before the operation ran.
+        for name, value in getattr(request, "api_rate", {}).items():
+            response[name] = value
+        response.setdefault("Cache-Control", "private, no-store")
+        return response
+
+
+api = TrupeoApi(
     title="Trupeo API",
     version="1",
     description=(
