@@ -83,7 +83,7 @@ def test_validation_errors_name_the_field(alice_api, conversation):
 
 
 def test_french_when_asked(alice_api, conversation):
-    response = alice_api.get("/conversations/999999", HTTP_ACCEPT_LANGUAGE="fr")
+    response = alice_api.get("/conversations/999999", **{"accept-language": "fr"})
     assert (
         response.json()["error"]["message"]
         != alice_api.get("/conversations/999999").json()["error"]["message"]
@@ -178,7 +178,7 @@ def test_tokens_are_never_logged(workspace, alice, caplog, conversation):
     with caplog.at_level("DEBUG"):
         Api(created.secret).get("/conversations/999999")
         Api(created.secret + "x").get("/conversations")
-        Api(None).get("/conversations", HTTP_AUTHORIZATION="Basic " + created.secret)
+        Api(None).get("/conversations", authorization="Basic " + created.secret)
     assert secret_part not in caplog.text
 
 
