@@ -2,13 +2,16 @@
 /api/v1/openapi.json, its docs page at /api/v1/docs (Swagger UI served from our own static
 files: nothing is fetched from a CDN, and the page passes our Content-Security-Policy)."""
 
+from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Swagger
 
 from api import actions, conversations, directory, errors, replies
 from api.auth import TokenAuth
+from api.errors import error_response
 
 
 class TrupeoApi(NinjaAPI):
@@ -40,3 +43,30 @@ api.add_router("", directory.router)
 api.add_router("", conversations.router)
 api.add_router("", actions.router)
 api.add_router("", replies.router)
+
+
+def _json_not_allowed(view):
+    """Ninja answers a method a path does not take with a plain-text 405: ours is JSON too."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith(
+            "application/json"
+        ):
+            return error_response(
+                405,
+                _("This address does not take %(method)s.") % {"method": request.method},
+                headers={"Allow": response.get("Allow", "")},
+            )
+        return response
+
+    return wrapper
+
+
+def urls():
+    """What trupeo/urls.py includes at /api/v1/."""
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        pattern.callback = _json_not_allowed(pattern.callback)
+    return patterns, app_name, namespace

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
-from api.v1 import api as api_v1
+from api import v1 as api_v1
 from trupeo.admin_guard import guard_admin_views
 
 # Django admin logs in through allauth (rate limits, MFA) rather than its own form.
@@ -34,7 +34,7 @@ urlpatterns = [
     path("", include("privacy.gdpr.urls")),
     path("", include("inbox.urls")),
     path("billing/", include("billing.urls")),
-    path("api/v1/", api_v1.urls),
+    path("api/v1/", api_v1.urls()),
     path("", include("api.urls")),
 ]
 
