@@ -181,3 +181,14 @@ def test_the_command_refuses_unknown_workspaces_and_scopes(workspace):
     with pytest.raises(CommandError):
         call_command("api_token_create", workspace.slug, "--name", "x", "--scope", "admin")
     assert not ApiToken.objects.exists()
+
+
+def test_the_tokens_page_speaks_french(alice_client, workspace, alice):
+    make_token(workspace, alice)
+    page = alice_client.get(reverse("api_tokens")).content.decode()
+    for french in ("Jetons d’API", "Créer un jeton", "Lecture et écriture", "Révoquer", "Jamais"):
+        assert french in page, french
+    response = alice_client.post(
+        reverse("api_tokens"), {"name": "", "role": "owner", "scope": "x", "lifetime": "7"}
+    )
+    assert response.status_code == 200 and ApiToken.objects.count() == 1
