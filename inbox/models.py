@@ -687,6 +687,4 @@ class SatisfactionRating(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "rated_at"])]
-        constraints = [
-            models.UniqueConstraint(fields=["conversation"], name="satisfaction_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["conversation"], name="satisfaction_once")]

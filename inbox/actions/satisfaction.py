@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.keys import keys_for
 from accounts.models import Membership, User
+from inbox.mail.sealing import satisfaction_row
 from inbox.models import (
     Conversation,
     SatisfactionLevel,
@@ -48,10 +49,6 @@ class SatisfactionRefused(Exception):
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def comment_row(rating_id: int) -> str:
-    return f"satisfaction:{rating_id}"
 
 
 def satisfaction_request_create(*, conversation: Conversation) -> dict[str, str]:
@@ -169,6 +166,6 @@ def satisfaction_comment(
 def _seal_comment(rated: SatisfactionRating, comment: str) -> None:
     text = comment.replace("\r\n", "\n").replace("\x00", "").strip()[:MAX_COMMENT]
     rated.comment_sealed = keys_for(rated.workspace).seal_text(
-        text, field="satisfaction.comment", row=comment_row(rated.pk)
+        text, field="satisfaction.comment", row=satisfaction_row(rated.pk)
     )
     rated.save(update_fields=["comment_sealed"])

@@ -89,9 +89,10 @@ def auto_facts(
     )
     local = sender.rpartition("@")[0] if "@" in sender else sender
     return_paths = headers("Return-Path")
-    null_return_path = bool(return_paths) and _value(headers, "Return-Path").strip(
-        "<> \t"
-    ) in ("", "null")
+    null_return_path = bool(return_paths) and _value(headers, "Return-Path").strip("<> \t") in (
+        "",
+        "null",
+    )
     bounce = (
         null_return_path
         or bool(_BOUNCE_LOCAL.match(local))
@@ -102,9 +103,8 @@ def auto_facts(
         or _token(_value(headers, "X-Spam-Status")).split(",")[0].strip() == "yes"
         or _token(_value(headers, "X-Spam")) in ("yes", "true")
     )
-    if (auto_submitted and auto_submitted != "no") or legacy or is_auto_reply:
-        reason = AUTO_SUBMITTED
-    elif any(word in suppress for word in ("all", "autoreply", "oof")):
+    suppressed = any(word in suppress for word in ("all", "autoreply", "oof"))
+    if (auto_submitted and auto_submitted != "no") or legacy or is_auto_reply or suppressed:
         reason = AUTO_SUBMITTED
     elif is_bulk:
         reason = BULK
