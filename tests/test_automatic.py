@@ -113,9 +113,7 @@ def send_all() -> list:
 
 
 def received(setup) -> list[email.message.EmailMessage]:
-    return [
-        email.message_from_bytes(m.raw, policy=policy.default) for m in setup["smtp"].messages
-    ]
+    return [email.message_from_bytes(m.raw, policy=policy.default) for m in setup["smtp"].messages]
 
 
 def text_of(message) -> str:
@@ -418,7 +416,9 @@ def test_facts_from_headers():
 
 
 def test_render_text_leaves_out_lines_without_values():
-    text = "Bonjour {{ name }},\nDélai : {{ expected_reply_time }}\n{{ portal_link }}\n{{ inconnu }}"
+    text = (
+        "Bonjour {{ name }},\nDélai : {{ expected_reply_time }}\n{{ portal_link }}\n{{ inconnu }}"
+    )
     assert render_text(text, {"name": "", "reference": "#1"}) == "Bonjour,\n{{ inconnu }}\n"
 
 
