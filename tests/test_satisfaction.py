@@ -142,3 +142,19 @@ def test_the_page_without_a_rating_offers_the_choice(setup, alice):
     assert client.post(path, {"rating": "bad", "comment": ""}).status_code == 200
     assert SatisfactionRating.objects.get().rating == "bad"
     assert client.get(links["good"]).status_code == 410
+
+
+def test_erasing_the_requester_keeps_the_rating_without_its_comment(setup, workspace):
+    from inbox.erasure import person_mail_erase, person_mail_find, person_reference
+
+    settings_for(setup["mailbox"], auto_ack=False)
+    arrive(setup, mail(1))
+    conversation = Conversation.objects.get()
+    satisfaction_record(conversation=conversation, rating="bad", comment="Trop lent")
+    person = person_reference(workspace=workspace, address="sophie.martin@exemple.fr")
+    person_mail_erase(
+        workspace=workspace, found=person_mail_find(workspace=workspace, person=person)
+    )
+    assert not Conversation.objects.exists()
+    rating = SatisfactionRating.objects.get()
+    assert rating.rating == "bad" and rating.comment_sealed is None
