@@ -67,7 +67,7 @@ QUERY_NAMES = {
     "view", "mailbox", "tag", "q", "after", "before", "v", "stamp", "download", "images",
     "seen", "part", "draft", "joined", "sent", "subject", "version", "code", "state", "error",
     "error_description", "scope", "next", "email", "process", "o", "p", "e", "all", "_popup",
-    "_to_field", "_changelist_filters", "id", "pk", "session_id", "cursor",
+    "_to_field", "_changelist_filters", "id", "pk", "session_id", "cursor", "rating",
 }  # fmt: skip
 # Form field names read by the code (grep request.POST and the forms); the page's own form
 # fields are added to these as they are found.
@@ -82,7 +82,8 @@ FORM_NAMES = {
     "smtp_host", "smtp_port", "smtp_username", "smtp_password", "smtp_security", "save_anyway",
     "login", "password", "password1", "password2", "oldpassword", "remember", "code", "key",
     "token", "version", "right", "workspace", "received_at", "requester_name",
-    "requester_email", "_selected_action", "index", "select_across", "post",
+    "requester_email", "_selected_action", "index", "select_across", "post", "rating",
+    "comment", "template_fr", "template_en", "expected_reply_hours", "auto_language",
 }  # fmt: skip
 
 # Views that branch on a field: each branch is walked with every other field hostile.
