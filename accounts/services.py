@@ -125,11 +125,14 @@ def invitation_create(
     invitation = Invitation.objects.create(
         workspace=workspace, email=email, role=role, invited_by=invited_by
     )
+    # Signed once: the link an operator's command prints is the very one mailed (a token
+    # signed a second later would differ).
+    invitation.link = invitation_url(invitation)
     context = {
         "invitation": invitation,
         "workspace": workspace,
         "inviter": invited_by,
-        "url": invitation_url(invitation),
+        "url": invitation.link,
         "days": settings.INVITATION_MAX_AGE_DAYS,
     }
     subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()

@@ -19,3 +19,8 @@ class InboxConfig(AppConfig):
 
         # The pipeline never imports the UI side: it tells it what arrived.
         mail_stored.connect(mail_stored_received, dispatch_uid="inbox.actions.on_arrival")
+
+        from inbox.actions.automatic import mail_stored_acknowledge
+
+        # Acknowledgements to requesters who open a conversation (off unless a mailbox asks).
+        mail_stored.connect(mail_stored_acknowledge, dispatch_uid="inbox.actions.automatic")

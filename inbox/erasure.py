@@ -51,6 +51,7 @@ from inbox.models import (
     Mailbox,
     Message,
     Outgoing,
+    SatisfactionRating,
     Status,
 )
 from trupeo.crypto import CryptoError, WorkspaceKeys
@@ -239,6 +240,10 @@ def person_mail_erase(
         for chunk in _chunks(message_ids, BATCH):
             Attachment.objects.filter(workspace=workspace, message_id__in=chunk).delete()
             Message.objects.filter(workspace=workspace, pk__in=chunk).delete()
+        # A rating's comment may be the person's words: it goes, the rating stays counted.
+        SatisfactionRating.objects.filter(workspace=workspace, conversation_id__in=touched).update(
+            comment_sealed=None
+        )
         for conversation in Conversation.objects.filter(workspace=workspace, pk__in=touched):
             if not conversation.messages.exists():
                 conversation.delete()

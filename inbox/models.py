@@ -92,6 +92,35 @@ class Mailbox(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("Created at"))
 
+    # Automatic mail to requesters (inbox.actions.automatic), all off until an admin turns it on.
+    auto_ack = models.BooleanField(
+        _("acknowledge new conversations"), default=False, editable=False
+    )
+    auto_language = models.CharField(
+        _("language of automatic mail"),
+        max_length=2,
+        choices=[("fr", "Français"), ("en", "English")],
+        default="fr",
+        editable=False,
+    )
+    expected_reply_hours = models.PositiveSmallIntegerField(
+        _("expected reply time (hours)"), null=True, blank=True, editable=False
+    )
+    auto_portal_link = models.BooleanField(
+        _("link to the requester portal"), default=False, editable=False
+    )
+    notify_closed = models.BooleanField(
+        _("tell the requester when the conversation is closed"), default=False, editable=False
+    )
+    notify_answered = models.BooleanField(
+        _("tell the requester when the conversation is answered"), default=False, editable=False
+    )
+    satisfaction = models.BooleanField(
+        _("ask for a rating after closing"), default=False, editable=False
+    )
+    # The acknowledgement's texts as the admins wrote them ({"fr": …, "en": …}), sealed JSON.
+    auto_templates_sealed = models.BinaryField(null=True, editable=False)
+
     class Meta:
         verbose_name = _("mailbox")
         verbose_name_plural = _("mailboxes")
@@ -252,6 +281,11 @@ class Message(models.Model):
     search_tokens = TokenArrayField(null=True, editable=False)
     # Blind fingerprint of the raw bytes: recognises a message again after a UIDVALIDITY change.
     raw_digest = models.BigIntegerField(null=True)
+    # What its headers said (inbox.mail.auto_submitted): an out-of-office, a list or newsletter,
+    # and why nothing automatic may answer it ("" when something may).
+    is_auto_reply = models.BooleanField(default=False)
+    is_bulk = models.BooleanField(default=False)
+    no_autoreply_reason = models.CharField(max_length=8, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -300,6 +334,8 @@ class OutgoingKind(models.TextChoices):
     REPLY_ALL = "reply_all", _("Reply all")
     FORWARD = "forward", _("Forward")
     NEW = "new", _("New message")
+    # Sent by Trupeo itself (an acknowledgement, a notification): Auto-Submitted, no quote.
+    AUTO = "auto", _("Automatic message")
 
 
 class Outgoing(models.Model):
@@ -577,3 +613,86 @@ class Rule(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
+
+
+class AutomaticKind(models.TextChoices):
+    ACK = "ack", _("Acknowledgement")
+    ANSWERED = "answered", _("Answered")
+    CLOSED = "closed", _("Closed")
+
+
+class AutomaticMail(models.Model):
+    """One automatic message to a requester, recorded before it is queued.
+
+    The constraints are the loop guard two workers cannot both pass: at most one
+    acknowledgement per requester and day in a workspace, and per conversation; at most one
+    notification of each kind per conversation, requester and day. No content: the requester
+    is a blind token of their address.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=AutomaticKind.choices)
+    address_token = models.BigIntegerField()
+    day = models.DateField()
+    outgoing = models.OneToOneField(
+        Outgoing, null=True, blank=True, on_delete=models.SET_NULL, related_name="automatic"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "address_token", "day"],
+                condition=models.Q(kind="ack"),
+                name="automatic_ack_once_a_day",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "address_token"],
+                condition=models.Q(kind="ack"),
+                name="automatic_ack_once_a_conversation",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation", "kind", "address_token", "day"],
+                name="automatic_once_a_day",
+            ),
+        ]
+
+
+class SatisfactionRequest(models.Model):
+    """The rating link mailed when a conversation closed: only the SHA-256 of its token."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="satisfaction_requests"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
+class SatisfactionLevel(models.TextChoices):
+    GOOD = "good", _("Good")
+    AVERAGE = "average", _("Average")
+    BAD = "bad", _("Not good")
+
+
+class SatisfactionRating(models.Model):
+    """A requester's rating of a closed conversation. It outlives the conversation (retention
+    deletes it, the reports keep counting): the links are SET_NULL, the comment is sealed."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    mailbox = models.ForeignKey(Mailbox, null=True, on_delete=models.SET_NULL, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, null=True, on_delete=models.SET_NULL, related_name="satisfaction_ratings"
+    )
+    rating = models.CharField(max_length=8, choices=SatisfactionLevel.choices)
+    rated_at = models.DateTimeField()
+    comment_sealed = models.BinaryField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["workspace", "rated_at"])]
+        constraints = [models.UniqueConstraint(fields=["conversation"], name="satisfaction_once")]

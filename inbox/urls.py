@@ -3,6 +3,7 @@
 from django.urls import path
 
 from inbox.views import (
+    automatic,
     compose,
     conversation,
     lists,
@@ -70,6 +71,11 @@ urlpatterns = [
     path("inbox/tags/<id:tag_id>/", rules.tag_edit, name="tag_edit"),
     path("mailboxes/", mailboxes.mailbox_list, name="mailboxes"),
     path("mailboxes/<id:mailbox_id>/", mailboxes.mailbox_edit, name="mailbox_edit"),
+    path(
+        "mailboxes/<id:mailbox_id>/automatic/",
+        automatic.mailbox_automatic,
+        name="mailbox_automatic",
+    ),
     path("mailboxes/<id:mailbox_id>/delete/", mailboxes.mailbox_delete, name="mailbox_delete"),
     path(
         "mailboxes/<id:mailbox_id>/oauth/disconnect/",
@@ -102,4 +108,6 @@ urlpatterns = [
         name="saved_reply_delete",
     ),
     path("saved-replies/add/", saved_replies.saved_reply_add, name="saved_reply_add"),
+    # Public: the rating links of the closing mail (a signed token, no account).
+    path("satisfaction/<str:token>/", automatic.satisfaction, name="satisfaction"),
 ]

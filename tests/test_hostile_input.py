@@ -26,7 +26,7 @@ from django.utils.datastructures import MultiValueDict
 from accounts import services
 from tests.factories import UserFactory
 from tests.parts.stripe_fake import stripe_fake  # noqa: F401  (the fixture)
-from tests.test_isolation import OBJECTS
+from tests.test_isolation import API_OBJECTS, OBJECTS
 from tests.test_isolation import ctx as ctx  # the fixture, reused
 from tests.urlwalk import Route, walk_urls
 from trupeo.params import MAX_ID, parse_id, parse_moment
@@ -67,7 +67,7 @@ QUERY_NAMES = {
     "view", "mailbox", "tag", "q", "after", "before", "v", "stamp", "download", "images",
     "seen", "part", "draft", "joined", "sent", "subject", "version", "code", "state", "error",
     "error_description", "scope", "next", "email", "process", "o", "p", "e", "all", "_popup",
-    "_to_field", "_changelist_filters", "id", "pk", "session_id",
+    "_to_field", "_changelist_filters", "id", "pk", "session_id", "cursor", "rating",
 }  # fmt: skip
 # Form field names read by the code (grep request.POST and the forms); the page's own form
 # fields are added to these as they are found.
@@ -82,7 +82,8 @@ FORM_NAMES = {
     "smtp_host", "smtp_port", "smtp_username", "smtp_password", "smtp_security", "save_anyway",
     "login", "password", "password1", "password2", "oldpassword", "remember", "code", "key",
     "token", "version", "right", "workspace", "received_at", "requester_name",
-    "requester_email", "_selected_action", "index", "select_across", "post",
+    "requester_email", "_selected_action", "index", "select_across", "post", "rating",
+    "comment", "template_fr", "template_en", "expected_reply_hours", "auto_language",
 }  # fmt: skip
 
 # Views that branch on a field: each branch is walked with every other field hostile.
@@ -170,6 +171,24 @@ def _client(user=None, who="anonymous") -> Client:
     return client
 
 
+def _token_client(user, who: str) -> Client:
+    """A REST API client with a read-write token of the user's workspace (api/)."""
+    from api.tokens import token_create
+
+    created = token_create(
+        workspace=user.memberships.get().workspace,
+        created_by=user,
+        name=who,
+        role="admin",
+        scope="write",
+    )
+    client = Client(
+        raise_request_exception=True, headers={"authorization": f"Bearer {created.secret}"}
+    )
+    client.who = who
+    return client
+
+
 @pytest.fixture
 def cast(ctx, alice, bob, charlie):
     ctx["invitation_token"] = services.invitation_token(ctx["invitation"])
@@ -181,6 +200,11 @@ def cast(ctx, alice, bob, charlie):
             (_client(charlie, "charlie"), [FEW[0], NUL]),
             (_client(), [FEW[0], NUL]),
         ],
+        # The API answers tokens only: they walk its routes (the session clients get 401s).
+        "api_clients": [
+            (_token_client(alice, "alice-token"), HOSTILE),
+            (_token_client(charlie, "charlie-token"), FEW),
+        ],
     }
 
 
@@ -188,9 +212,12 @@ def _real_path(route: Route, world) -> str | None:
     """The route with alice's own objects in its parameters (None: no such object known)."""
     if not route.params:
         return route.path()
-    if route.name in OBJECTS:
+    if route.name in OBJECTS and "api" not in route.namespaces:
         (param,) = route.params
         return route.path(**{param: str(OBJECTS[route.name](world))})
+    if route.name in API_OBJECTS and "api" in route.namespaces:
+        (param,) = route.params
+        return route.path(**{param: str(API_OBJECTS[route.name](world))})
     if route.name == "invitation_accept":
         return route.path(token=world["invitation_token"])
     if route.name in ("oauth_connect", "oauth_callback"):
@@ -323,14 +350,52 @@ def test_hostile_input_never_gives_a_5xx(route, cast, staff_client, monkeypatch)
     clients = cast["clients"]
     if "admin" in route.namespaces:
         clients = [*clients, (staff_client, FEW)]
+    if "api" in route.namespaces:
+        clients = [*clients, *cast["api_clients"]]
     for client, values in clients:
         if real is not None:
-            _walk_one(walk, client, values, real, route, alone=client.who == "alice")
+            alone = client.who in ("alice", "alice-token")
+            _walk_one(walk, client, values, real, route, alone=alone)
         # A hostile id stops at the URL resolver: who asks matters only for signed-in or not.
-        for path in _hostile_paths(route) if client.who in ("alice", "anonymous") else ():
+        for path in (
+            _hostile_paths(route) if client.who in ("alice", "anonymous", "alice-token") else ()
+        ):
             walk.check(client, "get", path)
             walk.check(client, "post", path, {"action": "delete"})
     assert walk.seen > 0
+
+
+# The fields the API's JSON bodies read (api/schemas.py), and values of every wrong type.
+API_FIELDS = [
+    "assignee", "status", "add", "remove", "body", "kind", "to", "cc", "bcc", "subject",
+    "message_id", "seen", "confirm_recipients",
+]  # fmt: skip
+WRONG_TYPES = [None, True, 0, -1, 2**64, 1.5, [], {}, [NUL], {"a": NUL}, ["x"] * 5000, [[[]]]]
+
+
+def _api_writes() -> list[Route]:
+    return [r for r in walk_urls() if "api" in r.namespaces and r.name in API_WRITES]
+
+
+API_WRITES = {
+    "api_conversation_assign", "api_conversation_status", "api_conversation_tags",
+    "api_conversation_notes", "api_conversation_replies",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("route", _api_writes(), ids=_route_id)
+def test_hostile_json_fields_never_give_a_5xx(route, cast, monkeypatch):
+    import json
+
+    walk = Walk(monkeypatch, cast["ctx"])
+    client, _values = cast["api_clients"][0]
+    path = _real_path(route, cast["ctx"])
+    for value in [*HOSTILE, *WRONG_TYPES]:
+        body = json.dumps(dict.fromkeys(API_FIELDS, value))
+        walk.check(client, "post", path, body, **_JSON)
+        for name in API_FIELDS:
+            walk.check(client, "post", path, json.dumps({name: value}), **_JSON)
+            walk.check(client, "post", path, json.dumps({name: [value]}), **_JSON)
 
 
 @pytest.fixture

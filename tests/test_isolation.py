@@ -11,7 +11,7 @@ from accounts import services
 from accounts.models import Invitation, Membership, Role
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.mailboxes import mailbox_create
-from inbox.models import Attachment, Conversation, FolderRole, Mailbox, SyncState
+from inbox.models import Attachment, Conversation, FolderRole, Mailbox, Note, Outgoing, SyncState
 from tests.urlwalk import walk_urls
 
 # URL names that take an id, and how to find alice's object for each.
@@ -22,6 +22,7 @@ OBJECTS = {
     "conversation_live": lambda ctx: ctx["conversation"].pk,
     "tag_edit": lambda ctx: _alice_tag(ctx).pk,
     "mailbox_rules": lambda ctx: ctx["mailbox"].pk,
+    "mailbox_automatic": lambda ctx: ctx["mailbox"].pk,
     "rule_edit": lambda ctx: _alice_rule(ctx).pk,
     "message_html": lambda ctx: ctx["conversation"].messages.first().pk,
     "invitation_revoke": lambda ctx: ctx["invitation"].pk,
@@ -57,7 +58,48 @@ OBJECTS = {
     "webhook_enable": lambda ctx: _alice_webhook(ctx).pk,
     "webhook_ping": lambda ctx: _alice_webhook(ctx).pk,
     "webhook_secret": lambda ctx: _alice_webhook(ctx).pk,
+    "api_token_revoke": lambda ctx: _alice_token(ctx).pk,
 }
+
+# The REST API's URL names that take an id (namespace "api"): charlie's token asks for alice's.
+API_OBJECTS = {
+    "api_conversation": lambda ctx: ctx["conversation"].pk,
+    "api_conversation_contacts": lambda ctx: ctx["conversation"].pk,
+    "api_conversation_assign": lambda ctx: ctx["conversation"].pk,
+    "api_conversation_status": lambda ctx: ctx["conversation"].pk,
+    "api_conversation_tags": lambda ctx: ctx["conversation"].pk,
+    "api_conversation_notes": lambda ctx: ctx["conversation"].pk,
+    "api_conversation_replies": lambda ctx: ctx["conversation"].pk,
+    "api_reply": lambda ctx: _alice_reply(ctx).pk,
+}
+# A body each write operation accepts, so the 404 comes from the object, not the input.
+API_BODIES = {
+    "api_conversation_assign": {"assignee": None},
+    "api_conversation_status": {"status": "spam"},
+    "api_conversation_tags": {"add": ["Charlie"]},
+    "api_conversation_notes": {"body": "charlie was here"},
+    "api_conversation_replies": {"body": "charlie was here", "confirm_recipients": True},
+}
+
+
+def _alice_token(ctx):
+    from api.tokens import token_create
+
+    return token_create(
+        workspace=ctx["workspace"],
+        created_by=ctx["workspace"].memberships.get(role="owner").user,
+        name="CRM",
+        role="agent",
+        scope="read",
+    ).token
+
+
+def _alice_reply(ctx):
+    from inbox.mail.sending import outgoing_queue, outgoing_update
+
+    draft = _alice_draft(ctx)
+    outgoing_update(outgoing=draft, to=["parent@example.fr"], body="Bien reçu.")
+    return outgoing_queue(outgoing=draft)
 
 
 def _alice_receipt(ctx):
@@ -144,8 +186,10 @@ EXEMPT_NAMESPACES = ("admin",)
 EXEMPT_PREFIXES = ("allauth.", "django.")
 
 
-def _our_patterns_with_ids():
+def _our_patterns_with_ids(*, api: bool = False):
     for route in walk_urls():
+        if ("api" in route.namespaces) != api:
+            continue
         if set(route.namespaces) & set(EXEMPT_NAMESPACES):
             continue
         if any(module.startswith(EXEMPT_PREFIXES) for module in route.modules):
@@ -158,6 +202,9 @@ def test_every_url_with_an_id_is_covered():
     names = set(_our_patterns_with_ids())
     assert names, "no URL with an id found: the walk is broken"
     assert names <= set(OBJECTS), f"add these to OBJECTS: {sorted(names - set(OBJECTS))}"
+    api = set(_our_patterns_with_ids(api=True))
+    assert api, "no API URL with an id found: the walk is broken"
+    assert api <= set(API_OBJECTS), f"add these to API_OBJECTS: {sorted(api - set(API_OBJECTS))}"
 
 
 PARENT_MAIL = (
@@ -222,3 +269,57 @@ def test_charlie_gets_404(name, method, ctx, charlie_client):
         ctx["conversation"].status,
         ctx["conversation"].assignee_id,
     )
+
+
+def _token_client(user, *, scope="write"):
+    from django.test import Client
+
+    from api.tokens import token_create
+
+    created = token_create(
+        workspace=user.memberships.get().workspace,
+        created_by=user,
+        name="isolation",
+        role="admin",
+        scope=scope,
+    )
+    return Client(headers={"authorization": f"Bearer {created.secret}"})
+
+
+def _unchanged(ctx) -> None:
+
+    conversation = Conversation.objects.get(pk=ctx["conversation"].pk)
+    assert (conversation.status, conversation.assignee_id) == (
+        ctx["conversation"].status,
+        ctx["conversation"].assignee_id,
+    )
+    assert not conversation.tags.exists() and not Note.objects.exists()
+    assert not Outgoing.objects.exclude(author=ctx["workspace"].memberships.get(role="owner").user)
+
+
+@pytest.mark.parametrize("name", sorted(API_OBJECTS))
+def test_charlies_token_gets_404_on_alices_objects(name, ctx, charlie):
+    import json
+
+    client = _token_client(charlie)
+    url = reverse(f"api:{name}", args=[API_OBJECTS[name](ctx)])
+    sent_before = set(Outgoing.objects.values_list("pk", "state"))
+    response = client.get(url)
+    if name in API_BODIES:
+        assert response.status_code == 405, f"GET {url} gave {response.status_code}"
+        response = client.post(url, json.dumps(API_BODIES[name]), content_type="application/json")
+    assert response.status_code == 404, f"{url} gave {response.status_code}"
+    assert response.json()["error"]["code"] == "not_found"
+    _unchanged(ctx)
+    assert set(Outgoing.objects.values_list("pk", "state")) == sent_before
+
+
+@pytest.mark.parametrize("name", sorted(API_BODIES))
+def test_alices_read_token_gets_403_on_her_own_objects(name, ctx, alice):
+    import json
+
+    client = _token_client(alice, scope="read")
+    url = reverse(f"api:{name}", args=[API_OBJECTS[name](ctx)])
+    response = client.post(url, json.dumps(API_BODIES[name]), content_type="application/json")
+    assert response.status_code == 403
+    _unchanged(ctx)

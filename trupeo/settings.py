@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "billing",
     "privacy",
     "webhooks",
+    "api",
+    # Django Ninja's static files: the API docs page's Swagger UI, served by us (no CDN).
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -413,6 +416,10 @@ if not 1 <= TRUPEO_CONSENT_LIFETIME_DAYS <= 390:
     )
 
 INVITATION_MAX_AGE_DAYS = 7
+
+# REST API (api/): requests allowed per token in each window of seconds (api.auth).
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 600)
+API_RATE_WINDOW = env_int("API_RATE_WINDOW", 60)
 
 # Privacy: sign-in logs (IP address, browser) are kept this many days (a year: the LCEN
 # retention of connection data), encrypted backups 30 days (the policy's promise), and the

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from api import v1 as api_v1
 from trupeo.admin_guard import guard_admin_views
 
 # Django admin logs in through allauth (rate limits, MFA) rather than its own form.
@@ -34,4 +35,12 @@ urlpatterns = [
     path("", include("inbox.urls")),
     path("", include("webhooks.urls")),
     path("billing/", include("billing.urls")),
+    path("api/v1/", api_v1.urls()),
+    path("", include("api.urls")),
 ]
+
+# JSON errors under /api/, the usual pages elsewhere (api.errors).
+handler400 = "api.errors.bad_request"
+handler403 = "api.errors.permission_denied"
+handler404 = "api.errors.page_not_found"
+handler500 = "api.errors.server_error"

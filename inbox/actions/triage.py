@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from accounts.keys import keys_for
 from accounts.models import Membership, User
 from inbox.actions import notifications
+from inbox.actions.automatic import requester_notify_closed
 from inbox.inbox_version import workspace_touched
 from inbox.mail.sealing import note_row
 from inbox.models import Activity, ActivityKind, Conversation, Note, NotificationKind, Status
@@ -52,6 +53,8 @@ def conversation_set_status(*, conversation: Conversation, status: str, actor: U
     )
     conversation.status, conversation.closed_at = status, closed_at
     record(conversation, actor, ActivityKind.STATUS, status=status)
+    if status == Status.CLOSED:
+        requester_notify_closed(conversation=conversation)  # when the mailbox asks for it
 
 
 @transaction.atomic

@@ -364,6 +364,11 @@ def compose_message(
     msg["Subject"] = _CONTROL.sub(" ", subject or "").strip()
     msg["Date"] = format_datetime(timezone.localtime(date))
     msg["Message-ID"] = message_id
+    if kind == OutgoingKind.AUTO:
+        # RFC 3834: an automatic answer says so, and nothing automatic answers it back;
+        # Exchange's own responders read the second header.
+        msg["Auto-Submitted"] = "auto-replied"
+        msg["X-Auto-Response-Suppress"] = "All"
     if original is not None and kind != OutgoingKind.NEW:
         if original.message_id and kind != OutgoingKind.FORWARD:
             msg["In-Reply-To"] = original.message_id

@@ -329,6 +329,9 @@ def _message_row(
         has_parse_problems=bool(p.parse_problems),
         search_tokens=ready.tokens,
         raw_digest=digest,
+        is_auto_reply=p.auto.is_auto_reply,
+        is_bulk=p.auto.is_bulk,
+        no_autoreply_reason=p.auto.reason,
     )
 
 
@@ -471,6 +474,10 @@ def _conversation_add(
         )
     if received_at < conversation.last_message_at and is_reply_to_existing:
         return False  # an older message found late (initial sync): the summary stays on the newest
+    if direction == Direction.INBOUND and is_reply_to_existing and p.auto.is_auto_reply:
+        # An out-of-office answering us: filed in the conversation, but it is not the customer
+        # writing again: no reopening, no wake-up, and the clocks (last message) stay put.
+        return False
     conversation.last_message_at = received_at
     summary["snippet"] = p.snippet
     # A customer writing again brings a closed, pending or snoozed conversation back.

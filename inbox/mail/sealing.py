@@ -63,6 +63,10 @@ def outgoing_row(outgoing_id: int) -> str:
     return f"outgoing:{outgoing_id}"
 
 
+def satisfaction_row(rating_id: int) -> str:
+    return f"satisfaction:{rating_id}"
+
+
 def seal_json(keys: WorkspaceKeys, value: Any, *, field: str, row: str) -> bytes:
     data = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
     return keys.seal(data, field=field, row=row)

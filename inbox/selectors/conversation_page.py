@@ -141,6 +141,7 @@ class MessageView:
     attachments: list[dict]
     has_html: bool
     has_remote_images: bool = False
+    is_auto_reply: bool = False  # an out-of-office or other automatic answer (a badge)
 
     @property
     def sender_address(self) -> str:
@@ -181,6 +182,7 @@ def message_view(keys: WorkspaceKeys, message: Message) -> MessageView:
         has_html=message.html_sealed is not None,
         has_remote_images=message.html_sealed is not None
         and bool(_REMOTE_SRC.search(_safe_html(keys, message, row))),
+        is_auto_reply=message.is_auto_reply,
     )
 
 

@@ -25,6 +25,7 @@ from inbox.selectors.conversation_page import (
     trail,
     trusted_senders,
 )
+from inbox.selectors.satisfaction import conversation_rating
 from inbox.selectors.tags import tags_listed
 from trupeo.storage import open_sealed
 
@@ -71,6 +72,7 @@ def conversation_context(request: WorkspaceRequest, conversation: Conversation) 
         "statuses": [Status.OPEN, Status.PENDING, Status.CLOSED, Status.SPAM],
         "snooze_presets": PRESETS,
         "stamp": conversation_stamp(conversation),
+        "satisfaction": conversation_rating(keys, conversation),
         "is_snoozed": bool(
             conversation.snoozed_until and conversation.snoozed_until > timezone.now()
         ),

@@ -68,7 +68,7 @@ class Command(BaseCommand):
                     workspace=workspace, email=email, role=Role.OWNER, invited_by=None
                 )
                 self.stdout.write(f"Invitation sent to {email}. The link, valid 7 days:")
-                self.stdout.write(services.invitation_url(invitation))
+                self.stdout.write(invitation.link)
             version = settings.TRUPEO_DPA_VERSION
             processor_terms_accepted.send(
                 sender=Workspace,

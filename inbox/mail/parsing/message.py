@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO, NamedTuple
 
+from inbox.mail.auto_submitted import AutoFacts
+
 
 class Address(NamedTuple):
     """A mailbox: display name as written, address lower-cased for matching."""
@@ -57,6 +59,8 @@ class ParsedMessage:
     snippet: str
     parse_problems: tuple[str, ...]
     parser: str  # "fast", "tolerant" (stdlib fallback) or "none" (nothing readable)
+    # What the headers say about answering it automatically (flags only, no content).
+    auto: AutoFacts = field(default_factory=AutoFacts)
 
     @property
     def has_attachments(self) -> bool:

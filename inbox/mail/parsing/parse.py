@@ -7,6 +7,7 @@ import re
 import traceback
 from email import errors as email_errors
 
+from inbox.mail.auto_submitted import AutoFacts, auto_facts
 from inbox.mail.parsing.body import Body
 from inbox.mail.parsing.header_repair import repair_header_block
 from inbox.mail.parsing.headers import Headers, RawHeaders, read_headers
@@ -53,14 +54,23 @@ def _parse(raw: bytes) -> ParsedMessage:
     if not header_msg.keys():
         # Not an email at all: keep nothing that could be mistaken for content.
         return _empty_message([NOT_AN_EMAIL])
-    headers = read_headers(RawHeaders(header_msg), problems)
+    raw_headers = RawHeaders(header_msg)
+    headers = read_headers(raw_headers, problems)
     body = Body(problems)
     if tree is not None:
         body.collect(tree, raw)
-    return _assemble(headers, body, problems, parser)
+    auto = auto_facts(
+        raw_headers.all,
+        sender=headers.from_.address if headers.from_ else "",
+        subject=headers.subject,
+        content_type=raw_headers.first("Content-Type"),
+    )
+    return _assemble(headers, body, problems, parser, auto)
 
 
-def _assemble(headers: Headers, body: Body, problems: Problems, parser: str) -> ParsedMessage:
+def _assemble(
+    headers: Headers, body: Body, problems: Problems, parser: str, auto: AutoFacts
+) -> ParsedMessage:
     html = body.html.strip() if body.html else ""
     text, text_from_html = body.text, False
     if not text.strip() and html:
@@ -84,6 +94,7 @@ def _assemble(headers: Headers, body: Body, problems: Problems, parser: str) -> 
         snippet=make_snippet(text),
         parse_problems=problems.as_tuple(),
         parser=parser,
+        auto=auto,
     )
 
 

@@ -1,0 +1,269 @@
+"""Conversations, read: the lists and searches of the inbox, one conversation with its
+messages and notes decrypted, and the people who took part in it.
+
+The same selectors as the pages (inbox.selectors): the same lists, search operators, keyset
+pages and decryption, scoped to the token's workspace by `accounts.access`."""
+
+from django.core.exceptions import BadRequest
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from accounts.access import get_in_workspace, in_workspace
+from accounts.keys import keys_for
+from accounts.models import User
+from api import schemas
+from api.cursor import cursor_decode, cursor_encode
+from api.errors import ApiError
+from inbox.actions.compose import seen_marker
+from inbox.mail.sealing import open_json, stored_message_row
+from inbox.models import Conversation, ConversationRead, ConversationTag, Message
+from inbox.selectors.conversation_list import (
+    LISTS,
+    conversations_listed,
+    conversations_narrowed,
+    conversations_page,
+)
+from inbox.selectors.conversation_page import (
+    confirmed,
+    conversation_rows,
+    for_page,
+    message_view,
+    trail,
+)
+from inbox.selectors.mailboxes import mailboxes_listed
+from inbox.selectors.search_query import parse_query, search_conversations
+from inbox.selectors.tags import tags_by_conversation, tags_listed, workspace_tags
+
+router = Router(tags=["conversations"])
+
+
+class ListFilters(Schema):
+    view: str = Field(
+        default="open",
+        max_length=20,
+        description="One of the inbox's lists: " + ", ".join(LISTS) + ". Ignored with `q`.",
+    )
+    q: str = Field(
+        default="",
+        max_length=1000,
+        description="A search, with the inbox's operators: from:, to:, subject:, tag:, "
+        "is:open|pending|closed|snoozed, assignee:me|<name>, mailbox:<address>, "
+        "before:/after:YYYY-MM-DD, has:attachment, and words.",
+    )
+    mailbox: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    tag: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    cursor: str | None = Field(default=None, max_length=64)
+
+
+def _member(user: User | None) -> schemas.Member | None:
+    if user is None:
+        return None
+    return schemas.Member(id=user.pk, name=user.display_name, email=user.email)
+
+
+def _summaries(keys, page: list[Conversation], workspace, user) -> list[dict]:
+    ids = [c.pk for c in page]
+    tags = {t.id: t for t in tags_listed(workspace)}
+    by_conversation = tags_by_conversation(ids, tags)
+    read = {c.pk: c.read_at for c in page if getattr(c, "read_at", None) is not None}
+    rows = conversation_rows(keys, page, tags=by_conversation, read=read)
+    return [
+        {
+            "id": row.id,
+            "subject": row.subject,
+            "contact": {"name": row.name, "address": row.address},
+            "snippet": row.snippet,
+            "status": row.status,
+            "assignee": _member(c.assignee) if c.assignee_id else None,
+            "mailbox_id": c.mailbox_id,
+            "tags": [{"id": t.id, "name": t.name, "color": t.color} for t in row.tags],
+            "message_count": row.message_count,
+            "has_attachments": row.has_attachments,
+            "unread": row.unread,
+            "last_message_at": row.last_message_at,
+            "snoozed_until": row.snoozed_until,
+        }
+        for row, c in zip(rows, page, strict=True)
+    ]
+
+
+@router.get(
+    "/conversations",
+    response=schemas.ConversationPage,
+    url_name="api_conversations",
+    summary="List or search conversations",
+)
+def conversation_list(request: HttpRequest, filters: Query[ListFilters]):
+    """A page of 50, newest first. Follow `next_cursor` for the next; a conversation that
+    arrives meanwhile never shifts the pages (the cursor is a position, not an offset)."""
+    workspace, user = request.workspace, request.user
+    if filters.view not in LISTS:
+        raise ApiError(
+            422, _("Unknown list: choose one of %(lists)s.") % {"lists": ", ".join(LISTS)}
+        )
+    mailbox = tag = None
+    if filters.mailbox is not None:
+        mailbox = next((m for m in mailboxes_listed(workspace) if m.pk == filters.mailbox), None)
+        if mailbox is None:
+            raise ApiError(404, _("No such mailbox in this workspace."))
+    if filters.tag is not None:
+        tag = next((t for t in tags_listed(workspace) if t.id == filters.tag), None)
+        if tag is None:
+            raise ApiError(404, _("No such tag in this workspace."))
+    keys = keys_for(workspace)
+    q = filters.q.strip()
+    if "\x00" in q:
+        raise ApiError(400, _("The search contains a NUL character."))
+    query = None
+    conversations = in_workspace(request, Conversation)
+    if q:
+        query = parse_query(q, keys=keys, workspace=workspace, user=user)
+        qs = search_conversations(query, conversations)
+    else:
+        qs = conversations_listed(conversations, listed=filters.view, user=user, now=timezone.now())
+    try:
+        page, next_cursor = conversations_page(
+            conversations_narrowed(qs, mailbox=mailbox, tag=tag),
+            user=user,
+            after=cursor_decode(filters.cursor),
+        )
+    except BadRequest:
+        raise ApiError(400, _("This cursor is not one the API gave."), code="bad_cursor") from None
+    if query is not None:
+        page = confirmed(query, keys, page)
+    return {
+        "conversations": _summaries(keys, page, workspace, user),
+        "next_cursor": cursor_encode(next_cursor),
+    }
+
+
+def _conversation(request: HttpRequest, conversation_id: int) -> Conversation:
+    conversation = get_in_workspace(request, for_page(request.user), pk=conversation_id)
+    conversation.read_at = (
+        ConversationRead.objects.filter(conversation=conversation, user=request.user)
+        .values_list("read_at", flat=True)
+        .first()
+    )
+    return conversation
+
+
+def summary_of(request: HttpRequest, conversation_id: int) -> dict:
+    """One conversation as the list shows it (what the write operations answer with)."""
+    conversation = _conversation(request, conversation_id)
+    keys = keys_for(request.workspace)
+    return _summaries(keys, [conversation], request.workspace, request.user)[0]
+
+
+@router.get(
+    "/conversations/{id:conversation_id}",
+    response=schemas.ConversationDetail,
+    url_name="api_conversation",
+    summary="One conversation, with its messages and notes",
+)
+def conversation_detail(request: HttpRequest, conversation_id: int):
+    conversation = _conversation(request, conversation_id)
+    keys = keys_for(request.workspace)
+    [summary] = _summaries(keys, [conversation], request.workspace, request.user)
+    mails = (
+        Message.objects.filter(conversation=conversation)
+        .prefetch_related("attachments")
+        .order_by("received_at", "id")
+    )
+    messages = []
+    for mail in mails:
+        view = message_view(keys, mail)
+        messages.append(
+            {
+                "id": view.id,
+                "direction": view.direction,
+                "subject": view.subject,
+                "sender": {
+                    "name": view.sender.get("name") or "",
+                    "address": view.sender_address,
+                },
+                "to": [_person(p) for p in view.to],
+                "cc": [_person(p) for p in view.cc],
+                "date": view.date,
+                "text": view.text,
+                "attachments": [
+                    {
+                        "id": a["id"],
+                        "filename": a["filename"],
+                        "size": a["size"],
+                        "is_inline": a["is_inline"],
+                    }
+                    for a in view.attachments
+                ],
+            }
+        )
+    notes = [
+        {"author": item.actor, "created_at": item.when, "body": item.text}
+        for item in trail(keys, conversation)
+        if item.kind == "note_body"
+    ]
+    return {
+        **summary,
+        "messages": messages,
+        "notes": notes,
+        "seen": seen_marker(conversation),
+    }
+
+
+def _person(value: dict) -> dict:
+    return {"name": value.get("name") or "", "address": value.get("address") or ""}
+
+
+@router.get(
+    "/conversations/{id:conversation_id}/contacts",
+    response=list[schemas.Contact],
+    url_name="api_conversation_contacts",
+    summary="The people who took part in a conversation",
+)
+def conversation_contacts(request: HttpRequest, conversation_id: int):
+    """Everyone in the From, To, Cc and Reply-To of its messages, but the shared address
+    itself, with how they took part."""
+    conversation = get_in_workspace(
+        request, Conversation.objects.select_related("mailbox"), pk=conversation_id
+    )
+    keys = keys_for(request.workspace)
+    ours = conversation.mailbox.address.lower()
+    people: dict[str, dict] = {}
+    for message in Message.objects.filter(conversation=conversation).only(
+        "mailbox_id", "provider_key", "sealed_as", "envelope_sealed"
+    ):
+        row = stored_message_row(message)
+        envelope = open_json(keys, message.envelope_sealed, field="message.envelope", row=row)
+        seen_here: set[str] = set()
+        for role in ("from", "to", "cc", "reply_to"):
+            found = envelope.get(role) or []
+            for person in [found] if isinstance(found, dict) else found:
+                address = (person.get("address") or "").strip().lower()
+                if not address or address == ours:
+                    continue
+                entry = people.setdefault(
+                    address, {"name": "", "address": address, "roles": [], "messages": 0}
+                )
+                entry["name"] = entry["name"] or person.get("name") or ""
+                if role not in entry["roles"]:
+                    entry["roles"].append(role)
+                if address not in seen_here:
+                    entry["messages"] += 1
+                    seen_here.add(address)
+    return sorted(people.values(), key=lambda p: (-p["messages"], p["address"]))
+
+
+def conversation_tags(request: HttpRequest, conversation_id: int) -> list[dict]:
+    """The tags on a conversation, by name (what changing them answers)."""
+    conversation = get_in_workspace(request, Conversation, pk=conversation_id)
+    ids = set(
+        ConversationTag.objects.filter(conversation=conversation).values_list("tag_id", flat=True)
+    )
+    # Read fresh, not from the per-process list: a tag may have been made just now.
+    return [
+        {"id": t.id, "name": t.name, "color": t.color}
+        for t in workspace_tags(request.workspace)
+        if t.id in ids
+    ]
