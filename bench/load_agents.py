@@ -20,6 +20,9 @@ from locust import HttpUser, between, constant, events, task
 PLAN = json.loads(open(os.environ["TRUPEO_LOAD_PLAN"]).read())  # noqa: SIM115
 THINK = os.environ.get("TRUPEO_LOAD_THINK", "1") == "1"
 WRITES: Counter = Counter()  # writes the server confirmed, by kind, for the lost-write check
+# (conversation, assignee) of each confirmed assignment: assigning the person already
+# assigned changes nothing and records nothing, so the check is per pair, not a count.
+ASSIGNED: list[tuple[int, int]] = []
 
 _MORE = re.compile(r'href="([^"]*[?&](?:amp;)?after=[^"]*)"')
 _DRAFT = re.compile(r'action="/inbox/drafts/(\d+)/send/"')
@@ -78,6 +81,7 @@ class Agent(HttpUser):
         response = self._post(f"/inbox/c/{conversation}/triage/", data, "assign")
         if response.status_code == 200:
             WRITES["assignments"] += 1
+            ASSIGNED.append((conversation, assignee))
 
     @task(2)
     def reply(self) -> None:
@@ -103,4 +107,4 @@ class Agent(HttpUser):
 @events.quitting.add_listener
 def _report_writes(environment, **kwargs) -> None:
     with open(os.environ["TRUPEO_LOAD_WRITES"], "w") as out:
-        json.dump(dict(WRITES), out)
+        json.dump({**WRITES, "assigned": ASSIGNED}, out)
