@@ -14,6 +14,7 @@ import os
 import random
 import re
 from collections import Counter
+from urllib.parse import urljoin
 
 from locust import HttpUser, between, constant, events, task
 
@@ -53,8 +54,8 @@ class Agent(HttpUser):
         response = self.client.get(view, name="list")
         self.client.get("/inbox/counts/", headers=_HTMX, name="counts")
         more = _MORE.search(response.text or "") if random.random() < 0.3 else None
-        if more:
-            self.client.get(html.unescape(more.group(1)), name="list, next page")
+        if more:  # the link is relative ("?view=…&after=…"): resolved as the browser does
+            self.client.get(urljoin(view, html.unescape(more.group(1))), name="list, next page")
 
     @task(10)
     def conversation(self) -> None:
