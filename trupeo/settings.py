@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "inbox",
     "billing",
     "privacy",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -219,6 +220,10 @@ CELERY_BEAT_SCHEDULE = {
     # Trials and grace periods end on their own, without a Stripe event.
     "billing-access": {"task": "billing.tasks.access_refresh_all", "schedule": 900.0},
     "wake-snoozed": {"task": "inbox.tasks.wake_snoozed", "schedule": 30.0},
+    # Requester portal: erasure requests followed (admins reminded, requester told), spent
+    # sign-in links and ended sessions deleted.
+    "portal-erasures": {"task": "portal.tasks.follow_erasures", "schedule": 3600.0},
+    "portal-purge-signin": {"task": "portal.tasks.purge_signin_links", "schedule": 3600.0},
 }
 
 AUTH_USER_MODEL = "accounts.User"

@@ -32,5 +32,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("privacy.gdpr.urls")),
     path("", include("inbox.urls")),
+    # The requester portal, /p/<workspace slug>/ (and its admin page under settings/).
+    path("", include("portal.urls")),
     path("billing/", include("billing.urls")),
 ]
