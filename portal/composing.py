@@ -3,7 +3,7 @@
 import mimetypes
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formataddr, format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 
 from django.utils import timezone
 

@@ -60,7 +60,7 @@ class PortalSettings(models.Model):
         """The colour as the page's style uses it: a value that is not #RRGGBB never reaches it."""
         try:
             COLOR(self.accent_color)
-        except Exception:  # noqa: BLE001 - any invalid value falls back
+        except Exception:
             return DEFAULT_ACCENT
         return self.accent_color
 

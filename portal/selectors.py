@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from django.core.exceptions import BadRequest
 from django.db.models import Q, QuerySet
 from django.http import Http404
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.keys import keys_for
 from accounts.models import Workspace
@@ -37,9 +37,9 @@ PAGE_SIZE = 25
 SCAN_LIMIT = PAGE_SIZE * 4
 
 STATUS_WORDS = {
-    Status.OPEN: _("Received"),
-    Status.PENDING: _("In progress"),
-    Status.CLOSED: _("Resolved"),
+    Status.OPEN: pgettext_lazy("a request on the portal", "Received"),
+    Status.PENDING: pgettext_lazy("a request on the portal", "In progress"),
+    Status.CLOSED: pgettext_lazy("a request on the portal", "Resolved"),
 }
 
 
