@@ -60,23 +60,44 @@ def school(box, alice):
     ingest(
         box,
         [
-            mail(sender=f"Parent Dupont <{PARENT}>", to=BOX, subject="Absence de Lucas",
-                 message_id="a1@example.fr", attachment=PDF),
-            mail(sender=f"Autre <{OTHER}>", to=BOX, subject="Inscription de Léa",
-                 message_id="b1@example.fr", body="Dossier de Léa."),
-            mail(sender=f"Spammeur <{PARENT}>", to=BOX, subject="Gagnez",
-                 message_id="s1@example.fr"),
+            mail(
+                sender=f"Parent Dupont <{PARENT}>",
+                to=BOX,
+                subject="Absence de Lucas",
+                message_id="a1@example.fr",
+                attachment=PDF,
+            ),
+            mail(
+                sender=f"Autre <{OTHER}>",
+                to=BOX,
+                subject="Inscription de Léa",
+                message_id="b1@example.fr",
+                body="Dossier de Léa.",
+            ),
+            mail(
+                sender=f"Spammeur <{PARENT}>", to=BOX, subject="Gagnez", message_id="s1@example.fr"
+            ),
         ],
     )
     ingest(
         box,
         [
-            mail(sender=BOX, to=PARENT, subject="Re: Absence de Lucas",
-                 message_id="a2@lycee-verne.fr", in_reply_to="a1@example.fr",
-                 body="Bien noté, merci."),
-            mail(sender=BOX, to=TEACHER, subject="Tr: Absence de Lucas",
-                 message_id="a3@lycee-verne.fr", in_reply_to="a1@example.fr",
-                 body="Secret interne: Lucas est souvent absent."),
+            mail(
+                sender=BOX,
+                to=PARENT,
+                subject="Re: Absence de Lucas",
+                message_id="a2@lycee-verne.fr",
+                in_reply_to="a1@example.fr",
+                body="Bien noté, merci.",
+            ),
+            mail(
+                sender=BOX,
+                to=TEACHER,
+                subject="Tr: Absence de Lucas",
+                message_id="a3@lycee-verne.fr",
+                in_reply_to="a1@example.fr",
+                body="Secret interne: Lucas est souvent absent.",
+            ),
         ],
         sent=True,
         key="sent",
