@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from inbox.models import Mailbox
 from portal.addresses import is_address, normalise
 from portal.models import COLOR, MAX_REMEMBER_DAYS
+from trupeo.params import parse_id
 
 MAX_FILES = 5
 MAX_FILE_SIZE = 10 * 1024 * 1024
@@ -85,17 +86,36 @@ class ProfileForm(forms.Form):
 # --- Admins ---------------------------------------------------------------------------------
 
 
+class MailboxField(forms.ModelChoiceField):
+    """A mailbox of the workspace by id; an id no database column holds is just invalid."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if parse_id(value) is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class MailboxesField(forms.ModelMultipleChoiceField):
+    def clean(self, value):
+        values = value if isinstance(value, list | tuple) else ([value] if value else [])
+        if any(parse_id(v) is None for v in values):
+            raise ValidationError(self.error_messages["invalid_list"], code="invalid_list")
+        return super().clean(value)
+
+
 _LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
 class PortalSettingsForm(forms.Form):
-    mailboxes = forms.ModelMultipleChoiceField(
+    mailboxes = MailboxesField(
         label=_("Mailboxes shown in the portal"),
         queryset=Mailbox.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
-    intake_mailbox = forms.ModelChoiceField(
+    intake_mailbox = MailboxField(
         label=_("New requests land in"), queryset=Mailbox.objects.none(), required=False
     )
     remember_days = forms.IntegerField(

@@ -189,16 +189,16 @@ def portal_signin_link(request: HttpRequest, workspace_slug: str, secret: str) -
     return _secured(response)
 
 
-@require_http_methods(["GET", "HEAD"])
 @requester_required(names_object=True)
+@require_http_methods(["GET", "HEAD"])
 def portal_conversation(request: PortalRequest, conversation_id: int) -> HttpResponse:
     view = conversation_for(request.viewer, conversation_id)
     context = _context(request, request.portal, viewer=request.viewer, view=view, form=ReplyForm())
     return render(request, "portal/conversation.html", context)
 
 
-@require_POST
 @requester_required(names_object=True)
+@require_POST
 def portal_reply(request: PortalRequest, conversation_id: int) -> HttpResponse:
     view = conversation_for(request.viewer, conversation_id)
     if not view.can_reply:
@@ -217,8 +217,8 @@ def portal_reply(request: PortalRequest, conversation_id: int) -> HttpResponse:
     return redirect("portal_conversation", request.portal.workspace.slug, conversation_id)
 
 
-@require_http_methods(["GET", "HEAD"])
 @requester_required(names_object=True)
+@require_http_methods(["GET", "HEAD"])
 def portal_attachment(request: PortalRequest, attachment_id: int) -> StreamingHttpResponse:
     """Always a download (never shown inline on our origin), decrypted as it streams."""
     attachment, meta = attachment_for(request.viewer, attachment_id)
@@ -300,8 +300,8 @@ def portal_profile(request: PortalRequest) -> HttpResponse:
     return render(request, "portal/profile.html", context, status=status)
 
 
-@require_POST
 @requester_required(names_object=True)
+@require_POST
 def portal_session_revoke(request: PortalRequest, session_id: int) -> HttpResponse:
     """A session of the same requester (same workspace, same address) only; else a 404."""
     viewer = request.viewer

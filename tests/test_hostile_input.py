@@ -180,8 +180,31 @@ def cast(ctx, alice, bob, charlie):
             (_client(bob, "bob"), FEW),
             (_client(charlie, "charlie"), [FEW[0], NUL]),
             (_client(), [FEW[0], NUL]),
+            (_requester(ctx), FEW),
         ],
     }
+
+
+def _requester(ctx) -> Client:
+    """The parent of alice's mail, signed in to alice's requester portal (no Django login)."""
+    from django.http import HttpResponse
+
+    from portal.actions import portal_enable
+    from portal.signin import cookie_name, session_start
+
+    portal_enable(workspace=ctx["workspace"])
+    response = HttpResponse()
+    session_start(
+        workspace=ctx["workspace"],
+        address="parent@example.fr",
+        remember=True,
+        device="hostile",
+        response=response,
+    )
+    client = _client(who="requester")
+    name = cookie_name(ctx["workspace"])
+    client.cookies[name] = response.cookies[name].value
+    return client
 
 
 def _real_path(route: Route, world) -> str | None:
@@ -189,8 +212,15 @@ def _real_path(route: Route, world) -> str | None:
     if not route.params:
         return route.path()
     if route.name in OBJECTS:
+        value = OBJECTS[route.name](world)
+        if isinstance(value, dict):  # every parameter by name (the portal's slug and id)
+            return route.path(**{param: str(v) for param, v in value.items()})
         (param,) = route.params
-        return route.path(**{param: str(OBJECTS[route.name](world))})
+        return route.path(**{param: str(value)})
+    if set(route.params) == {"workspace_slug"}:  # the requester portal's pages
+        return route.path(workspace_slug=world["workspace"].slug)
+    if route.name == "portal_signin_link":
+        return route.path(workspace_slug=world["workspace"].slug, secret="not-a-link")
     if route.name == "invitation_accept":
         return route.path(token=world["invitation_token"])
     if route.name in ("oauth_connect", "oauth_callback"):
@@ -325,7 +355,10 @@ def test_hostile_input_never_gives_a_5xx(route, cast, staff_client, monkeypatch)
         clients = [*clients, (staff_client, FEW)]
     for client, values in clients:
         if real is not None:
-            _walk_one(walk, client, values, real, route, alone=client.who == "alice")
+            alone = client.who == "alice" or (
+                client.who == "requester" and route.template.startswith("p/")
+            )
+            _walk_one(walk, client, values, real, route, alone=alone)
         # A hostile id stops at the URL resolver: who asks matters only for signed-in or not.
         for path in _hostile_paths(route) if client.who in ("alice", "anonymous") else ():
             walk.check(client, "get", path)
