@@ -65,10 +65,11 @@ def _portal(slug: str) -> PortalSettings:
 
 
 def _secured(response: HttpResponseBase, *, turnstile: bool = False) -> HttpResponseBase:
-    """Headers of every portal page: never cached, never indexed, no referrer (a sign-in link
-    must not leak), and the site's CSP (plus Turnstile's host on the sign-in form)."""
+    """Headers of every portal page: never cached, never indexed, and the site's CSP (plus
+    Turnstile's host on the sign-in form). The site's Referrer-Policy (same-origin) stays: a
+    sign-in link's URL never goes to another site, and "no-referrer" would make browsers send
+    `Origin: null`, which Django's CSRF check rightly refuses."""
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex, nofollow"
     if turnstile and turnstile_enabled():
         config = {name: list(values) for name, values in settings.SECURE_CSP.items()}

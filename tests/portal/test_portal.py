@@ -436,7 +436,7 @@ def test_portal_pages_carry_no_audience_tag_and_are_not_cached(
         assert "GTM-TEST123" not in page and "clarity" not in page.lower()
         assert "consent" not in page
         assert response["Cache-Control"] == "no-store"
-        assert response["Referrer-Policy"] == "no-referrer"
+        assert response["Referrer-Policy"] == "same-origin"
         assert "googletagmanager" not in response.get("Content-Security-Policy", "")
 
 
