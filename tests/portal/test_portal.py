@@ -481,3 +481,23 @@ def test_erasure_request_reaches_admins_and_the_requester_is_told(
     assert told.to == [PARENT] and "effacées" in told.body
     assert told.extra_headers["Auto-Submitted"] == "auto-generated"
     assert erasures_follow() == 0  # told once
+
+
+def test_portal_enable_command(workspace, box):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from inbox.mail.mailboxes import mailbox_create
+
+    second = mailbox_create(workspace=workspace, address="direction@lycee-verne.fr")
+    out = StringIO()
+    call_command("portal_enable", workspace.slug, "--mailbox", second.address, stdout=out)
+    assert f"/p/{workspace.slug}/" in out.getvalue()
+    row = PortalSettings.objects.get(workspace=workspace)
+    assert set(row.mailboxes.all()) == {box, second}
+    with pytest.raises(CommandError):
+        call_command("portal_enable", "nope")
+    with pytest.raises(CommandError):
+        call_command("portal_enable", workspace.slug, "--mailbox", "x@nowhere.fr")
