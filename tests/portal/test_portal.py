@@ -501,3 +501,27 @@ def test_portal_enable_command(workspace, box):
         call_command("portal_enable", "nope")
     with pytest.raises(CommandError):
         call_command("portal_enable", workspace.slug, "--mailbox", "x@nowhere.fr")
+
+
+def test_the_list_costs_the_same_queries_for_few_or_many_conversations(
+    parent_client, workspace, school, box
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            _home(parent_client, workspace)
+        return len(queries)
+
+    few = count()
+    ingest(
+        box,
+        [
+            mail(sender=PARENT, to=BOX, subject=f"Demande {n}", message_id=f"m{n}@example.fr")
+            for n in range(8)
+        ],
+        key="more",
+    )
+    assert "Demande 7" in _home(parent_client, workspace)
+    assert count() == few
