@@ -16,6 +16,7 @@ from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation, FolderRole, Status
 from portal.actions import portal_enable
+from tests.parts.turnstile_fake import turnstile  # noqa: F401  (the fixture)
 from tests.privacy_data.conftest import mail
 from trupeo.celery import app
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail as outbox
-from django.test import Client
+from django.test import Client, TestCase
 from django.utils import timezone
 
 from inbox.models import Attachment, Conversation, Direction, Message, Status
@@ -525,3 +525,22 @@ def test_the_list_costs_the_same_queries_for_few_or_many_conversations(
     )
     assert "Demande 7" in _home(parent_client, workspace)
     assert count() == few
+
+
+def test_turnstile_guards_the_sign_in_when_configured(client, workspace, school, turnstile):
+    page = client.get(f"/p/{workspace.slug}/")
+    assert "challenges.cloudflare.com" in page["Content-Security-Policy"]
+    assert 'class="cf-turnstile"' in page.content.decode()
+    refused = client.post(f"/p/{workspace.slug}/signin/", {"email": PARENT})
+    assert refused.status_code == 400 and not SignInLink.objects.exists()
+    token = turnstile.issue_token()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        passed = client.post(
+            f"/p/{workspace.slug}/signin/", {"email": PARENT, "cf-turnstile-response": token}
+        )
+    assert passed.status_code == 200 and [m.to for m in outbox.outbox] == [[PARENT]]
+    # A solved challenge is spent once.
+    again = client.post(
+        f"/p/{workspace.slug}/signin/", {"email": PARENT, "cf-turnstile-response": token}
+    )
+    assert again.status_code == 400
