@@ -11,9 +11,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import WorkspaceRequest, admin_required, get_in_workspace, writable
 from accounts.keys import keys_for
-from portal import actions
-from portal.forms import DelegationForm, PortalSettingsForm
-from portal.models import Delegation, PortalSettings
+from portal import actions, erasure
+from portal.forms import DelegationForm, ErasureAnswerForm, PortalSettingsForm
+from portal.models import Delegation, ErasureRequest, PortalSettings
 from portal.selectors import delegation_content
 
 
@@ -31,6 +31,8 @@ def _page(request: WorkspaceRequest, form, delegation_form, status: int = 200) -
         "delegations": _delegations(request),
         "portal_url": url,
         "row": PortalSettings.objects.filter(workspace=request.workspace).first(),
+        "erasures": erasure.erasures_open(workspace=request.workspace),
+        "answer_form": ErasureAnswerForm(),
     }
     return render(request, "portal/admin.html", context, status=status)
 
@@ -93,4 +95,26 @@ def portal_delegation_revoke(request: WorkspaceRequest, delegation_id: int) -> H
     delegation = get_in_workspace(request, Delegation, pk=delegation_id, revoked_at=None)
     actions.delegation_revoke(delegation=delegation)
     messages.success(request, _("Access was withdrawn."))
+    return redirect("portal_admin")
+
+
+@require_POST
+@admin_required
+@writable
+def portal_erasure_answer(request: WorkspaceRequest, erasure_id: int) -> HttpResponse:
+    """The workspace, controller of its requesters' data, answers an erasure request."""
+    row = get_in_workspace(
+        request, ErasureRequest.objects.select_related("gdpr_request"), pk=erasure_id
+    )
+    form = ErasureAnswerForm(request.POST)
+    if not form.is_valid() or not row.gdpr_request.is_open:
+        messages.error(request, _("Write the answer that was sent."))
+        return redirect("portal_admin")
+    erasure.erasure_answer(
+        erasure=row,
+        answer=form.cleaned_data["answer"],
+        refused=form.cleaned_data["refused"],
+        actor=request.user,
+    )
+    messages.success(request, _("The request is answered; the requester is told by email."))
     return redirect("portal_admin")

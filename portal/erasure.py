@@ -17,7 +17,7 @@ from portal import tasks
 from portal.mailing import portal_mail_send
 from portal.models import ErasureRequest
 from privacy.gdpr.requesters import requester, requests_of
-from privacy.gdpr.requests import gdpr_request_create
+from privacy.gdpr.requests import gdpr_request_answer, gdpr_request_create
 from privacy.models import OPEN_STATUSES, Right
 from trupeo.queueing import enqueue_on_commit
 
@@ -102,3 +102,21 @@ def erasures_follow(*, now=None) -> int:
             ErasureRequest.objects.filter(pk=erasure.pk).update(requester_told_at=now)
             sent += 1
     return sent
+
+
+def erasures_open(*, workspace: Workspace) -> list[dict]:
+    """The workspace's erasure requests still to answer, with the requester's address."""
+    rows = (
+        ErasureRequest.objects.filter(workspace=workspace, gdpr_request__status__in=OPEN_STATUSES)
+        .select_related("gdpr_request")
+        .order_by("gdpr_request__due_at")
+    )
+    return [{"row": row, "email": requester(row.gdpr_request)[1]} for row in rows]
+
+
+@transaction.atomic
+def erasure_answer(*, erasure: ErasureRequest, answer: str, refused: bool, actor) -> None:
+    """The admins answered (erased, or refused with the reason): the request is closed and the
+    requester is told by email."""
+    gdpr_request_answer(request=erasure.gdpr_request, answer=answer, refused=refused, actor=actor)
+    enqueue_on_commit(tasks.follow_erasures)

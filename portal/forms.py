@@ -162,3 +162,10 @@ class DelegationForm(forms.Form):
         if not is_address(target):
             raise ValidationError(_("Enter an address or a domain such as @example.fr."))
         return normalise(target)
+
+
+class ErasureAnswerForm(forms.Form):
+    answer = forms.CharField(
+        label=_("Answer sent to the requester"), widget=forms.Textarea, max_length=5000
+    )
+    refused = forms.BooleanField(label=_("Refused (say why in the answer)"), required=False)

@@ -50,4 +50,9 @@ urlpatterns = [
         admin_views.portal_delegation_revoke,
         name="portal_delegation_revoke",
     ),
+    path(
+        "settings/portal/erasures/<id:erasure_id>/answer/",
+        admin_views.portal_erasure_answer,
+        name="portal_erasure_answer",
+    ),
 ]

@@ -58,6 +58,7 @@ OBJECTS = {
         ctx, session_id=_alice_portal_session(ctx).pk
     ),
     "portal_delegation_revoke": lambda ctx: _alice_delegation(ctx).pk,
+    "portal_erasure_answer": lambda ctx: _alice_erasure(ctx).pk,
 }
 
 
@@ -88,6 +89,12 @@ def _alice_portal_session(ctx):
         device="test",
         response=HttpResponse(),
     )
+
+
+def _alice_erasure(ctx):
+    from portal.erasure import erasure_request
+
+    return erasure_request(workspace=ctx["workspace"], address="parent@example.fr", name="")
 
 
 def _alice_delegation(ctx):

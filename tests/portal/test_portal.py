@@ -462,7 +462,13 @@ def test_the_data_download_holds_their_messages_only(parent_client, workspace, s
 
 
 def test_erasure_request_reaches_admins_and_the_requester_is_told(
-    parent_client, workspace, school, django_capture_on_commit_callbacks
+    parent_client,
+    workspace,
+    school,
+    django_capture_on_commit_callbacks,
+    alice_client,
+    bob_client,
+    charlie_client,
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = parent_client.post(f"/p/{workspace.slug}/erasure/")
@@ -475,7 +481,15 @@ def test_erasure_request_reaches_admins_and_the_requester_is_told(
     parent_client.post(f"/p/{workspace.slug}/erasure/")
     assert GdprRequest.objects.count() == 1
     outbox.outbox.clear()
-    GdprRequest.objects.update(status=RequestStatus.ANSWERED, answer="Vos données sont effacées.")
+    # The workspace's admins answer it (bob, an agent, may not; charlie's workspace gets a 404).
+    erasure = ErasureRequest.objects.get()
+    url = f"/settings/portal/erasures/{erasure.pk}/answer/"
+    assert bob_client.post(url, {"answer": "non"}).status_code == 403
+    assert charlie_client.post(url, {"answer": "non"}).status_code == 404
+    assert PARENT in alice_client.get("/settings/portal/").content.decode()
+    response = alice_client.post(url, {"answer": "Vos données sont effacées."})
+    assert response.status_code == 302
+    assert GdprRequest.objects.get().status == RequestStatus.ANSWERED
     assert erasures_follow() == 1
     (told,) = outbox.outbox
     assert told.to == [PARENT] and "effacées" in told.body
