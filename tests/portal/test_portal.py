@@ -558,3 +558,36 @@ def test_turnstile_guards_the_sign_in_when_configured(client, workspace, school,
         f"/p/{workspace.slug}/signin/", {"email": PARENT, "cf-turnstile-response": token}
     )
     assert again.status_code == 400
+
+
+def test_nothing_of_the_requester_is_in_clear_in_the_database(
+    parent_client, workspace, school, alice, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+
+    parent_client.post(f"/p/{workspace.slug}/profile/", {"name": "Claire Dupont"})
+    parent_client.post(
+        f"/p/{workspace.slug}/c/{school['absence'].pk}/reply/", {"body": "Il revient lundi."}
+    )
+    delegation_create(
+        workspace=workspace,
+        delegate="papa@famille.fr",
+        target=PARENT,
+        can_reply=False,
+        created_by=alice,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        parent_client.post(f"/p/{workspace.slug}/erasure/")
+    chunks = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor):
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
+            for row in cursor.fetchall():
+                chunks += [
+                    bytes(v) if isinstance(v, memoryview | bytes) else str(v).encode()
+                    for v in row
+                    if v is not None
+                ]
+    everything = b"\n".join(chunks)
+    for needle in (PARENT, "Claire Dupont", "papa@famille.fr", "Il revient lundi"):
+        assert needle.encode() not in everything, needle
