@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "api",
     # Django Ninja's static files: the API docs page's Swagger UI, served by us (no CDN).
     "ninja",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -231,6 +232,10 @@ CELERY_BEAT_SCHEDULE = {
     # Trials and grace periods end on their own, without a Stripe event.
     "billing-access": {"task": "billing.tasks.access_refresh_all", "schedule": 900.0},
     "wake-snoozed": {"task": "inbox.tasks.wake_snoozed", "schedule": 30.0},
+    # Requester portal: erasure requests followed (admins reminded, requester told), spent
+    # sign-in links and ended sessions deleted.
+    "portal-erasures": {"task": "portal.tasks.follow_erasures", "schedule": 3600.0},
+    "portal-purge-signin": {"task": "portal.tasks.purge_signin_links", "schedule": 3600.0},
 }
 
 AUTH_USER_MODEL = "accounts.User"
