@@ -107,10 +107,15 @@ def fact_forget(*, workspace_id: int, conversation_id: int) -> None:
 
 @transaction.atomic
 def facts_refresh(
-    *, workspace_id: int, conversation_ids: Iterable[int], sent: Iterable[Message] = ()
+    *,
+    workspace_id: int,
+    conversation_ids: Iterable[int],
+    sent: Iterable[Message] = (),
+    authors: dict[int, int] | None = None,
 ) -> None:
     """Compute the facts of these conversations again; `sent`: outbound messages not yet
-    counted as replies. A conversation that no longer exists keeps its fact (retention)."""
+    counted as replies (`authors`: their authors by message id, when already known).
+    A conversation that no longer exists keeps its fact (retention)."""
     ids = sorted(set(conversation_ids))
     zone = workspace_zone(workspace_id)
     old_facts = {
@@ -123,7 +128,7 @@ def facts_refresh(
     old_replies = _replies_by_conversation(ids)
     for fact in old_facts.values():
         contribution_add(deltas, fact, old_replies.get(fact.conversation_id, []), sign=-1)
-    replies_record(workspace_id=workspace_id, messages=list(sent))
+    replies_record(workspace_id=workspace_id, messages=list(sent), authors=authors)
     _replies_repoint(ids)
     conversations = list(
         Conversation.objects.filter(workspace_id=workspace_id, pk__in=ids).values(
@@ -225,13 +230,18 @@ def _fact(
 # --- replies ------------------------------------------------------------------------------------
 
 
-def replies_record(*, workspace_id: int, messages: list[Message]) -> None:
+def replies_record(
+    *, workspace_id: int, messages: list[Message], authors: dict[int, int] | None = None
+) -> None:
     """Sent messages as replies; the author is the teammate whose outgoing it was (matched by
     the blind token of its Message-ID, as the sent copy is recognised)."""
     if not messages:
         return
-    tokens = {m.message_id_token for m in messages if m.message_id_token is not None}
-    authors = (
+    known = authors or {}
+    tokens = {
+        m.message_id_token for m in messages if m.message_id_token is not None and m.pk not in known
+    }
+    by_token = (
         dict(
             Outgoing.objects.filter(
                 workspace_id=workspace_id, message_id_token__in=tokens, author__isnull=False
@@ -246,7 +256,7 @@ def replies_record(*, workspace_id: int, messages: list[Message]) -> None:
                 workspace_id=workspace_id,
                 message_id=m.pk,
                 conversation_id=m.conversation_id,
-                author_id=authors.get(m.message_id_token),
+                author_id=known.get(m.pk) or by_token.get(m.message_id_token),
                 sent_at=m.received_at,
             )
             for m in messages
