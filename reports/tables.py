@@ -4,7 +4,7 @@
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from reports.charts import weekday_names
 from reports.figures import Durations, Report
@@ -42,7 +42,7 @@ def report_tables(report: Report) -> list[Table]:
             str(SECTIONS["volume"]),
             [_("Week of") if report.scope.by_week else _("Day"), _("Received"), _("Closed")],
             [[b.start.isoformat(), b.received, b.closed] for b in report.buckets]
-            + [[_("Total"), report.received, report.closed]],
+            + [[pgettext("report", "Total"), report.received, report.closed]],
         ),
         Table(
             "times",
@@ -71,7 +71,7 @@ def report_tables(report: Report) -> list[Table]:
         Table(
             "hours",
             str(SECTIONS["hours"]),
-            [_("Day"), *[f"{h}h" for h in range(24)], _("Total")],
+            [_("Day"), *[f"{h}h" for h in range(24)], pgettext("report", "Total")],
             [
                 [name, *counts, sum(counts)]
                 for name, counts in zip(weekday_names(), report.heat, strict=True)
@@ -89,7 +89,7 @@ def report_tables(report: Report) -> list[Table]:
                     [_("Good"), s["bien"]],
                     [_("Average"), s["moyen"]],
                     [_("Not good"), s["pas_bien"]],
-                    [_("Total"), s["total"]],
+                    [pgettext("report", "Total"), s["total"]],
                 ],
             )
         )
