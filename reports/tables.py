@@ -25,6 +25,11 @@ class Table:
     header: list[str]
     rows: list[list]
 
+    def display(self) -> list[tuple[str, list[str]]]:
+        """The rows as the page shows them: the row's name, then its cells as text ("—" for
+        a figure that does not exist). Text, not markup: the template escapes it."""
+        return [(str(row[0]), [cell_text(v) for v in row[1:]]) for row in self.rows]
+
 
 def minutes(seconds: float | None) -> int | str:
     return "" if seconds is None else round(seconds / 60)
