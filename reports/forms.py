@@ -11,6 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Membership, Workspace
 from inbox.models import Mailbox, Tag
@@ -29,8 +30,12 @@ def default_period(workspace_id: int) -> tuple[date, date]:
 
 
 class ReportForm(forms.Form):
-    since = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        label=pgettext_lazy("period", "From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=pgettext_lazy("period", "To"), widget=forms.DateInput(attrs={"type": "date"})
+    )
     mailbox = forms.CharField(label=_("Mailbox"), required=False, max_length=20)
     tag = forms.CharField(label=_("Tag"), required=False, max_length=20)
     assignee = forms.CharField(label=_("Assigned to"), required=False, max_length=20)

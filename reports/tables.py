@@ -45,7 +45,11 @@ def report_tables(report: Report) -> list[Table]:
         Table(
             "volume",
             str(SECTIONS["volume"]),
-            [_("Week of") if report.scope.by_week else _("Day"), _("Received"), _("Closed")],
+            [
+                _("Week of") if report.scope.by_week else _("Day"),
+                pgettext("report", "Received"),
+                pgettext("report", "Closed"),
+            ],
             [[b.start.isoformat(), b.received, b.closed] for b in report.buckets]
             + [[pgettext("report", "Total"), report.received, report.closed]],
         ),
