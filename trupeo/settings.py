@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "inbox",
     "billing",
     "privacy",
+    "sla",
 ]
 
 MIDDLEWARE = [
