@@ -114,3 +114,53 @@ class ReplyGoal(models.Model):
         related_name="+",
         verbose_name=_("who hears of late conversations"),
     )
+
+
+class ConversationClock(models.Model):
+    """A conversation's reply-time clocks, in business time of its mailbox's calendar.
+
+    `due_at` is the running deadline (the first reply's until it is sent, then the
+    resolution's); None while the clock is paused (pending on the requester, snoozed), stopped
+    (closed, spam) or without a goal. `alert_at` is when the beat must look at it next (at risk,
+    then late). Holds no content: moments and counters.
+    """
+
+    conversation = models.OneToOneField(
+        "inbox.Conversation", on_delete=models.CASCADE, primary_key=True, related_name="clock"
+    )
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    started_at = models.DateTimeField()
+    first_reply_due_at = models.DateTimeField(null=True)
+    first_replied_at = models.DateTimeField(null=True)
+    resolution_due_at = models.DateTimeField(null=True)
+    resolved_at = models.DateTimeField(null=True)
+    paused_at = models.DateTimeField(null=True)
+    paused_reason = models.CharField(max_length=10, blank=True)  # a Status, or "snoozed"
+    # Business seconds left on each goal when paused (negative: already late by that much).
+    first_reply_left = models.IntegerField(null=True)
+    resolution_left = models.IntegerField(null=True)
+    paused_seconds = models.PositiveIntegerField(default=0)  # business seconds, all pauses
+    due_at = models.DateTimeField(null=True)
+    alert_at = models.DateTimeField(null=True)
+    first_reply_at_risk_sent = models.BooleanField(default=False)
+    first_reply_late_sent = models.BooleanField(default=False)
+    resolution_at_risk_sent = models.BooleanField(default=False)
+    resolution_late_sent = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            # "Due soon" and "Late", by due time (keyset on due_at, conversation).
+            models.Index(
+                fields=["workspace", "due_at", "conversation"],
+                condition=models.Q(due_at__isnull=False),
+                name="sla_clock_due",
+            ),
+            # The beat reads only the clocks whose alert time has come.
+            models.Index(
+                fields=["alert_at"],
+                condition=models.Q(alert_at__isnull=False),
+                name="sla_clock_alert",
+            ),
+        ]
