@@ -10,7 +10,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
-from inbox.models import Conversation, Mailbox
+from inbox.models import Conversation
 from sla.business_time import business_seconds_between
 from sla.calendars import workspace_calendars
 from sla.clocks import FIRST_REPLY
@@ -114,8 +114,8 @@ class ClockView:
 def _when(at: datetime, now: datetime, zone) -> str:
     local = at.astimezone(zone)
     near = abs((at - now).days) < 6
-    text = formats.date_format(local, "l H:i" if near else "l j F H:i")
-    return text[:1].lower() + text[1:]  # "mardi 10:30", inside a sentence
+    # French day names are lowercase already: "mardi 10:30", inside a sentence.
+    return formats.date_format(local, "l H:i" if near else "l j F H:i")
 
 
 def clock_view(
@@ -158,7 +158,3 @@ def conversation_clock(
     return clock_view(
         clock, workspace=workspace, mailbox_id=conversation.mailbox_id, now=now or timezone.now()
     )
-
-
-def mailboxes_with_goals(workspace: Workspace) -> list[Mailbox]:
-    return list(Mailbox.objects.filter(workspace=workspace).order_by("address"))

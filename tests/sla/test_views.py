@@ -179,3 +179,22 @@ def test_late_recipient_must_be_a_member(goal_mailbox, alice_client, charlie):
     assert (
         ReplyGoal.objects.get(mailbox=goal_mailbox).late_recipient.email == "alice@lycee-verne.fr"
     )
+
+
+def test_due_list_query_count_does_not_grow_with_rows(goal_mailbox, alice_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    now = timezone.now()
+    _mail(goal_mailbox, now - timedelta(days=30))
+    url = reverse("sla_due") + "?view=late"
+    alice_client.get(url)  # warm the per-process lists
+    with CaptureQueriesContext(connection) as one:
+        alice_client.get(url)
+    for n in range(6):
+        _mail(goal_mailbox, now - timedelta(days=29 - n))
+    alice_client.get(url)
+    with CaptureQueriesContext(connection) as seven:
+        response = alice_client.get(url)
+    assert len(response.context["items"]) == 7
+    assert len(seven) == len(one)
