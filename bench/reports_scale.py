@@ -87,7 +87,7 @@ def generate(conversations: int, messages: int) -> None:
     from accounts.models import Membership, Role, User
     from inbox.actions.tags import tag_get_or_create
     from inbox.mail.mailboxes import mailbox_create
-    from reports.aggregates import Deltas, contribution_add, deltas_apply
+    from reports.aggregates import Deltas, contribution_add
     from reports.durations import local_day, workspace_zone
     from reports.models import ConversationFact, FactTag, ReplyFact
 
@@ -121,8 +121,9 @@ def generate(conversations: int, messages: int) -> None:
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     replies_per = max(0.0, (messages - conversations) / conversations / 2)  # the rest is requesters
     message_id = 0
+    deltas = Deltas()  # the rollups of the whole workspace, written once at the end
     for start in range(0, conversations, CHUNK):
-        facts, fact_tags, replies, deltas = [], [], [], Deltas()
+        facts, fact_tags, replies = [], [], []
         for n in range(start, min(conversations, start + CHUNK)):
             cid = n + 1
             # Weekdays and office hours are busier, as a school's mail is.
@@ -144,8 +145,12 @@ def generate(conversations: int, messages: int) -> None:
                 counted=rng.random() > 0.05,
                 received_at=received,
                 received_day=local_day(received, zone),
+                received_hour=received.astimezone(zone).hour,
                 first_reply_at=received + timedelta(seconds=first_reply) if first_reply else None,
                 closed_at=received + timedelta(seconds=closed) if closed else None,
+                closed_day=local_day(received + timedelta(seconds=closed), zone)
+                if closed
+                else None,
                 first_reply_seconds=int(first_reply) if first_reply else None,
                 resolution_seconds=int(closed) if closed else None,
                 tag_ids=sorted({t.pk for t in rng.sample(tags, rng.choice([0, 0, 1, 1, 2]))}),
@@ -154,13 +159,15 @@ def generate(conversations: int, messages: int) -> None:
             for r in range(int(replies_per) + (rng.random() < replies_per % 1)):
                 message_id += 1
                 author = assignee or rng.choice(agents)
+                sent = received + timedelta(seconds=(first_reply or 3600) * (r + 1))
                 mine.append(
                     ReplyFact(
                         workspace_id=workspace.pk,
                         message_id=message_id,
                         conversation_id=cid,
                         author_id=author.pk if rng.random() < 0.9 else None,
-                        sent_at=received + timedelta(seconds=(first_reply or 3600) * (r + 1)),
+                        sent_at=sent,
+                        day=local_day(sent, zone),
                     )
                 )
             facts.append(fact)
@@ -173,13 +180,72 @@ def generate(conversations: int, messages: int) -> None:
         ConversationFact.objects.bulk_create(facts, batch_size=2000)
         FactTag.objects.bulk_create(fact_tags, batch_size=5000)
         ReplyFact.objects.bulk_create(replies, batch_size=5000)
-        deltas_apply(workspace.pk, deltas)
         print(f"   {min(conversations, start + CHUNK):,} conversations", end="\r", flush=True)
+    print()
+    rollups_write(workspace.pk, deltas)
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    print()
+
+
+def rollups_write(workspace_id: int, deltas) -> None:
+    """The rollups of a fresh workspace in one insert each (what `deltas_apply` would add)."""
+    from reports.models import DailyCount, HourCount, ReplyCount
+
+    daily: dict[tuple, list[int]] = {}
+    for key, n in deltas.received.items():
+        daily.setdefault(key, [0, 0])[0] += n
+    for key, n in deltas.closed.items():
+        daily.setdefault(key, [0, 0])[1] += n
+    DailyCount.objects.bulk_create(
+        [
+            DailyCount(
+                workspace_id=workspace_id,
+                day=d,
+                mailbox_id=m,
+                assignee_id=a,
+                tag_id=t,
+                received=r,
+                closed=c,
+            )
+            for (d, m, a, t), (r, c) in daily.items()
+        ],
+        batch_size=5000,
+    )
+    HourCount.objects.bulk_create(
+        [
+            HourCount(
+                workspace_id=workspace_id,
+                day=d,
+                hour=h,
+                mailbox_id=m,
+                assignee_id=a,
+                tag_id=t,
+                received=n,
+            )
+            for (d, h, m, a, t), n in deltas.hourly.items()
+        ],
+        batch_size=5000,
+    )
+    ReplyCount.objects.bulk_create(
+        [
+            ReplyCount(
+                workspace_id=workspace_id,
+                day=d,
+                mailbox_id=m,
+                assignee_id=a,
+                tag_id=t,
+                author_id=u,
+                replies=n,
+            )
+            for (d, m, a, t, u), n in deltas.replies.items()
+        ],
+        batch_size=5000,
+    )
+    print(
+        f"   rollups: {len(daily):,} daily, {len(deltas.hourly):,} hourly, {len(deltas.replies):,} reply rows"
+    )
 
 
 def measure(client, url: str, repeat: int) -> list[float]:

@@ -20,6 +20,7 @@ from inbox.models import (
     Conversation,
     ConversationTag,
     Direction,
+    Mailbox,
     Message,
     Outgoing,
     Status,
@@ -128,7 +129,7 @@ def facts_refresh(
     old_replies = _replies_by_conversation(ids)
     for fact in old_facts.values():
         contribution_add(deltas, fact, old_replies.get(fact.conversation_id, []), sign=-1)
-    replies_record(workspace_id=workspace_id, messages=list(sent), authors=authors)
+    replies_record(workspace_id=workspace_id, messages=list(sent), zone=zone, authors=authors)
     _replies_repoint(ids)
     conversations = list(
         Conversation.objects.filter(workspace_id=workspace_id, pk__in=ids).values(
@@ -159,11 +160,15 @@ def facts_refresh(
     ):
         tags.setdefault(cid, []).append(tag_id)
     new_replies = _replies_by_conversation(present)
+    mailboxes = Mailbox.objects.select_related("workspace").in_bulk(
+        {c["mailbox_id"] for c in conversations}
+    )
     facts = []
     for c in conversations:
         fact = _fact(
             workspace_id,
             c,
+            mailboxes[c["mailbox_id"]],
             firsts.get(c["pk"], {}),
             closed.get(c["pk"]) if c["status"] == Status.CLOSED else None,
             sorted(tags.get(c["pk"], [])),
@@ -194,7 +199,7 @@ def facts_refresh(
 
 
 def _fact(
-    workspace_id, c: dict, firsts: dict, closed_at, tag_ids, replies, zone
+    workspace_id, c: dict, mailbox: Mailbox, firsts: dict, closed_at, tag_ids, replies, zone
 ) -> ConversationFact:
     first_in, first_any = firsts.get("first_in"), firsts.get("first_any")
     # Received: a requester wrote first. A conversation the team began counts only its replies.
@@ -203,26 +208,25 @@ def _fact(
     first_reply_at = min((r.sent_at for r in replies if r.sent_at >= received_at), default=None)
     if closed_at is not None and closed_at < received_at:
         closed_at = None  # closed before the requester wrote (an old closing, then reopened)
-    mailbox_id = c["mailbox_id"]
-    first_reply = (
-        duration_seconds(mailbox_id, received_at, first_reply_at) if first_reply_at else None
-    )
-    resolution = duration_seconds(mailbox_id, received_at, closed_at) if closed_at else None
+    first_reply = duration_seconds(mailbox, received_at, first_reply_at) if first_reply_at else None
+    resolution = duration_seconds(mailbox, received_at, closed_at) if closed_at else None
     return ConversationFact(
         workspace_id=workspace_id,
         conversation_id=c["pk"],
-        mailbox_id=mailbox_id,
+        mailbox_id=mailbox.pk,
         assignee_id=c["assignee_id"],
         counted=counted and c["status"] != Status.SPAM,
         spam=c["status"] == Status.SPAM,
         received_at=received_at,
         received_day=local_day(received_at, zone),
+        received_hour=received_at.astimezone(zone).hour,
         first_reply_at=first_reply_at,
         closed_at=closed_at,
+        closed_day=local_day(closed_at, zone) if closed_at else None,
         first_reply_seconds=first_reply,
         resolution_seconds=resolution,
-        first_reply_within_goal=within_goal(mailbox_id, "first_reply", first_reply),
-        resolution_within_goal=within_goal(mailbox_id, "resolution", resolution),
+        first_reply_within_goal=within_goal(mailbox, "first_reply", first_reply),
+        resolution_within_goal=within_goal(mailbox, "resolution", resolution),
         tag_ids=tag_ids,
     )
 
@@ -231,7 +235,11 @@ def _fact(
 
 
 def replies_record(
-    *, workspace_id: int, messages: list[Message], authors: dict[int, int] | None = None
+    *,
+    workspace_id: int,
+    messages: list[Message],
+    zone,
+    authors: dict[int, int] | None = None,
 ) -> None:
     """Sent messages as replies; the author is the teammate whose outgoing it was (matched by
     the blind token of its Message-ID, as the sent copy is recognised)."""
@@ -258,6 +266,7 @@ def replies_record(
                 conversation_id=m.conversation_id,
                 author_id=known.get(m.pk) or by_token.get(m.message_id_token),
                 sent_at=m.received_at,
+                day=local_day(m.received_at, zone),
             )
             for m in messages
         ],
@@ -298,10 +307,8 @@ def contribution_add(
     """What one conversation counts for in the rollups, added to `deltas` (times `sign`)."""
     if fact.spam:
         return
-    zone = workspace_zone(fact.workspace_id)
     assignee = fact.assignee_id or 0
-    received_hour = fact.received_at.astimezone(zone).hour
-    closed_day = local_day(fact.closed_at, zone) if fact.closed_at else None
+    received_hour, closed_day = fact.received_hour, fact.closed_day
     for tag in (0, *fact.tag_ids):
         key = (fact.mailbox_id, assignee, tag)
         if fact.counted:
@@ -310,7 +317,7 @@ def contribution_add(
             if closed_day:
                 deltas.closed[(closed_day, *key)] += sign
         for reply in replies:
-            deltas.replies[(local_day(reply.sent_at, zone), *key, reply.author_id or 0)] += sign
+            deltas.replies[(reply.day, *key, reply.author_id or 0)] += sign
 
 
 UPSERTS = [

@@ -23,7 +23,11 @@ class ConversationFact(models.Model):
     counted = models.BooleanField(default=True)
     spam = models.BooleanField(default=False)
     received_at = models.DateTimeField()
-    received_day = models.DateField()  # in the workspace's time zone
+    # Day and hour in the workspace's time zone when counted: the rollups are taken back by
+    # these, whatever the calendar's zone has become since.
+    received_day = models.DateField()
+    received_hour = models.SmallIntegerField(default=0)
+    closed_day = models.DateField(null=True)
     first_reply_at = models.DateTimeField(null=True)
     closed_at = models.DateTimeField(null=True)
     first_reply_seconds = models.BigIntegerField(null=True)  # business seconds
@@ -73,6 +77,7 @@ class ReplyFact(models.Model):
     conversation_id = models.BigIntegerField(db_index=True)
     author_id = models.BigIntegerField(null=True)  # None: sent from another mail client
     sent_at = models.DateTimeField()
+    day = models.DateField()  # local, when counted
 
 
 # Rollups: one row per (day, mailbox, assignee, tag). `tag_id` 0 is the row that counts every

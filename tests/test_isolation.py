@@ -22,6 +22,7 @@ OBJECTS = {
     "conversation_live": lambda ctx: ctx["conversation"].pk,
     "tag_edit": lambda ctx: _alice_tag(ctx).pk,
     "mailbox_rules": lambda ctx: ctx["mailbox"].pk,
+    "sla_mailbox": lambda ctx: ctx["mailbox"].pk,
     "rule_edit": lambda ctx: _alice_rule(ctx).pk,
     "message_html": lambda ctx: ctx["conversation"].messages.first().pk,
     "invitation_revoke": lambda ctx: ctx["invitation"].pk,

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "billing",
     "privacy",
     "reports",
+    "sla",
 ]
 
 MIDDLEWARE = [
@@ -200,6 +201,7 @@ CELERY_TIMEZONE = "Europe/Paris"
 CELERY_BEAT_SCHEDULE = {
     # Polling fallback beside IMAP IDLE, and the retry loop of failing mailboxes (it backs off).
     "sync-mailboxes": {"task": "inbox.tasks.sync_all_mailboxes", "schedule": 60.0},
+    "reply-clock-alerts": {"task": "sla.tasks.reply_clock_alerts", "schedule": 60.0},
     "recover-stuck-sends": {"task": "inbox.tasks.recover_stuck_sends", "schedule": 120.0},
     # Notification emails whose task was lost (a broker outage) are queued again.
     "requeue-notification-emails": {

@@ -33,5 +33,6 @@ urlpatterns = [
     path("", include("privacy.gdpr.urls")),
     path("", include("inbox.urls")),
     path("", include("reports.urls")),
+    path("", include("sla.urls")),
     path("billing/", include("billing.urls")),
 ]

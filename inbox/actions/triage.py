@@ -13,6 +13,7 @@ from inbox.actions import notifications
 from inbox.inbox_version import workspace_touched
 from inbox.mail.sealing import note_row
 from inbox.models import Activity, ActivityKind, Conversation, Note, NotificationKind, Status
+from inbox.signals import conversation_status_changed
 
 
 @transaction.atomic
@@ -45,9 +46,13 @@ def conversation_set_status(*, conversation: Conversation, status: str, actor: U
         raise ValidationError(_("Unknown status."))
     if conversation.status == status:
         return
+    previous = conversation.status
     Conversation.objects.filter(pk=conversation.pk).update(status=status, snoozed_until=None)
-    conversation.status = status
+    conversation.status, conversation.snoozed_until = status, None
     record(conversation, actor, ActivityKind.STATUS, status=status)
+    conversation_status_changed.send(
+        Conversation, conversation=conversation, status=status, previous=previous
+    )
 
 
 @transaction.atomic
