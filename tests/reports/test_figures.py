@@ -34,10 +34,11 @@ def paris(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 3, day, hour, minute, tzinfo=PARIS)
 
 
-# (received, first reply or None, closed or None), March 2026, Paris time (UTC+1).
+# (received, first reply or None, closed or None), March 2026, Paris time (UTC+1). Business
+# hours are the default office week: Monday to Friday, 9:00 to 18:00.
 TIMINGS = [
-    (paris(2, 9), paris(2, 9, 30), paris(3, 9)),  # Monday: 30 min, resolved in 1 day
-    (paris(2, 10), paris(2, 11), paris(4, 10)),  # Monday: 1 h, resolved in 2 days
+    (paris(2, 9), paris(2, 9, 30), paris(3, 9)),  # Monday: 30 min, resolved in 9 business h
+    (paris(2, 10), paris(2, 11), paris(4, 10)),  # Monday: 1 h, resolved in 8 + 9 + 1 = 18 h
     (paris(3, 14), paris(3, 16), None),  # Tuesday: 2 h
     (paris(4, 9), paris(4, 13), None),  # Wednesday: 4 h
     (paris(4, 9, 15), None, None),  # Wednesday: never answered
@@ -116,13 +117,14 @@ def test_counts_medians_and_percentiles_are_exact(workspace, timed):
     assert (report.received, report.closed, report.replies) == (5, 2, 4)
     assert len(report.buckets) == 7
 
-    # First replies: 30 min, 1 h, 2 h, 4 h. Resolutions: 1 day, 2 days.
+    # First replies: 30 min, 1 h, 2 h, 4 h. Resolutions: 9 h and 18 h of business hours (a
+    # day and two days on the clock: the nights do not count).
     assert report.first_reply.count == 4
     assert report.first_reply.median == 5400
     assert report.first_reply.p90 == pytest.approx(7200 + 0.7 * 7200)
     assert report.resolution.count == 2
-    assert report.resolution.median == 1.5 * 86400
-    assert report.resolution.p90 == pytest.approx(86400 + 0.9 * 86400)
+    assert report.resolution.median == 13.5 * 3600
+    assert report.resolution.p90 == pytest.approx(9 * 3600 + 0.9 * 9 * 3600)
     assert report.first_reply.share_within_goal is None  # no goals: "—"
 
     heat = {(d, h): n for d, row in enumerate(report.heat) for h, n in enumerate(row) if n}
@@ -144,7 +146,7 @@ def test_by_week_and_filters(workspace, timed, alice, bob):
 
     mine = report_figures(Scope(workspace.pk, SINCE, UNTIL, assignee_id=bob.pk))
     assert (mine.received, mine.closed, mine.replies) == (1, 1, 1)
-    assert mine.resolution.median == 2 * 86400
+    assert mine.resolution.median == 18 * 3600
     tagged = report_figures(Scope(workspace.pk, SINCE, UNTIL, tag_id=tag.pk))
     assert (tagged.received, tagged.closed) == (1, 1)
     assert tagged.first_reply.median == 1800
@@ -154,6 +156,22 @@ def test_by_week_and_filters(workspace, timed, alice, bob):
 
     conversation_assign(conversation=second, assignee=None, actor=alice)
     assert report_figures(Scope(workspace.pk, SINCE, UNTIL, assignee_id=bob.pk)).received == 0
+
+
+def test_share_within_the_mailbox_goals(workspace, mailbox, timed, alice_client):
+    from sla.models import ReplyGoal
+
+    # One hour for the first reply, twelve business hours to resolve; the backfill (or the
+    # next change of each conversation) measures the facts against them.
+    ReplyGoal.objects.create(
+        workspace=workspace, mailbox=mailbox, first_reply_minutes=60, resolution_minutes=720
+    )
+    workspace_backfill(workspace_id=workspace.pk)
+    report = report_figures(Scope(workspace.pk, SINCE, UNTIL))
+    assert report.first_reply.share_within_goal == 0.5  # 30 min and 1 h, not 2 h nor 4 h
+    assert report.resolution.share_within_goal == 0.5  # 9 h, not 18 h
+    html = alice_client.get(f"/reports/?since={SINCE}&until={UNTIL}").content.decode()
+    assert 'id="figure-share">50 %<' in html
 
 
 def test_reopening_moves_the_closed_count(workspace, timed, alice):
@@ -223,7 +241,15 @@ def test_a_reply_sent_through_trupeo_counts_for_its_author(
     report = report_figures(Scope(workspace.pk, today - timedelta(days=1), today))
     assert [(a.author_id, a.name, a.replies) for a in report.agents] == [(bob.pk, bob.name, 1)]
     assert report.first_reply.count == 1
-    assert 7100 < report.first_reply.median < 7300
+    fact = ConversationFact.objects.get()
+    assert 7100 < (fact.first_reply_at - fact.received_at).total_seconds() < 7300
+    # In business hours of the mailbox's calendar (none on a Sunday, two hours on a Tuesday).
+    from sla.business_time import business_seconds_between
+    from sla.calendars import calendar_for_mailbox
+
+    calendar = calendar_for_mailbox(Mailbox.objects.select_related("workspace").get(pk=mailbox.pk))
+    expected = business_seconds_between(calendar, fact.received_at, fact.first_reply_at)
+    assert report.first_reply.median == fact.first_reply_seconds == expected
     # The sent copy syncing from Sent later is the same message: not a second reply.
     mailbox_sync(mailbox_id=mailbox.pk, parallel=False)
     assert report_figures(Scope(workspace.pk, today - timedelta(days=1), today)).replies == 1
@@ -283,7 +309,7 @@ def test_every_csv_holds_the_numbers_of_the_page(alice_client, timed):
     times = tables["times"]
     assert times[0][0] == "Mesure"  # French
     assert times[1][1:4] == ["4", "90", "204"]  # first reply: 4 conversations, 90 min, 204 min
-    assert times[2][1:4] == ["2", "2160", "2736"]  # resolution: 36 h, 45 h 36 min
+    assert times[2][1:4] == ["2", "810", "1026"]  # resolution: 13 h 30, 17 h 06 (business)
     assert tables["volume"][-1] == ["Total", "5", "2"]
 
 
