@@ -83,9 +83,12 @@ def database_create(server_url: str, database: str) -> bool:
 
 def generate(conversations: int, messages: int) -> None:
     """The facts and rollups the pipeline would have kept for this workspace."""
+    from django.db import transaction
+
     from accounts import services
     from accounts.models import Membership, Role, User
     from inbox.actions.tags import tag_get_or_create
+    from inbox.mail.bulk_insert import rows_insert
     from inbox.mail.mailboxes import mailbox_create
     from reports.aggregates import Deltas, contribution_add
     from reports.durations import local_day, workspace_zone
@@ -177,9 +180,10 @@ def generate(conversations: int, messages: int) -> None:
             ]
             replies += mine
             contribution_add(deltas, fact, mine, sign=1)
-        ConversationFact.objects.bulk_create(facts, batch_size=2000)
-        FactTag.objects.bulk_create(fact_tags, batch_size=5000)
-        ReplyFact.objects.bulk_create(replies, batch_size=5000)
+        with transaction.atomic():  # COPY, as the pipeline writes messages
+            rows_insert(facts)
+            rows_insert(fact_tags)
+            rows_insert(replies)
         print(f"   {min(conversations, start + CHUNK):,} conversations", end="\r", flush=True)
     print()
     rollups_write(workspace.pk, deltas)
@@ -191,6 +195,7 @@ def generate(conversations: int, messages: int) -> None:
 
 def rollups_write(workspace_id: int, deltas) -> None:
     """The rollups of a fresh workspace in one insert each (what `deltas_apply` would add)."""
+    from inbox.mail.bulk_insert import rows_insert
     from reports.models import DailyCount, HourCount, ReplyCount
 
     daily: dict[tuple, list[int]] = {}
@@ -198,7 +203,7 @@ def rollups_write(workspace_id: int, deltas) -> None:
         daily.setdefault(key, [0, 0])[0] += n
     for key, n in deltas.closed.items():
         daily.setdefault(key, [0, 0])[1] += n
-    DailyCount.objects.bulk_create(
+    rows_insert(
         [
             DailyCount(
                 workspace_id=workspace_id,
@@ -211,9 +216,8 @@ def rollups_write(workspace_id: int, deltas) -> None:
             )
             for (d, m, a, t), (r, c) in daily.items()
         ],
-        batch_size=5000,
     )
-    HourCount.objects.bulk_create(
+    rows_insert(
         [
             HourCount(
                 workspace_id=workspace_id,
@@ -226,9 +230,8 @@ def rollups_write(workspace_id: int, deltas) -> None:
             )
             for (d, h, m, a, t), n in deltas.hourly.items()
         ],
-        batch_size=5000,
     )
-    ReplyCount.objects.bulk_create(
+    rows_insert(
         [
             ReplyCount(
                 workspace_id=workspace_id,
@@ -241,7 +244,6 @@ def rollups_write(workspace_id: int, deltas) -> None:
             )
             for (d, m, a, t, u), n in deltas.replies.items()
         ],
-        batch_size=5000,
     )
     print(
         f"   rollups: {len(daily):,} daily, {len(deltas.hourly):,} hourly, {len(deltas.replies):,} reply rows"
