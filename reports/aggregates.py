@@ -74,6 +74,8 @@ def activity_saved(sender, *, instance: Activity, created: bool, **kwargs) -> No
     """Triage leaves a trail line for every change the reports count: they follow it."""
     if not created or instance.kind not in WATCHED:
         return
+    if instance.actor_id is None and instance.kind in (ActivityKind.ASSIGNED, ActivityKind.TAGGED):
+        return  # a rule's line for mail just stored: `mail_stored` counted its batch already
     ids = {instance.conversation_id}
     if instance.kind == ActivityKind.SPLIT and instance.other_conversation_id:
         ids.add(instance.other_conversation_id)  # both sides at once: replies moved between them

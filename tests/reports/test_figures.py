@@ -399,3 +399,18 @@ def test_the_command_prints_the_page_figures(workspace, timed):
         call_command("report", workspace.slug, "--since", "03/01/2026", "--until", str(UNTIL))
     with pytest.raises(CommandError, match="must not come after"):
         call_command("report", workspace.slug, "--since", str(UNTIL), "--until", str(SINCE))
+
+
+def test_a_merge_counts_the_merged_conversation_once(workspace, timed, alice):
+    from inbox.actions.merging import conversation_merge
+
+    # Wednesday's request (answered in 4 h) joins Tuesday's (answered in 2 h): one conversation
+    # received on Tuesday, whose first reply is still Tuesday's; every reply is still counted.
+    conversation_merge(source=timed[3], target=timed[2], actor=alice)
+    report = report_figures(Scope(workspace.pk, SINCE, UNTIL))
+    assert (report.received, report.closed, report.replies) == (4, 2, 4)
+    received = {b.start: b.received for b in report.buckets if b.received}
+    assert received == {date(2026, 3, 2): 2, date(2026, 3, 3): 1, date(2026, 3, 4): 1}
+    assert (report.first_reply.count, report.first_reply.median) == (3, 3600)
+    workspace_backfill(workspace_id=workspace.pk)
+    assert report_figures(Scope(workspace.pk, SINCE, UNTIL)) == report
