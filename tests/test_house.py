@@ -8,11 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-<<<<<<< HEAD
-PACKAGES = ["accounts", "inbox", "billing", "privacy", "reports", "trupeo"]
-=======
-PACKAGES = ["accounts", "inbox", "billing", "privacy", "sla", "trupeo"]
->>>>>>> t18-sla
+PACKAGES = ["accounts", "inbox", "billing", "privacy", "reports", "sla", "trupeo"]
 
 # What the pipeline may import from the project: itself, the models and fields, the Celery
 # tasks it queues, accounts and trupeo. Never views, actions, selectors, template tags or the
