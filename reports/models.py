@@ -103,6 +103,14 @@ class DailyCount(models.Model):
                 name="daily_count_key",
             )
         ]
+        # What a report reads: one tag's rows (0: all) of a period, index-only.
+        indexes = [
+            models.Index(
+                fields=["workspace", "tag_id", "day"],
+                include=["mailbox_id", "assignee_id", "received", "closed"],
+                name="daily_count_report",
+            )
+        ]
 
 
 class HourCount(models.Model):
@@ -125,6 +133,14 @@ class HourCount(models.Model):
                 name="hour_count_key",
             )
         ]
+        # What a report reads: one tag's rows (0: all) of a period, index-only.
+        indexes = [
+            models.Index(
+                fields=["workspace", "tag_id", "day"],
+                include=["hour", "mailbox_id", "assignee_id", "received"],
+                name="hour_count_report",
+            )
+        ]
 
 
 class ReplyCount(models.Model):
@@ -145,5 +161,13 @@ class ReplyCount(models.Model):
             models.UniqueConstraint(
                 fields=["workspace", "day", "mailbox_id", "assignee_id", "tag_id", "author_id"],
                 name="reply_count_key",
+            )
+        ]
+        # What a report reads: one tag's rows (0: all) of a period, index-only.
+        indexes = [
+            models.Index(
+                fields=["workspace", "tag_id", "day"],
+                include=["mailbox_id", "assignee_id", "author_id", "replies"],
+                name="reply_count_report",
             )
         ]
