@@ -77,21 +77,32 @@ class Report:
         self.replies = sum(a.replies for a in self.agents)
 
 
-def report_figures(scope: Scope) -> Report:
-    durations = _durations(scope)
+NOTHING = Durations(0, None, None, 0, 0)
+
+
+def report_figures(scope: Scope, *, only: str | None = None) -> Report:
+    """The whole report, or with `only` one section of it ("volume", "times", "agents",
+    "hours", "satisfaction"): a CSV export computes its own figures and no others."""
+
+    def wanted(section: str) -> bool:
+        return only is None or only == section
+
+    durations = _durations(scope) if wanted("times") else dict.fromkeys(KINDS, NOTHING)
     return Report(
         scope=scope,
-        buckets=_buckets(scope),
+        buckets=_buckets(scope) if wanted("volume") else [],
         first_reply=durations["first_reply"],
         resolution=durations["resolution"],
-        agents=_agents(scope),
-        heat=_heat(scope),
+        agents=_agents(scope) if wanted("agents") else [],
+        heat=_heat(scope) if wanted("hours") else [[0] * 24 for _ in range(7)],
         satisfaction=satisfaction_figures(
             workspace_id=scope.workspace_id,
             since=scope.since,
             until=scope.until,
             mailbox_id=scope.mailbox_id,
-        ),
+        )
+        if wanted("satisfaction")
+        else None,
     )
 
 

@@ -76,7 +76,7 @@ def report_csv(request: WorkspaceRequest, section: str) -> HttpResponse:
             content_type="text/plain; charset=utf-8",
         )
     scope = form.scope()
-    tables = {t.slug: t for t in report_tables(report_figures(scope))}
+    tables = {t.slug: t for t in report_tables(report_figures(scope, only=section))}
     if section not in tables:
         raise Http404  # satisfaction, before ratings exist
     table = tables[section]
