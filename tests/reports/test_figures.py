@@ -414,3 +414,29 @@ def test_a_merge_counts_the_merged_conversation_once(workspace, timed, alice):
     assert (report.first_reply.count, report.first_reply.median) == (3, 3600)
     workspace_backfill(workspace_id=workspace.pk)
     assert report_figures(Scope(workspace.pk, SINCE, UNTIL)) == report
+
+
+def test_rules_on_arrival_count_under_their_assignee_and_tag(workspace, mailbox, bob):
+    from inbox.actions.rules import rule_create
+    from inbox.mail.ingest import RawMail, ingest_batch
+
+    tag = tag_get_or_create(workspace=workspace, name="Absences")
+    rule_create(mailbox=mailbox, kind="match", field="subject", pattern="Absence", tag=tag)
+    rule_create(mailbox=mailbox, kind="round_robin", agents=[bob])
+    mailbox.refresh_from_db()  # connected in February: March's mail is live, rules apply
+    folder = mailbox.folders.get(role="inbox")
+    ingest_batch(
+        mailbox=mailbox,
+        folder=folder,
+        mails=[
+            RawMail(
+                provider_key=f"{folder.pk}:1:1",
+                raw=french_message(1, subject="Absence de Léa"),
+                received_at=paris(2, 9),
+            )
+        ],
+    )
+    mine = report_figures(Scope(workspace.pk, SINCE, UNTIL, assignee_id=bob.pk))
+    tagged = report_figures(Scope(workspace.pk, SINCE, UNTIL, tag_id=tag.pk))
+    everything = report_figures(Scope(workspace.pk, SINCE, UNTIL))
+    assert mine.received == tagged.received == everything.received == 1
