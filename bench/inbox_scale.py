@@ -354,6 +354,38 @@ def _execution_ms(sql: str, params) -> float:
     return float(found.group(1)) if found else 0.0
 
 
+def _reply_clocks() -> None:
+    """Every open conversation of the bench gets a reply-time clock (sla), half of them due
+    within the next days and half already late, rebuilt on each run so that "due soon" always
+    has rows ahead of now. One INSERT … SELECT: cheap next to the generation."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM sla_conversationclock WHERE workspace_id IN "
+            "(SELECT id FROM accounts_workspace WHERE slug = 'bench')"
+        )
+        cursor.execute(
+            """
+            INSERT INTO sla_conversationclock (
+                conversation_id, workspace_id, started_at, first_reply_due_at, due_at, alert_at,
+                paused_seconds, first_reply_at_risk_sent, first_reply_late_sent,
+                resolution_at_risk_sent, resolution_late_sent, paused_reason
+            )
+            SELECT c.id, c.workspace_id, c.last_message_at, d.due, d.due, d.due,
+                   0, false, false, false, false, ''
+            FROM inbox_conversation c
+            JOIN accounts_workspace w ON w.id = c.workspace_id AND w.slug = 'bench'
+            CROSS JOIN LATERAL (
+                SELECT now() + (CASE WHEN c.id % 2 = 0 THEN 1 ELSE -1 END)
+                       * ((c.id % 10000) * interval '1 minute') AS due
+            ) d
+            WHERE c.status = 'open'
+            """
+        )
+        cursor.execute("ANALYZE sla_conversationclock")
+
+
 def _items(client, samples) -> list[Item]:
     from django.urls import reverse
 
@@ -373,6 +405,12 @@ def _items(client, samples) -> list[Item]:
     # What the "Show more" button really sends: the next rows only.
     htmx = {"HX-Request": "true", "HX-Target": "more"}
     items.append(Item(f"list: All open, page {number} (Show more)", "list", page_50, htmx))
+    # Reply-time goals (sla): the "due soon" and "late" lists, by deadline, and page 50.
+    due = reverse("sla_due")
+    items.append(Item("list: due soon (reply-time goals)", "list", f"{due}?view=due_soon"))
+    items.append(Item("list: late (reply-time goals)", "list", f"{due}?view=late"))
+    due_50, due_number = _page_50(client, f"{due}?view=due_soon")
+    items.append(Item(f"list: due soon, page {due_number} (Show more)", "list", due_50, htmx))
     items.append(
         Item(
             "conversation: 20 messages",
@@ -498,6 +536,7 @@ def main() -> None:
     from accounts.models import User
 
     samples = samples_of(marker)
+    _reply_clocks()
     client = Client()
     client.force_login(User.objects.get(email=MEMBERS[0][0]))
     items = _items(client, samples)

@@ -11,6 +11,10 @@ Shared inbox (issue "shared inbox"), PostgreSQL only — bench/inbox_scale.py:
   4. lists, page 50, a 20-message conversation and ten searches over 200,000 conversations and
      1,000,000 messages (generated once into `trupeo_bench_inbox_<size>`, then kept).
 
+Reports (issue #18), PostgreSQL only — bench/reports_scale.py:
+  5. the reports page over one year of 200,000 conversations and 1,000,000 messages, unfiltered
+     and filtered, and a CSV export (target p95 < 500 ms).
+
 Uses PostgreSQL when DATABASE_URL is set (a fresh `<name>_bench` database), else SQLite.
 Options: --messages 10000 --memory-messages 50000 --arrivals 15 (smaller numbers for a try),
 --inbox-conversations 200000 --inbox-messages 1000000.
@@ -306,6 +310,10 @@ def main() -> None:
         str(args.inbox_messages),
     ]
     subprocess.run(inbox, cwd=ROOT, check=True)
+
+    # Reports over a year of the same 1,000,000 messages (issue #18), PostgreSQL only.
+    print()
+    subprocess.run([PYTHON, str(ROOT / "bench" / "reports_scale.py")], cwd=ROOT, check=True)
 
     # Gmail and Microsoft 365 against their local fakes, inside the published quotas.
     print()

@@ -499,6 +499,9 @@ class NotificationKind(models.TextChoices):
     MENTIONED = "mentioned", _("Mentioned in a note")
     REPLY = "reply", _("New reply on a conversation you follow")
     WOKE = "woke", _("A snoozed conversation woke up")
+    # Reply-time goals (sla): the assignee hears of "at risk", the admin's choice of "late".
+    AT_RISK = "at_risk", _("A conversation is close to its reply-time goal")
+    LATE = "late", _("A conversation missed its reply-time goal")
 
 
 class Notification(models.Model):

@@ -23,6 +23,7 @@ OBJECTS = {
     "tag_edit": lambda ctx: _alice_tag(ctx).pk,
     "mailbox_rules": lambda ctx: ctx["mailbox"].pk,
     "mailbox_automatic": lambda ctx: ctx["mailbox"].pk,
+    "sla_mailbox": lambda ctx: ctx["mailbox"].pk,
     "rule_edit": lambda ctx: _alice_rule(ctx).pk,
     "message_html": lambda ctx: ctx["conversation"].messages.first().pk,
     "invitation_revoke": lambda ctx: ctx["invitation"].pk,

@@ -36,6 +36,8 @@ urlpatterns = [
     path("", include("webhooks.urls")),
     # The requester portal, /p/<workspace slug>/ (and its admin page under settings/).
     path("", include("portal.urls")),
+    path("", include("reports.urls")),
+    path("", include("sla.urls")),
     path("billing/", include("billing.urls")),
     path("api/v1/", api_v1.urls()),
     path("", include("api.urls")),

@@ -42,6 +42,7 @@ APP = [
     "/inbox/new/",
     "/inbox/notifications/",
     "/inbox/tags/",
+    "/reports/",
     "/mailboxes/",
     "/team/",
     "/saved-replies/",
