@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "accounts",
     "inbox",
     "billing",
+    "contacts",
     "privacy",
 ]
 

@@ -32,5 +32,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("privacy.gdpr.urls")),
     path("", include("inbox.urls")),
+    path("", include("contacts.urls")),
     path("billing/", include("billing.urls")),
 ]
