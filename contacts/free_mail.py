@@ -4,8 +4,7 @@ A short list of the services people in France (and everywhere) use; a domain not
 gives its contacts an organisation, which the team can rename or detach.
 """
 
-FREE_MAIL_DOMAINS = frozenset(
-    """
+_LISTED = """
     gmail.com googlemail.com outlook.com outlook.fr hotmail.com hotmail.fr live.com live.fr
     msn.com yahoo.com yahoo.fr ymail.com icloud.com me.com mac.com aol.com aol.fr gmx.com
     gmx.fr gmx.de web.de mail.com proton.me protonmail.com pm.me tutanota.com tuta.io
@@ -13,8 +12,8 @@ FREE_MAIL_DOMAINS = frozenset(
     orange.fr wanadoo.fr free.fr sfr.fr neuf.fr laposte.net bbox.fr numericable.fr noos.fr
     club-internet.fr aliceadsl.fr cegetel.net voila.fr caramail.com libertysurf.fr
     tiscali.fr dbmail.com netcourrier.com
-    """.split()
-)
+"""
+FREE_MAIL_DOMAINS = frozenset(_LISTED.split())
 
 
 def is_free_mail(domain: str) -> bool:

@@ -229,7 +229,7 @@ def _organisations(keys: WorkspaceKeys, workspace: Workspace, domains: set[str])
 
 
 def organisation_default_name(domain: str) -> str:
-    """"imprimerie-durand.fr" -> "Imprimerie-durand": a start the team can rename."""
+    """ "imprimerie-durand.fr" -> "Imprimerie-durand": a start the team can rename."""
     first = domain.split(".")[0] if domain.count(".") else domain
     return first[:1].upper() + first[1:]
 
@@ -258,4 +258,3 @@ def _touch(keys: WorkspaceKeys, known: dict[str, ContactAddress], people: Iterab
         Contact.objects.bulk_update(
             list(changed.values()), ["last_seen_at", "named", "name_sealed", "search_tokens"]
         )
-

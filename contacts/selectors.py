@@ -197,9 +197,7 @@ def contacts_page(
         qs = qs.filter(search_tokens__contains_all=[keys.search_token(w) for w in wanted])
     if after is not None:
         qs = qs.filter(pk__lt=after)
-    candidates = list(
-        qs.only("id", "name_sealed", "organisation").order_by("-pk")[: PAGE + 1]
-    )
+    candidates = list(qs.only("id", "name_sealed", "organisation").order_by("-pk")[: PAGE + 1])
     more = len(candidates) > PAGE
     candidates = candidates[:PAGE]
     views = contact_views(keys, candidates)

@@ -33,15 +33,18 @@ from contacts.selectors import (
 from inbox.models import Conversation
 
 
-@require_GET
 @member_required
 def contact_panel_view(request: WorkspaceRequest, conversation_id: int) -> HttpResponse:
     """Loaded by htmx once the conversation page is shown: it never delays that page."""
     conversation = get_in_workspace(
-        request, Conversation.objects.only("id", "workspace_id", "summary_sealed"), pk=conversation_id
+        request,
+        Conversation.objects.only("id", "workspace_id", "summary_sealed"),
+        pk=conversation_id,
     )
     context = contact_panel(keys_for(request.workspace), request.workspace, conversation)
-    context["note_form"] = NoteForm(initial={"body": context["card"].note if context["card"] else ""})
+    context["note_form"] = NoteForm(
+        initial={"body": context["card"].note if context["card"] else ""}
+    )
     return render(request, "contacts/panel.html", context)
 
 
@@ -59,7 +62,6 @@ def contact_list(request: WorkspaceRequest) -> HttpResponse:
     return render(request, "contacts/list.html", context)
 
 
-@require_GET
 @member_required
 def contact_detail(request: WorkspaceRequest, contact_id: int) -> HttpResponse:
     contact = get_in_workspace(request, for_card(request.workspace), pk=contact_id)

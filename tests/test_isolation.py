@@ -50,7 +50,18 @@ OBJECTS = {
     "mailbox_signature": lambda ctx: ctx["mailbox"].pk,
     "privacy_export_progress": lambda ctx: _alice_export(ctx).pk,
     "privacy_export_download": lambda ctx: _alice_export(ctx).pk,
+    "contact": lambda ctx: _alice_contact(ctx).pk,
+    "contact_note": lambda ctx: _alice_contact(ctx).pk,
+    "contact_panel": lambda ctx: ctx["conversation"].pk,
+    "organisation": lambda ctx: _alice_contact(ctx).organisation_id,
 }
+
+
+def _alice_contact(ctx):
+    """The parent who wrote in (made by the pipeline's signal), with an organisation."""
+    from contacts.models import Contact
+
+    return Contact.objects.get(workspace=ctx["workspace"], organisation__isnull=False)
 
 
 def _alice_export(ctx):

@@ -251,8 +251,7 @@ def test_note_is_sealed_at_rest(synced, workspace, alice_client):
             cursor.execute(f"SELECT * FROM {table}")  # noqa: S608
             for row in cursor.fetchall():
                 raw = b"".join(
-                    bytes(v) if isinstance(v, (bytes, memoryview)) else str(v).encode()
-                    for v in row
+                    bytes(v) if isinstance(v, (bytes, memoryview)) else str(v).encode() for v in row
                 )
                 for plain in (secret, "Karim", "benali", "gmail.com", "imprimerie", "Sophie"):
                     assert plain.encode() not in raw, (table, plain)
@@ -297,7 +296,9 @@ def test_organisation_page_and_edit_by_role(synced, workspace, alice_client, bob
     page = bob_client.get(url).content.decode()
     assert "Sophie Martin" in page and "Devis brochures" in page and "Facture 2026-118" in page
     assert bob_client.post(url, {"name": "X", "domain": "x.fr"}).status_code == 403
-    assert alice_client.post(url, {"name": "Imprimerie Durand", "domain": "nope"}).status_code == 400
+    assert (
+        alice_client.post(url, {"name": "Imprimerie Durand", "domain": "nope"}).status_code == 400
+    )
     response = alice_client.post(url, {"name": "Imprimerie Durand SA", "domain": "durand.fr"})
     assert response.status_code == 302
     assert "Imprimerie Durand SA" in alice_client.get(url).content.decode()
