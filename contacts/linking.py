@@ -6,11 +6,12 @@ one insert per table and one update of last-seen times). Only external people be
 contacts: the workspace's own mailbox addresses and its members' addresses never do.
 """
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from accounts.keys import keys_for
 from accounts.models import Membership, Workspace
@@ -32,6 +33,7 @@ from inbox.mail.signals import Arrivals
 from inbox.models import Mailbox
 from trupeo.crypto import WorkspaceKeys
 
+logger = logging.getLogger(__name__)
 LOOKUP_CHUNK = 1000  # digests per IN (...) query
 
 
@@ -102,6 +104,19 @@ def contacts_link(*, workspace: Workspace, seen: Sequence[Seen]) -> int:
         person.add(s)
     if not people:
         return 0
+    # Two syncs of one workspace may meet a new person at the same moment: the second insert
+    # then waits for the first and fails its unique check. Its savepoint is rolled back and
+    # the batch linked again, now finding the contact; the mail's own transaction goes on.
+    for attempt in (1, 2):
+        try:
+            return _link(keys, workspace, people)
+        except IntegrityError:
+            if attempt == 2:
+                logger.warning("workspace %s: contacts not linked for this batch", workspace.pk)
+    return 0
+
+
+def _link(keys: WorkspaceKeys, workspace: Workspace, people: dict[str, "_Person"]) -> int:
     with transaction.atomic():
         known = _known(workspace, [p.digest for p in people.values()])
         fresh = [p for p in people.values() if p.digest not in known]

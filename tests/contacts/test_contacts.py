@@ -363,3 +363,26 @@ def test_never_clients_purge(synced, workspace):
     assert contacts_never_clients_purge(workspace=workspace, older_than=later) == 1
     assert not Contact.objects.filter(pk=karim.pk).exists()
     assert Contact.objects.filter(workspace=workspace).count() == 2
+
+
+def test_a_contact_made_meanwhile_by_another_sync_does_not_fail_the_batch(
+    synced, workspace, monkeypatch
+):
+    """The first look misses a contact another sync just committed: the insert hits the
+    unique digest, the savepoint rolls back, the second try links to the existing contact."""
+    import contacts.linking as linking
+
+    real, calls = linking._known, []
+
+    def stale_once(*args):
+        calls.append(1)
+        return {} if len(calls) == 1 else real(*args)
+
+    monkeypatch.setattr(linking, "_known", stale_once)
+    karim = _contact(workspace, "karim.benali@gmail.com")
+    conversation = Conversation.objects.filter(workspace=workspace).order_by("-id").first()
+    seen = [Seen(conversation.pk, "Karim", "karim.benali@gmail.com", timezone.now())]
+    assert contacts_link(workspace=workspace, seen=seen) == 0
+    assert len(calls) == 2
+    assert ContactConversation.objects.filter(contact=karim, conversation=conversation).exists()
+    assert Contact.objects.filter(workspace=workspace).count() == 3
