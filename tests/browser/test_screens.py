@@ -45,6 +45,7 @@ APP = [
     "/mailboxes/",
     "/team/",
     "/saved-replies/",
+    "/contacts/",
     "/profile/",
     "/settings/data/",
     "/billing/",
