@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
 from django.db import IntegrityError, transaction
 
 from accounts.keys import keys_for
@@ -110,7 +111,7 @@ def contacts_link(*, workspace: Workspace, seen: Sequence[Seen]) -> int:
     for attempt in (1, 2):
         try:
             return _link(keys, workspace, people)
-        except IntegrityError:
+        except (IntegrityError, psycopg.IntegrityError):  # COPY raises psycopg's own
             if attempt == 2:
                 logger.warning("workspace %s: contacts not linked for this batch", workspace.pk)
     return 0
