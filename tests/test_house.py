@@ -12,6 +12,7 @@ PACKAGES = [
     "accounts",
     "inbox",
     "billing",
+    "contacts",
     "privacy",
     "portal",
     "reports",

@@ -69,6 +69,10 @@ OBJECTS = {
     ),
     "portal_delegation_revoke": lambda ctx: _alice_delegation(ctx).pk,
     "portal_erasure_answer": lambda ctx: _alice_erasure(ctx).pk,
+    "contact": lambda ctx: _alice_contact(ctx).pk,
+    "contact_note": lambda ctx: _alice_contact(ctx).pk,
+    "contact_panel": lambda ctx: ctx["conversation"].pk,
+    "organisation": lambda ctx: _alice_contact(ctx).organisation_id,
 }
 
 # The REST API's URL names that take an id (namespace "api"): charlie's token asks for alice's.
@@ -163,6 +167,13 @@ def _alice_delegation(ctx):
         can_reply=False,
         created_by=ctx["workspace"].memberships.get(role="owner").user,
     )
+
+
+def _alice_contact(ctx):
+    """The parent who wrote in (made by the pipeline's signal), with an organisation."""
+    from contacts.models import Contact
+
+    return Contact.objects.get(workspace=ctx["workspace"], organisation__isnull=False)
 
 
 def _alice_export(ctx):

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "accounts",
     "inbox",
     "billing",
+    "contacts",
     "privacy",
     "webhooks",
     "api",

@@ -38,6 +38,7 @@ urlpatterns = [
     path("", include("portal.urls")),
     path("", include("reports.urls")),
     path("", include("sla.urls")),
+    path("", include("contacts.urls")),
     path("billing/", include("billing.urls")),
     path("api/v1/", api_v1.urls()),
     path("", include("api.urls")),

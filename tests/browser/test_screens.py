@@ -46,6 +46,7 @@ APP = [
     "/mailboxes/",
     "/team/",
     "/saved-replies/",
+    "/contacts/",
     "/profile/",
     "/settings/data/",
     "/billing/",
