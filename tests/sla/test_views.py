@@ -201,7 +201,7 @@ def test_due_list_query_count_does_not_grow_with_rows(goal_mailbox, alice_client
 
 
 def test_inbox_rows_carry_due_badges(goal_mailbox, alice_client):
-    late, soon = _two_conversations(goal_mailbox)
+    _two_conversations(goal_mailbox)
     page = alice_client.get(reverse("inbox") + "?view=open").content.decode()
     assert page.count("due-badge") == 2
     assert "de retard" in page and "dans " in page
