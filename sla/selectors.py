@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Workspace
 from inbox.models import Conversation
 from sla.business_time import business_seconds_between
-from sla.calendars import workspace_calendars
+from sla.calendars import workspace_calendars, workspace_goals
 from sla.clocks import FIRST_REPLY
 from sla.models import ConversationClock
 from trupeo.params import parse_id
@@ -153,7 +153,7 @@ def conversation_clock(
 ) -> ClockView | None:
     """The clock of a conversation page (one query, none when its mailbox has no goal), or
     None if it has none."""
-    if conversation.mailbox_id not in workspace_calendars(workspace).goals:
+    if conversation.mailbox_id not in workspace_goals(workspace):
         return None
     clock = ConversationClock.objects.filter(conversation_id=conversation.pk).first()
     if clock is None:
@@ -166,7 +166,7 @@ def conversation_clock(
 def due_badges(workspace: Workspace, rows, *, now: datetime | None = None) -> dict[int, ClockView]:
     """The running clocks of a list page's rows, by conversation id: one query, and none at all
     in a workspace without goals."""
-    if not workspace_calendars(workspace).goals or not rows:
+    if not workspace_goals(workspace) or not rows:
         return {}
     now = now or timezone.now()
     clocks = ConversationClock.objects.filter(
