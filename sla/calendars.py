@@ -40,7 +40,6 @@ NO_GOAL = Goal()
 class WorkspaceCalendars:
     default: Calendar
     by_mailbox: dict[int, Calendar]
-    goals: dict[int, Goal]
 
 
 def calendar_from_rows(
@@ -60,7 +59,7 @@ def calendar_from_rows(
 
 
 def load_calendars(workspace_id: int) -> WorkspaceCalendars:
-    """Three queries for every calendar and goal of a workspace."""
+    """Three queries for every calendar of a workspace."""
     rows = list(BusinessCalendar.objects.filter(workspace_id=workspace_id))
     intervals: dict[int, list] = {row.pk: [] for row in rows}
     closures: dict[int, list] = {row.pk: [] for row in rows}
@@ -76,7 +75,12 @@ def load_calendars(workspace_id: int) -> WorkspaceCalendars:
             default = calendar
         else:
             by_mailbox[row.mailbox_id] = calendar
-    goals = {
+    return WorkspaceCalendars(default, by_mailbox)
+
+
+def load_goals(workspace_id: int) -> dict[int, Goal]:
+    """The goals of a workspace's mailboxes, by mailbox id (one query)."""
+    return {
         g.mailbox_id: Goal(
             first_reply=g.first_reply_minutes * 60 if g.first_reply_minutes else None,
             resolution=g.resolution_minutes * 60 if g.resolution_minutes else None,
@@ -85,11 +89,16 @@ def load_calendars(workspace_id: int) -> WorkspaceCalendars:
         )
         for g in ReplyGoal.objects.filter(workspace_id=workspace_id)
     }
-    return WorkspaceCalendars(default, by_mailbox, goals)
 
 
 def workspace_calendars(workspace: Workspace) -> WorkspaceCalendars:
     return workspace_lists.kept(workspace, "sla-calendars", lambda: load_calendars(workspace.pk))
+
+
+def workspace_goals(workspace: Workspace) -> dict[int, Goal]:
+    """Kept apart from the calendars: pages that only ask "any goal here?" (the list badges)
+    load one query in a cold process, not four."""
+    return workspace_lists.kept(workspace, "sla-goals", lambda: load_goals(workspace.pk))
 
 
 def calendar_for_workspace(workspace: Workspace) -> Calendar:
@@ -103,7 +112,7 @@ def calendar_for_mailbox(mailbox: Mailbox) -> Calendar:
 
 
 def goal_for_mailbox(mailbox: Mailbox) -> Goal:
-    return workspace_calendars(mailbox.workspace).goals.get(mailbox.pk, NO_GOAL)
+    return workspace_goals(mailbox.workspace).get(mailbox.pk, NO_GOAL)
 
 
 def expected_reply_at(mailbox: Mailbox, received_at: datetime) -> datetime | None:

@@ -5,14 +5,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import BadRequest
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Workspace
 from inbox.models import Conversation
 from sla.business_time import business_seconds_between
-from sla.calendars import workspace_calendars
+from sla.calendars import workspace_calendars, workspace_goals
 from sla.clocks import FIRST_REPLY
 from sla.models import ConversationClock
 from trupeo.params import parse_id
@@ -151,10 +151,30 @@ def clock_view(
 def conversation_clock(
     conversation: Conversation, *, workspace: Workspace, now: datetime | None = None
 ) -> ClockView | None:
-    """The clock of a conversation page (one query), or None if it has none."""
+    """The clock of a conversation page (one query, none when its mailbox has no goal), or
+    None if it has none."""
+    if conversation.mailbox_id not in workspace_goals(workspace):
+        return None
     clock = ConversationClock.objects.filter(conversation_id=conversation.pk).first()
     if clock is None:
         return None
     return clock_view(
         clock, workspace=workspace, mailbox_id=conversation.mailbox_id, now=now or timezone.now()
     )
+
+
+def due_badges(workspace: Workspace, rows, *, now: datetime | None = None) -> dict[int, ClockView]:
+    """The running clocks of a list page's rows, by conversation id: one query, and none at all
+    in a workspace without goals."""
+    if not workspace_goals(workspace) or not rows:
+        return {}
+    now = now or timezone.now()
+    clocks = ConversationClock.objects.filter(
+        conversation_id__in=[row.id for row in rows], due_at__isnull=False
+    ).annotate(of_mailbox=F("conversation__mailbox_id"))
+    return {
+        clock.conversation_id: clock_view(
+            clock, workspace=workspace, mailbox_id=clock.of_mailbox, now=now
+        )
+        for clock in clocks
+    }

@@ -23,7 +23,7 @@ from inbox.selectors.conversation_list import sidebar_context
 from inbox.selectors.conversation_page import conversation_rows
 from inbox.selectors.mailboxes import mailboxes_listed
 from sla import actions
-from sla.calendars import workspace_calendars
+from sla.calendars import workspace_calendars, workspace_goals
 from sla.forms import CalendarForm, GoalForm, MailboxCalendarForm
 from sla.selectors import DUE_SOON, LATE, clock_view, clocks_listed
 from trupeo.params import parse_id
@@ -102,7 +102,12 @@ def workspace_calendar(request: WorkspaceRequest) -> HttpResponse:
     return render(
         request,
         "sla/calendar.html",
-        {"form": form, "mailboxes": mailboxes, "goals": kept.goals, "own": kept.by_mailbox},
+        {
+            "form": form,
+            "mailboxes": mailboxes,
+            "goals": workspace_goals(request.workspace),
+            "own": kept.by_mailbox,
+        },
     )
 
 
@@ -112,7 +117,7 @@ def mailbox_goals(request: WorkspaceRequest, mailbox_id: int) -> HttpResponse:
     """A mailbox's reply-time goals, and its own business hours if it has them."""
     mailbox = get_in_workspace(request, Mailbox.objects.select_related("workspace"), pk=mailbox_id)
     kept = workspace_calendars(request.workspace)
-    goal = kept.goals.get(mailbox.pk)
+    goal = workspace_goals(request.workspace).get(mailbox.pk)
     team = members(request.workspace)
     goal_initial = {"at_risk_percent": 80}
     if goal is not None:

@@ -61,6 +61,7 @@ def test_default_workspace_and_mailbox_calendars(workspace):
 def test_kept_per_process_until_a_change(workspace):
     mailbox = mailbox_create(workspace=workspace, address="secretariat@lycee-verne.fr")
     calendar_for_mailbox(_fresh(mailbox))
+    goal_for_mailbox(_fresh(mailbox))
     fresh = _fresh(mailbox)
     with CaptureQueriesContext(connection) as queries:
         calendar_for_mailbox(fresh)

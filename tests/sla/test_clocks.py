@@ -59,7 +59,7 @@ def test_friday_evening_message_answered_monday_morning(goal_mailbox, now):
     assert clock.due_at == clock.resolution_due_at
 
 
-def test_history_and_auto_replies_start_no_clock(goal_mailbox, now, monkeypatch):
+def test_auto_replies_start_no_clock(goal_mailbox, now, monkeypatch):
     monkeypatch.setattr("sla.clocks.is_auto_reply", lambda message: True)
     _mail(goal_mailbox, paris(2026, 3, 13, 17, 30))
     assert not ConversationClock.objects.exists()
@@ -149,4 +149,15 @@ def test_mailbox_without_goal_has_no_clock(workspace, now, goal_minutes):
 
     mailbox = mailbox_create(workspace=workspace, address="accueil@lycee-verne.fr")
     _mail(mailbox, paris(2026, 12, 1, 10))
+    assert not ConversationClock.objects.exists()
+
+
+def test_history_synced_closed_starts_no_clock(workspace, now):
+    from inbox.mail.mailboxes import mailbox_create
+    from tests.sla.conftest import goals_for
+
+    mailbox = mailbox_create(workspace=workspace, address="accueil@lycee-verne.fr")
+    goals_for(mailbox)
+    _mail(mailbox, timezone.now() - timedelta(days=60))  # older than the mailbox: history
+    assert Conversation.objects.get().status == Status.CLOSED
     assert not ConversationClock.objects.exists()

@@ -198,3 +198,14 @@ def test_due_list_query_count_does_not_grow_with_rows(goal_mailbox, alice_client
         response = alice_client.get(url)
     assert len(response.context["items"]) == 7
     assert len(seven) == len(one)
+
+
+def test_inbox_rows_carry_due_badges(goal_mailbox, alice_client):
+    _two_conversations(goal_mailbox)
+    page = alice_client.get(reverse("inbox") + "?view=open").content.decode()
+    assert page.count("due-badge") == 2
+    assert "de retard" in page and "dans " in page
+    more = alice_client.get(
+        reverse("inbox") + "?view=open", headers={"HX-Request": "true", "HX-Target": "more"}
+    ).content.decode()
+    assert more.count("due-badge") == 2
