@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from inbox.models import SatisfactionLevel
 from reports.charts import weekday_names
 from reports.figures import Durations, Report
 
@@ -87,7 +88,7 @@ def report_tables(report: Report) -> list[Table]:
             ],
         ),
     ]
-    if report.satisfaction is not None:
+    if report.satisfaction is not None:  # None when the section was not asked for
         s = report.satisfaction
         tables.append(
             Table(
@@ -95,9 +96,9 @@ def report_tables(report: Report) -> list[Table]:
                 str(SECTIONS["satisfaction"]),
                 [_("Rating"), _("Answers")],
                 [
-                    [_("Good"), s["bien"]],
-                    [_("Average"), s["moyen"]],
-                    [_("Not good"), s["pas_bien"]],
+                    [SatisfactionLevel.GOOD.label, s["good"]],
+                    [SatisfactionLevel.AVERAGE.label, s["average"]],
+                    [SatisfactionLevel.BAD.label, s["bad"]],
                     [pgettext("report", "Total"), s["total"]],
                 ],
             )

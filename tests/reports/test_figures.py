@@ -6,7 +6,7 @@ CSV holds the page's numbers; the figures outlive the conversations behind them.
 import csv
 import io
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -299,7 +299,7 @@ def _page_tables(client, query: str) -> dict[str, list[list[str]]]:
 def test_every_csv_holds_the_numbers_of_the_page(alice_client, timed):
     query = f"since={SINCE}&until={UNTIL}"
     tables = _page_tables(alice_client, query)
-    assert set(tables) == {"volume", "times", "agents", "hours"}
+    assert set(tables) == {"volume", "times", "agents", "hours", "satisfaction"}
     for slug, rows in tables.items():
         response = alice_client.get(f"/reports/{slug}.csv?{query}")
         assert response.status_code == 200
@@ -324,16 +324,27 @@ def test_the_page_in_french_with_its_charts(alice_client, timed):
     assert "Lundi" in html
 
 
-def test_satisfaction_shows_once_ratings_exist(alice_client, timed, monkeypatch):
-    from reports import figures
+def test_satisfaction_counts_the_ratings_of_the_period(alice_client, timed, workspace):
+    from inbox.models import Conversation, SatisfactionRating
 
-    monkeypatch.setattr(
-        figures,
-        "satisfaction_figures",
-        lambda **kw: {"bien": 3, "moyen": 1, "pas_bien": 0, "total": 4},
-    )
+    rated = datetime(2026, 3, 3, 12, tzinfo=UTC)
+    conversations = list(Conversation.objects.filter(workspace=workspace)[:4])
+    for conversation, rating in zip(
+        conversations, ["good", "good", "good", "average"], strict=True
+    ):
+        SatisfactionRating.objects.create(
+            workspace=workspace,
+            mailbox=conversation.mailbox,
+            conversation=conversation,
+            rating=rating,
+            rated_at=rated,
+        )
+    Conversation.objects.filter(pk=conversations[0].pk).delete()  # retention: still counted
     tables = _page_tables(alice_client, f"since={SINCE}&until={UNTIL}")
     assert tables["satisfaction"][1] == ["Bien", "3"]
+    assert tables["satisfaction"][2] == ["Moyen", "1"]
+    outside = _page_tables(alice_client, "since=2026-04-01&until=2026-04-07")
+    assert outside["satisfaction"][-1][-1] == "0"
 
 
 def test_agents_are_refused_and_other_workspaces_ids_are_404(
