@@ -69,7 +69,8 @@ def push_due(now=None) -> list[int]:
     providers = [p for p in (Provider.GOOGLE, Provider.MICROSOFT) if push_configured(p)]
     if not providers:
         return []
-    due = Q(push__isnull=True) | Q(push__expires_at__isnull=True)
+    # Never started, or failed last time (retried hourly), or ending soon.
+    due = Q(push__isnull=True) | Q(push__expires_at__isnull=True) | ~Q(push__last_error="")
     for kind, ahead in RENEW_AHEAD.items():
         due |= Q(push__kind=kind, push__expires_at__lt=now + ahead)
     return list(
