@@ -114,13 +114,16 @@ def test_forged_expired_or_misdirected_tokens_are_refused_and_sync_nothing(gmail
     body = _pubsub_body(GMAIL_ADDRESS, 10**9)
     for label, token in _bent_tokens(gmail_push).items():
         response = requests.post(
-            gmail_push.push_audience, json=body, headers={"Authorization": f"Bearer {token}"}
+            timeout=10,
+            url=gmail_push.push_audience,
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
         )
         assert response.status_code == 401, label
-    no_header = requests.post(gmail_push.push_audience, json=body)
+    no_header = requests.post(timeout=10, url=gmail_push.push_audience, json=body)
     assert no_header.status_code == 401
     basic = requests.post(
-        gmail_push.push_audience, json=body, headers={"Authorization": "Basic eA=="}
+        timeout=10, url=gmail_push.push_audience, json=body, headers={"Authorization": "Basic eA=="}
     )
     assert basic.status_code == 401
     time.sleep(0.3)
@@ -165,7 +168,8 @@ def test_an_unknown_mailbox_is_answered_2xx_without_work(gmail_push, watched, ca
 )
 def test_garbage_from_a_verified_sender_never_5xx(gmail_push, watched, body):
     response = requests.post(
-        gmail_push.push_audience,
+        timeout=10,
+        url=gmail_push.push_audience,
         data=body,
         headers={
             "Authorization": f"Bearer {gmail_push.signed_token()}",
@@ -176,7 +180,7 @@ def test_garbage_from_a_verified_sender_never_5xx(gmail_push, watched, body):
 
 
 def test_gmail_hook_answers_only_post(gmail_push, live_server):
-    assert requests.get(gmail_push.push_audience).status_code == 405
+    assert requests.get(timeout=10, url=gmail_push.push_audience).status_code == 405
 
 
 def test_watch_renewed_daily_and_stopped_on_disconnect(gmail_push, watched):
@@ -276,7 +280,7 @@ def test_wrong_client_state_or_unknown_subscription_is_ignored(graph_push, subsc
         {**_graph_item(push, "x"), "lifecycleEvent": "missed"},
     ]
     for item in forged:
-        response = requests.post(graph_push_url(graph_push), json={"value": [item]})
+        response = requests.post(timeout=10, url=graph_push_url(graph_push), json={"value": [item]})
         assert response.status_code == 202
     time.sleep(0.3)
     assert not Message.objects.filter(mailbox=subscribed).exists()
@@ -303,11 +307,11 @@ def test_a_replayed_notification_only_syncs_again(graph_push, subscribed):
 def test_validation_echo_is_plain_text_and_post_only(graph_push, live_server):
     url = graph_push_url(graph_push)
     token = "<script>alert(1)</script> & é"
-    response = requests.post(url, params={"validationToken": token})
+    response = requests.post(timeout=10, url=url, params={"validationToken": token})
     assert response.status_code == 200 and response.text == token
     assert response.headers["Content-Type"].startswith("text/plain")
     assert response.headers.get("X-Content-Type-Options") == "nosniff"
-    assert requests.get(url, params={"validationToken": token}).status_code == 405
+    assert requests.get(timeout=10, url=url, params={"validationToken": token}).status_code == 405
 
 
 @pytest.mark.parametrize(
@@ -323,7 +327,7 @@ def test_validation_echo_is_plain_text_and_post_only(graph_push, live_server):
     ],
 )
 def test_graph_hook_never_5xx_on_garbage(graph_push, live_server, body):
-    response = requests.post(graph_push_url(graph_push), data=body)
+    response = requests.post(timeout=10, url=graph_push_url(graph_push), data=body)
     assert response.status_code == 202
 
 
