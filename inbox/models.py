@@ -136,8 +136,16 @@ class WatchLease(models.Model):
     mailbox = models.OneToOneField(
         Mailbox, on_delete=models.CASCADE, primary_key=True, related_name="watch_lease"
     )
-    holder = models.CharField(max_length=100, blank=True)
+    holder = models.CharField(max_length=100, blank=True, db_index=True)
     expires_at = models.DateTimeField(null=True, db_index=True)
+
+
+class WatcherPresence(models.Model):
+    """A live IDLE watcher process (renewed with its leases): each takes its fair share of
+    the mailboxes, the number of live watchers being counted here."""
+
+    holder = models.CharField(max_length=100, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
 
 
 class FolderRole(models.TextChoices):
