@@ -259,8 +259,13 @@ def watch_mailbox(mailbox_id: int, stop: threading.Event) -> None:
 
     async def main() -> None:
         watcher._connects = asyncio.Semaphore(1)
+        task = asyncio.create_task(watcher.watch(mailbox_id))
         try:
-            await watcher.watch(mailbox_id)
+            while not task.done() and not stop.is_set():
+                await asyncio.sleep(0.1)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         finally:
             watcher._database.shutdown(wait=True)
             watcher._network.shutdown(wait=False)
