@@ -68,9 +68,7 @@ def _holder_of(process: subprocess.Popen) -> str:
 
 def _held() -> dict[str, set[int]]:
     holders: dict[str, set[int]] = {}
-    for mailbox_id, holder, expires_at in WatchLease.objects.values_list(
-        "mailbox_id", "holder", "expires_at"
-    ):
+    for mailbox_id, holder in WatchLease.objects.values_list("mailbox_id", "holder"):
         if holder:
             holders.setdefault(holder, set()).add(mailbox_id)
     connection.close()  # the watchers' writes are seen afresh
