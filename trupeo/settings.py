@@ -310,6 +310,9 @@ GRAPH_NOTIFICATION_URL = env_str("GRAPH_NOTIFICATION_URL")
 # The IDLE watcher's lease on each mailbox (inbox/mail/watcher.py): renewed every third of it.
 TRUPEO_IDLE_LEASE_SECONDS = env_int("TRUPEO_IDLE_LEASE_SECONDS", 45)
 TRUPEO_IDLE_MAX_MAILBOXES = env_int("TRUPEO_IDLE_MAX_MAILBOXES", 5000)  # per watcher process
+# The polling fallback's interval (at least): 60 s by default; a deployment of tens of
+# thousands of mailboxes, where IDLE and push bring new mail, polls less often.
+TRUPEO_POLL_SECONDS = env_int("TRUPEO_POLL_SECONDS", 60)
 
 # Languages: French first; English selectable and stored on the user.
 LANGUAGE_CODE = "fr"

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import F, Q
 from django.utils import timezone
@@ -111,6 +112,7 @@ def mailboxes_due() -> list[int]:
         pk, last_attempt_at, failures, push_until, push_error = mailbox
         pushed = push_until is not None and push_until > now and not push_error
         interval = PUSHED_POLL_INTERVAL if pushed else POLL_INTERVAL
+        interval = max(interval, timedelta(seconds=settings.TRUPEO_POLL_SECONDS))
         wait = min(interval * (2 ** min(failures, 10)), MAX_BACKOFF)
         if last_attempt_at is None or last_attempt_at + wait <= now:
             due.append(pk)

@@ -223,6 +223,17 @@ def test_polling_slows_down_while_push_is_live(gmail_push, watched):
     assert watched.pk in mailboxes_due()  # push lapsed: polled every minute again
 
 
+def test_the_poll_interval_is_a_setting(gmail_box, settings):
+    from inbox.models import Mailbox
+
+    Mailbox.objects.filter(pk=gmail_box.pk).update(
+        last_attempt_at=timezone.now() - timedelta(minutes=2)
+    )
+    assert gmail_box.pk in mailboxes_due()
+    settings.TRUPEO_POLL_SECONDS = 600
+    assert gmail_box.pk not in mailboxes_due()
+
+
 # --- Microsoft Graph -----------------------------------------------------------------------
 
 
