@@ -8,7 +8,12 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from inbox.mail.push import PushRefused, gmail_push_receive, graph_notifications_receive
+from inbox.mail.push import (
+    PushMalformed,
+    PushRefused,
+    gmail_push_receive,
+    graph_notifications_receive,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +36,11 @@ def gmail_push(request: HttpRequest) -> HttpResponse:
         gmail_push_receive(
             body=request.body, authorization=request.headers.get("Authorization", "")
         )
+    except PushMalformed as refusal:
+        logger.warning("gmail push ignored: %s", refusal)
+        return HttpResponse(status=204)  # signed by Google but unreadable: never retried
     except PushRefused as refusal:
         logger.warning("gmail push refused: %s", refusal)
-        if "malformed" in str(refusal):
-            return HttpResponse(status=204)  # signed by Google but unreadable: never retried
         return _plain("unauthorized", 401)
     return HttpResponse(status=204)
 

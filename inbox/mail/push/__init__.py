@@ -13,12 +13,13 @@ renewed by the `renew_push_subscriptions` beat task well before. Polling (the
 a lost notification missed.
 """
 
-from inbox.mail.push.common import PushRefused, push_configured, push_due
+from inbox.mail.push.common import PushMalformed, PushRefused, push_configured, push_due
 from inbox.mail.push.gmail import gmail_push_receive
 from inbox.mail.push.graph import graph_notifications_receive
 from inbox.mail.push.subscriptions import push_renew, push_start, push_stop
 
 __all__ = [
+    "PushMalformed",
     "PushRefused",
     "gmail_push_receive",
     "graph_notifications_receive",

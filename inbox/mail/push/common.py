@@ -30,6 +30,10 @@ class PushRefused(Exception):
     never to the sender beyond its status code."""
 
 
+class PushMalformed(PushRefused):
+    """Signed by the provider but not a notification Trupeo can read: retrying cannot help."""
+
+
 def kind_for(provider: str) -> str | None:
     return {
         Provider.GOOGLE: PushSubscription.Kind.GMAIL,

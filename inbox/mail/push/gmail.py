@@ -25,7 +25,7 @@ from google.auth.transport import requests as google_requests
 from google.oauth2 import id_token
 
 from inbox.mail.providers.gmail import USER, gmail_api
-from inbox.mail.push.common import PushRefused, mark_notified, sync_now
+from inbox.mail.push.common import PushMalformed, PushRefused, mark_notified, sync_now
 from inbox.models import Mailbox, Provider, PushSubscription
 
 logger = logging.getLogger(__name__)
@@ -112,9 +112,9 @@ def _notification(body: bytes) -> tuple[str, int]:
         address = str(payload["emailAddress"]).strip().lower()
         history_id = int(payload["historyId"])
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as error:
-        raise PushRefused(f"malformed Pub/Sub message ({type(error).__name__})") from error
+        raise PushMalformed(f"malformed Pub/Sub message ({type(error).__name__})") from error
     if not address or len(address) > 254:
-        raise PushRefused("malformed Pub/Sub message (address)")
+        raise PushMalformed("malformed Pub/Sub message (address)")
     return address, history_id
 
 
