@@ -270,3 +270,26 @@ def test_watch_mailbox_stops_when_asked(dovecot, workspace):
     thread.join(timeout=10)
     assert not thread.is_alive()
     assert mailbox_id in IdleWatcher().wanted()
+
+
+def test_a_password_saved_for_another_server_never_leaves_for_idle(dovecot, workspace):
+    """The sealed password is bound to host, port and user: changed columns (a tampered row,
+    an edit that skipped the form) make the watcher stop before connecting, as the sync does."""
+    user, password = dovecot.add_user("rebound")
+    mailbox = mailbox_create(
+        workspace=workspace,
+        address="rebound@lycee-verne.fr",
+        credentials={
+            "imap_password": password,
+            "bound_to": {"imap": [dovecot.host, dovecot.port, user]},
+        },
+        imap_host=dovecot.host,
+        imap_port=dovecot.port,
+        imap_security="none",
+        imap_username=user,
+    )
+    Mailbox.objects.filter(pk=mailbox.pk).update(imap_port=dovecot.tls_port)
+    started = time.monotonic()
+    watch_mailbox(mailbox.pk, threading.Event())  # returns at once: nothing to retry
+    assert time.monotonic() - started < 5
+    assert f"user=<{user}>" not in dovecot.log_text()
