@@ -60,6 +60,10 @@ def _server_settings(mailbox_id: int) -> ServerSettings | None:
         close_old_connections()
 
 
+def _close_database() -> None:
+    connection.close()  # (looked up on the calling thread: each thread has its own)
+
+
 def _queue_sync(mailbox_id: int) -> None:
     from inbox.tasks import sync_mailbox_now
     from trupeo.queueing import enqueue
@@ -267,6 +271,7 @@ def watch_mailbox(mailbox_id: int, stop: threading.Event) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         finally:
+            await watcher._in_database(_close_database)  # the database thread's own
             watcher._database.shutdown(wait=True)
             watcher._network.shutdown(wait=False)
             watcher._queueing.shutdown(wait=True)
