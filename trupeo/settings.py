@@ -211,6 +211,8 @@ CELERY_BEAT_SCHEDULE = {
     # Webhook retries that are due, and deliveries whose task a broker outage lost.
     "webhook-deliveries": {"task": "webhooks.tasks.webhook_deliveries_sweep", "schedule": 60.0},
     "reply-clock-alerts": {"task": "sla.tasks.reply_clock_alerts", "schedule": 60.0},
+    # Gmail watches (7 days) and Graph subscriptions (~3 days) renewed well before they end.
+    "renew-push": {"task": "inbox.tasks.renew_push_subscriptions", "schedule": 3600.0},
     "recover-stuck-sends": {"task": "inbox.tasks.recover_stuck_sends", "schedule": 120.0},
     # Notification emails whose task was lost (a broker outage) are queued again.
     "requeue-notification-emails": {
@@ -315,6 +317,23 @@ GOOGLE_REVOKE_URL = env_str("GOOGLE_REVOKE_URL", "https://oauth2.googleapis.com/
 GMAIL_API_BASE_URL = env_str("GMAIL_API_BASE_URL", "https://gmail.googleapis.com")
 MICROSOFT_LOGIN_BASE_URL = env_str("MICROSOFT_LOGIN_BASE_URL", "https://login.microsoftonline.com")
 MICROSOFT_GRAPH_BASE_URL = env_str("MICROSOFT_GRAPH_BASE_URL", "https://graph.microsoft.com")
+
+# Push: new mail in seconds (inbox/mail/push/). Off while its settings are empty; polling
+# carries on either way. Gmail: `users.watch` publishes to this Pub/Sub topic, whose push
+# subscription posts to SITE_URL/hooks/gmail/ with an OIDC token for this audience, signed for
+# this service account.
+GMAIL_PUBSUB_TOPIC = env_str("GMAIL_PUBSUB_TOPIC")  # projects/<project>/topics/<topic>
+GMAIL_PUSH_AUDIENCE = env_str("GMAIL_PUSH_AUDIENCE") or f"{SITE_URL}/hooks/gmail/"
+GMAIL_PUSH_SERVICE_ACCOUNT = env_str("GMAIL_PUSH_SERVICE_ACCOUNT")
+GOOGLE_CERTS_URL = env_str("GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v1/certs")
+# Graph posts change notifications here (public HTTPS); empty: no Graph subscriptions.
+GRAPH_NOTIFICATION_URL = env_str("GRAPH_NOTIFICATION_URL")
+# The IDLE watcher's lease on each mailbox (inbox/mail/watcher.py): renewed every third of it.
+TRUPEO_IDLE_LEASE_SECONDS = env_int("TRUPEO_IDLE_LEASE_SECONDS", 45)
+TRUPEO_IDLE_MAX_MAILBOXES = env_int("TRUPEO_IDLE_MAX_MAILBOXES", 5000)  # per watcher process
+# The polling fallback's interval (at least): 60 s by default; a deployment of tens of
+# thousands of mailboxes, where IDLE and push bring new mail, polls less often.
+TRUPEO_POLL_SECONDS = env_int("TRUPEO_POLL_SECONDS", 60)
 
 # Languages: French first; English selectable and stored on the user.
 LANGUAGE_CODE = "fr"
