@@ -136,6 +136,47 @@ class Mailbox(models.Model):
         return self.name or self.address
 
 
+class PushSubscription(models.Model):
+    """A provider's promise to tell Trupeo about new mail in a mailbox (Gmail `users.watch`,
+    a Graph subscription), renewed before it expires. Polling stays on beside it."""
+
+    class Kind(models.TextChoices):
+        GMAIL = "gmail", "Gmail Pub/Sub"
+        GRAPH = "graph", "Microsoft Graph"
+
+    mailbox = models.OneToOneField(Mailbox, on_delete=models.CASCADE, related_name="push")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # Graph's subscription id (the notifications name it); empty for Gmail.
+    external_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # SHA-256 of Graph's clientState: the secret itself is only ever in Graph and in transit.
+    secret_hash = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(null=True)
+    renewed_at = models.DateTimeField(null=True)
+    last_notified_at = models.DateTimeField(null=True)
+    last_error = models.TextField(blank=True)
+
+
+class WatchLease(models.Model):
+    """Which IDLE watcher process holds a mailbox's connection, until when.
+
+    A watcher claims mailboxes whose lease expired, renews its own every few seconds, and a
+    dead watcher's mailboxes are claimed by another once their leases run out."""
+
+    mailbox = models.OneToOneField(
+        Mailbox, on_delete=models.CASCADE, primary_key=True, related_name="watch_lease"
+    )
+    holder = models.CharField(max_length=100, blank=True, db_index=True)
+    expires_at = models.DateTimeField(null=True, db_index=True)
+
+
+class WatcherPresence(models.Model):
+    """A live IDLE watcher process (renewed with its leases): each takes its fair share of
+    the mailboxes, the number of live watchers being counted here."""
+
+    holder = models.CharField(max_length=100, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+
 class FolderRole(models.TextChoices):
     INBOX = "inbox", _("Inbox")
     SENT = "sent", _("Sent")
@@ -499,6 +540,9 @@ class NotificationKind(models.TextChoices):
     MENTIONED = "mentioned", _("Mentioned in a note")
     REPLY = "reply", _("New reply on a conversation you follow")
     WOKE = "woke", _("A snoozed conversation woke up")
+    # Reply-time goals (sla): the assignee hears of "at risk", the admin's choice of "late".
+    AT_RISK = "at_risk", _("A conversation is close to its reply-time goal")
+    LATE = "late", _("A conversation missed its reply-time goal")
 
 
 class Notification(models.Model):

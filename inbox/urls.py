@@ -10,12 +10,15 @@ from inbox.views import (
     mailboxes,
     notifications,
     oauth,
+    push,
     rules,
     saved_replies,
     triage,
 )
 
 urlpatterns = [
+    path("hooks/gmail/", push.gmail_push, name="gmail_push"),
+    path("hooks/graph/", push.graph_notifications, name="graph_notifications"),
     path("inbox/", lists.conversation_list, name="inbox"),
     path(
         "inbox/attachments/<id:attachment_id>/",

@@ -199,6 +199,7 @@ def cast(ctx, alice, bob, charlie):
             (_client(bob, "bob"), FEW),
             (_client(charlie, "charlie"), [FEW[0], NUL]),
             (_client(), [FEW[0], NUL]),
+            (_requester(ctx), FEW),
         ],
         # The API answers tokens only: they walk its routes (the session clients get 401s).
         "api_clients": [
@@ -208,16 +209,45 @@ def cast(ctx, alice, bob, charlie):
     }
 
 
+def _requester(ctx) -> Client:
+    """The parent of alice's mail, signed in to alice's requester portal (no Django login)."""
+    from django.http import HttpResponse
+
+    from portal.actions import portal_enable
+    from portal.signin import cookie_name, session_start
+
+    portal_enable(workspace=ctx["workspace"])
+    response = HttpResponse()
+    session_start(
+        workspace=ctx["workspace"],
+        address="parent@example.fr",
+        remember=True,
+        device="hostile",
+        response=response,
+    )
+    client = _client(who="requester")
+    name = cookie_name(ctx["workspace"])
+    client.cookies[name] = response.cookies[name].value
+    return client
+
+
 def _real_path(route: Route, world) -> str | None:
     """The route with alice's own objects in its parameters (None: no such object known)."""
     if not route.params:
         return route.path()
     if route.name in OBJECTS and "api" not in route.namespaces:
+        value = OBJECTS[route.name](world)
+        if isinstance(value, dict):  # every parameter by name (the portal's slug and id)
+            return route.path(**{param: str(v) for param, v in value.items()})
         (param,) = route.params
-        return route.path(**{param: str(OBJECTS[route.name](world))})
+        return route.path(**{param: str(value)})
     if route.name in API_OBJECTS and "api" in route.namespaces:
         (param,) = route.params
         return route.path(**{param: str(API_OBJECTS[route.name](world))})
+    if set(route.params) == {"workspace_slug"}:  # the requester portal's pages
+        return route.path(workspace_slug=world["workspace"].slug)
+    if route.name == "portal_signin_link":
+        return route.path(workspace_slug=world["workspace"].slug, secret="not-a-link")
     if route.name == "invitation_accept":
         return route.path(token=world["invitation_token"])
     if route.name in ("oauth_connect", "oauth_callback"):
@@ -354,7 +384,9 @@ def test_hostile_input_never_gives_a_5xx(route, cast, staff_client, monkeypatch)
         clients = [*clients, *cast["api_clients"]]
     for client, values in clients:
         if real is not None:
-            alone = client.who in ("alice", "alice-token")
+            alone = client.who in ("alice", "alice-token") or (
+                client.who == "requester" and route.template.startswith("p/")
+            )
             _walk_one(walk, client, values, real, route, alone=alone)
         # A hostile id stops at the URL resolver: who asks matters only for signed-in or not.
         for path in (

@@ -8,7 +8,19 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["accounts", "inbox", "billing", "privacy", "trupeo", "api"]
+PACKAGES = [
+    "accounts",
+    "inbox",
+    "billing",
+    "contacts",
+    "privacy",
+    "portal",
+    "reports",
+    "sla",
+    "trupeo",
+    "api",
+    "webhooks",
+]
 
 # What the pipeline may import from the project: itself, the models and fields, the Celery
 # tasks it queues, accounts and trupeo. Never views, actions, selectors, template tags or the

@@ -23,6 +23,7 @@ OBJECTS = {
     "tag_edit": lambda ctx: _alice_tag(ctx).pk,
     "mailbox_rules": lambda ctx: ctx["mailbox"].pk,
     "mailbox_automatic": lambda ctx: ctx["mailbox"].pk,
+    "sla_mailbox": lambda ctx: ctx["mailbox"].pk,
     "rule_edit": lambda ctx: _alice_rule(ctx).pk,
     "message_html": lambda ctx: ctx["conversation"].messages.first().pk,
     "invitation_revoke": lambda ctx: ctx["invitation"].pk,
@@ -59,6 +60,19 @@ OBJECTS = {
     "webhook_ping": lambda ctx: _alice_webhook(ctx).pk,
     "webhook_secret": lambda ctx: _alice_webhook(ctx).pk,
     "api_token_revoke": lambda ctx: _alice_token(ctx).pk,
+    # The requester portal's URLs name the workspace too: those give every parameter.
+    "portal_conversation": lambda ctx: _portal_kwargs(ctx, conversation_id=ctx["conversation"].pk),
+    "portal_reply": lambda ctx: _portal_kwargs(ctx, conversation_id=ctx["conversation"].pk),
+    "portal_attachment": lambda ctx: _portal_kwargs(ctx, attachment_id=ctx["attachment"].pk),
+    "portal_session_revoke": lambda ctx: _portal_kwargs(
+        ctx, session_id=_alice_portal_session(ctx).pk
+    ),
+    "portal_delegation_revoke": lambda ctx: _alice_delegation(ctx).pk,
+    "portal_erasure_answer": lambda ctx: _alice_erasure(ctx).pk,
+    "contact": lambda ctx: _alice_contact(ctx).pk,
+    "contact_note": lambda ctx: _alice_contact(ctx).pk,
+    "contact_panel": lambda ctx: ctx["conversation"].pk,
+    "organisation": lambda ctx: _alice_contact(ctx).organisation_id,
 }
 
 # The REST API's URL names that take an id (namespace "api"): charlie's token asks for alice's.
@@ -106,6 +120,60 @@ def _alice_receipt(ctx):
     from privacy.models import DeletionReceipt
 
     return DeletionReceipt.objects.create(workspace=ctx["workspace"], counts={"exports": 1})
+
+
+def url_for(name: str, ctx) -> str:
+    """The URL of alice's object for `name` (an id, or every parameter by name)."""
+    value = OBJECTS[name](ctx)
+    if isinstance(value, dict):
+        return reverse(name, kwargs=value)
+    return reverse(name, args=[value])
+
+
+def _portal_kwargs(ctx, **ids) -> dict:
+    from portal.actions import portal_enable
+
+    portal_enable(workspace=ctx["workspace"])
+    return {"workspace_slug": ctx["workspace"].slug, **ids}
+
+
+def _alice_portal_session(ctx):
+    from django.http import HttpResponse
+
+    from portal.signin import session_start
+
+    return session_start(
+        workspace=ctx["workspace"],
+        address="parent@example.fr",
+        remember=False,
+        device="test",
+        response=HttpResponse(),
+    )
+
+
+def _alice_erasure(ctx):
+    from portal.erasure import erasure_request
+
+    return erasure_request(workspace=ctx["workspace"], address="parent@example.fr", name="")
+
+
+def _alice_delegation(ctx):
+    from portal.actions import delegation_create
+
+    return delegation_create(
+        workspace=ctx["workspace"],
+        delegate="papa@example.fr",
+        target="parent@example.fr",
+        can_reply=False,
+        created_by=ctx["workspace"].memberships.get(role="owner").user,
+    )
+
+
+def _alice_contact(ctx):
+    """The parent who wrote in (made by the pipeline's signal), with an organisation."""
+    from contacts.models import Contact
+
+    return Contact.objects.get(workspace=ctx["workspace"], organisation__isnull=False)
 
 
 def _alice_export(ctx):
@@ -254,7 +322,7 @@ def ctx(workspace, alice, bob):
 @pytest.mark.parametrize("name", sorted(OBJECTS))
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_charlie_gets_404(name, method, ctx, charlie_client):
-    url = reverse(name, args=[OBJECTS[name](ctx)])
+    url = url_for(name, ctx)
     response = getattr(charlie_client, method)(url)
     if method == "get" and response.status_code == 405:
         return  # POST-only view: the POST case is the one that matters

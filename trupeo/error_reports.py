@@ -62,8 +62,11 @@ class UrlPasswordReporter(ExceptionReporter):
         return data
 
 
-# Paths whose last segment is a secret: invitations, address confirmations, password resets.
-_SECRET_PATH = re.compile(r"(/invitations/|/confirm-email/|/password/reset/key/)[^/\s?#\"']+")
+# Paths whose last segment is a secret: invitations, address confirmations, password resets,
+# the requester portal's sign-in links.
+_SECRET_PATH = re.compile(
+    r"(/invitations/|/confirm-email/|/password/reset/key/|/signin/)[^/\s?#\"']+"
+)
 
 
 def mask_link_secrets(text: str) -> str:

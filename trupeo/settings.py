@@ -66,11 +66,15 @@ INSTALLED_APPS = [
     "accounts",
     "inbox",
     "billing",
+    "contacts",
     "privacy",
     "webhooks",
     "api",
     # Django Ninja's static files: the API docs page's Swagger UI, served by us (no CDN).
     "ninja",
+    "portal",
+    "reports",
+    "sla",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +210,9 @@ CELERY_BEAT_SCHEDULE = {
     "sync-mailboxes": {"task": "inbox.tasks.sync_all_mailboxes", "schedule": 60.0},
     # Webhook retries that are due, and deliveries whose task a broker outage lost.
     "webhook-deliveries": {"task": "webhooks.tasks.webhook_deliveries_sweep", "schedule": 60.0},
+    "reply-clock-alerts": {"task": "sla.tasks.reply_clock_alerts", "schedule": 60.0},
+    # Gmail watches (7 days) and Graph subscriptions (~3 days) renewed well before they end.
+    "renew-push": {"task": "inbox.tasks.renew_push_subscriptions", "schedule": 3600.0},
     "recover-stuck-sends": {"task": "inbox.tasks.recover_stuck_sends", "schedule": 120.0},
     # Notification emails whose task was lost (a broker outage) are queued again.
     "requeue-notification-emails": {
@@ -231,6 +238,10 @@ CELERY_BEAT_SCHEDULE = {
     # Trials and grace periods end on their own, without a Stripe event.
     "billing-access": {"task": "billing.tasks.access_refresh_all", "schedule": 900.0},
     "wake-snoozed": {"task": "inbox.tasks.wake_snoozed", "schedule": 30.0},
+    # Requester portal: erasure requests followed (admins reminded, requester told), spent
+    # sign-in links and ended sessions deleted.
+    "portal-erasures": {"task": "portal.tasks.follow_erasures", "schedule": 3600.0},
+    "portal-purge-signin": {"task": "portal.tasks.purge_signin_links", "schedule": 3600.0},
 }
 
 AUTH_USER_MODEL = "accounts.User"
@@ -306,6 +317,23 @@ GOOGLE_REVOKE_URL = env_str("GOOGLE_REVOKE_URL", "https://oauth2.googleapis.com/
 GMAIL_API_BASE_URL = env_str("GMAIL_API_BASE_URL", "https://gmail.googleapis.com")
 MICROSOFT_LOGIN_BASE_URL = env_str("MICROSOFT_LOGIN_BASE_URL", "https://login.microsoftonline.com")
 MICROSOFT_GRAPH_BASE_URL = env_str("MICROSOFT_GRAPH_BASE_URL", "https://graph.microsoft.com")
+
+# Push: new mail in seconds (inbox/mail/push/). Off while its settings are empty; polling
+# carries on either way. Gmail: `users.watch` publishes to this Pub/Sub topic, whose push
+# subscription posts to SITE_URL/hooks/gmail/ with an OIDC token for this audience, signed for
+# this service account.
+GMAIL_PUBSUB_TOPIC = env_str("GMAIL_PUBSUB_TOPIC")  # projects/<project>/topics/<topic>
+GMAIL_PUSH_AUDIENCE = env_str("GMAIL_PUSH_AUDIENCE") or f"{SITE_URL}/hooks/gmail/"
+GMAIL_PUSH_SERVICE_ACCOUNT = env_str("GMAIL_PUSH_SERVICE_ACCOUNT")
+GOOGLE_CERTS_URL = env_str("GOOGLE_CERTS_URL", "https://www.googleapis.com/oauth2/v1/certs")
+# Graph posts change notifications here (public HTTPS); empty: no Graph subscriptions.
+GRAPH_NOTIFICATION_URL = env_str("GRAPH_NOTIFICATION_URL")
+# The IDLE watcher's lease on each mailbox (inbox/mail/watcher.py): renewed every third of it.
+TRUPEO_IDLE_LEASE_SECONDS = env_int("TRUPEO_IDLE_LEASE_SECONDS", 45)
+TRUPEO_IDLE_MAX_MAILBOXES = env_int("TRUPEO_IDLE_MAX_MAILBOXES", 5000)  # per watcher process
+# The polling fallback's interval (at least): 60 s by default; a deployment of tens of
+# thousands of mailboxes, where IDLE and push bring new mail, polls less often.
+TRUPEO_POLL_SECONDS = env_int("TRUPEO_POLL_SECONDS", 60)
 
 # Languages: French first; English selectable and stored on the user.
 LANGUAGE_CODE = "fr"
@@ -451,6 +479,10 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # HSTS preload is a one-way commitment each deployer takes for itself; not a default.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Covering indexes (INCLUDE) serve the reports on PostgreSQL; SQLite ignores the extra
+    # columns, which is fine for a local trial.
+    SILENCED_SYSTEM_CHECKS.append("models.W040")
 
 # Content security policy with nonces; our templates carry no inline script or style.
 SECURE_CSP = {

@@ -34,6 +34,11 @@ urlpatterns = [
     path("", include("privacy.gdpr.urls")),
     path("", include("inbox.urls")),
     path("", include("webhooks.urls")),
+    # The requester portal, /p/<workspace slug>/ (and its admin page under settings/).
+    path("", include("portal.urls")),
+    path("", include("reports.urls")),
+    path("", include("sla.urls")),
+    path("", include("contacts.urls")),
     path("billing/", include("billing.urls")),
     path("api/v1/", api_v1.urls()),
     path("", include("api.urls")),

@@ -34,6 +34,9 @@ _PREFERENCE_FIELD = {
     NotificationKind.MENTIONED: "email_mentioned",
     NotificationKind.REPLY: "email_reply",
     NotificationKind.WOKE: "email_woke",
+    # Reply-time goals are about the conversations one is in charge of, as assignments are.
+    NotificationKind.AT_RISK: "email_assigned",
+    NotificationKind.LATE: "email_assigned",
 }
 # A notification whose email task has not settled it this long after it was created is queued
 # again; one older than a day is no longer worth an email.

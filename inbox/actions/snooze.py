@@ -12,6 +12,7 @@ from accounts.models import User
 from inbox.actions.notifications import notify
 from inbox.actions.triage import record
 from inbox.models import Activity, ActivityKind, Conversation, NotificationKind, Status
+from inbox.signals import conversation_snooze_changed
 
 MAX_SNOOZE = timedelta(days=366)
 MORNING = 9  # presets wake people up at 9:00, their time
@@ -57,6 +58,7 @@ def conversation_snooze(*, conversation: Conversation, until: datetime, actor: U
     Conversation.objects.filter(pk=conversation.pk).update(snoozed_until=until)
     conversation.snoozed_until = until
     record(conversation, actor, ActivityKind.SNOOZED, snoozed_until=until)
+    conversation_snooze_changed.send(Conversation, conversation=conversation, until=until)
 
 
 @transaction.atomic
@@ -69,6 +71,7 @@ def conversation_wake(*, conversation: Conversation, actor: User | None) -> bool
     if not updated:
         return False
     record(conversation, actor, ActivityKind.WOKE)
+    conversation_snooze_changed.send(Conversation, conversation=conversation, until=None)
     if actor is None:
         _tell_who_cares(conversation)
     return True

@@ -15,6 +15,7 @@ from inbox.actions.automatic import requester_notify_closed
 from inbox.inbox_version import workspace_touched
 from inbox.mail.sealing import note_row
 from inbox.models import Activity, ActivityKind, Conversation, Note, NotificationKind, Status
+from inbox.signals import conversation_status_changed
 
 
 @transaction.atomic
@@ -47,12 +48,17 @@ def conversation_set_status(*, conversation: Conversation, status: str, actor: U
         raise ValidationError(_("Unknown status."))
     if conversation.status == status:
         return
+    previous = conversation.status
     closed_at = timezone.now() if status == Status.CLOSED else None
     Conversation.objects.filter(pk=conversation.pk).update(
         status=status, snoozed_until=None, closed_at=closed_at
     )
-    conversation.status, conversation.closed_at = status, closed_at
+    conversation.status, conversation.snoozed_until = status, None
+    conversation.closed_at = closed_at
     record(conversation, actor, ActivityKind.STATUS, status=status)
+    conversation_status_changed.send(
+        Conversation, conversation=conversation, status=status, previous=previous
+    )
     if status == Status.CLOSED:
         requester_notify_closed(conversation=conversation)  # when the mailbox asks for it
 

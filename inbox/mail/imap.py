@@ -258,7 +258,7 @@ class _PinnedSMTP(smtplib.SMTP):
             raise
 
 
-def _open(server: ServerSettings, protocol: str) -> socket.socket:
+def server_socket(server: ServerSettings, protocol: str) -> socket.socket:
     """The socket a connection starts from, or MailServerError before any packet leaves."""
     _check_binding(server, protocol)
     try:
@@ -271,7 +271,7 @@ def _open(server: ServerSettings, protocol: str) -> socket.socket:
 
 def imap_connect(server: ServerSettings) -> IMAPClient:
     """A logged-in IMAPClient, or MailServerError in words."""
-    sock = _open(server, "IMAP")
+    sock = server_socket(server, "IMAP")
     try:
         client = _PinnedIMAPClient(server, sock)
         if server.security == Security.STARTTLS:
@@ -296,7 +296,7 @@ def imap_connect(server: ServerSettings) -> IMAPClient:
 
 def smtp_connect(server: ServerSettings) -> smtplib.SMTP:
     """A logged-in SMTP connection, or MailServerError in words."""
-    sock = _open(server, "SMTP")
+    sock = server_socket(server, "SMTP")
     smtp: smtplib.SMTP | None = None
     try:
         smtp = _PinnedSMTP(

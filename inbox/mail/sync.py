@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import F, Q
 from django.utils import timezone
@@ -53,6 +54,9 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 200
 LEASE = timedelta(minutes=5)
 POLL_INTERVAL = timedelta(seconds=60)
+# Gmail and Microsoft 365 tell us about new mail (inbox/mail/push/) while their subscription
+# is live: polling then only catches a lost notification.
+PUSHED_POLL_INTERVAL = timedelta(minutes=5)
 MAX_BACKOFF = timedelta(minutes=30)
 FETCH_ITEMS = "BODY.PEEK[] INTERNALDATE FLAGS"
 # A batch's raw bytes are in memory about four times at once: fetched, sent to a worker,
@@ -102,10 +106,16 @@ def mailboxes_due() -> list[int]:
     for mailbox in Mailbox.objects.filter(
         sync_state__in=[SyncState.ACTIVE, SyncState.ERROR],
         workspace__read_only_since__isnull=True,  # read-only (billing): mail kept, sync paused
-    ).only("pk", "last_attempt_at", "consecutive_failures"):
-        wait = min(POLL_INTERVAL * (2 ** min(mailbox.consecutive_failures, 10)), MAX_BACKOFF)
-        if mailbox.last_attempt_at is None or mailbox.last_attempt_at + wait <= now:
-            due.append(mailbox.pk)
+    ).values_list(
+        "pk", "last_attempt_at", "consecutive_failures", "push__expires_at", "push__last_error"
+    ):
+        pk, last_attempt_at, failures, push_until, push_error = mailbox
+        pushed = push_until is not None and push_until > now and not push_error
+        interval = PUSHED_POLL_INTERVAL if pushed else POLL_INTERVAL
+        interval = max(interval, timedelta(seconds=settings.TRUPEO_POLL_SECONDS))
+        wait = min(interval * (2 ** min(failures, 10)), MAX_BACKOFF)
+        if last_attempt_at is None or last_attempt_at + wait <= now:
+            due.append(pk)
     return due
 
 

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from accounts.keys import workspace_key_destroy
 from accounts.models import Membership, Role, User, Workspace
+from contacts.gdpr import person_contacts_erase, person_contacts_find
 from inbox.erasure import (
     ErasureResult,
     PersonReference,
@@ -160,7 +161,8 @@ def person_erase(
     store = store or object_store()
     person = person_reference(workspace=workspace, address=address)
     found = person_mail_find(workspace=workspace, person=person)
-    if not found.nothing:
+    contacts = person_contacts_find(workspace=workspace, digest=person.digest)
+    if not found.nothing or contacts:
         ledger_append(
             kind="person",
             id=workspace.pk,
@@ -169,6 +171,8 @@ def person_erase(
             tokens=person.tokens,
             store=store,
         )
+    # Their contact too: addresses, the team's note about them, links to conversations.
+    person_contacts_erase(workspace=workspace, digest=person.digest)
     return person_mail_erase(workspace=workspace, found=found, store=store)
 
 
@@ -182,6 +186,7 @@ def person_erase_replay(
     """Erase a person again after a restore, from their ledger entry: what was stored before
     the erasure (mail they sent since is theirs to have kept)."""
     found = person_mail_find(workspace=workspace, person=person, stored_before=erased_at)
+    person_contacts_erase(workspace=workspace, digest=person.digest)
     return person_mail_erase(workspace=workspace, found=found, store=store)
 
 

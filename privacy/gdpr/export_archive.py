@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.keys import keys_for
 from accounts.models import Membership, Workspace
+from contacts.gdpr import contacts_export, person_contacts_export
 from inbox.erasure import messages_involving
 from inbox.export import ExportOptions, ExtraFile, workspace_export_write
 from privacy.gdpr.requesters import requester
@@ -164,6 +165,14 @@ def _options(export: DataExport) -> ExportOptions:
             mbox=True,
             attachments=True,
             message_ids=messages_involving(workspace=export.workspace, address=address),
+            extra=[
+                ExtraFile(
+                    "contact.json",
+                    person_contacts_export(workspace=export.workspace, address=address),
+                    "La fiche de contact de la personne : nom, adresses, organisation, "
+                    "note de l’équipe et conversations.",
+                )
+            ],
             progress=progress,
         )
     return ExportOptions(
@@ -174,6 +183,11 @@ def _options(export: DataExport) -> ExportOptions:
                 "members.json",
                 _members(export.workspace),
                 "Les membres de l’espace : nom, adresse, rôle et date d’arrivée.",
+            ),
+            ExtraFile(
+                "contacts.json",
+                contacts_export(workspace=export.workspace),
+                "Les contacts de l’espace : nom, adresses, organisation et note de l’équipe.",
             ),
             ExtraFile(
                 "billing.json",

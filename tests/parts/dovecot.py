@@ -399,8 +399,10 @@ def _wait_until_ready(process: subprocess.Popen[bytes], port: int) -> bool:
     return False
 
 
-def start_dovecot(attempts: int = 3) -> DovecotServer:
-    """Start a private Dovecot, or skip/fail through `require_part` if that is impossible."""
+def start_dovecot(attempts: int = 3, extra_config: str = "") -> DovecotServer:
+    """Start a private Dovecot, or skip/fail through `require_part` if that is impossible.
+
+    `extra_config` is appended to the configuration (the benchmarks raise process limits)."""
     binary = _find_binary("dovecot")
     if binary is None:
         require_part("dovecot", "`dovecot` binary not found (apt-get install dovecot-imapd)")
@@ -411,7 +413,7 @@ def start_dovecot(attempts: int = 3) -> DovecotServer:
         root = _prepare_root(accounts)
         port, tls_port = free_loopback_port(), free_loopback_port()
         config_path = root / "dovecot.conf"
-        config_path.write_text(_config(root, accounts, port, tls_port))
+        config_path.write_text(_config(root, accounts, port, tls_port) + extra_config)
         with (root / "log" / "stdout.log").open("wb") as out:
             process = subprocess.Popen(
                 [binary, "-F", "-c", str(config_path)], stdout=out, stderr=subprocess.STDOUT

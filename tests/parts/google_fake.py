@@ -1,7 +1,9 @@
 """A stateful local fake of the Google endpoints Trupeo uses: OAuth (authorize, token with
 authorization_code and refresh_token, revoke) and the Gmail API (users.getProfile,
 messages.list with page tokens or `q=rfc822msgid:`, messages.get format=raw, history.list,
-messages.send).
+messages.send), and Gmail push: `users.watch` / `users.stop`, and the Pub/Sub push
+subscription posting each change of a watched mailbox to the app with an OIDC token (a JWT
+signed by a key the fake owns, its certificates served at `/oauth2/v1/certs` as Google does).
 
 Faithful where the code depends on it: PKCE (S256) and redirect URI checked, refresh tokens
 that can be revoked (`invalid_grant`), access tokens that expire (401), history ids that
@@ -19,18 +21,32 @@ import base64
 import email.parser
 import hashlib
 import itertools
+import json
 import re
 import secrets
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 import pytest
+import requests
+from google.auth import crypt
+from google.auth import jwt as google_jwt
 
-from tests.parts.http_fake import FakeServer, Request, Response, SlidingWindow, certificate_files
+from tests.parts.http_fake import (
+    FakeServer,
+    Request,
+    Response,
+    SlidingWindow,
+    certificate_files,
+    rsa_signing_key,
+)
 
-UNITS = {"profile": 1, "list": 5, "get": 5, "history": 2, "send": 100}
+UNITS = {"profile": 1, "list": 5, "get": 5, "history": 2, "send": 100, "watch": 100}
+WATCH_DAYS = 7
+TOPIC = re.compile(r"projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][\w.~+%-]{2,254}")
 SCOPES = "https://www.googleapis.com/auth/gmail.modify https://www.googleapis.com/auth/gmail.send"
 
 
@@ -52,6 +68,7 @@ class Account:
     history_floor: int = 0  # startHistoryId below this: 404
     sent: list[dict] = field(default_factory=list)  # what messages.send received
     quota: SlidingWindow = field(default_factory=lambda: SlidingWindow(250, 1.0))
+    watch: dict | None = None  # {"topic", "labels", "expiration" (epoch ms)}
 
 
 def _message_id(raw: bytes) -> str:
@@ -85,6 +102,15 @@ class GoogleFake(FakeServer):
         # Gmail answers an exhausted quota with 429, or 403 userRateLimitExceeded.
         self.rate_status = 429
         self._ids = itertools.count(0x18C0000000000000)
+        # Pub/Sub: the topic Gmail may publish to, and its push subscription to the app.
+        self.topic = "projects/trupeo-tests/topics/gmail"
+        self.push_endpoint = ""  # the app's /hooks/gmail/ (empty: nothing is pushed)
+        self.push_audience = ""
+        self.service_account = "gmail-push@trupeo-tests.iam.gserviceaccount.com"
+        self.deliveries: list[dict] = []  # every push attempt: body, status, seconds
+        self.push_attempts = 3  # Pub/Sub retries a non-2xx answer (with backoff)
+        self.key_id, self.private_pem, self.certificate_pem = rsa_signing_key("accounts.google")
+        self._pushing = ThreadPoolExecutor(4, thread_name_prefix="pubsub-push")
         self.route("GET", r"/o/oauth2/v2/auth", self.authorize)
         self.route("POST", r"/token", self.token)
         self.route("POST", r"/revoke", self.revoke)
@@ -94,6 +120,9 @@ class GoogleFake(FakeServer):
         self.route("GET", user + r"/messages/([0-9a-f]+)", self.messages_get)
         self.route("GET", user + r"/history", self.history_list)
         self.route("POST", user + r"/messages/send", self.messages_send)
+        self.route("POST", user + r"/watch", self.watch)
+        self.route("POST", user + r"/stop", self.stop_watch)
+        self.route("GET", r"/oauth2/v1/certs", self.certs)
 
     # --- test helpers -------------------------------------------------------------------
 
@@ -110,6 +139,82 @@ class GoogleFake(FakeServer):
     def _record(self, account: Account, **record) -> None:
         account.history_id += 1
         account.history.append({"id": str(account.history_id), **record})
+        self._publish(account, record)
+
+    # --- Pub/Sub push ----------------------------------------------------------------------
+
+    def _publish(self, account: Account, record: dict) -> None:
+        """Gmail publishes a change touching a watched label; Pub/Sub pushes it."""
+        watch = account.watch
+        if watch is None or watch["expiration"] < time.time() * 1000 or not self.push_endpoint:
+            return
+        touched = set()
+        for changes in record.values():
+            for change in changes:
+                touched |= set(change["message"]["labelIds"]) | set(change.get("labelIds", []))
+        if not touched & set(watch["labels"]):
+            return
+        data = {"emailAddress": account.email, "historyId": account.history_id}
+        body = {
+            "message": {
+                "data": base64.b64encode(json.dumps(data).encode()).decode(),
+                "messageId": str(next(self._ids)),
+                "publishTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+            "subscription": "projects/trupeo-tests/subscriptions/gmail-push",
+        }
+        self._pushing.submit(self.push, body)
+
+    def signed_token(
+        self,
+        *,
+        audience: str | None = None,
+        email: str | None = None,
+        lifetime: int = 3600,
+        issued: float | None = None,
+        private_pem: bytes | None = None,
+        key_id: str | None = None,
+        verified: bool = True,
+        issuer: str = "https://accounts.google.com",
+    ) -> str:
+        """An OIDC token as Pub/Sub signs it (or, for attacker tests, a bent one)."""
+        now = int(issued if issued is not None else time.time())
+        claims = {
+            "iss": issuer,
+            "aud": self.push_audience if audience is None else audience,
+            "azp": "1234567890",
+            "email": self.service_account if email is None else email,
+            "email_verified": verified,
+            "iat": now,
+            "exp": now + lifetime,
+            "sub": "1234567890",
+        }
+        signer = crypt.RSASigner.from_string(private_pem or self.private_pem, key_id or self.key_id)
+        return google_jwt.encode(signer, claims).decode()
+
+    def push(self, body: dict, token: str | None = None) -> int:
+        """Post one message to the push endpoint as Pub/Sub does; retried on non-2xx."""
+        status = 0
+        for attempt in range(self.push_attempts):
+            started = time.monotonic()
+            try:
+                response = requests.post(
+                    self.push_endpoint,
+                    json=body,
+                    headers={"Authorization": f"Bearer {token or self.signed_token()}"},
+                    timeout=10,
+                )
+                status = response.status_code
+            except requests.RequestException:
+                status = 0
+            with self.lock:
+                self.deliveries.append(
+                    {"body": body, "status": status, "seconds": time.monotonic() - started}
+                )
+            if 200 <= status < 300 or token is not None:
+                return status
+            time.sleep(0.1 * 2**attempt)
+        return status
 
     def add_message(
         self, email: str, raw: bytes, labels=("INBOX", "UNREAD"), thread_id: str = ""
@@ -375,6 +480,58 @@ class GoogleFake(FakeServer):
             body["nextPageToken"] = page[-1]["id"]
         return Response(200, body)
 
+    def watch(self, request: Request) -> Response:
+        account = self._user(request, UNITS["watch"])
+        if isinstance(account, Response):
+            return account
+        payload = request.json()
+        topic = str(payload.get("topicName", ""))
+        if not TOPIC.fullmatch(topic):
+            return Response(
+                400,
+                {
+                    "error": {
+                        "code": 400,
+                        "message": "Invalid topicName",
+                        "status": "INVALID_ARGUMENT",
+                    }
+                },
+            )
+        if topic != self.topic:
+            # Gmail must hold the Pub/Sub Publisher role on the topic (or it does not exist).
+            return Response(
+                403,
+                {
+                    "error": {
+                        "code": 403,
+                        "message": f"User not authorized to perform this action. ({topic})",
+                        "status": "PERMISSION_DENIED",
+                    }
+                },
+            )
+        labels = payload.get("labelIds") or ["INBOX", "SENT", "DRAFT", "SPAM", "TRASH"]
+        if payload.get("labelFilterBehavior", "include").lower() == "exclude":
+            labels = ["INBOX", "SENT"]  # every label but those excluded, as far as Trupeo asks
+        expiration = int((time.time() + WATCH_DAYS * 86400) * 1000)
+        with self.lock:
+            account.watch = {"topic": topic, "labels": labels, "expiration": expiration}
+        return Response(200, {"historyId": str(account.history_id), "expiration": str(expiration)})
+
+    def stop_watch(self, request: Request) -> Response:
+        account = self._user(request, UNITS["watch"])
+        if isinstance(account, Response):
+            return account
+        with self.lock:
+            account.watch = None
+        return Response(204, b"")
+
+    def certs(self, request: Request) -> Response:
+        return Response(
+            200,
+            {self.key_id: self.certificate_pem.decode()},
+            {"Cache-Control": "public, max-age=21600"},
+        )
+
     def messages_send(self, request: Request) -> Response:
         account = self._user(request, UNITS["send"])
         if isinstance(account, Response):
@@ -400,6 +557,7 @@ def google_fake(settings, monkeypatch) -> Iterator[GoogleFake]:
     settings.GOOGLE_TOKEN_URL = fake.url + "/token"
     settings.GOOGLE_REVOKE_URL = fake.url + "/revoke"
     settings.GMAIL_API_BASE_URL = fake.url
+    settings.GOOGLE_CERTS_URL = fake.url + "/oauth2/v1/certs"
     try:
         yield fake
     finally:

@@ -40,6 +40,38 @@ def certificate_files() -> tuple[str, str]:
     return str(cert), str(key)
 
 
+def rsa_signing_key(label: str) -> tuple[str, bytes, bytes]:
+    """(key id, private key PEM, self-signed certificate PEM): what an identity provider
+    signs its tokens with and publishes for checking them."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, label)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    key_id = format(certificate.serial_number, "x")[:40]
+    return key_id, private_pem, certificate.public_bytes(serialization.Encoding.PEM)
+
+
 @dataclass
 class Request:
     method: str

@@ -9,6 +9,13 @@ pages with `@odata.nextLink` / `@odata.deltaLink`, items replayed across pages, 
 entries, 410 `SyncStateNotFound` once the sync state is lost, immutable ids only when asked
 for (`Prefer: IdType="ImmutableId"`, else other ids); the throttling limits — 10,000 requests
 per mailbox over 10 minutes and 4 at once — answered with 429 and `Retry-After`.
+
+Change notifications: POST/PATCH/DELETE /subscriptions on a mailbox's Inbox messages, with
+Graph's rules (`expirationDateTime` in the future and within 4,230 minutes, `clientState` at
+most 128 characters, HTTPS notification URLs unless `allow_http`), the validation handshake
+made against the app's live server before the subscription exists (`?validationToken=` posted,
+echoed as text/plain within 10 seconds), a notification posted for each message created in the
+Inbox while the subscription lives, and lifecycle notifications on demand.
 """
 
 from __future__ import annotations
@@ -20,16 +27,35 @@ import itertools
 import re
 import secrets
 import time
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from urllib.parse import urlencode
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, urlencode
 
 import pytest
+import requests
 
 from tests.parts.http_fake import FakeServer, Request, Response, SlidingWindow, certificate_files
 
 TENANT = "common"
+MAX_MINUTES = 4230  # the longest subscription Graph grants on Outlook messages
+INBOX_RESOURCE = re.compile(r"/?(me|users/[^/]+)/mailfolders\('inbox'\)/messages", re.I)
+
+
+@dataclass
+class Subscription:
+    id: str
+    address: str
+    resource: str
+    change_type: str
+    notification_url: str
+    lifecycle_url: str
+    client_state: str
+    expiration: datetime
+
+
 FOLDERS = ("inbox", "sentitems")
 
 
@@ -109,6 +135,12 @@ class MicrosoftFake(FakeServer):
         self.searches: list[str] = []  # the `$filter` of each search asked
         self._numbers = itertools.count(1)
         self._tokens: dict[str, tuple[str, str, int, int, int]] = {}  # token -> state
+        self.subscriptions: dict[str, Subscription] = {}
+        self.allow_http = False  # the tests' live server speaks HTTP; Graph wants HTTPS
+        self.validations: list[dict] = []  # every handshake: url, status, echoed
+        self.deliveries: list[dict] = []  # every notification posted: body, status, seconds
+        self.notify_attempts = 3
+        self._posting = ThreadPoolExecutor(4, thread_name_prefix="graph-notify")
         base = f"/{TENANT}"
         self.route("GET", base + r"/v2\.0/\.well-known/openid-configuration", self.openid)
         self.route("GET", base + r"/oauth2/v2\.0/authorize", self.authorize)
@@ -118,6 +150,9 @@ class MicrosoftFake(FakeServer):
         self.route("GET", r"/v1\.0/me/mailFolders/(inbox|sentitems)/messages", self.messages)
         self.route("GET", r"/v1\.0/me/messages/([^/]+)/\$value", self.value)
         self.route("POST", r"/v1\.0/me/sendMail", self.send_mail)
+        self.route("POST", r"/v1\.0/subscriptions", self.subscription_create)
+        self.route("PATCH", r"/v1\.0/subscriptions/([^/]+)", self.subscription_update)
+        self.route("DELETE", r"/v1\.0/subscriptions/([^/]+)", self.subscription_delete)
 
     # --- test helpers -------------------------------------------------------------------
 
@@ -154,6 +189,8 @@ class MicrosoftFake(FakeServer):
             )
             box.messages[number] = message
             self._change(box, folder, number)
+        if folder == "inbox":
+            self._notify_created(box, message)
         return message.immutable_id
 
     def _by_id(self, box: Mailbox, key: str) -> GraphMessage | None:
@@ -191,6 +228,187 @@ class MicrosoftFake(FakeServer):
         for token, (owner, _x) in list(self.access_tokens.items()):
             if owner == address:
                 del self.access_tokens[token]
+
+    # --- change notifications ----------------------------------------------------------
+
+    def _notify_created(self, box: Mailbox, message: GraphMessage) -> None:
+        now = datetime.now(UTC)
+        with self.lock:
+            live = [
+                sub
+                for sub in self.subscriptions.values()
+                if sub.address == box.email
+                and sub.expiration > now
+                and "created" in sub.change_type
+            ]
+        for sub in live:
+            item = {
+                "subscriptionId": sub.id,
+                "subscriptionExpirationDateTime": sub.expiration.isoformat(),
+                "changeType": "created",
+                "resource": f"Users/user-1/Messages/{message.immutable_id}",
+                "resourceData": {
+                    "@odata.type": "#Microsoft.Graph.Message",
+                    "@odata.id": f"Users/user-1/Messages/{message.immutable_id}",
+                    "id": message.immutable_id,
+                },
+                "clientState": sub.client_state,
+                "tenantId": "00000000-0000-0000-0000-000000000000",
+            }
+            self._posting.submit(self.post_notification, sub.notification_url, {"value": [item]})
+
+    def post_notification(self, url: str, body: dict) -> int:
+        """Post as Graph does; a non-2xx answer is retried (Graph keeps trying for hours)."""
+        status = 0
+        for attempt in range(self.notify_attempts):
+            started = time.monotonic()
+            try:
+                status = requests.post(url, json=body, timeout=10).status_code
+            except requests.RequestException:
+                status = 0
+            with self.lock:
+                self.deliveries.append(
+                    {"body": body, "status": status, "seconds": time.monotonic() - started}
+                )
+            if 200 <= status < 300:
+                return status
+            time.sleep(0.1 * 2**attempt)
+        return status
+
+    def lifecycle(self, address: str, event: str) -> list[int]:
+        """Graph sends `event` (reauthorizationRequired, subscriptionRemoved, missed) for each
+        subscription of the mailbox; subscriptionRemoved also ends it on Graph's side."""
+        with self.lock:
+            subs = [s for s in self.subscriptions.values() if s.address == address]
+            if event == "subscriptionRemoved":
+                for sub in subs:
+                    del self.subscriptions[sub.id]
+        statuses = []
+        for sub in subs:
+            item = {
+                "subscriptionId": sub.id,
+                "subscriptionExpirationDateTime": sub.expiration.isoformat(),
+                "lifecycleEvent": event,
+                "resource": sub.resource,
+                "clientState": sub.client_state,
+                "organizationId": "00000000-0000-0000-0000-000000000000",
+            }
+            statuses.append(self.post_notification(sub.lifecycle_url, {"value": [item]}))
+        return statuses
+
+    def _validate(self, url: str) -> str:
+        """Graph's handshake: the endpoint must echo the token, text/plain, within 10 s."""
+        token = "Validation: Testing client application reachability " + secrets.token_hex(8)
+        try:
+            response = requests.post(
+                f"{url}{'&' if '?' in url else '?'}validationToken={quote(token)}",
+                headers={"Content-Type": "text/plain; charset=utf-8"},
+                timeout=10,
+            )
+            status, text = response.status_code, response.text
+            plain = response.headers.get("Content-Type", "").startswith("text/plain")
+        except requests.RequestException:
+            status, text, plain = 0, "", False
+        ok = status == 200 and text == token and plain
+        with self.lock:
+            self.validations.append({"url": url, "status": status, "echoed": ok})
+        return "" if ok else f"Subscription validation request failed ({status})."
+
+    @staticmethod
+    def _bad(message: str, code: str = "InvalidRequest") -> Response:
+        return Response(400, {"error": {"code": code, "message": message}})
+
+    def _expiration(self, value: str) -> datetime | str:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return "expirationDateTime is not a date."
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        now = datetime.now(UTC)
+        if moment <= now:
+            return "Subscription expiration can only be in the future."
+        if moment > now + timedelta(minutes=MAX_MINUTES):
+            return f"Subscription expiration can only be {MAX_MINUTES} minutes in the future."
+        return moment
+
+    def subscription_create(self, request: Request) -> Response:
+        box = request.box  # type: ignore[attr-defined]
+        body = request.json()
+        resource = str(body.get("resource", ""))
+        if not INBOX_RESOURCE.fullmatch(resource):
+            return self._bad(f"Resource not faked: {resource}")
+        change_type = str(body.get("changeType", ""))
+        if not change_type or not set(change_type.split(",")) <= {"created", "updated", "deleted"}:
+            return self._bad("changeType is invalid.")
+        client_state = str(body.get("clientState", ""))
+        if len(client_state) > 128:
+            return self._bad("clientState must be at most 128 characters.")
+        expiration = self._expiration(str(body.get("expirationDateTime", "")))
+        if isinstance(expiration, str):
+            return self._bad(expiration, "ExtensionError")
+        urls = [str(body.get("notificationUrl", ""))]
+        lifecycle = str(body.get("lifecycleNotificationUrl") or "")
+        if lifecycle:
+            urls.append(lifecycle)
+        for url in dict.fromkeys(urls):
+            if not url.startswith("https://") and not (
+                self.allow_http and url.startswith("http://")
+            ):
+                return self._bad("The Url must be an https url.", "ValidationError")
+            problem = self._validate(url)
+            if problem:
+                return self._bad(problem, "ValidationError")
+        sub = Subscription(
+            id=str(uuid.uuid4()),
+            address=box.email,
+            resource=resource,
+            change_type=change_type,
+            notification_url=urls[0],
+            lifecycle_url=lifecycle,
+            client_state=client_state,
+            expiration=expiration,
+        )
+        with self.lock:
+            self.subscriptions[sub.id] = sub
+        return Response(201, self._subscription_body(sub))
+
+    @staticmethod
+    def _subscription_body(sub: Subscription) -> dict:
+        return {
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#subscriptions/$entity",
+            "id": sub.id,
+            "resource": sub.resource,
+            "changeType": sub.change_type,
+            "notificationUrl": sub.notification_url,
+            "lifecycleNotificationUrl": sub.lifecycle_url or None,
+            "expirationDateTime": sub.expiration.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "clientState": None,  # Graph never sends the secret back
+        }
+
+    def _own(self, request: Request, sub_id: str) -> Subscription | None:
+        box = request.box  # type: ignore[attr-defined]
+        sub = self.subscriptions.get(sub_id)
+        return sub if sub is not None and sub.address == box.email else None
+
+    def subscription_update(self, request: Request, sub_id: str) -> Response:
+        sub = self._own(request, sub_id)
+        if sub is None:
+            return Response(404, {"error": {"code": "ResourceNotFound", "message": "Not found"}})
+        expiration = self._expiration(str(request.json().get("expirationDateTime", "")))
+        if isinstance(expiration, str):
+            return self._bad(expiration, "ExtensionError")
+        with self.lock:
+            sub.expiration = expiration
+        return Response(200, self._subscription_body(sub))
+
+    def subscription_delete(self, request: Request, sub_id: str) -> Response:
+        sub = self._own(request, sub_id)
+        if sub is None:
+            return Response(404, {"error": {"code": "ResourceNotFound", "message": "Not found"}})
+        with self.lock:
+            del self.subscriptions[sub_id]
+        return Response(204, b"")
 
     # --- identity platform ---------------------------------------------------------------
 

@@ -33,7 +33,9 @@ from inbox.mail.providers.oauth import (
     provider_label,
     tokens_from,
 )
+from inbox.mail.push import push_configured, push_stop
 from inbox.models import FolderRole, Mailbox, Provider, SyncState
+from trupeo.queueing import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -237,6 +239,7 @@ def mailbox_connect_oauth(
                 last_error="",
             )
             existing.refresh_from_db()
+            _push_soon(existing)
             return existing, False
         try:
             with transaction.atomic():
@@ -255,7 +258,16 @@ def mailbox_connect_oauth(
                 folder=folder, name=FOLDER_NAMES[provider][folder.role], workspace=workspace
             )
     logger.info("mailbox %s connected through %s", mailbox.pk, label)
+    _push_soon(mailbox)
     return mailbox, True
+
+
+def _push_soon(mailbox: Mailbox) -> None:
+    """New mail in seconds from now on (the hourly beat would start it too)."""
+    if push_configured(mailbox.provider):
+        from inbox.tasks import renew_push
+
+        enqueue_on_commit(renew_push, mailbox.pk)
 
 
 @sensitive_variables("credentials")
@@ -264,6 +276,8 @@ def mailbox_disconnect_oauth(*, mailbox: Mailbox) -> bool:
     waits for a reconnection, its conversations stay. True when the provider confirmed the
     revocation (Google); Microsoft has no revocation of an authorization-code grant."""
     credentials = mailbox_credentials(mailbox) if mailbox.credentials_sealed else {}
+    if credentials:
+        push_stop(mailbox=mailbox)  # while Trupeo still holds a token to ask with
     revoked = False
     if mailbox.provider == Provider.GOOGLE and credentials.get("refresh_token"):
         revoked = google_revoke(credentials["refresh_token"])
@@ -280,6 +294,8 @@ def mailbox_disconnect_oauth(*, mailbox: Mailbox) -> bool:
 def mailbox_forget_grant(*, mailbox: Mailbox) -> None:
     """Before a mailbox is deleted: its grant revoked where possible. Best effort: the
     deletion goes on even if Google cannot be reached (the tokens go with the row)."""
+    if mailbox.credentials_sealed:
+        push_stop(mailbox=mailbox)
     if mailbox.provider != Provider.GOOGLE or not mailbox.credentials_sealed:
         return
     try:
