@@ -119,7 +119,9 @@ class Mailbox(models.Model):
         _("ask for a rating after closing"), default=False, editable=False
     )
     # The acknowledgement's texts as the admins wrote them ({"fr": …, "en": …}), sealed JSON.
-    auto_templates_sealed = models.BinaryField(null=True, editable=False)
+    auto_templates_sealed = models.BinaryField(
+        null=True, editable=False, verbose_name=_("Acknowledgement templates (sealed)")
+    )
 
     class Meta:
         verbose_name = _("mailbox")
