@@ -27,11 +27,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.keys import keys_for
 from accounts.models import Workspace
+from inbox.actions.satisfaction import SatisfactionRefused, satisfaction_record
 from inbox.mail.sealing import stored_attachment_row
 from portal import actions, erasure, signin
 from portal.addresses import address_token
 from portal.export import portal_archive
-from inbox.actions.satisfaction import SatisfactionRefused, satisfaction_record
 from portal.forms import LinkForm, NewRequestForm, ProfileForm, RatingForm, ReplyForm, SignInForm
 from portal.limits import signin_limited
 from portal.models import PortalSession, PortalSettings
