@@ -15,10 +15,11 @@ from accounts.access import get_in_workspace, in_workspace
 from accounts.keys import keys_for
 from accounts.models import User
 from api import schemas
+from api.contacts import contacts_as_json
 from api.cursor import cursor_decode, cursor_encode
 from api.errors import ApiError
+from contacts.selectors import conversation_contacts_views
 from inbox.actions.compose import seen_marker
-from inbox.mail.sealing import open_json, stored_message_row
 from inbox.models import Conversation, ConversationRead, ConversationTag, Message
 from inbox.selectors.conversation_list import (
     LISTS,
@@ -223,36 +224,12 @@ def _person(value: dict) -> dict:
     summary="The people who took part in a conversation",
 )
 def conversation_contacts(request: HttpRequest, conversation_id: int):
-    """Everyone in the From, To, Cc and Reply-To of its messages, but the shared address
-    itself, with how they took part."""
-    conversation = get_in_workspace(
-        request, Conversation.objects.select_related("mailbox"), pk=conversation_id
+    """The contacts of the people in its From, To and Cc (never the workspace's own
+    addresses nor its members), from the contacts app, newest contact first."""
+    conversation = get_in_workspace(request, Conversation, pk=conversation_id)
+    return contacts_as_json(
+        conversation_contacts_views(keys_for(request.workspace), request.workspace, conversation)
     )
-    keys = keys_for(request.workspace)
-    ours = conversation.mailbox.address.lower()
-    people: dict[str, dict] = {}
-    for message in Message.objects.filter(conversation=conversation).only(
-        "mailbox_id", "provider_key", "sealed_as", "envelope_sealed"
-    ):
-        row = stored_message_row(message)
-        envelope = open_json(keys, message.envelope_sealed, field="message.envelope", row=row)
-        seen_here: set[str] = set()
-        for role in ("from", "to", "cc", "reply_to"):
-            found = envelope.get(role) or []
-            for person in [found] if isinstance(found, dict) else found:
-                address = (person.get("address") or "").strip().lower()
-                if not address or address == ours:
-                    continue
-                entry = people.setdefault(
-                    address, {"name": "", "address": address, "roles": [], "messages": 0}
-                )
-                entry["name"] = entry["name"] or person.get("name") or ""
-                if role not in entry["roles"]:
-                    entry["roles"].append(role)
-                if address not in seen_here:
-                    entry["messages"] += 1
-                    seen_here.add(address)
-    return sorted(people.values(), key=lambda p: (-p["messages"], p["address"]))
 
 
 def conversation_tags(request: HttpRequest, conversation_id: int) -> list[dict]:

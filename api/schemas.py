@@ -100,11 +100,25 @@ class ConversationDetail(ConversationSummary):
     )
 
 
-class Contact(Schema):
+class Organisation(Schema):
+    id: int
     name: str
-    address: str
-    roles: list[str] = Field(description="from, to, cc, reply_to: how they took part")
-    messages: int
+    domain: str
+
+
+class Contact(Schema):
+    id: int
+    name: str
+    address: str = Field(description="their first address")
+    addresses: list[str] = Field(description="every address of this person (merged contacts)")
+    organisation: Organisation | None
+
+
+class ContactPage(Schema):
+    contacts: list[Contact]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
 
 
 class TokenInfo(Schema):

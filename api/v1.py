@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Swagger
 
-from api import actions, conversations, directory, errors, replies
+from api import actions, contacts, conversations, directory, errors, replies
 from api.auth import TokenAuth
 from api.errors import error_response
 
@@ -41,6 +41,7 @@ api = TrupeoApi(
 errors.install(api)
 api.add_router("", directory.router)
 api.add_router("", conversations.router)
+api.add_router("", contacts.router)
 api.add_router("", actions.router)
 api.add_router("", replies.router)
 

@@ -103,18 +103,27 @@ def organisation_edit(*, organisation: Organisation, name: str, domain: str) -> 
     organisation.save(update_fields=["domain_token", "domain_sealed", "name_sealed"])
 
 
-def contacts_never_clients_purge(*, workspace: Workspace, older_than: datetime) -> int:
-    """Delete the contacts last seen before `older_than` that are linked to no conversation
-    (retention deleted their mail, or they were only ever copied): data kept for nothing.
-    For the retention helper's registry. Returns how many went."""
+def contacts_never_clients(*, workspace_id: int, older_than: datetime):
+    """Contacts last seen before `older_than` and linked to no conversation any more
+    (retention deleted their mail, or they were only ever copied): data kept for nothing."""
     linked = ContactConversation.objects.filter(contact=OuterRef("pk"))
-    stale = Contact.objects.filter(workspace=workspace, last_seen_at__lt=older_than).exclude(
+    return Contact.objects.filter(workspace_id=workspace_id, last_seen_at__lt=older_than).exclude(
         Exists(linked)
     )
+
+
+def contacts_never_clients_purge(
+    *, workspace: Workspace, older_than: datetime, limit: int | None = None
+) -> int:
+    """Delete the contacts of `contacts_never_clients` (at most `limit` when given: the
+    retention run works in batches). Returns how many went."""
+    stale = contacts_never_clients(workspace_id=workspace.pk, older_than=older_than)
     deleted = 0
-    while True:
-        ids = list(stale.values_list("pk", flat=True)[:1000])
+    while limit is None or deleted < limit:
+        size = 1000 if limit is None else min(1000, limit - deleted)
+        ids = list(stale.order_by("pk").values_list("pk", flat=True)[:size])
         if not ids:
-            return deleted
+            break
         Contact.objects.filter(pk__in=ids).delete()
         deleted += len(ids)
+    return deleted

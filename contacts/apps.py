@@ -12,3 +12,8 @@ class ContactsConfig(AppConfig):
 
         # The pipeline never imports contacts: it says what it stored, once per batch.
         mail_stored.connect(mail_stored_received, dispatch_uid="contacts.linking")
+
+        from contacts.retention import purgers_register
+
+        # The retention policy's "requesters who were never clients" are our contacts.
+        purgers_register()

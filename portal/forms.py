@@ -4,7 +4,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from inbox.models import Mailbox
+from inbox.actions.satisfaction import MAX_COMMENT
+from inbox.models import Mailbox, SatisfactionLevel
 from portal.addresses import is_address, normalise
 from portal.models import COLOR, MAX_REMEMBER_DAYS
 from trupeo.params import parse_id
@@ -169,3 +170,17 @@ class ErasureAnswerForm(forms.Form):
         label=_("Answer sent to the requester"), widget=forms.Textarea, max_length=5000
     )
     refused = forms.BooleanField(label=_("Refused (say why in the answer)"), required=False)
+
+
+class RatingForm(forms.Form):
+    """The requester's rating of a closed conversation (the closing mail's three choices)."""
+
+    rating = forms.ChoiceField(
+        label=_("How was our answer?"), choices=SatisfactionLevel.choices, widget=forms.RadioSelect
+    )
+    comment = forms.CharField(
+        label=_("A comment (optional)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=MAX_COMMENT,
+        required=False,
+    )

@@ -27,6 +27,7 @@ from inbox.mail.sealing import (
     stored_message_row,
 )
 from inbox.models import Attachment, Conversation, Message, Status
+from inbox.selectors.satisfaction import conversation_rating
 from portal.addresses import address_token, index_word, matches, normalise
 from portal.models import Delegation, PortalProfile, PortalSettings
 from trupeo.crypto import WorkspaceKeys
@@ -375,3 +376,27 @@ def profile_name(keys: WorkspaceKeys, workspace: Workspace, address: str) -> str
 
 def profile_row(workspace: Workspace, address: str) -> str:
     return f"portal_profile:{workspace.pk}:{normalise(address)}"
+
+
+@dataclass(frozen=True)
+class RatingState:
+    """Satisfaction on the portal: whether the requester may rate, and their rating if any."""
+
+    can_rate: bool
+    rating: object  # inbox.selectors.satisfaction.RatingView, or None
+    conversation: Conversation | None = None
+
+
+def rating_state(viewer: Viewer, view: ConversationView) -> RatingState:
+    """A closed conversation of a mailbox that asks for satisfaction may be rated once, by
+    someone who may act on it (a read-only delegate only reads)."""
+    conversation = (
+        Conversation.objects.select_related("mailbox")
+        .filter(pk=view.entry.id, workspace=viewer.workspace)
+        .first()
+    )
+    if conversation is None or not conversation.mailbox.satisfaction:
+        return RatingState(can_rate=False, rating=None)
+    rating = conversation_rating(viewer.keys, conversation)
+    can_rate = rating is None and conversation.status == Status.CLOSED and not view.entry.read_only
+    return RatingState(can_rate=can_rate, rating=rating, conversation=conversation)

@@ -12,6 +12,11 @@ urlpatterns = [
         name="portal_conversation",
     ),
     path(
+        "p/<slug:workspace_slug>/c/<id:conversation_id>/rating/",
+        views.portal_rate,
+        name="portal_rate",
+    ),
+    path(
         "p/<slug:workspace_slug>/c/<id:conversation_id>/reply/",
         views.portal_reply,
         name="portal_reply",

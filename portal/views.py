@@ -27,11 +27,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.keys import keys_for
 from accounts.models import Workspace
+from inbox.actions.satisfaction import SatisfactionRefused, satisfaction_record
 from inbox.mail.sealing import stored_attachment_row
 from portal import actions, erasure, signin
 from portal.addresses import address_token
 from portal.export import portal_archive
-from portal.forms import LinkForm, NewRequestForm, ProfileForm, ReplyForm, SignInForm
+from portal.forms import LinkForm, NewRequestForm, ProfileForm, RatingForm, ReplyForm, SignInForm
 from portal.limits import signin_limited
 from portal.models import PortalSession, PortalSettings
 from portal.selectors import (
@@ -41,6 +42,7 @@ from portal.selectors import (
     conversation_list,
     portal_settings,
     profile_name,
+    rating_state,
     viewer_for,
 )
 from privacy.site.consent import TURNSTILE_HOST
@@ -194,8 +196,56 @@ def portal_signin_link(request: HttpRequest, workspace_slug: str, secret: str) -
 @require_http_methods(["GET", "HEAD"])
 def portal_conversation(request: PortalRequest, conversation_id: int) -> HttpResponse:
     view = conversation_for(request.viewer, conversation_id)
-    context = _context(request, request.portal, viewer=request.viewer, view=view, form=ReplyForm())
+    context = _context(
+        request,
+        request.portal,
+        viewer=request.viewer,
+        view=view,
+        form=ReplyForm(),
+        rating=rating_state(request.viewer, view),
+        rating_form=RatingForm(),
+    )
     return render(request, "portal/conversation.html", context)
+
+
+@requester_required(names_object=True)
+@require_POST
+def portal_rate(request: PortalRequest, conversation_id: int) -> HttpResponse:
+    """Rate a closed conversation, once (the same rating the closing mail's links record)."""
+    view = conversation_for(request.viewer, conversation_id)
+    state = rating_state(request.viewer, view)
+    form = RatingForm(request.POST)
+    if not state.can_rate:
+        if state.rating is None:
+            raise PermissionDenied(_("This conversation cannot be rated."))
+        messages.info(request, _("You have already rated this conversation."))
+    elif not form.is_valid():
+        context = _context(
+            request,
+            request.portal,
+            viewer=request.viewer,
+            view=view,
+            form=ReplyForm(),
+            rating=state,
+            rating_form=form,
+        )
+        return render(request, "portal/conversation.html", context, status=400)
+    else:
+        try:
+            # The signed-in Trupeo user, if any, is passed: members may not rate for requesters.
+            satisfaction_record(
+                conversation=state.conversation,
+                rating=form.cleaned_data["rating"],
+                comment=form.cleaned_data["comment"],
+                user=request.user,
+            )
+        except SatisfactionRefused as refused:
+            if refused.code == "member":
+                raise PermissionDenied(_("Team members cannot rate for requesters.")) from None
+            messages.info(request, _("You have already rated this conversation."))
+        else:
+            messages.success(request, _("Thank you for your rating."))
+    return redirect("portal_conversation", request.portal.workspace.slug, conversation_id)
 
 
 @requester_required(names_object=True)

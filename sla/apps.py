@@ -26,3 +26,16 @@ class SlaConfig(AppConfig):
         conversation_snooze_changed.connect(
             clocks.snooze_changed_received, dispatch_uid="sla.clocks.snooze"
         )
+
+        from inbox.selectors.automatic import BusinessHours, business_hours_provide
+        from sla.calendars import calendar_for_mailbox, expected_reply_at, mailbox_is_open
+
+        # Acknowledgements ask the calendar (out of hours? answered by when?) through this
+        # hook: inbox never imports sla.
+        business_hours_provide(
+            BusinessHours(
+                is_open=mailbox_is_open,
+                reply_by=expected_reply_at,
+                time_zone=lambda mailbox: calendar_for_mailbox(mailbox).timezone,
+            )
+        )

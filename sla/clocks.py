@@ -32,9 +32,9 @@ def clock_now() -> datetime:
 
 
 def is_auto_reply(message: Message) -> bool:
-    """Hook: an automatic message (out-of-office, acknowledgement) never starts, restarts nor
-    answers a clock. Reads `Message.is_auto_reply` once the model has it (acknowledgements)."""
-    return bool(getattr(message, "is_auto_reply", False))
+    """An automatic message (out-of-office, our acknowledgement) never starts, restarts, resumes
+    nor answers a clock: the parser's `Message.is_auto_reply` (RFC 3834 headers)."""
+    return message.is_auto_reply
 
 
 class Clocks:

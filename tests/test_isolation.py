@@ -63,6 +63,7 @@ OBJECTS = {
     # The requester portal's URLs name the workspace too: those give every parameter.
     "portal_conversation": lambda ctx: _portal_kwargs(ctx, conversation_id=ctx["conversation"].pk),
     "portal_reply": lambda ctx: _portal_kwargs(ctx, conversation_id=ctx["conversation"].pk),
+    "portal_rate": lambda ctx: _portal_kwargs(ctx, conversation_id=ctx["conversation"].pk),
     "portal_attachment": lambda ctx: _portal_kwargs(ctx, attachment_id=ctx["attachment"].pk),
     "portal_session_revoke": lambda ctx: _portal_kwargs(
         ctx, session_id=_alice_portal_session(ctx).pk

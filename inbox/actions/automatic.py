@@ -248,13 +248,24 @@ def acknowledgement_send(
     if why_not_answer(message, conversation, address):
         return None
     language = texts.acknowledgement_language(mailbox, language)
+    # The business calendar (when the sla app provides it) says whether the team is there
+    # and, with a reply-time goal, by when it will answer; else the mailbox's hours.
+    reply_by = texts.expected_reply_by(mailbox, message.received_at)
+    out_of_hours = texts.is_out_of_hours(mailbox, message.received_at)
     values = {
         "name": texts.safe_name(name),
         "reference": texts.reference(conversation),
-        "expected_reply_time": texts.expected_reply_time(mailbox, language),
+        "expected_reply_time": (
+            texts.reply_by_text(mailbox, reply_by, language)
+            if reply_by
+            else texts.expected_reply_time(mailbox, language)
+        ),
         "portal_link": texts.portal_link(mailbox),
     }
-    body = texts.render_text(texts.acknowledgement_texts(mailbox)[language], values)
+    ack = texts.acknowledgement_texts(
+        mailbox, reply_by_date=reply_by is not None, out_of_hours=out_of_hours
+    )
+    body = texts.render_text(ack[language], values)
     return _send(
         mailbox=mailbox,
         conversation=conversation,

@@ -9,10 +9,13 @@ from the line when other words remain.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -34,8 +37,17 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 MAX_NAME = 80
 
 
-def default_acknowledgement(language: str) -> str:
+def default_acknowledgement(
+    language: str, *, reply_by_date: bool = False, out_of_hours: bool = False
+) -> str:
+    """The built-in text. With a reply-time goal the expected reply time is a moment ("by
+    Monday 7 December at 13:00"), else a duration; out of hours, one more sentence says so."""
     with translation.override(language):
+        closed = [out_of_hours_sentence(language)] if out_of_hours else []
+        if reply_by_date:
+            when = _("We will reply to you by {{ expected_reply_time }}.")
+        else:
+            when = _("We usually reply within {{ expected_reply_time }}.")
         return "\n".join(
             [
                 _("Hello {{ name }},"),
@@ -44,7 +56,8 @@ def default_acknowledgement(language: str) -> str:
                     "We have received your message and filed it under the reference "
                     "{{ reference }}."
                 ),
-                _("We usually reply within {{ expected_reply_time }}."),
+                *closed,
+                when,
                 _("You can follow your request here: {{ portal_link }}"),
                 "",
                 _("This is an automatic message: there is no need to reply to it."),
@@ -52,8 +65,19 @@ def default_acknowledgement(language: str) -> str:
         )
 
 
-def acknowledgement_texts(mailbox: Mailbox) -> dict[str, str]:
-    """The acknowledgement in each language, as the admins wrote it or the default."""
+def out_of_hours_sentence(language: str) -> str:
+    with translation.override(language):
+        return _(
+            "Our team is away at the moment (outside business hours): we will read your "
+            "message as soon as we are back."
+        )
+
+
+def acknowledgement_texts(
+    mailbox: Mailbox, *, reply_by_date: bool = False, out_of_hours: bool = False
+) -> dict[str, str]:
+    """The acknowledgement in each language, as the admins wrote it or the default. Out of
+    hours, an admin's own text gets the out-of-hours sentence as its last paragraph."""
     stored: dict = {}
     if mailbox.auto_templates_sealed:
         stored = open_json(
@@ -62,10 +86,18 @@ def acknowledgement_texts(mailbox: Mailbox) -> dict[str, str]:
             field="mailbox.auto_templates",
             row=mailbox_row(mailbox.pk),
         )
-    return {
-        language: (stored.get(language) or "").strip() or default_acknowledgement(language)
-        for language in LANGUAGES
-    }
+    texts = {}
+    for language in LANGUAGES:
+        own = (stored.get(language) or "").strip()
+        if not own:
+            texts[language] = default_acknowledgement(
+                language, reply_by_date=reply_by_date, out_of_hours=out_of_hours
+            )
+        elif out_of_hours:
+            texts[language] = f"{own}\n\n{out_of_hours_sentence(language)}"
+        else:
+            texts[language] = own
+    return texts
 
 
 def unknown_variables(text: str) -> list[str]:
@@ -76,10 +108,53 @@ def unknown_variables(text: str) -> list[str]:
     return names
 
 
+@dataclass(frozen=True)
+class BusinessHours:
+    """What the business calendar tells acknowledgements. The sla app provides it from its
+    `ready()` (sla imports inbox, so inbox cannot import sla)."""
+
+    is_open: Callable[[Mailbox, datetime], bool]  # sla.calendars.mailbox_is_open
+    reply_by: Callable[[Mailbox, datetime], datetime | None]  # sla.calendars.expected_reply_at
+    time_zone: Callable[[Mailbox], str]  # the calendar's zone, to write the moment in
+
+
+_providers: list[BusinessHours] = []
+
+
+def business_hours_provide(provider: BusinessHours) -> None:
+    """Idempotent: the last provider wins (`ready()` may run twice)."""
+    _providers[:] = [provider]
+
+
+def business_hours() -> BusinessHours | None:
+    return _providers[0] if _providers else None
+
+
 def is_out_of_hours(mailbox: Mailbox, at: datetime) -> bool:
-    """Whether `at` is outside the mailbox's business hours. The business calendar (the sla
-    app) answers this once it is wired in; until then every moment counts as open."""
-    return False
+    """Whether `at` is outside the mailbox's business hours (always open without a calendar)."""
+    provider = business_hours()
+    return provider is not None and not provider.is_open(mailbox, at)
+
+
+def expected_reply_by(mailbox: Mailbox, received_at: datetime) -> datetime | None:
+    """The first-reply deadline by the mailbox's goal in its business hours (None: no goal)."""
+    provider = business_hours()
+    return provider.reply_by(mailbox, received_at) if provider is not None else None
+
+
+def reply_by_text(mailbox: Mailbox, at: datetime, language: str) -> str:
+    """ "lundi 7 décembre à 13:00", in the calendar's time zone."""
+    provider = business_hours()
+    zone = ZoneInfo(provider.time_zone(mailbox)) if provider is not None else None
+    local = at.astimezone(zone) if zone else at
+    with translation.override(language):
+        day = formats.date_format(local, "l j F")
+        # French writes weekdays and months in lower case (some catalogues capitalise them).
+        day = day.lower() if language == "fr" else day
+        return _("%(day)s at %(time)s") % {
+            "day": day,
+            "time": formats.time_format(local, "H:i"),
+        }
 
 
 def portal_link(mailbox: Mailbox) -> str:

@@ -41,6 +41,7 @@ from inbox.erasure import (
     person_reference,
     workspace_mail_delete,
 )
+from portal.gdpr import person_portal_erase
 from privacy.gdpr.ledger import ledger_append
 from trupeo.storage import ObjectStore, object_store, workspace_prefix
 
@@ -173,6 +174,8 @@ def person_erase(
         )
     # Their contact too: addresses, the team's note about them, links to conversations.
     person_contacts_erase(workspace=workspace, digest=person.digest)
+    # And the portal's rows: their profile, sessions, sign-in links, delegations to or of them.
+    person_portal_erase(workspace=workspace, address=address)
     return person_mail_erase(workspace=workspace, found=found, store=store)
 
 

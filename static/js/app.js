@@ -11,6 +11,26 @@
     }
   });
 
+  // Header menus (details/summary): Escape closes the open one and gives the focus back to its
+  // summary; a click elsewhere, or opening another, closes it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    const open = document.querySelector(".topbar details.menu[open]");
+    if (open) {
+      open.open = false;
+      open.querySelector("summary").focus();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll(".topbar details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) {
+        menu.open = false;
+      }
+    });
+  });
+
   // Selects that submit their form on change (the button stays for keyboard users without JS).
   document.addEventListener("change", function (event) {
     const select = event.target.closest("select[data-autosubmit]");

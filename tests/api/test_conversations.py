@@ -4,6 +4,7 @@ conversation decrypted, triage through the page's actions, contacts."""
 import pytest
 from django.utils import timezone
 
+from contacts.models import Contact
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.models import Activity, ActivityKind, Conversation, Note, Notification
 from tests.api.conftest import Api, make_token
@@ -158,8 +159,31 @@ def test_contacts_are_the_people_of_the_conversation(alice_api, conversation, ma
     by_address = {c["address"]: c for c in contacts}
     assert "scolarite@lycee-verne.fr" not in by_address
     assert by_address["sophie@famille.fr"]["name"] == "Sophie Martin"
-    assert "from" in by_address["sophie@famille.fr"]["roles"]
+    assert by_address["sophie@famille.fr"]["addresses"] == ["sophie@famille.fr"]
+    # They are the contacts app's contacts (ids of the contacts page), not re-read envelopes.
+    sophie = by_address["sophie@famille.fr"]
+    assert sophie["organisation"]["domain"] == "famille.fr"
+    assert Contact.objects.filter(pk=sophie["id"], workspace=conversation.workspace).exists()
     assert conversation_ids
+
+
+def test_contacts_search_and_pages(alice_api, charlie_api, conversation, mailbox):
+    raw = (
+        b"From: Paul Martin <paul@famille.fr>\r\nTo: scolarite@lycee-verne.fr\r\n"
+        b"Cc: Sophie Martin <sophie@famille.fr>\r\nSubject: Sortie\r\n"
+        b"Message-ID: <sortie-1@famille.fr>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour.\r\n"
+    )
+    received_message(mailbox, raw, 2)
+    found = alice_api.get("/contacts?q=sophie").json()
+    assert [c["address"] for c in found["contacts"]] == ["sophie@famille.fr"]
+    assert found["next_cursor"] is None
+    everyone = alice_api.get("/contacts").json()["contacts"]
+    assert {"paul@famille.fr", "sophie@famille.fr"} <= {c["address"] for c in everyone}
+    # Another workspace's token finds nobody of this one.
+    assert charlie_api.get("/contacts?q=sophie").json()["contacts"] == []
+    for cursor in ("bm9wZQ", "Y18xMjM0NTY3ODkwMTIzNDU2Nzg5MA", "x" * 65, "é"):
+        assert alice_api.get(f"/contacts?cursor={cursor}").status_code in (400, 422), cursor
 
 
 def test_members_tags_and_me(alice_api, alice, bob, workspace):

@@ -50,7 +50,8 @@ def test_signup_workspace_invite_accept(new_page, settings):
     alice.wait_for_url("**/inbox/")
     assert "Lycée Jules Verne" in alice.locator(".workspace-menu").inner_text()
 
-    alice.get_by_role("link", name="Équipe").click()
+    alice.locator(".settings-menu summary").click()  # the "Réglages" menu
+    alice.get_by_role("menuitem", name="Équipe").click()
     alice.get_by_label("Adresse e-mail").fill("bob@lycee-verne.fr")
     alice.get_by_role("button", name="Envoyer l’invitation").click()
     assert "bob@lycee-verne.fr" in alice.locator(".toasts").inner_text()
