@@ -11,16 +11,14 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.admin_mail import workspace_admins_email
 from accounts.keys import keys_for
-from accounts.models import Membership, Role
 from inbox.mail.sealing import open_json
 from trupeo.queueing import enqueue
 from webhooks import tasks, transport
@@ -153,16 +151,10 @@ def endpoint_disable_failing(*, endpoint: Endpoint, now: datetime) -> None:
 def _email_admins(endpoint_id: int) -> None:
     endpoint = Endpoint.objects.select_related("workspace").get(pk=endpoint_id)
     url = settings.SITE_URL + reverse("webhook_edit", args=[endpoint.pk])
-    admins = Membership.objects.filter(
-        workspace=endpoint.workspace, role__in=[Role.OWNER, Role.ADMIN]
-    ).select_related("user")
-    for membership in admins:
-        user = membership.user
-        with translation.override(getattr(user, "language", None) or settings.LANGUAGE_CODE):
-            context = {"endpoint": endpoint, "workspace": endpoint.workspace, "url": url}
-            subject = render_to_string("webhooks/disabled_subject.txt", context).strip()
-            body = render_to_string("webhooks/disabled_email.txt", context)
-        send_mail(subject, body, None, [user.email])
+    context = {"endpoint": endpoint, "workspace": endpoint.workspace, "url": url}
+    workspace_admins_email(
+        endpoint.workspace, "webhooks/disabled_subject.txt", "webhooks/disabled_email.txt", context
+    )
 
 
 def deliveries_due_enqueue(*, now: datetime | None = None) -> int:

@@ -17,16 +17,14 @@ import time
 import msal
 import requests
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.admin_mail import workspace_admins_email
 from accounts.keys import keys_for
-from accounts.models import Membership, Role
 from inbox.mail.mailboxes import mailbox_credentials
 from inbox.mail.providers import ProviderError, ReconnectNeeded
 from inbox.mail.providers.api import TIMEOUT
@@ -258,18 +256,15 @@ def mailbox_mark_reconnect(*, mailbox: Mailbox) -> bool:
 def _email_admins(mailbox_id: int) -> None:
     mailbox = Mailbox.objects.select_related("workspace").get(pk=mailbox_id)
     url = settings.SITE_URL + reverse("mailbox_edit", args=[mailbox.pk])
-    admins = Membership.objects.filter(
-        workspace=mailbox.workspace, role__in=[Role.OWNER, Role.ADMIN]
-    ).select_related("user")
-    for membership in admins:
-        user = membership.user
-        with translation.override(getattr(user, "language", None) or settings.LANGUAGE_CODE):
-            context = {
-                "mailbox": mailbox,
-                "workspace": mailbox.workspace,
-                "provider": provider_label(mailbox.provider),
-                "url": url,
-            }
-            subject = render_to_string("inbox/oauth_reconnect_subject.txt", context).strip()
-            body = render_to_string("inbox/oauth_reconnect_email.txt", context)
-        send_mail(subject, body, None, [user.email])
+    context = {
+        "mailbox": mailbox,
+        "workspace": mailbox.workspace,
+        "provider": provider_label(mailbox.provider),
+        "url": url,
+    }
+    workspace_admins_email(
+        mailbox.workspace,
+        "inbox/oauth_reconnect_subject.txt",
+        "inbox/oauth_reconnect_email.txt",
+        context,
+    )
