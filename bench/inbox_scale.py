@@ -80,7 +80,8 @@ def _urls(given: str, database: str) -> tuple[str, str]:
     return f"{server}/{database}", f"{server}/postgres"
 
 
-def _setup_django(url: str) -> None:
+def django_setup(url: str, data_prefix: str = "trupeo-bench-inbox-") -> None:
+    """Django on the bench database, as in production (DEBUG off) but mail kept in memory."""
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "trupeo.settings",
@@ -89,7 +90,7 @@ def _setup_django(url: str) -> None:
             "TRUPEO_MAIL_TO_MEMORY": "True",
             "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
             "TRUPEO_MASTER_KEYS": MASTER_KEYS,
-            "TRUPEO_DATA_DIR": tempfile.mkdtemp(prefix="trupeo-bench-inbox-"),
+            "TRUPEO_DATA_DIR": tempfile.mkdtemp(prefix=data_prefix),
             "ALLOWED_HOSTS": "testserver",
             "SECURE_SSL_REDIRECT": "False",
             "LOG_LEVEL": "WARNING",
@@ -550,7 +551,7 @@ def kept_database(args) -> tuple[str, dict] | None:
     url, server_url = _urls(args.database_url, args.database)
     if not url:
         return None
-    _setup_django(url)  # connects lazily: the database may not exist yet
+    django_setup(url)  # connects lazily: the database may not exist yet
     marker = _prepare_database(args, server_url)
     from django.core.management import call_command
 

@@ -19,14 +19,14 @@ import os
 import random
 import shlex
 import sys
-import tempfile
 import time
-import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.inbox_scale import django_setup as inbox_django_setup  # noqa: E402
 
 DATABASE = "trupeo_bench_reports_{messages}"
 TARGET_MS = 500
@@ -39,33 +39,6 @@ def database_urls(given: str, database: str) -> tuple[str, str]:
         return "", ""
     server, _, _name = base.rpartition("/")
     return f"{server}/{database}", f"{server}/postgres"
-
-
-def django_setup(url: str) -> None:
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "trupeo.settings",
-            "DATABASE_URL": url,
-            "DEBUG": "False",
-            "TRUPEO_MAIL_TO_MEMORY": "True",
-            "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
-            "TRUPEO_MASTER_KEYS": "bench:YmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcy1sb25nISE=",
-            "TRUPEO_DATA_DIR": tempfile.mkdtemp(prefix="trupeo-bench-reports-"),
-            "ALLOWED_HOSTS": "testserver",
-            "SECURE_SSL_REDIRECT": "False",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    import django
-
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-    django.setup()
-    from django.conf import settings
-
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
 
 
 def database_create(server_url: str, database: str) -> bool:
@@ -284,7 +257,7 @@ def main() -> None:
         f"5. Reports at scale: a year of {args.conversations:,} conversations, {args.messages:,} messages (database {database})"
     )
     fresh = database_create(server_url, database)
-    django_setup(url)
+    inbox_django_setup(url, data_prefix="trupeo-bench-reports-")
     from django.core.management import call_command
     from django.test import Client
 
