@@ -3,17 +3,14 @@ batches, in a worker or an operator's command (never in a request), and linked e
 pipeline's signal links new mail (`contacts.linking.contacts_link`): running it twice adds
 nothing."""
 
-import logging
 from collections.abc import Callable
 
 from accounts.keys import keys_for
 from accounts.models import Workspace
 from contacts.linking import Seen, contacts_link
-from inbox.mail.sealing import open_json, stored_message_row
+from inbox.mail.sealing import message_envelope_or_none
 from inbox.models import Message
-from trupeo.crypto import CryptoError
 
-logger = logging.getLogger(__name__)
 BATCH = 2000
 
 
@@ -42,15 +39,8 @@ def contacts_backfill(
             return created
         seen = []
         for message in rows:
-            try:
-                envelope = open_json(
-                    keys,
-                    message.envelope_sealed,
-                    field="message.envelope",
-                    row=stored_message_row(message),
-                )
-            except CryptoError:
-                logger.warning("message %s: envelope does not open; skipped", message.pk)
+            envelope = message_envelope_or_none(keys, message)
+            if envelope is None:
                 continue
             seen += [
                 Seen(message.conversation_id, name, address, message.received_at)

@@ -38,6 +38,7 @@ from accounts.keys import keys_for
 from accounts.models import Workspace
 from inbox.mail.sealing import (
     conversation_row,
+    message_envelope_or_none,
     open_json,
     outgoing_row,
     seal_json,
@@ -131,15 +132,8 @@ def person_messages(
             if message.pk in seen:
                 continue
             seen.add(message.pk)
-            try:
-                envelope = open_json(
-                    keys,
-                    message.envelope_sealed,
-                    field="message.envelope",
-                    row=stored_message_row(message),
-                )
-            except CryptoError:
-                logger.warning("message %s: envelope does not open; skipped", message.pk)
+            envelope = message_envelope_or_none(keys, message)
+            if envelope is None:
                 continue
             if _involves(keys, person, _addresses(envelope)):
                 ids.add(message.pk)

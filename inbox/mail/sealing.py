@@ -6,9 +6,12 @@ other records by their primary key.
 """
 
 import json
+import logging
 from typing import Any
 
-from trupeo.crypto import Bytes, WorkspaceKeys
+from trupeo.crypto import Bytes, CryptoError, WorkspaceKeys
+
+logger = logging.getLogger(__name__)
 
 
 def message_row(mailbox_id: int, provider_key: str) -> str:
@@ -74,3 +77,15 @@ def seal_json(keys: WorkspaceKeys, value: Any, *, field: str, row: str) -> bytes
 
 def open_json(keys: WorkspaceKeys, blob: Bytes, *, field: str, row: str) -> Any:
     return json.loads(keys.open(blob, field=field, row=row))
+
+
+def message_envelope_or_none(keys: WorkspaceKeys, message) -> dict | None:
+    """A stored message's envelope, or None (logged) when it does not open: a sweep over
+    many messages (backfill, erasure) skips the one bad row rather than stopping."""
+    try:
+        return open_json(
+            keys, message.envelope_sealed, field="message.envelope", row=stored_message_row(message)
+        )
+    except CryptoError:
+        logger.warning("message %s: envelope does not open; skipped", message.pk)
+        return None
