@@ -85,7 +85,9 @@ class ReplyFact(models.Model):
 # nobody. A conversation's counts follow its current assignee and tags (moved on a change).
 
 
-class DailyCount(models.Model):
+class Rollup(models.Model):
+    """The key every rollup shares; each adds its own counts, key columns and indexes."""
+
     workspace = models.ForeignKey(
         Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
     )
@@ -93,6 +95,12 @@ class DailyCount(models.Model):
     mailbox_id = models.BigIntegerField()
     assignee_id = models.BigIntegerField()
     tag_id = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class DailyCount(Rollup):
     received = models.IntegerField(default=0)
     closed = models.IntegerField(default=0)
 
@@ -113,17 +121,10 @@ class DailyCount(models.Model):
         ]
 
 
-class HourCount(models.Model):
+class HourCount(Rollup):
     """Conversations received per local hour of a day: the heat map of busy hours."""
 
-    workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
-    day = models.DateField()
     hour = models.SmallIntegerField()
-    mailbox_id = models.BigIntegerField()
-    assignee_id = models.BigIntegerField()
-    tag_id = models.BigIntegerField()
     received = models.IntegerField(default=0)
 
     class Meta:
@@ -143,16 +144,9 @@ class HourCount(models.Model):
         ]
 
 
-class ReplyCount(models.Model):
+class ReplyCount(Rollup):
     """Replies sent per day and author (0: from another mail client)."""
 
-    workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
-    day = models.DateField()
-    mailbox_id = models.BigIntegerField()
-    assignee_id = models.BigIntegerField()
-    tag_id = models.BigIntegerField()
     author_id = models.BigIntegerField()
     replies = models.IntegerField(default=0)
 
