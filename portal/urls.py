@@ -38,6 +38,7 @@ urlpatterns = [
         name="portal_session_revoke",
     ),
     path("p/<slug:workspace_slug>/signin/", views.portal_signin, name="portal_signin"),
+    path("p/<slug:workspace_slug>/theme.css", views.portal_theme, name="portal_theme"),
     path(
         "p/<slug:workspace_slug>/signin/<str:secret>/",
         views.portal_signin_link,

@@ -415,6 +415,18 @@ def portal_logo(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     return response
 
 
+@require_http_methods(["GET", "HEAD"])
+def portal_theme(request: HttpRequest, workspace_slug: str) -> HttpResponse:
+    """The workspace's accent colour as a stylesheet: the pages keep no inline style (CSP)."""
+    portal = _portal(workspace_slug)
+    response = render(
+        request, "portal/theme.css", {"accent": portal.safe_accent}, content_type="text/css"
+    )
+    # The page links it with the colour in the query: a new colour is a new address.
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 @require_POST
 def portal_language(request: HttpRequest, workspace_slug: str) -> HttpResponse:
     portal = _portal(workspace_slug)

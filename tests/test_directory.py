@@ -25,9 +25,9 @@ def _version(workspace) -> int:
 # (read state included), their tags.
 LIST_QUERIES = 5
 # Session, user, memberships, the conversation (stamp and follow included), the read mark
-# (one upsert) and its notifications, messages, attachments, tags, notes, activity; and the
-# trusted senders when a message has remote images.
-CONVERSATION_QUERIES = 11
+# (one upsert) and its notifications, messages, attachments, tags, notes, activity, the
+# requester's rating; and the trusted senders when a message has remote images.
+CONVERSATION_QUERIES = 12
 
 
 def test_a_list_page_costs_five_queries_whatever_its_rows(

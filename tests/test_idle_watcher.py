@@ -248,16 +248,35 @@ def test_a_single_mailbox_watch_connects_over_verified_tls(
         await client.logout()
         return True
 
+    with pytest.raises(Exception) as refused:
+        _in_own_thread(connect, "imap.elsewhere.test", dovecot.tls_port, "tls")
+    assert "certificate" in str(refused.value).lower() or isinstance(refused.value, MailServerError)
+    assert _in_own_thread(connect, "localhost", dovecot.tls_port, "tls")
+    assert _in_own_thread(connect, "localhost", dovecot.port, "starttls")
+    with pytest.raises(Exception):  # noqa: B017 (the TLS error, whichever its class)
+        _in_own_thread(connect, "imap.elsewhere.test", dovecot.port, "starttls")
+    assert f"user=<{user}>" in dovecot.log_text()
+
+
+def _in_own_thread(coroutine_function, *args):
+    """asyncio.run in a thread of its own: the session's Playwright keeps an event loop
+    running in the main thread once a browser test has run."""
     import asyncio
 
-    with pytest.raises(Exception) as refused:
-        asyncio.run(connect("imap.elsewhere.test", dovecot.tls_port, "tls"))
-    assert "certificate" in str(refused.value).lower() or isinstance(refused.value, MailServerError)
-    assert asyncio.run(connect("localhost", dovecot.tls_port, "tls"))
-    assert asyncio.run(connect("localhost", dovecot.port, "starttls"))
-    with pytest.raises(Exception):  # noqa: B017 (the TLS error, whichever its class)
-        asyncio.run(connect("imap.elsewhere.test", dovecot.port, "starttls"))
-    assert f"user=<{user}>" in dovecot.log_text()
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine_function(*args))
+        except Exception as error:
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def test_watch_mailbox_stops_when_asked(dovecot, workspace):
@@ -290,6 +309,9 @@ def test_a_password_saved_for_another_server_never_leaves_for_idle(dovecot, work
     )
     Mailbox.objects.filter(pk=mailbox.pk).update(imap_port=dovecot.tls_port)
     started = time.monotonic()
-    watch_mailbox(mailbox.pk, threading.Event())  # returns at once: nothing to retry
+    thread = threading.Thread(target=watch_mailbox, args=(mailbox.pk, threading.Event()))
+    thread.start()  # its own thread, as the watcher runs it (a browser test's loop may run here)
+    thread.join(timeout=10)
+    assert not thread.is_alive()  # returned at once: nothing to retry
     assert time.monotonic() - started < 5
     assert f"user=<{user}>" not in dovecot.log_text()

@@ -416,13 +416,17 @@ def test_colour_and_logo_injection_is_refused(alice_client, workspace, school, b
     )
     assert response.status_code == 302
     page = Client().get(f"/p/{workspace.slug}/").content.decode()
-    assert "--portal-accent: #112233;" in page
+    assert f"/p/{workspace.slug}/theme.css?v=112233" in page and "<style" not in page
+    theme = Client().get(f"/p/{workspace.slug}/theme.css")
+    assert theme["Content-Type"].startswith("text/css")
+    assert "--portal-accent: #112233;" in theme.content.decode()
     logo = Client().get(f"/p/{workspace.slug}/logo/")
     assert logo["Content-Type"] == "image/png" and "sandbox" in logo["Content-Security-Policy"]
     # A value that got past the form some other way never reaches the page.
     PortalSettings.objects.update(accent_color="red;}</")  # 7 characters, as the column holds
     page = Client().get(f"/p/{workspace.slug}/").content.decode()
-    assert "red;" not in page and "--portal-accent: #2f5bd3;" in page
+    theme = Client().get(f"/p/{workspace.slug}/theme.css").content.decode()
+    assert "red;" not in page and "red;" not in theme and "--portal-accent: #2f5bd3;" in theme
 
 
 def test_portal_pages_carry_no_audience_tag_and_are_not_cached(
