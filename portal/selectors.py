@@ -1,6 +1,6 @@
 """What a signed-in requester may see, and nothing else.
 
-The rule (docs/notes/portal.md): a requester's *scopes* are their own address plus the
+The rule (README, "The requester portal"): a requester's *scopes* are their own address plus the
 addresses or "@domains" delegated to them. A message is shown when an address of a scope is its
 sender (From) or among its To / Cc recipients; never its Bcc, never a note, never a message of
 the conversation they were not part of (a teammate's forward to a third party, the third
