@@ -20,7 +20,10 @@ class InboxConfig(AppConfig):
         # The pipeline never imports the UI side: it tells it what arrived.
         mail_stored.connect(mail_stored_received, dispatch_uid="inbox.actions.on_arrival")
 
-        from inbox.actions.automatic import mail_stored_acknowledge
+        from inbox.actions.automatic import mail_stored_acknowledge, outgoing_sent_notify
+        from inbox.mail.signals import outgoing_sent
 
-        # Acknowledgements to requesters who open a conversation (off unless a mailbox asks).
+        # Acknowledgements to requesters who open a conversation, and the "answered"
+        # notification when the team's reply leaves (both off unless a mailbox asks).
         mail_stored.connect(mail_stored_acknowledge, dispatch_uid="inbox.actions.automatic")
+        outgoing_sent.connect(outgoing_sent_notify, dispatch_uid="inbox.actions.automatic")

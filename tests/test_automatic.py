@@ -379,6 +379,36 @@ def test_closing_answers_no_out_of_office(setup, alice):
     assert automatic_outgoings() == []
 
 
+def test_the_teams_reply_leaving_tells_the_requester_once_when_the_mailbox_asks(setup, alice):
+    from inbox.mail.sending import outgoing_create, outgoing_queue
+
+    settings_for(setup["mailbox"], auto_ack=False, notify_answered=True)
+    arrive(setup, mail(1))
+    conversation = Conversation.objects.get()
+    for _ in range(2):  # two answers the same day: one notification
+        reply = outgoing_create(
+            mailbox=setup["mailbox"],
+            conversation=conversation,
+            author=alice,
+            kind="reply",
+            body="Bien reçu, nous regardons.",
+            reply_to_message=conversation.messages.get(direction="in"),
+        )
+        outgoing_queue(outgoing=reply)
+        Outgoing.objects.filter(pk=reply.pk).update(lease_until=timezone.now())
+        assert outgoing_send(outgoing_id=reply.pk) == SendState.SENT
+    [notification] = automatic_outgoings()
+    send_all()
+    notices = [m for m in received(setup) if m["Auto-Submitted"] == "auto-replied"]
+    assert len(notices) == 1 and "a reçu une réponse" in text_of(notices[0])
+    # Off (the default): the reply leaves, nothing automatic follows.
+    settings_for(setup["mailbox"], auto_ack=False, notify_answered=False)
+    Outgoing.objects.filter(pk=notification.pk).delete()
+    from inbox.actions.automatic import requester_notify_answered
+
+    assert requester_notify_answered(conversation=conversation) is None
+
+
 def test_answered_notification_for_the_portal(setup):
     from inbox.actions.automatic import requester_notify_answered
 

@@ -3,8 +3,8 @@
 * An acknowledgement when a customer opens a conversation (per mailbox, off by default),
   decided on `mail_stored` (inbox.mail.signals) inside the ingestion transaction;
 * a notification when their conversation is closed (with the rating links when the mailbox
-  asks for satisfaction) or answered from the portal (`requester_notify_answered`, for the
-  portal to call).
+  asks for satisfaction) or answered (`outgoing_sent_notify`, on `outgoing_sent`: the team's
+  reply left; the notification points to the portal, where the whole conversation is).
 
 Everything goes out through the mailbox's own server by the outgoing state machine
 (inbox.mail.sending): composed once, claimed once, never sent twice, threaded with
@@ -337,9 +337,16 @@ def requester_notify_closed(*, conversation: Conversation) -> Outgoing | None:
     )
 
 
+def outgoing_sent_notify(sender, *, outgoing: Outgoing, **kwargs) -> None:
+    """The team's reply left (inbox.mail.signals.outgoing_sent): tell the requester, when the
+    mailbox asks for it. Never for our own automatic mail, a forward or a new message."""
+    if outgoing.kind in (OutgoingKind.REPLY, OutgoingKind.REPLY_ALL) and outgoing.conversation_id:
+        requester_notify_answered(conversation=outgoing.conversation)
+
+
 def requester_notify_answered(*, conversation: Conversation) -> Outgoing | None:
-    """Tell the requester an answer waits for them on the portal (for the portal to call
-    when a conversation is answered there), when the mailbox says so; never raises."""
+    """Tell the requester their conversation was answered and waits for them on the portal,
+    when the mailbox says so (once a day at most); never raises."""
     if not conversation.mailbox.notify_answered:
         return None
     return _safely(
