@@ -14,7 +14,7 @@ from accounts.keys import keys_for
 from portal import actions, erasure
 from portal.forms import DelegationForm, ErasureAnswerForm, PortalSettingsForm
 from portal.models import Delegation, ErasureRequest, PortalSettings
-from portal.selectors import delegation_content
+from portal.selectors import delegation_content, own_addresses
 
 
 def _delegations(request: WorkspaceRequest) -> list[dict]:
@@ -73,7 +73,7 @@ def portal_admin(request: WorkspaceRequest) -> HttpResponse:
 @admin_required
 @writable
 def portal_delegation_add(request: WorkspaceRequest) -> HttpResponse:
-    form = DelegationForm(request.POST)
+    form = DelegationForm(request.POST, own=own_addresses(request.workspace))
     if not form.is_valid():
         settings_form = PortalSettingsForm(workspace=request.workspace)
         return _page(request, settings_form, form, status=400)

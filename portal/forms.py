@@ -154,6 +154,19 @@ class DelegationForm(forms.Form):
     )
     can_reply = forms.BooleanField(label=_("May reply"), required=False)
 
+    def __init__(self, *args, own: frozenset[str] = frozenset(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.own = own  # the workspace's shared addresses: never a delegate nor a target
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        for name in ("delegate", "target"):
+            if (cleaned.get(name) or "").strip().lower() in self.own:
+                self.add_error(
+                    name, _("This is one of the workspace's own addresses, not a requester's.")
+                )
+        return cleaned
+
     def clean_target(self) -> str:
         target = self.cleaned_data["target"].strip().lower()
         if target.startswith("@"):

@@ -26,7 +26,7 @@ from inbox.mail.sealing import (
     stored_attachment_row,
     stored_message_row,
 )
-from inbox.models import Attachment, Conversation, Message, Status
+from inbox.models import Attachment, Conversation, Mailbox, Message, Status
 from inbox.selectors.satisfaction import conversation_rating
 from portal.addresses import address_token, index_word, matches, normalise
 from portal.models import Delegation, PortalProfile, PortalSettings
@@ -60,6 +60,9 @@ class Viewer:
     address: str
     scopes: list[Scope] = field(default_factory=list)
     mailbox_ids: list[int] = field(default_factory=list)
+    # The workspace's own addresses: in every conversation (To of what arrives, From of every
+    # answer), so they never make a message visible, and never sign anyone in.
+    own: frozenset[str] = frozenset()
 
 
 def portal_settings(workspace: Workspace) -> PortalSettings | None:
@@ -95,16 +98,30 @@ def delegation_row(delegation: Delegation) -> str:
     return f"portal_delegation:{delegation.public_id}"
 
 
+def own_addresses(workspace: Workspace) -> frozenset[str]:
+    return frozenset(
+        normalise(a)
+        for a in Mailbox.objects.filter(workspace=workspace).values_list("address", flat=True)
+    )
+
+
 def viewer_for(workspace: Workspace, address: str) -> Viewer:
+    """Who `address` is on the portal. A shared address of the workspace is nobody: whoever can
+    read its mail must not see every customer's conversations through the portal."""
     keys = keys_for(workspace)
     address = normalise(address)
-    scopes = [Scope(address, True, own=True), *delegations_of(keys, workspace, address)]
+    own = own_addresses(workspace)
+    scopes = []
+    if address not in own:
+        delegated = delegations_of(keys, workspace, address)
+        scopes = [Scope(address, True, own=True), *(s for s in delegated if s.target not in own)]
     return Viewer(
         workspace=workspace,
         keys=keys,
         address=address,
         scopes=scopes,
         mailbox_ids=portal_mailbox_ids(workspace),
+        own=own,
     )
 
 
@@ -133,7 +150,7 @@ def envelope_of(keys: WorkspaceKeys, message: Message) -> dict:
 def scope_of(viewer: Viewer, envelope: dict) -> Scope | None:
     """The scope that lets the viewer see a message with this envelope (their own first)."""
     people = [envelope.get("from") or {}, *(envelope.get("to") or []), *(envelope.get("cc") or [])]
-    addresses = [p.get("address") or "" for p in people if p.get("address")]
+    addresses = [a for p in people if (a := p.get("address")) and normalise(a) not in viewer.own]
     for scope in viewer.scopes:
         if any(matches(scope.target, a) for a in addresses):
             return scope
@@ -357,7 +374,7 @@ def visible_messages(viewer: Viewer, *, own_only: bool = False) -> list[Message]
 def is_known(workspace: Workspace, address: str) -> bool:
     """Whether a sign-in link should be mailed: the address sees at least one conversation."""
     viewer = viewer_for(workspace, address)
-    if not viewer.mailbox_ids:
+    if not viewer.mailbox_ids or not viewer.scopes:
         return False
     entries, _next = conversation_list(viewer, after="")
     return bool(entries) or len(viewer.scopes) > 1

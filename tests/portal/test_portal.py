@@ -595,3 +595,39 @@ def test_nothing_of_the_requester_is_in_clear_in_the_database(
     everything = b"\n".join(chunks)
     for needle in (PARENT, "Claire Dupont", "papa@famille.fr", "Il revient lundi"):
         assert needle.encode() not in everything, needle
+
+
+def test_the_workspaces_own_address_never_signs_in_nor_widens_a_delegation(
+    workspace, school, alice_client
+):
+    """The shared address is in every conversation (To of what arrives, From of each answer):
+    whoever reads its mail must not get every customer's conversations through the portal."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = Client().post(f"/p/{workspace.slug}/signin/", {"email": BOX.upper()})
+    assert response.status_code == 200  # the same answer as for anyone
+    assert not [m for m in outbox.outbox if BOX in m.to]  # but no link is mailed
+    assert not SignInLink.objects.exists()
+    # A delegation to the shared address, or of it, is refused; a domain delegation that
+    # covers it shows only what the domain's own people wrote or received.
+    for data in ({"delegate": BOX, "target": PARENT}, {"delegate": PARENT, "target": BOX}):
+        response = alice_client.post("/settings/portal/delegations/", data)
+        assert response.status_code == 400
+        assert "adresses de l’espace" in response.content.decode()
+    delegation_create(
+        workspace=workspace,
+        delegate=OTHER,
+        target="@lycee-verne.fr",
+        can_reply=False,
+        created_by=None,
+    )
+    page = sign_in(Client(), workspace, OTHER).get(f"/p/{workspace.slug}/").content.decode()
+    assert "Inscription de Léa" in page  # their own
+    assert "Absence de Lucas" in page  # through the teacher (@lycee-verne.fr) in To
+    conversation = school["absence"]
+    messages = (
+        sign_in(Client(), workspace, OTHER)
+        .get(f"/p/{workspace.slug}/c/{conversation.pk}/")
+        .content.decode()
+    )
+    assert "Lucas est souvent absent" in messages  # the message to the teacher
+    assert "Bien noté, merci." not in messages  # to the parent, only From the shared address
