@@ -51,12 +51,19 @@ def _links(setup, alice) -> dict[str, str]:
 def test_one_click_records_then_a_comment_then_nothing_more(setup, alice, alice_client):
     links = _links(setup, alice)
     requester = Client()
-    page = requester.get(links["good"])
-    assert page.status_code == 200
+    # Opening the link records nothing (mail scanners open every link): the page, with the
+    # choice made, sends itself (static JS) — here the POST it sends.
+    for _scanner in range(2):
+        page = requester.get(links["bad"])
+        assert page.status_code == 200 and not SatisfactionRating.objects.exists()
+    page = requester.get(links["good"]).content.decode()
+    assert "data-autosubmit" in page and 'value="good" required checked' in page
+    path = links["good"].split("?")[0]
+    rated = requester.post(path, {"rating": "good"})
+    assert rated.status_code == 200 and 'name="comment"' in rated.content.decode()
     rating = SatisfactionRating.objects.get()
     assert rating.rating == "good" and rating.conversation == Conversation.objects.get()
     # The optional comment, sealed at rest.
-    path = links["good"].split("?")[0]
     assert requester.post(path, {"comment": "Très bien, merci beaucoup"}).status_code == 200
     rating.refresh_from_db()
     assert b"merci beaucoup" not in bytes(rating.comment_sealed)
@@ -76,6 +83,7 @@ def test_one_click_records_then_a_comment_then_nothing_more(setup, alice, alice_
 def test_a_member_cannot_rate_for_the_requester(setup, alice, bob_client):
     links = _links(setup, alice)
     assert bob_client.get(links["bad"]).status_code == 403
+    assert bob_client.post(links["bad"].split("?")[0], {"rating": "bad"}).status_code == 403
     assert not SatisfactionRating.objects.exists()
     assert Client().get(links["good"]).status_code == 200  # the requester still can
 

@@ -84,6 +84,13 @@ def satisfaction_request_for(token: str) -> SatisfactionRequest:
     return request
 
 
+def satisfaction_rater_check(*, request: SatisfactionRequest, user: User | None) -> None:
+    """SatisfactionRefused("used") or ("member") before the page offers to rate."""
+    if request.used_at is not None:
+        raise SatisfactionRefused("used")
+    _refuse_members(user, request.workspace_id)
+
+
 def _refuse_members(user: User | None, workspace_id: int) -> None:
     if (
         user is not None

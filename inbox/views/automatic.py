@@ -13,6 +13,7 @@ from inbox.actions.automatic import mailbox_automatic_set
 from inbox.actions.satisfaction import (
     SatisfactionRefused,
     satisfaction_comment,
+    satisfaction_rater_check,
     satisfaction_record,
     satisfaction_request_for,
 )
@@ -68,8 +69,10 @@ def _refused(request: HttpRequest, code: str) -> HttpResponse:
 
 @never_cache
 def satisfaction(request: HttpRequest, token: str) -> HttpResponse:
-    """One click from the closing mail records the rating (?rating=good|average|bad); the
-    page then offers a comment. Nothing here loads from elsewhere: no pixel, no third party."""
+    """The closing mail's links (?rating=good|average|bad) open this page with the choice
+    made; it is recorded by the POST the page sends at once (static JS) or with one click.
+    A GET records nothing: mail scanners open every link of a message. Nothing here loads
+    from elsewhere: no pixel, no third party."""
     user = request.user if request.user.is_authenticated else None
     try:
         request_row = satisfaction_request_for(token)
@@ -79,32 +82,36 @@ def satisfaction(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         if not form.is_valid():
             return render(request, "inbox/satisfaction.html", {"form": form}, status=400)
+        comment = form.cleaned_data["comment"]
         try:
-            if request_row.used_at is None:  # rated from the page rather than the mail
-                satisfaction_record(
-                    token=token,
-                    rating=form.cleaned_data["rating"] or SatisfactionLevel.GOOD,
-                    comment=form.cleaned_data["comment"],
-                    user=user,
-                )
-            else:
-                satisfaction_comment(token=token, comment=form.cleaned_data["comment"], user=user)
+            if request_row.used_at is not None:  # the comment, after the rating
+                satisfaction_comment(token=token, comment=comment, user=user)
+                return render(request, "inbox/satisfaction.html", {"thanks": True})
+            rated = satisfaction_record(
+                token=token,
+                rating=form.cleaned_data["rating"] or SatisfactionLevel.GOOD,
+                comment=comment,
+                user=user,
+            )
         except SatisfactionRefused as refusal:
             return _refused(request, refusal.code)
-        return render(request, "inbox/satisfaction.html", {"thanks": True})
-    rating = request.GET.get("rating", "")
-    if rating not in SatisfactionLevel.values:
-        if request_row.used_at is not None:
-            return _refused(request, "used")
+        if comment:
+            return render(request, "inbox/satisfaction.html", {"thanks": True})
+        label = SatisfactionLevel(rated.rating).label
         return render(
-            request, "inbox/satisfaction.html", {"choose": SatisfactionLevel.choices, "form": form}
+            request, "inbox/satisfaction.html", {"rated": label, "form": SatisfactionCommentForm()}
         )
     try:
-        rated = satisfaction_record(token=token, rating=rating, user=user)
+        satisfaction_rater_check(request=request_row, user=user)
     except SatisfactionRefused as refusal:
         return _refused(request, refusal.code)
+    chosen = request.GET.get("rating", "")
     return render(
         request,
         "inbox/satisfaction.html",
-        {"rated": SatisfactionLevel(rated.rating).label, "form": form},
+        {
+            "choose": SatisfactionLevel.choices,
+            "chosen": chosen if chosen in SatisfactionLevel.values else "",
+            "form": form,
+        },
     )
