@@ -130,6 +130,25 @@ def test_forged_expired_or_misdirected_tokens_are_refused_and_sync_nothing(gmail
     assert Message.objects.filter(mailbox=watched).count() == 1  # the second was never synced
 
 
+def test_forged_key_ids_do_not_turn_each_request_into_a_fetch_from_google(gmail_push, watched):
+    from inbox.mail.push import gmail
+
+    gmail._transport.forget()  # a fresh process: nothing kept, nothing refetched lately
+    body = _pubsub_body(GMAIL_ADDRESS, 10**9)
+    for n in range(12):
+        _kid, pem, _cert = rsa_signing_key(f"attacker-{n}")
+        token = gmail_push.signed_token(private_pem=pem, key_id=f"random-kid-{n}")
+        response = requests.post(
+            timeout=10,
+            url=gmail_push.push_audience,
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert response.status_code == 401
+    # The first unknown key id may refetch once; the eleven after it are refused from memory.
+    assert gmail_push.count("GET", r"/oauth2/v1/certs") <= 2
+
+
 def test_a_replayed_push_only_syncs_again_and_stores_nothing_twice(gmail_push, watched):
     gmail_push.push_endpoint, endpoint = "", gmail_push.push_endpoint
     gmail_push.add_message(GMAIL_ADDRESS, french_message(1))

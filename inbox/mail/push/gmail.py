@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 ISSUERS = ("https://accounts.google.com", "accounts.google.com")
 CERTS_TTL = 3600.0  # Google rotates its keys over days and publishes them ahead
+# An unknown key id fetches the certificates again at most this often: forged tokens with
+# random key ids must not turn every request into a call to Google.
+CERTS_REFRESH_EVERY = 300.0
 WATCH_UNITS = 100  # users.watch and users.stop: 100 quota units each
 
 
@@ -43,6 +46,7 @@ class _CachedCertsRequest(google_requests.Request):
         super().__init__(session=requests.Session())
         self._cache: dict[str, tuple[float, object]] = {}
         self._lock = threading.Lock()
+        self._forgotten_at = -CERTS_REFRESH_EVERY
 
     def __call__(self, url, method="GET", body=None, headers=None, timeout=10, **kwargs):
         if method != "GET":
@@ -57,9 +61,14 @@ class _CachedCertsRequest(google_requests.Request):
                 self._cache[url] = (time.monotonic() + CERTS_TTL, response)
         return response
 
-    def forget(self) -> None:
+    def forget(self) -> bool:
+        """Drop the kept certificates, unless that was done a moment ago; True if dropped."""
         with self._lock:
+            if time.monotonic() - self._forgotten_at < CERTS_REFRESH_EVERY:
+                return False
+            self._forgotten_at = time.monotonic()
             self._cache.clear()
+            return True
 
 
 _transport = _CachedCertsRequest()
@@ -80,7 +89,8 @@ def _verified_claims(token: str) -> dict:
         except ValueError as error:
             if "key id" not in str(error).lower() and "certificate for key" not in str(error):
                 raise
-            _transport.forget()  # a key published since the certificates were kept
+            if not _transport.forget():  # a key published since the certificates were kept?
+                raise
             return verify()
     except (ValueError, google_exceptions.GoogleAuthError) as error:
         raise PushRefused(f"token not verified ({type(error).__name__})") from error
