@@ -33,7 +33,7 @@ from portal import actions, erasure, signin
 from portal.addresses import address_token
 from portal.export import portal_archive
 from portal.forms import LinkForm, NewRequestForm, ProfileForm, RatingForm, ReplyForm, SignInForm
-from portal.limits import signin_limited
+from portal.limits import signin_limited, writes_limited
 from portal.models import PortalSession, PortalSettings
 from portal.selectors import (
     Viewer,
@@ -255,6 +255,10 @@ def portal_reply(request: PortalRequest, conversation_id: int) -> HttpResponse:
     if not view.can_reply:
         raise PermissionDenied(_("This conversation is shared with you read-only."))
     form = ReplyForm(request.POST, request.FILES)
+    if form.is_valid() and _writes_limited(request):
+        form.add_error(None, _("You have sent a lot in the last hour. Please try again later."))
+        context = _context(request, request.portal, viewer=request.viewer, view=view, form=form)
+        return render(request, "portal/conversation.html", context, status=429)
     if not form.is_valid():
         context = _context(request, request.portal, viewer=request.viewer, view=view, form=form)
         return render(request, "portal/conversation.html", context, status=400)
@@ -297,7 +301,10 @@ def portal_new(request: PortalRequest) -> HttpResponse:
         raise Http404
     form = NewRequestForm(request.POST or None, request.FILES or None)
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and form.is_valid() and _writes_limited(request):
+        form.add_error(None, _("You have sent a lot in the last hour. Please try again later."))
+        status = 429
+    elif request.method == "POST":
         if form.is_valid() and _turnstile_ok(request, form):
             actions.portal_request_open(
                 viewer=request.viewer,
@@ -311,6 +318,12 @@ def portal_new(request: PortalRequest) -> HttpResponse:
     context = _context(request, portal, viewer=request.viewer, form=form, **_turnstile_context())
     response = render(request, "portal/new.html", context, status=status)
     return _secured(response, turnstile=True)
+
+
+def _writes_limited(request: PortalRequest) -> bool:
+    viewer = request.viewer
+    token = address_token(viewer.keys, viewer.address)
+    return writes_limited(request, workspace_id=viewer.workspace.pk, token=token)
 
 
 def _turnstile_ok(request: HttpRequest, form) -> bool:

@@ -631,3 +631,18 @@ def test_the_workspaces_own_address_never_signs_in_nor_widens_a_delegation(
     )
     assert "Lucas est souvent absent" in messages  # the message to the teacher
     assert "Bien noté, merci." not in messages  # to the parent, only From the shared address
+
+
+def test_replies_and_new_requests_are_limited_per_requester(
+    parent_client, workspace, school, monkeypatch
+):
+    from portal import limits
+
+    monkeypatch.setattr(limits, "WRITES", (2, 3600))
+    absence = school["absence"]
+    path = f"/p/{workspace.slug}/c/{absence.pk}/reply/"
+    for n in range(2):
+        assert parent_client.post(path, {"body": f"Précision {n}"}).status_code == 302
+    refused = parent_client.post(path, {"body": "Encore une"})
+    assert refused.status_code == 429 and "Réessayez plus tard" in refused.content.decode()
+    assert Message.objects.filter(provider_key__startswith="portal:").count() == 2
