@@ -246,6 +246,26 @@ def test_slack_and_teams_presets_get_a_chat_message(workspace, alice, receiver):
     assert teams["@type"] == "MessageCard" and url in teams["text"]
 
 
+def test_a_customers_subject_cannot_post_markup_to_the_teams_channel(workspace, alice, receiver):
+    _endpoint(
+        workspace,
+        alice,
+        receiver,
+        url=receiver.hook_url("slack"),
+        preset=Preset.SLACK,
+        events=[Event.CONVERSATION_CREATED, Event.MESSAGE_RECEIVED],
+        include_content=True,
+    )
+    _mail_in(workspace, subject="<!channel> <https://evil.example/login|Reconnectez-vous> & vite")
+    _run_due()
+    texts = [r.json()["text"] for r in receiver.requests]
+    message = next(t for t in texts if "evil" in t)
+    assert "<!channel>" not in message and "<https://" not in message
+    assert (
+        "&lt;!channel&gt; &lt;https://evil.example/login|Reconnectez-vous&gt; &amp; vite" in message
+    )
+
+
 def test_a_private_target_is_refused_before_any_connection(
     workspace, alice, receiver, settings, alice_client
 ):

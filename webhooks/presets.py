@@ -22,12 +22,18 @@ def chat_text(payload: dict) -> str:
         ).strip()
 
 
+def chat_escaped(text: str) -> str:
+    """Slack and Teams read <, > and & as markup (<!channel>, <url|a disguised link>): a
+    customer's subject must stay text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def body_for(preset: str, payload: dict) -> bytes:
     if preset == Preset.SLACK:
-        message: dict = {"text": chat_text(payload)}
+        message: dict = {"text": chat_escaped(chat_text(payload))}
     elif preset == Preset.TEAMS:
         # The "MessageCard" a Teams incoming webhook (and a Workflows webhook) accepts.
-        text = chat_text(payload)
+        text = chat_escaped(chat_text(payload))
         message = {
             "@type": "MessageCard",
             "@context": "https://schema.org/extensions",
