@@ -459,3 +459,17 @@ def test_templates_are_sealed(setup):
     from inbox.selectors.automatic import acknowledgement_texts
 
     assert acknowledgement_texts(mailbox)["fr"] == "Merci {{ name }}, dossier secret"
+
+
+def test_an_outsider_who_joined_gets_neither_the_closing_mail_nor_its_rating_links(setup, alice):
+    settings_for(setup["mailbox"], auto_ack=False, notify_closed=True, satisfaction=True)
+    arrive(setup, mail(1))
+    # A third party joins by replying (threaded by In-Reply-To), after the requester.
+    arrive(setup, mail(2, sender="Intrus <intrus@ailleurs.example>", in_reply_to="<q1@exemple.fr>"))
+    conversation = Conversation.objects.get()
+    assert conversation.messages.count() == 2
+    conversation_set_status(conversation=conversation, status=Status.CLOSED, actor=alice)
+    send_all()
+    [closing] = received(setup)
+    assert closing["To"].addresses[0].addr_spec == "sophie.martin@exemple.fr"
+    assert closing["In-Reply-To"] == "<q1@exemple.fr>"

@@ -280,13 +280,23 @@ def acknowledgement_send(
 
 
 def _requester_message(conversation: Conversation) -> Message | None:
-    """The requester's latest message: what a notification answers."""
-    return (
+    """The latest message of the person who opened the conversation: what a notification
+    answers. Someone who joined it later (an outsider writing "Re: …" with the customer in Cc)
+    never gets its notifications or its rating links."""
+    inbound = list(
         Message.objects.filter(conversation=conversation, direction=Direction.INBOUND)
         .select_related("mailbox__workspace")
-        .order_by("-received_at", "-id")
-        .first()
+        .order_by("received_at", "id")
     )
+    if not inbound:
+        return None
+    keys = keys_for(conversation.mailbox.workspace)
+
+    def sender(message: Message) -> str:
+        return ((compose.original_of(keys, message).from_ or {}).get("address") or "").lower()
+
+    opener = sender(inbound[0])
+    return next((m for m in reversed(inbound[1:]) if sender(m) == opener), inbound[0])
 
 
 def _notify(*, conversation: Conversation, kind: str, template: str, satisfaction: bool):
