@@ -26,7 +26,7 @@ from inbox.mail.sealing import (
     stored_attachment_row,
     stored_message_row,
 )
-from inbox.models import Attachment, Conversation, Mailbox, Message, Status
+from inbox.models import Attachment, Conversation, Direction, Mailbox, Message, Status
 from inbox.selectors.satisfaction import conversation_rating
 from portal.addresses import address_token, index_word, matches, normalise
 from portal.models import Delegation, PortalProfile, PortalSettings
@@ -415,5 +415,25 @@ def rating_state(viewer: Viewer, view: ConversationView) -> RatingState:
     if conversation is None or not conversation.mailbox.satisfaction:
         return RatingState(can_rate=False, rating=None)
     rating = conversation_rating(viewer.keys, conversation)
-    can_rate = rating is None and conversation.status == Status.CLOSED and not view.entry.read_only
+    can_rate = (
+        rating is None
+        and conversation.status == Status.CLOSED
+        and not view.entry.read_only
+        and _opened_by(viewer, conversation)
+    )
     return RatingState(can_rate=can_rate, rating=rating, conversation=conversation)
+
+
+def _opened_by(viewer: Viewer, conversation: Conversation) -> bool:
+    """Whether the person who opened the conversation is the viewer (or someone whose
+    conversations they may act on): someone who joined it later does not rate it."""
+    first = (
+        Message.objects.filter(conversation=conversation, direction=Direction.INBOUND)
+        .order_by("received_at", "id")
+        .first()
+    )
+    if first is None:
+        return False
+    envelope = envelope_of(viewer.keys, first)
+    scope = scope_of(viewer, {"from": envelope.get("from") or {}})
+    return scope is not None and scope.can_reply

@@ -97,3 +97,15 @@ def test_hostile_ratings_and_other_raters_are_refused(workspace, closed, alice, 
     agent = sign_in(alice_client, workspace, PARENT)
     assert agent.post(_url(workspace, closed, "rating/"), {"rating": "good"}).status_code == 403
     assert not SatisfactionRating.objects.exists()
+
+
+def test_someone_who_joined_the_conversation_later_cannot_rate_it(workspace, closed, box):
+    """A teacher in To of a later forward sees that message on the portal, but the
+    conversation was opened by the parent: only the parent's side rates it."""
+    from tests.portal.conftest import TEACHER
+
+    teacher = sign_in(Client(), workspace, TEACHER)
+    page = teacher.get(_url(workspace, closed))
+    assert page.status_code == 200 and b'id="rating"' not in page.content
+    assert teacher.post(_url(workspace, closed, "rating/"), {"rating": "bad"}).status_code == 403
+    assert not SatisfactionRating.objects.exists()
