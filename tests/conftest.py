@@ -96,3 +96,14 @@ def _default_language():
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+@pytest.fixture
+def eager():
+    """Celery tasks run where they are queued, for this test; the setting is put back after."""
+    from trupeo.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

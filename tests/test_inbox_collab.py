@@ -413,16 +413,6 @@ def test_the_page_says_a_trusted_senders_images_are_shown(alice_client, mailbox)
     assert 'value="distrust_sender"' in shown and "?images=1" not in shown
 
 
-@pytest.fixture
-def eager():
-    from trupeo.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 def test_live_list_polls_cost_nothing_until_the_inbox_changes(
     alice_client, bob_client, conversation, django_capture_on_commit_callbacks
 ):

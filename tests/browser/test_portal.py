@@ -16,16 +16,8 @@ from portal.actions import delegation_create, portal_enable
 from tests.browser.session import log_in
 from tests.portal.conftest import BOX, OTHER, PARENT, ingest
 from tests.privacy_data.conftest import mail
-from trupeo.celery import app
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def eager():
-    app.conf.update(task_always_eager=True)
-    yield
-    app.conf.update(task_always_eager=False)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from inbox.models import Conversation, FolderRole, Status
 from portal.actions import portal_enable
 from tests.parts.turnstile_fake import turnstile  # noqa: F401  (the fixture)
 from tests.privacy_data.conftest import mail
-from trupeo.celery import app
 
 BOX = "scolarite@lycee-verne.fr"
 PARENT = "parent@example.fr"
@@ -41,11 +40,8 @@ def ingest(mailbox, raws: list[bytes], *, sent: bool = False, key: str = "k") ->
 
 
 @pytest.fixture(autouse=True)
-def _eager():
+def _eager(eager):
     """Tasks run where they are queued (the sign-in link's mail, the admins' notice)."""
-    app.conf.update(task_always_eager=True)
-    yield
-    app.conf.update(task_always_eager=False)
 
 
 @pytest.fixture

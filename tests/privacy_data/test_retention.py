@@ -51,14 +51,6 @@ def s3(s3_server, settings):
     object_stores_forget()
 
 
-@pytest.fixture
-def eager():
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 def _fill(workspace, address: str, count: int, tag: str) -> list[Conversation]:
     mailbox = mailbox_create(workspace=workspace, address=address)
     ingest(
