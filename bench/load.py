@@ -165,7 +165,70 @@ class Gunicorn:
         self.process.wait(timeout=30)
 
 
-def _locust(base: str, env: dict, *, agents: int, seconds: int, think: bool, out: Path) -> dict:
+class CpuMeter:
+    """Where the machine's cores go during a run: CPU seconds of the Django workers, of
+    PostgreSQL, of Redis, of the load generator, and of everything else, per request."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.start = self._read()
+
+    def _groups(self) -> dict[str, list]:
+        import psutil
+
+        server = psutil.Process(self.server_pid)
+        groups: dict[str, list] = {"django": [server, *server.children(recursive=True)]}
+        for process in psutil.process_iter(["name"]):
+            name = process.info["name"] or ""
+            if name.startswith("postgres"):
+                groups.setdefault("postgresql", []).append(process)
+            elif name.startswith("redis"):
+                groups.setdefault("redis", []).append(process)
+        return groups
+
+    def _read(self) -> dict:
+        """CPU seconds of each process by (group, pid), and of the whole machine."""
+        import psutil
+
+        seconds: dict = {}
+        for group, processes in self._groups().items():
+            for process in processes:
+                try:
+                    times = process.cpu_times()
+                except psutil.Error:  # gone in between: a short-lived backend
+                    continue
+                seconds[group, process.pid] = times.user + times.system
+        total = psutil.cpu_times()
+        seconds["machine"] = total.user + total.system + total.nice + total.irq + total.softirq
+        return seconds
+
+    def watch(self) -> None:
+        self.start = self._read()
+
+    def spent(self, locust_seconds: float) -> dict[str, float]:
+        """CPU seconds per group since watch(). A process that exited in between (an
+        autovacuum worker, say) is in "other"; the generator's own CPU is given by the
+        caller, read from its exit status."""
+        end = self._read()
+        spent = {"load generator": locust_seconds}
+        for key, seconds in end.items():
+            if key != "machine":
+                spent[key[0]] = spent.get(key[0], 0.0) + seconds - self.start.get(key, 0.0)
+        named = sum(spent.values())
+        spent["other"] = max(end["machine"] - self.start["machine"] - named, 0.0)
+        return spent
+
+
+def _locust(
+    base: str,
+    env: dict,
+    *,
+    agents: int,
+    seconds: int,
+    think: bool,
+    out: Path,
+    meter: CpuMeter,
+) -> dict:
     prefix = out / ("think" if think else "capacity")
     writes = out / f"writes-{prefix.name}.json"
     command = [
@@ -190,7 +253,10 @@ def _locust(base: str, env: dict, *, agents: int, seconds: int, think: bool, out
     env = {**env, "TRUPEO_LOAD_THINK": "1" if think else "0", "TRUPEO_LOAD_WRITES": str(writes)}
     # Locust's own tables go to a file (printed below, per kind of request, in one table).
     with open(f"{prefix}.log", "w") as log:
-        subprocess.run(command, env=env, check=False, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        meter.watch()
+        _pid, _status, usage = os.wait4(process.pid, 0)
+    cpu = meter.spent(usage.ru_utime + usage.ru_stime)
     # The 1-minute load average at the end of the run is the load during it: the machine
     # is shared, and a busy one says more about the figures than the code does.
     loadavg = os.getloadavg()[0]
@@ -204,6 +270,7 @@ def _locust(base: str, env: dict, *, agents: int, seconds: int, think: bool, out
         "writes": json.loads(writes.read_text()) if writes.exists() else {},
         "command": command,
         "load": loadavg,
+        "cpu": cpu,
     }
 
 
@@ -222,6 +289,14 @@ def _print_run(title: str, run: dict) -> dict:
         )
         if row["Name"] == "Aggregated":
             total = row
+    requests = int(total.get("Request Count") or 0)
+    if requests:
+        # CPU per request by part: the machine's two cores are shared by all of them.
+        parts = ", ".join(
+            f"{name} {seconds * 1000 / requests:.1f} ms"
+            for name, seconds in sorted(run["cpu"].items(), key=lambda kv: -kv[1])
+        )
+        print(f"   CPU per request: {parts}")
     for failure in run["failures"][:5]:
         print(f"   failure: {failure['Method']} {failure['Name']}: {failure['Error'][:150]}")
     return total
@@ -291,9 +366,16 @@ def main() -> None:
     started = datetime.now(UTC)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"   at {started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average {load}")
+    meter = CpuMeter(server.process.pid)
     try:
         think = _locust(
-            server.url, env, agents=args.agents, seconds=args.duration, think=True, out=workdir
+            server.url,
+            env,
+            agents=args.agents,
+            seconds=args.duration,
+            think=True,
+            out=workdir,
+            meter=meter,
         )
         capacity = _locust(
             server.url,
@@ -302,6 +384,7 @@ def main() -> None:
             seconds=args.capacity_duration,
             think=False,
             out=workdir,
+            meter=meter,
         )
     finally:
         server.stop()

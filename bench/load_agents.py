@@ -14,9 +14,11 @@ import os
 import random
 import re
 from collections import Counter
-from urllib.parse import urljoin
+from http.cookiejar import Cookie, DefaultCookiePolicy
+from urllib.parse import urlencode, urljoin, urlsplit
 
-from locust import HttpUser, between, constant, events, task
+from locust import between, constant, events, task
+from locust.contrib.fasthttp import FastHttpUser
 
 PLAN = json.loads(open(os.environ["TRUPEO_LOAD_PLAN"]).read())  # noqa: SIM115
 THINK = os.environ.get("TRUPEO_LOAD_THINK", "1") == "1"
@@ -32,14 +34,37 @@ _CONFIRM = re.compile(r'name="(confirm_[a-z_]+)"[^>]*value="([^"]*)"')
 _HTMX = {"HX-Request": "true"}
 
 
-class Agent(HttpUser):
+def _cookie(host: str, name: str, value: str) -> Cookie:
+    """A cookie for the server's host, as the browser holds it after signing in."""
+    return Cookie(
+        0, name, value, None, False, host, False, False, "/", True, False, None, False, None,
+        None, {},
+    )  # fmt: skip
+
+
+class LoopbackIsSecure(DefaultCookiePolicy):
+    """As browsers do, http://127.0.0.1 counts as a secure origin: the server's Secure
+    cookies (it runs as in production, DEBUG off) are kept and sent back."""
+
+    def set_ok_secure(self, cookie, request) -> bool:
+        return True
+
+    def return_ok_secure(self, cookie, request) -> bool:
+        return True
+
+
+class Agent(FastHttpUser):
+    # geventhttpclient rather than requests: the generator shares the server's two cores, and
+    # requests costs it several times the CPU per request (measured: bench/load.py prints it).
     wait_time = between(0.5, 1.5) if THINK else constant(0)
 
     def on_start(self) -> None:
         member = PLAN["members"][self.environment.runner.user_count % len(PLAN["members"])]
         self.member_id = member["id"]
-        self.client.cookies.set("sessionid", member["session"])
-        self.client.cookies.set("csrftoken", member["csrf"])
+        host = urlsplit(self.host).hostname or ""
+        self.client.cookiejar.set_policy(LoopbackIsSecure())
+        self.client.cookiejar.set_cookie(_cookie(host, "sessionid", member["session"]))
+        self.client.cookiejar.set_cookie(_cookie(host, "csrftoken", member["csrf"]))
         self.csrf = member["csrf"]
 
     def _post(self, path: str, data: dict, name: str, *, htmx: bool = True):
@@ -48,23 +73,33 @@ class Agent(HttpUser):
             headers |= _HTMX
         return self.client.post(path, data=data, headers=headers, name=name)
 
+    def _get(self, path: str, name: str, *, htmx: bool = False):
+        """A page, never a redirect: signed out (sent to the sign-in page) is a failure."""
+        headers = _HTMX if htmx else None
+        with self.client.get(
+            path, headers=headers, name=name, allow_redirects=False, catch_response=True
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"{response.status_code} instead of the page")
+        return response
+
     @task(12)
     def lists(self) -> None:
         view = random.choice(PLAN["lists"])
-        response = self.client.get(view, name="list")
-        self.client.get("/inbox/counts/", headers=_HTMX, name="counts")
+        response = self._get(view, "list")
+        self._get("/inbox/counts/", "counts", htmx=True)
         more = _MORE.search(response.text or "") if random.random() < 0.3 else None
         if more:  # the link is relative ("?view=…&after=…"): resolved as the browser does
-            self.client.get(urljoin(view, html.unescape(more.group(1))), name="list, next page")
+            self._get(urljoin(view, html.unescape(more.group(1))), "list, next page")
 
     @task(10)
     def conversation(self) -> None:
-        self.client.get(f"/inbox/c/{random.choice(PLAN['conversations'])}/", name="conversation")
+        self._get(f"/inbox/c/{random.choice(PLAN['conversations'])}/", "conversation")
 
     @task(5)
     def search(self) -> None:
         query = random.choice(PLAN["searches"])
-        self.client.get("/inbox/", params={"q": query}, name="search")
+        self._get("/inbox/?" + urlencode({"q": query}), "search")
 
     @task(3)
     def note(self) -> None:
@@ -102,7 +137,7 @@ class Agent(HttpUser):
             sent = self._post(f"/inbox/drafts/{draft.group(1)}/send/", data, "reply: send")
         if sent.status_code == 204:  # queued; htmx follows HX-Redirect to the conversation
             WRITES["replies"] += 1
-            self.client.get(sent.headers.get("HX-Redirect", "/inbox/"), name="conversation")
+            self._get(sent.headers.get("HX-Redirect", "/inbox/"), "conversation")
 
 
 @events.quitting.add_listener
