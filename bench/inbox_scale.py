@@ -362,9 +362,11 @@ def _reply_clocks() -> None:
     """Every open conversation of the bench gets a reply-time clock (sla), half of them due
     within the next days and half already late, rebuilt on each run so that "due soon" always
     has rows ahead of now. One INSERT … SELECT: cheap next to the generation."""
-    from django.db import connection
+    from django.db import connection, transaction
 
-    with connection.cursor() as cursor:
+    # One bench at a time rebuilds them (two side by side would insert the same rows).
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('trupeo-bench-reply-clocks'))")
         cursor.execute(
             "DELETE FROM sla_conversationclock WHERE workspace_id IN "
             "(SELECT id FROM accounts_workspace WHERE slug = 'bench')"

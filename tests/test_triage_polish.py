@@ -116,3 +116,20 @@ def test_every_admin_field_has_a_french_name():
                 if name not in SAME_IN_FRENCH and str(field.verbose_name).lower() == name:
                     raw.append(f"{model._meta.label}.{field.name}")
     assert not raw
+
+
+def test_the_team_counts_are_shared_and_mine_is_each_members_own(
+    alice_client, bob_client, bob, workspace, conversations
+):
+    from accounts.models import Membership
+    from inbox.models import Conversation
+
+    Membership.objects.get_or_create(user=bob, workspace=workspace)
+    Conversation.objects.filter(pk=conversations[0].pk).update(assignee=bob)
+    counts_url = reverse("inbox_counts") + "?view=open"
+    # Alice's read fills the cache of the team's counts; Bob reads the same, and his own.
+    alice = alice_client.get(counts_url).content.decode()
+    bob_page = bob_client.get(counts_url).content.decode()
+    assert _count(alice, "open") == _count(bob_page, "open") == 3
+    assert _count(alice, "unassigned") == _count(bob_page, "unassigned") == 2
+    assert _count(alice, "mine") == 0 and _count(bob_page, "mine") == 1
