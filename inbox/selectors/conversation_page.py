@@ -23,7 +23,7 @@ from inbox.mail.sealing import (
     stored_attachment_row,
     stored_message_row,
 )
-from inbox.mail.search import words
+from inbox.mail.search import missing_words
 from inbox.models import (
     Activity,
     ActivityKind,
@@ -249,7 +249,7 @@ def confirmed(
         if not left:
             continue
         for found in _searched_texts(keys, message_row(mailbox_id, sealed_as), envelope, text):
-            left -= words(found)
+            left = missing[conversation_id] = missing_words(found, left)
             if not left:
                 break
     return [c for c in conversations if not missing[c.pk]]
