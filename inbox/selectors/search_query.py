@@ -12,8 +12,7 @@ from datetime import UTC, date, datetime, time
 from time import monotonic
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 
 from accounts.models import Membership, User, Workspace
@@ -149,7 +148,7 @@ def search_conversations(query: Query, conversations: QuerySet[Conversation]) ->
         matching = matching.filter(search_tokens__contains_all=sorted(query.tokens))
         ids = _few_conversations(matching.filter(workspace_id=query.workspace_id))
         if ids is not None:
-            return result.filter(pk__in=id_list(ids))
+            return result.filter(_among(ids))
     return result.filter(Exists(matching.filter(conversation=OuterRef("pk"))))
 
 
@@ -201,12 +200,23 @@ def _estimated_rows(matching: QuerySet) -> int:
     return rows
 
 
-def id_list(ids: list[int] | str):
-    """`pk__in` a list, as one array parameter on PostgreSQL (not thousands of them); a str
-    is an array literal already."""
-    if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
-    return ids
+class _AnyOf(Func):
+    """`column = ANY(array literal)`, a condition."""
+
+    arg_joiner = " = ANY("
+    template = "%(expressions)s::bigint[])"
+    output_field = BooleanField()
+
+
+def _among(ids: list[int] | str) -> Q | _AnyOf:
+    """The conversations whose id is in `ids` (on PostgreSQL an array literal). As `id =
+    ANY(array)` there, not `IN (SELECT unnest(…))`: PostgreSQL then knows how many ids there
+    are (it guesses 200 for unnest), and for thousands of them walks the conversations newest
+    first testing each id in a hash (about 50 visits per page of a word in 3 % of them)
+    rather than fetching every one of them to sort them; for a few, it fetches those."""
+    if connection.vendor != "postgresql":
+        return Q(pk__in=ids)
+    return _AnyOf(F("pk"), Value(ids))
 
 
 def confirm(query: Query, texts: list[str]) -> bool:
