@@ -255,7 +255,9 @@ def confirmed(
     return [c for c in conversations if not missing[c.pk]]
 
 
-def _searched_texts(keys: WorkspaceKeys, row: str, envelope_sealed, text_sealed) -> Iterator[str]:
+def _searched_texts(
+    keys: WorkspaceKeys, row: str, envelope_sealed: bytes, text_sealed: bytes | None
+) -> Iterator[str]:
     """What a search looks in, cheapest first: the body is decrypted only when needed."""
     envelope = open_json(keys, envelope_sealed, field="message.envelope", row=row)
     yield envelope.get("subject") or ""
