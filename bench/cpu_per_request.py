@@ -8,6 +8,8 @@ after 3 warm-ups. `--profile PATH` prints cProfile's top functions for one of th
 
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/cpu_per_request.py
   ... bench/cpu_per_request.py --profile list --sort cumulative
+  ... bench/cpu_per_request.py --searches        (also each search of the load agents)
+  ... bench/cpu_per_request.py --searches --profile "search: man"
 """
 
 import argparse
@@ -20,11 +22,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.inbox_scale import MEMBERS, kept_database  # noqa: E402
+from bench.inbox_scale import MEMBERS, kept_database, samples_of, search_queries  # noqa: E402
 
 
 def _requests(client, user, ids: list[int]) -> dict:
@@ -60,9 +63,15 @@ def main() -> None:
     parser.add_argument("--sort", default="tottime", help="tottime or cumulative")
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--searches",
+        action="store_true",
+        help="also one kind per search of bench/inbox_scale.py search_queries",
+    )
     args = parser.parse_args()
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/12")
-    if kept_database(args) is None:
+    kept = kept_database(args)
+    if kept is None:
         print("   skipped, it needs PostgreSQL (DATABASE_URL=postgres://…).")
         return
     from django.test import Client
@@ -75,6 +84,10 @@ def main() -> None:
     client.force_login(user)
     ids = list(Conversation.objects.order_by("pk").values_list("pk", flat=True)[:200])
     kinds = _requests(client, user, ids)
+    if args.searches:
+        for q in search_queries(samples_of(kept[1])):
+            url = "/inbox/?" + urlencode({"q": q})
+            kinds[f"search: {q}"] = lambda i, url=url: client.get(url)
     gc.freeze()  # the setup's objects are not the requests' garbage
     if args.profile:
         hit = kinds[args.profile]
@@ -101,7 +114,9 @@ def main() -> None:
             response = hit(i)
             spent.append((time.process_time() - started) * 1000)
         status = response.status_code
-        print(f"   {name:<14}{statistics.median(spent):8.1f}   min {min(spent):6.1f}   ({status})")
+        print(
+            f"   {name[:40]:<14}{statistics.median(spent):8.1f}   min {min(spent):6.1f}   ({status})"
+        )
 
 
 if __name__ == "__main__":

@@ -147,3 +147,20 @@ def test_words_read_chunk_by_chunk_are_the_words_of_the_whole_text():
     for text in texts:
         assert words(text) == set(read_chunk(text)), text
         assert words(text) == words(text)  # and again, from the cache
+
+
+def test_missing_words_stops_early_but_answers_as_words_does():
+    """Confirming a candidate reads its text only until every word is found: the answer is
+    still exactly the wanted words that `words` does not give."""
+    import random
+
+    from inbox.mail.search import missing_words, words
+
+    rng = random.Random(11)
+    alphabet = [*"aéèÉﬁ-_.+@ \t\n,;:'«»09ßİΣσΟΔ", "\u0301", "\xa0"]
+    texts = ["".join(rng.choices(alphabet, k=rng.randint(1, 80))) for _ in range(3000)]
+    vocabulary = sorted(set().union(*(words(t) for t in texts)))
+    for text in texts:
+        wanted = set(rng.sample(vocabulary, k=rng.randint(1, 3)))
+        wanted |= set(rng.sample(sorted(words(text)), k=min(2, len(words(text)))))
+        assert missing_words(text, wanted) == wanted - words(text), text

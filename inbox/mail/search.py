@@ -47,6 +47,23 @@ def words(text: str) -> set[str]:
     return found
 
 
+def missing_words(text: str, wanted: set[str]) -> set[str]:
+    """Those of `wanted` that are not among `words(text)`, reading `text` only until all are
+    found (what search confirms a candidate with: the words are usually near the start)."""
+    left = set(wanted)
+    for chunk in text.split():
+        known = _chunk_words.get(chunk)
+        if known is None:
+            known = read_chunk(chunk)
+            if len(_chunk_words) >= CHUNK_CACHE_SIZE:
+                _chunk_words.clear()
+            _chunk_words[chunk] = known
+        left.difference_update(known)
+        if not left:
+            break
+    return left
+
+
 # Chunk (a run of non-space characters) -> its normalised words. Process
 # memory only, like the token cache of `WorkspaceKeys`; never stored.
 _chunk_words: dict[str, tuple[str, ...]] = {}

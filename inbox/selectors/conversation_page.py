@@ -17,12 +17,13 @@ from accounts.models import User, Workspace
 from inbox.mail.parsing import describe_problems, sanitise_html
 from inbox.mail.sealing import (
     conversation_row,
+    message_row,
     note_row,
     open_json,
     stored_attachment_row,
     stored_message_row,
 )
-from inbox.mail.search import words
+from inbox.mail.search import missing_words
 from inbox.models import (
     Activity,
     ActivityKind,
@@ -239,27 +240,30 @@ def confirmed(
     # messages are not decrypted nor split into words (most confirm on their first message).
     missing: dict[int, set[str]] = {c.pk: set(query.words) for c in conversations}
     tokens = sorted(query.tokens)
-    for message in Message.objects.filter(
-        conversation__in=conversations, search_tokens__contains_all=tokens
-    ).only("pk", "conversation_id", "mailbox_id", "sealed_as", "envelope_sealed", "text_sealed"):
-        left = missing[message.conversation_id]
+    # Plain tuples, not model instances: a page's candidates are a few hundred messages.
+    candidates = Message.objects.filter(
+        conversation_id__in=list(missing), search_tokens__contains_all=tokens
+    ).values_list("conversation_id", "mailbox_id", "sealed_as", "envelope_sealed", "text_sealed")
+    for conversation_id, mailbox_id, sealed_as, envelope, text in candidates:
+        left = missing[conversation_id]
         if not left:
             continue
-        for text in _searched_texts(keys, message):
-            left -= words(text)
+        for found in _searched_texts(keys, message_row(mailbox_id, sealed_as), envelope, text):
+            left = missing[conversation_id] = missing_words(found, left)
             if not left:
                 break
     return [c for c in conversations if not missing[c.pk]]
 
 
-def _searched_texts(keys: WorkspaceKeys, message: Message) -> Iterator[str]:
+def _searched_texts(
+    keys: WorkspaceKeys, row: str, envelope_sealed: bytes, text_sealed: bytes | None
+) -> Iterator[str]:
     """What a search looks in, cheapest first: the body is decrypted only when needed."""
-    row = stored_message_row(message)
-    envelope = open_json(keys, message.envelope_sealed, field="message.envelope", row=row)
+    envelope = open_json(keys, envelope_sealed, field="message.envelope", row=row)
     yield envelope.get("subject") or ""
     people = [envelope.get("from") or {}, *(envelope.get("to") or []), *(envelope.get("cc") or [])]
     yield " ".join(f"{p.get('name', '')} {p.get('address', '')}" for p in people)
-    yield keys.open_text(message.text_sealed, field="message.text", row=row) or ""
+    yield keys.open_text(text_sealed, field="message.text", row=row) or ""
 
 
 @dataclass(frozen=True)
