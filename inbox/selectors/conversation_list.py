@@ -8,9 +8,8 @@ from django.core.exceptions import BadRequest
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from accounts.models import User, Workspace
 from inbox.models import Conversation, ConversationRead, ConversationTag, Status
