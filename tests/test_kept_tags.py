@@ -44,3 +44,11 @@ def test_variables_are_not_kept():
         assert template.render(Context({"pk": 1, "label": "Mine"})) == "/inbox/c/1/Mine"
         assert template.render(Context({"pk": 2, "label": "Tags"})) == "/inbox/c/2/Tags"
     assert (len(kept._urls), len(kept._strings)) == before
+
+
+def test_a_changed_setting_forgets(settings):
+    Template("{% load i18n kept %}{% url 'inbox' %}{% translate 'Inbox' %}").render(Context())
+    assert kept._urls and kept._strings
+    settings.ROOT_URLCONF = "trupeo.urls"
+    settings.LANGUAGES = [("fr", "Français"), ("en", "English")]
+    assert not kept._urls and not kept._strings

@@ -12,6 +12,8 @@ the template escapes. A tag with a variable (`{% url 'conversation' conversation
 
 from django import template
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template.base import FilterExpression, render_value_in_context
 from django.template.defaulttags import URLNode
 from django.template.defaulttags import url as django_url
@@ -28,6 +30,15 @@ register = template.Library()
 _urls: dict[tuple, str] = {}
 # (the string as written, its context, noop, language, autoescape) -> what the tag renders
 _strings: dict[tuple, str | SafeString] = {}
+
+
+@receiver(setting_changed, dispatch_uid="kept_tags_setting_changed")
+def _forget(setting: str, **kwargs) -> None:
+    """Tests may change the catalogues or the URLs a process knows; production never does."""
+    if setting in {"LANGUAGES", "LANGUAGE_CODE", "LOCALE_PATHS", "INSTALLED_APPS"}:
+        _strings.clear()
+    if setting in {"ROOT_URLCONF", "FORCE_SCRIPT_NAME", "INSTALLED_APPS"}:
+        _urls.clear()
 
 
 class KeptURLNode(URLNode):
