@@ -8,8 +8,8 @@ from django.core.exceptions import BadRequest
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from accounts.models import User, Workspace
 from inbox.models import Conversation, ConversationRead, ConversationTag, Status
@@ -31,6 +31,19 @@ LISTS = {
     "closed": pgettext_lazy("inbox view", "Closed"),
     "spam": pgettext_lazy("inbox view", "Spam"),
 }
+
+
+# LISTS' labels translated, per language: lazy labels are translated again on every render.
+_labels: dict[str | None, dict[str, str]] = {}
+
+
+def list_labels() -> dict[str, str]:
+    """LISTS with their labels in the active language."""
+    language = get_language()
+    labels = _labels.get(language)
+    if labels is None:
+        labels = _labels[language] = {key: str(label) for key, label in LISTS.items()}
+    return labels
 
 
 def not_snoozed(now: datetime | None = None):
@@ -127,11 +140,19 @@ def conversations_page(
 
 
 def sidebar_context(
-    workspace: Workspace, *, listed: str, mailbox: MailboxEntry | None, tag: TagView | None
+    workspace: Workspace,
+    *,
+    listed: str,
+    mailbox: MailboxEntry | None,
+    tag: TagView | None,
+    counts: dict[str, int] | None = None,
 ) -> dict:
-    """What the sidebar shows around a list or a conversation: the lists, mailboxes and tags."""
+    """What the sidebar shows around a list or a conversation: the lists (with how many
+    conversations each holds when `counts` is given), mailboxes and tags."""
+    labels = list_labels()
     return {
-        "views": LISTS,
+        "views": labels,
+        "side_lists": [(key, label, (counts or {}).get(key)) for key, label in labels.items()],
         "view": listed,
         "mailboxes": mailboxes_listed(workspace),
         "all_tags": tags_listed(workspace),

@@ -57,6 +57,16 @@ class ConversationRow:
     url: str = ""
     age: str = ""  # "il y a 3 heures"
 
+    def __getitem__(self, name: str):
+        """`row[name]` is `row.name`: Django's templates try `row[name]` first, and the
+        TypeError of a class without it, caught, costs ~7 µs a row of the list (20 lookups)."""
+        try:
+            return getattr(self, name)
+        except (AttributeError, TypeError):  # TypeError: not a name, such as `row.0`
+            raise KeyError(name) from None
+
+    __iter__ = None  # with __getitem__, Python would otherwise iterate it as a sequence
+
     @property
     def title(self) -> str:
         return self.subject or _("(no subject)")

@@ -140,6 +140,7 @@ def list_counts(request: WorkspaceRequest) -> HttpResponse:
                 listed=listed if listed in LISTS else "",
                 mailbox=mailbox,
                 tag=tag,
+                counts=counts,
             ),
             "counts": counts,
             "notifications": notifications,
