@@ -9,7 +9,7 @@ from datetime import datetime
 from urllib.parse import unquote
 
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -26,11 +26,13 @@ from inbox.mail.search import words
 from inbox.models import (
     Activity,
     ActivityKind,
+    Attachment,
     Conversation,
     Follow,
     Message,
     Note,
     Status,
+    ThreadReason,
     TrustedSender,
 )
 from inbox.selectors.search_query import Query
@@ -163,7 +165,43 @@ class MessageView:
         return [a for a in self.attachments if not a["is_inline"]]
 
 
-def message_view(keys: WorkspaceKeys, message: Message) -> MessageView:
+# What `message_view` reads of a message and of its attachments: the conversation page loads
+# only these columns (not the search tokens, the raw object's name, the flags...).
+_MESSAGE_SHOWN = (
+    "id",
+    "mailbox_id",
+    "sealed_as",
+    "direction",
+    "thread_reason",
+    "envelope_sealed",
+    "text_sealed",
+    "html_sealed",
+    "sent_at",
+    "received_at",
+    "is_auto_reply",
+)
+_ATTACHMENT_SHOWN = ("id", "message_id", "position", "meta_sealed", "size", "is_inline")
+
+
+def conversation_messages(keys: WorkspaceKeys, conversation: Conversation) -> list[MessageView]:
+    """The conversation's messages as its page shows them, oldest first."""
+    mails = (
+        Message.objects.filter(conversation=conversation)
+        .only(*_MESSAGE_SHOWN)
+        .prefetch_related(
+            Prefetch("attachments", queryset=Attachment.objects.only(*_ATTACHMENT_SHOWN))
+        )
+        .order_by("received_at", "id")
+    )
+    # Once per page, not per message: get_thread_reason_display() rebuilds the choices.
+    reasons = {value: str(label) for value, label in ThreadReason.choices}
+    return [message_view(keys, m, reasons) for m in mails]
+
+
+def message_view(
+    keys: WorkspaceKeys, message: Message, reasons: dict[str, str] | None = None
+) -> MessageView:
+    """`reasons`: the thread reasons' labels by value, when a page shows many messages."""
     row = stored_message_row(message)
     envelope = open_json(keys, message.envelope_sealed, field="message.envelope", row=row)
     text = keys.open_text(message.text_sealed, field="message.text", row=row) or ""
@@ -177,7 +215,11 @@ def message_view(keys: WorkspaceKeys, message: Message) -> MessageView:
         date=message.sent_at or message.received_at,
         text=text,
         parse_problems=envelope.get("problems") or [],
-        thread_reason=message.get_thread_reason_display(),
+        thread_reason=(
+            reasons.get(message.thread_reason, message.thread_reason)
+            if reasons is not None
+            else message.get_thread_reason_display()
+        ),
         attachments=attachment_list(keys, message),
         has_html=message.html_sealed is not None,
         has_remote_images=message.html_sealed is not None
@@ -280,6 +322,12 @@ def trail(
 ) -> list[TrailItem]:
     """Notes and activities of a conversation, oldest first (`tag_names` by tag id)."""
     tag_names = tag_names or {}
+    # Only what a trail line shows: a person's display name needs their name and email.
+    notes = (
+        Note.objects.filter(conversation=conversation)
+        .select_related("author")
+        .only("id", "created_at", "body_sealed", "author__name", "author__email")
+    )
     items = [
         TrailItem(
             when=note.created_at,
@@ -289,12 +337,26 @@ def trail(
             status="",
             assignee="",
         )
-        for note in Note.objects.filter(conversation=conversation).select_related("author")
+        for note in notes
     ]
+    # Once per trail, not per line: get_status_display() rebuilds the choices each time.
+    status_labels = {value: str(label) for value, label in Status.choices}
     for activity in (
         Activity.objects.filter(conversation=conversation)
         .exclude(kind=ActivityKind.NOTE)
         .select_related("actor", "assignee")
+        .only(
+            "created_at",
+            "kind",
+            "status",
+            "tag",
+            "snoozed_until",
+            "other_conversation_id",
+            "actor__name",
+            "actor__email",
+            "assignee__name",
+            "assignee__email",
+        )
     ):
         items.append(
             TrailItem(
@@ -302,7 +364,9 @@ def trail(
                 actor=activity.actor.display_name if activity.actor else "",
                 kind=activity.kind,
                 text="",
-                status=activity.get_status_display() if activity.status else "",
+                status=status_labels.get(activity.status, activity.status)
+                if activity.status
+                else "",
                 assignee=activity.assignee.display_name if activity.assignee else "",
                 tag=tag_names.get(activity.tag_id, "") if activity.tag_id else "",
                 until=activity.snoozed_until,

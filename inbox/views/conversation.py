@@ -17,6 +17,7 @@ from inbox.mail.sealing import open_json, stored_attachment_row
 from inbox.models import Attachment, Conversation, ConversationTag, Message, Status
 from inbox.selectors.conversation_list import sidebar_context
 from inbox.selectors.conversation_page import (
+    conversation_messages,
     conversation_stamp,
     conversation_summary,
     for_page,
@@ -40,13 +41,7 @@ def conversation_detail(request: WorkspaceRequest, conversation_id: int) -> Http
 def conversation_context(request: WorkspaceRequest, conversation: Conversation) -> dict:
     """What the conversation page shows; `conversation` comes from `for_page`."""
     keys = keys_for(request.workspace)
-    # Not "messages": that name belongs to django.contrib.messages in every template.
-    mails = (
-        Message.objects.filter(conversation=conversation)
-        .prefetch_related("attachments")
-        .order_by("received_at", "id")
-    )
-    views = [message_view(keys, m) for m in mails]
+    views = conversation_messages(keys, conversation)
     # Asked only about the senders whose remote images the page would offer to show.
     trusted = trusted_senders(
         keys, request.workspace, [m.sender.get("address", "") for m in views if m.has_remote_images]
