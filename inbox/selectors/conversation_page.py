@@ -189,7 +189,13 @@ def conversation_messages(keys: WorkspaceKeys, conversation: Conversation) -> li
         Message.objects.filter(conversation=conversation)
         .only(*_MESSAGE_SHOWN)
         .prefetch_related(
-            Prefetch("attachments", queryset=Attachment.objects.only(*_ATTACHMENT_SHOWN))
+            # A plain list (`to_attr`): `message.attachments.all()` would build a queryset
+            # per message just to hand back the prefetched rows.
+            Prefetch(
+                "attachments",
+                queryset=Attachment.objects.only(*_ATTACHMENT_SHOWN),
+                to_attr="attachments_shown",
+            )
         )
         .order_by("received_at", "id")
     )
@@ -231,7 +237,9 @@ def message_view(
 def attachment_list(keys: WorkspaceKeys, message: Message) -> list[dict]:
     """File name, Content-ID and size of each part, in order (uses prefetched attachments)."""
     result = []
-    for attachment in sorted(message.attachments.all(), key=lambda a: a.position):
+    prefetched = getattr(message, "attachments_shown", None)  # by `conversation_messages`
+    attachments = message.attachments.all() if prefetched is None else prefetched
+    for attachment in sorted(attachments, key=lambda a: a.position):
         attachment.message = message  # already loaded: no query to find the row
         meta = open_json(
             keys,
@@ -318,59 +326,68 @@ class TrailItem:
 
 
 def trail(
-    keys: WorkspaceKeys, conversation: Conversation, tag_names: dict[int, str] | None = None
+    keys: WorkspaceKeys,
+    conversation: Conversation,
+    tag_names: dict[int, str] | None = None,
+    people: dict[int, str] | None = None,
 ) -> list[TrailItem]:
-    """Notes and activities of a conversation, oldest first (`tag_names` by tag id)."""
+    """Notes and activities of a conversation, oldest first (`tag_names` by tag id).
+
+    `people`: display names by user id, as the page already has them (the workspace's
+    members); anyone else named in the trail (a former member) is read in one query."""
     tag_names = tag_names or {}
-    # Only what a trail line shows: a person's display name needs their name and email.
-    notes = (
-        Note.objects.filter(conversation=conversation)
-        .select_related("author")
-        .only("id", "created_at", "body_sealed", "author__name", "author__email")
+    # Plain rows, no model instances nor joins on users: the names come from `people`.
+    notes = Note.objects.filter(conversation=conversation).values_list(
+        "id", "created_at", "body_sealed", "author_id"
     )
-    items = [
-        TrailItem(
-            when=note.created_at,
-            actor=note.author.display_name if note.author else "",
-            kind="note_body",
-            text=keys.open_text(note.body_sealed, field="note.body", row=note_row(note.pk)) or "",
-            status="",
-            assignee="",
-        )
-        for note in notes
-    ]
-    # Once per trail, not per line: get_status_display() rebuilds the choices each time.
-    status_labels = {value: str(label) for value, label in Status.choices}
-    for activity in (
+    activities = (
         Activity.objects.filter(conversation=conversation)
         .exclude(kind=ActivityKind.NOTE)
-        .select_related("actor", "assignee")
-        .only(
+        .values_list(
             "created_at",
             "kind",
             "status",
-            "tag",
+            "actor_id",
+            "assignee_id",
+            "tag_id",
             "snoozed_until",
             "other_conversation_id",
-            "actor__name",
-            "actor__email",
-            "assignee__name",
-            "assignee__email",
         )
-    ):
+    )
+    notes, activities = list(notes), list(activities)
+    names = dict(people or {})
+    missing = {n[3] for n in notes} | {a[3] for a in activities} | {a[4] for a in activities}
+    missing -= {None, *names}
+    if missing:
+        names.update(
+            (user.pk, user.display_name)
+            for user in User.objects.filter(pk__in=missing).only("name", "email")
+        )
+    items = [
+        TrailItem(
+            when=created_at,
+            actor=names.get(author_id, "") if author_id else "",
+            kind="note_body",
+            text=keys.open_text(body_sealed, field="note.body", row=note_row(note_id)) or "",
+            status="",
+            assignee="",
+        )
+        for note_id, created_at, body_sealed, author_id in notes
+    ]
+    # Once per trail, not per line: get_status_display() rebuilds the choices each time.
+    status_labels = {value: str(label) for value, label in Status.choices}
+    for created_at, kind, status, actor_id, assignee_id, tag_id, until, other in activities:
         items.append(
             TrailItem(
-                when=activity.created_at,
-                actor=activity.actor.display_name if activity.actor else "",
-                kind=activity.kind,
+                when=created_at,
+                actor=names.get(actor_id, "") if actor_id else "",
+                kind=kind,
                 text="",
-                status=status_labels.get(activity.status, activity.status)
-                if activity.status
-                else "",
-                assignee=activity.assignee.display_name if activity.assignee else "",
-                tag=tag_names.get(activity.tag_id, "") if activity.tag_id else "",
-                until=activity.snoozed_until,
-                other=activity.other_conversation_id,
+                status=status_labels.get(status, status) if status else "",
+                assignee=names.get(assignee_id, "") if assignee_id else "",
+                tag=tag_names.get(tag_id, "") if tag_id else "",
+                until=until,
+                other=other,
             )
         )
     return sorted(items, key=lambda item: item.when)

@@ -53,16 +53,19 @@ def conversation_context(request: WorkspaceRequest, conversation: Conversation) 
     tag_ids = set(
         ConversationTag.objects.filter(conversation=conversation).values_list("tag_id", flat=True)
     )
+    people = members(request.workspace)
     status_view = conversation.status if conversation.status != Status.OPEN else "open"
     return {
         **sidebar_context(request.workspace, listed=status_view, mailbox=None, tag=None),
         "conversation": conversation,
         "summary": conversation_summary(keys, conversation),
-        "timeline": _timeline(views, trail(keys, conversation, names), trusted),
+        "timeline": _timeline(
+            views, trail(keys, conversation, names, {m.user_id: m.name for m in people}), trusted
+        ),
         "tags": [t for t in all_tags if t.id in tag_ids],
         "other_tags": [t for t in all_tags if t.id not in tag_ids],
         "following": conversation.followed,
-        "members": members(request.workspace),
+        "members": people,
         "triage_url": triage_url,
         "statuses": [Status.OPEN, Status.PENDING, Status.CLOSED, Status.SPAM],
         "snooze_presets": PRESETS,
