@@ -4,7 +4,7 @@ show."""
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import unquote
 
@@ -144,6 +144,7 @@ class MessageView:
     has_html: bool
     has_remote_images: bool = False
     is_auto_reply: bool = False  # an out-of-office or other automatic answer (a badge)
+    frame_url: str = ""  # where its HTML is shown, framed (set for the conversation page)
 
     @property
     def sender_address(self) -> str:
@@ -199,9 +200,17 @@ def conversation_messages(keys: WorkspaceKeys, conversation: Conversation) -> li
         )
         .order_by("received_at", "id")
     )
-    # Once per page, not per message: get_thread_reason_display() rebuilds the choices.
+    # Once per page, not per message: get_thread_reason_display() rebuilds the choices, and
+    # a reverse() per frame and per file costs as much as the rest of the message's markup.
     reasons = {value: str(label) for value, label in ThreadReason.choices}
-    return [message_view(keys, m, reasons) for m in mails]
+    frame_url, download_url = id_url("message_html"), id_url("attachment_download")
+    views = []
+    for mail in mails:
+        view = replace(message_view(keys, mail, reasons), frame_url=frame_url.format(mail.pk))
+        for attachment in view.attachments:
+            attachment["url"] = download_url.format(attachment["id"])
+        views.append(view)
+    return views
 
 
 def message_view(
