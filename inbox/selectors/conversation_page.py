@@ -430,6 +430,8 @@ def sender_token(keys: WorkspaceKeys, address: str) -> int:
 def trusted_senders(keys: WorkspaceKeys, workspace: Workspace, addresses: list[str]) -> set[str]:
     """Those of `addresses` whose remote images the team chose to always show."""
     tokens = {sender_token(keys, a): a.lower() for a in addresses if a}
+    if not tokens:
+        return set()  # most pages: no message with remote images, nothing to ask
     found = TrustedSender.objects.filter(
         workspace=workspace, address_token__in=list(tokens)
     ).values_list("address_token", flat=True)
