@@ -9,7 +9,9 @@ from datetime import datetime
 from urllib.parse import unquote
 
 from django.contrib.humanize.templatetags.humanize import naturaltime
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Subquery
+from django.db import connection
+from django.db.models import BigIntegerField, BooleanField, Prefetch, QuerySet
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -402,14 +404,36 @@ def trail(
     return sorted(items, key=lambda item: item.when)
 
 
+def _column(model, field: str) -> str:
+    quote = connection.ops.quote_name
+    return f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(field).column)}"
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+# The two annotations of `for_page`, written as SQL once per process: as Subquery and Exists
+# expressions Django builds and compiles two inner querysets on every page, ~0.9 ms of CPU,
+# half the cost of the whole query, for the same SQL. Only names from the models go in.
+_NEWEST_ACTIVITY = (
+    f"SELECT {_column(Activity, 'id')} FROM {_table(Activity)}"  # noqa: S608 (our names)
+    f" WHERE {_column(Activity, 'conversation')} = {_column(Conversation, 'id')}"
+    f" ORDER BY {_column(Activity, 'id')} DESC LIMIT 1"
+)
+_FOLLOWED = (
+    f"EXISTS (SELECT 1 FROM {_table(Follow)}"  # noqa: S608 (our names)
+    f" WHERE {_column(Follow, 'conversation')} = {_column(Conversation, 'id')}"
+    f" AND {_column(Follow, 'user')} = %s)"
+)
+
+
 def for_page(user: User) -> QuerySet[Conversation]:
     """Conversations with what their page needs besides, in the same query: the mailbox, the
     assignee, the newest activity (for the live stamp) and whether `user` follows it."""
     return Conversation.objects.select_related("mailbox", "assignee").annotate(
-        last_activity_id=Subquery(
-            Activity.objects.filter(conversation=OuterRef("pk")).order_by("-id").values("id")[:1]
-        ),
-        followed=Exists(Follow.objects.filter(conversation=OuterRef("pk"), user=user)),
+        last_activity_id=RawSQL(_NEWEST_ACTIVITY, (), output_field=BigIntegerField()),  # noqa: S611
+        followed=RawSQL(_FOLLOWED, (user.pk,), output_field=BooleanField()),  # noqa: S611
     )
 
 
