@@ -146,7 +146,9 @@ class MessageView:
     has_html: bool
     has_remote_images: bool = False
     is_auto_reply: bool = False  # an out-of-office or other automatic answer (a badge)
-    frame_url: str = ""  # where its HTML is shown, framed (set for the conversation page)
+    # Where its HTML is shown, framed: set by `conversation_messages` from one reverse() per
+    # page; a view built on its own reverses it when asked.
+    frame_path: str = ""
 
     @property
     def sender_address(self) -> str:
@@ -163,9 +165,18 @@ class MessageView:
         return describe_problems(self.parse_problems)
 
     @property
+    def frame_url(self) -> str:
+        return self.frame_path or reverse("message_html", args=[self.id])
+
+    @property
     def files(self) -> list[dict]:
-        """The attachments listed under the message (inline images are shown in it)."""
-        return [a for a in self.attachments if not a["is_inline"]]
+        """The attachments listed under the message (inline images are shown in it), each
+        with its download URL (`conversation_messages` sets it for a whole page)."""
+        return [
+            a if "url" in a else {**a, "url": reverse("attachment_download", args=[a["id"]])}
+            for a in self.attachments
+            if not a["is_inline"]
+        ]
 
 
 # What `message_view` reads of a message and of its attachments: the conversation page loads
@@ -208,7 +219,7 @@ def conversation_messages(keys: WorkspaceKeys, conversation: Conversation) -> li
     frame_url, download_url = id_url("message_html"), id_url("attachment_download")
     views = []
     for mail in mails:
-        view = replace(message_view(keys, mail, reasons), frame_url=frame_url.format(mail.pk))
+        view = replace(message_view(keys, mail, reasons), frame_path=frame_url.format(mail.pk))
         for attachment in view.attachments:
             attachment["url"] = download_url.format(attachment["id"])
         views.append(view)
