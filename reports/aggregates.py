@@ -30,6 +30,7 @@ from reports.durations import (
     local_day,
     within_goal,
     workspace_zone,
+    zone_of,
 )
 from reports.models import ConversationFact, DailyCount, FactTag, HourCount, ReplyCount, ReplyFact
 
@@ -120,7 +121,10 @@ def facts_refresh(
     counted as replies (`authors`: their authors by message id, when already known).
     A conversation that no longer exists keeps its fact (retention)."""
     ids = sorted(set(conversation_ids))
-    zone = workspace_zone(workspace_id)
+    sent = list(sent)
+    # The zone is read with the mailboxes below (their workspace comes along); a query of its
+    # own only when the replies to record need it first.
+    zone = workspace_zone(workspace_id) if sent else None
     old_facts = {
         f.conversation_id: f
         for f in ConversationFact.objects.select_for_update().filter(
@@ -131,8 +135,8 @@ def facts_refresh(
     old_replies = _replies_by_conversation(ids)
     for fact in old_facts.values():
         contribution_add(deltas, fact, old_replies.get(fact.conversation_id, []), sign=-1)
-    replies_record(workspace_id=workspace_id, messages=list(sent), zone=zone, authors=authors)
-    _replies_repoint(ids)
+    replies_record(workspace_id=workspace_id, messages=sent, zone=zone, authors=authors)
+    repointed = _replies_repoint(ids)
     conversations = list(
         Conversation.objects.filter(workspace_id=workspace_id, pk__in=ids).values(
             "pk", "mailbox_id", "assignee_id", "status", "first_message_at"
@@ -161,10 +165,13 @@ def facts_refresh(
         "conversation_id", "tag_id"
     ):
         tags.setdefault(cid, []).append(tag_id)
-    new_replies = _replies_by_conversation(present)
+    # No reply recorded nor moved: the replies read above are still the rows as they are now.
+    new_replies = old_replies if not sent and not repointed else _replies_by_conversation(present)
     mailboxes = Mailbox.objects.select_related("workspace").in_bulk(
         {c["mailbox_id"] for c in conversations}
     )
+    if zone is None and mailboxes:
+        zone = zone_of(next(iter(mailboxes.values())).workspace)
     facts = []
     for c in conversations:
         fact = _fact(
@@ -283,8 +290,9 @@ def _replies_by_conversation(ids: list[int]) -> dict[int, list[ReplyFact]]:
     return replies
 
 
-def _replies_repoint(ids: list[int]) -> None:
-    """After a merge or a split, replies follow their messages to the conversation they are in."""
+def _replies_repoint(ids: list[int]) -> int:
+    """After a merge or a split, replies follow their messages to the conversation they are in;
+    how many moved."""
     moved = Message.objects.filter(
         conversation_id__in=ids, direction=Direction.OUTBOUND
     ).values_list("pk", "conversation_id")
@@ -298,6 +306,7 @@ def _replies_repoint(ids: list[int]) -> None:
             reply.conversation_id = by_message[reply.message_id]
             changed.append(reply)
     ReplyFact.objects.bulk_update(changed, ["conversation_id"])
+    return len(changed)
 
 
 # --- rollups ------------------------------------------------------------------------------------

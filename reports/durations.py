@@ -15,7 +15,11 @@ from sla.calendars import calendar_for_mailbox, calendar_for_workspace, goal_for
 
 def workspace_zone(workspace_id: int) -> ZoneInfo:
     """The time zone of the workspace's calendar: days and hours are counted in it."""
-    workspace = Workspace.objects.get(pk=workspace_id)
+    return zone_of(Workspace.objects.get(pk=workspace_id))
+
+
+def zone_of(workspace: Workspace) -> ZoneInfo:
+    """`workspace_zone` for a workspace already loaded (with a mailbox, say)."""
     return calendar_for_workspace(workspace).zone
 
 

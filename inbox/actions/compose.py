@@ -67,8 +67,11 @@ def draft_open(
     for draft in drafts:
         if outgoing_content(draft, keys).get("reply_to_message_id") == message.pk:
             return draft
+    mailbox = conversation.mailbox
+    if mailbox.workspace_id == conversation.workspace_id:
+        mailbox.workspace = conversation.workspace  # read once, not again for the new draft
     return outgoing_create(
-        mailbox=conversation.mailbox,
+        mailbox=mailbox,
         conversation=conversation,
         author=author,
         kind=kind,
@@ -175,8 +178,9 @@ def _snippet(text: str) -> str:
 def known_addresses(keys: WorkspaceKeys, conversation: Conversation) -> set[str]:
     """Every address already in the conversation's messages (lower-case)."""
     known: set[str] = set()
+    # `sealed_as` names the sealed row: deferred, it would cost a query per message.
     for message in Message.objects.filter(conversation=conversation).only(
-        "mailbox_id", "provider_key", "envelope_sealed"
+        "mailbox_id", "provider_key", "sealed_as", "envelope_sealed"
     ):
         row = stored_message_row(message)
         envelope = open_json(keys, message.envelope_sealed, field="message.envelope", row=row)

@@ -91,7 +91,11 @@ def mentioned_members(workspace_id: int, text: str) -> list[User]:
 
 
 def follow(*, conversation: Conversation, user: User) -> None:
-    Follow.objects.get_or_create(conversation=conversation, user=user)
+    # One INSERT … ON CONFLICT DO NOTHING (the pair is unique), where get_or_create reads
+    # first and, for a new follower, adds a savepoint around its insert: four queries.
+    Follow.objects.bulk_create(
+        [Follow(conversation=conversation, user=user)], ignore_conflicts=True
+    )
 
 
 def unfollow(*, conversation: Conversation, user: User) -> None:

@@ -86,7 +86,8 @@ def _own_draft(request: WorkspaceRequest, outgoing_id: int) -> Outgoing:
     workspace's)."""
     return get_in_workspace(
         request,
-        Outgoing.objects.select_related("mailbox", "conversation", "author"),
+        # The workspace too: its keys open the draft and its limit counts the recipients.
+        Outgoing.objects.select_related("mailbox", "conversation", "author", "workspace"),
         pk=outgoing_id,
         author=request.user,
     )

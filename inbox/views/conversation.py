@@ -17,6 +17,7 @@ from inbox.mail.sealing import open_json, stored_attachment_row
 from inbox.models import Attachment, Conversation, ConversationTag, Message, Status
 from inbox.selectors.conversation_list import sidebar_context
 from inbox.selectors.conversation_page import (
+    conversation_messages,
     conversation_stamp,
     conversation_summary,
     for_page,
@@ -40,13 +41,7 @@ def conversation_detail(request: WorkspaceRequest, conversation_id: int) -> Http
 def conversation_context(request: WorkspaceRequest, conversation: Conversation) -> dict:
     """What the conversation page shows; `conversation` comes from `for_page`."""
     keys = keys_for(request.workspace)
-    # Not "messages": that name belongs to django.contrib.messages in every template.
-    mails = (
-        Message.objects.filter(conversation=conversation)
-        .prefetch_related("attachments")
-        .order_by("received_at", "id")
-    )
-    views = [message_view(keys, m) for m in mails]
+    views = conversation_messages(keys, conversation)
     # Asked only about the senders whose remote images the page would offer to show.
     trusted = trusted_senders(
         keys, request.workspace, [m.sender.get("address", "") for m in views if m.has_remote_images]
@@ -58,16 +53,19 @@ def conversation_context(request: WorkspaceRequest, conversation: Conversation) 
     tag_ids = set(
         ConversationTag.objects.filter(conversation=conversation).values_list("tag_id", flat=True)
     )
+    people = members(request.workspace)
     status_view = conversation.status if conversation.status != Status.OPEN else "open"
     return {
         **sidebar_context(request.workspace, listed=status_view, mailbox=None, tag=None),
         "conversation": conversation,
         "summary": conversation_summary(keys, conversation),
-        "timeline": _timeline(views, trail(keys, conversation, names), trusted),
+        "timeline": _timeline(
+            views, trail(keys, conversation, names, {m.user_id: m.name for m in people}), trusted
+        ),
         "tags": [t for t in all_tags if t.id in tag_ids],
         "other_tags": [t for t in all_tags if t.id not in tag_ids],
         "following": conversation.followed,
-        "members": members(request.workspace),
+        "members": people,
         "triage_url": triage_url,
         "statuses": [Status.OPEN, Status.PENDING, Status.CLOSED, Status.SPAM],
         "snooze_presets": PRESETS,

@@ -150,7 +150,8 @@ def outgoing_create(
     )
     with transaction.atomic():
         outgoing = Outgoing.objects.create(
-            workspace_id=mailbox.workspace_id,
+            # The object, not its id: sealing the content below reads it (no second query).
+            workspace=mailbox.workspace,
             mailbox=mailbox,
             conversation=conversation,
             author=author,
@@ -180,6 +181,8 @@ def outgoing_update(
         locked = Outgoing.objects.select_for_update().get(pk=outgoing.pk)
         if locked.state != SendState.DRAFT:
             raise OutgoingStateError(_("This message has already been sent or queued."))
+        if Outgoing.workspace.is_cached(outgoing):
+            locked.workspace = outgoing.workspace  # the same row, already read: not again
         content = outgoing_content(locked)
         changes = _content_fields(
             to=content["to"] if to is None else to,
@@ -441,6 +444,8 @@ def outgoing_detach(*, outgoing: Outgoing, token: str) -> None:
         locked = Outgoing.objects.select_for_update().get(pk=outgoing.pk)
         if locked.state != SendState.DRAFT:
             raise OutgoingStateError(_("This message has already been sent or queued."))
+        if Outgoing.workspace.is_cached(outgoing):
+            locked.workspace = outgoing.workspace  # the same row, already read: not again
         content = outgoing_content(locked)
         files = content.get("attachments") or []
         gone = [a["key"] for a in files if a["token"] == token]
