@@ -281,3 +281,16 @@ def test_gunicorn_access_log_keeps_no_link_secret(tmp_path):
     assert "GET /invitations/********/" in line
     assert "/accounts/confirm-email/********/" in line
     assert "Secret" not in line
+
+
+@pytest.mark.django_db
+def test_postgresql_runs_the_apps_queries_without_parallel_workers():
+    # Workers cost more CPU to start than the app's short queries save (bench/load.py).
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        assert "options" not in connection.settings_dict.get("OPTIONS", {})
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] == "0"

@@ -128,6 +128,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Parameters travel apart from the SQL, binary: sealed values are not hex-encoded into
     # huge query strings (ingestion measured 20 % faster).
     DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    # Parallel query workers for our short queries cost more CPU to start than they save
+    # (measured by bench/load.py on 2 cores: capacity +13 %); raise it for a database host
+    # with cores to spare and long reports.
+    DATABASES["default"]["OPTIONS"]["options"] = (
+        f"-c max_parallel_workers_per_gather={env_int('DATABASE_PARALLEL_WORKERS', 0)}"
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the worker write while the web server reads.
     DATABASES["default"]["OPTIONS"] = {
