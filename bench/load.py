@@ -197,7 +197,12 @@ class CpuMeter:
                     times = process.cpu_times()
                 except psutil.Error:  # gone in between: a short-lived backend
                     continue
-                seconds[group, process.pid] = times.user + times.system
+                # With what its exited children spent (a backend that closed its connection,
+                # reaped by the postmaster): a process that lived across the run is counted
+                # once, alive at the start and in its parent's children at the end.
+                seconds[group, process.pid] = (
+                    times.user + times.system + times.children_user + times.children_system
+                )
         total = psutil.cpu_times()
         seconds["machine"] = total.user + total.system + total.nice + total.irq + total.softirq
         return seconds
@@ -206,14 +211,14 @@ class CpuMeter:
         self.start = self._read()
 
     def spent(self, locust_seconds: float) -> dict[str, float]:
-        """CPU seconds per group since watch(). A process that exited in between (an
-        autovacuum worker, say) is in "other"; the generator's own CPU is given by the
+        """CPU seconds per group since watch(); the generator's own CPU is given by the
         caller, read from its exit status."""
         end = self._read()
         spent = {"load generator": locust_seconds}
-        for key, seconds in end.items():
-            if key != "machine":
-                spent[key[0]] = spent.get(key[0], 0.0) + seconds - self.start.get(key, 0.0)
+        for sign, reading in ((1, end), (-1, self.start)):
+            for key, seconds in reading.items():
+                if key != "machine":
+                    spent[key[0]] = spent.get(key[0], 0.0) + sign * seconds
         named = sum(spent.values())
         spent["other"] = max(end["machine"] - self.start["machine"] - named, 0.0)
         return spent

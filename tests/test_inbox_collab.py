@@ -426,6 +426,18 @@ def test_live_list_polls_cost_nothing_until_the_inbox_changes(
     assert fresh.status_code == 200 and "Bob Durand" in fresh.content.decode()
 
 
+def test_a_note_leaves_the_lists_polls_at_204(
+    alice_client, bob_client, conversation, django_capture_on_commit_callbacks
+):
+    # A note changes nothing a list shows or counts: pollers are not sent the page again
+    # (the conversation's own live part shows it, above).
+    page = alice_client.get(reverse("inbox")).content.decode()
+    poll = page.split('id="conv-results" hx-get="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    with django_capture_on_commit_callbacks(execute=True):
+        _triage(bob_client, conversation, action="note", body="Je regarde")
+    assert alice_client.get(poll, headers={"HX-Request": "true"}).status_code == 204
+
+
 def test_a_read_only_workspace_can_be_read_but_not_changed(alice_client, workspace, conversation):
     type(workspace).objects.filter(pk=workspace.pk).update(read_only_since=timezone.now())
     response = _triage(alice_client, conversation, action="status", status="closed")

@@ -91,8 +91,10 @@ def note_add(*, conversation: Conversation, author: User, body: str) -> Note:
 
 
 def record(conversation: Conversation, actor: User | None, kind: str, **fields) -> None:
-    """One line of the trail (no content: ids, a status, a time); lists see the change."""
-    workspace_touched(conversation.workspace_id)
+    """One line of the trail (no content: ids, a status, a time); lists see the change. A
+    note changes nothing a list shows or counts: the lists and counts are not redone for it."""
+    if kind != ActivityKind.NOTE:
+        workspace_touched(conversation.workspace_id)
     Activity.objects.create(
         workspace_id=conversation.workspace_id,
         conversation=conversation,
