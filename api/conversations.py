@@ -27,15 +27,10 @@ from inbox.selectors.conversation_list import (
     conversations_narrowed,
     conversations_page,
 )
-from inbox.selectors.conversation_page import (
-    confirmed,
-    conversation_rows,
-    for_page,
-    message_view,
-    trail,
-)
+from inbox.selectors.conversation_page import for_page, message_view, trail
+from inbox.selectors.conversation_rows import conversation_rows
 from inbox.selectors.mailboxes import mailboxes_listed
-from inbox.selectors.search_query import parse_query, search_conversations
+from inbox.selectors.search_query import confirmed, parse_query, search_conversations
 from inbox.selectors.tags import tags_by_conversation, tags_listed, workspace_tags
 
 router = Router(tags=["conversations"])

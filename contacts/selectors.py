@@ -26,7 +26,7 @@ from contacts.sealing import (
 from inbox.erasure import normalise_address
 from inbox.mail.search import words
 from inbox.models import Conversation
-from inbox.selectors.conversation_page import conversation_summary
+from inbox.selectors.conversation_rows import conversation_summary
 from trupeo.crypto import WorkspaceKeys
 
 PAGE = 50  # contacts per page of the contacts page

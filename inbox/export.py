@@ -51,7 +51,7 @@ from inbox.mail.sealing import (
     stored_message_row,
 )
 from inbox.models import Attachment, Conversation, Message, Note
-from inbox.selectors.conversation_page import conversation_summary
+from inbox.selectors.conversation_rows import conversation_summary
 from inbox.selectors.tags import tags_by_conversation, workspace_tags
 from trupeo.crypto import WorkspaceKeys
 from trupeo.storage import ObjectStore, object_store, open_sealed

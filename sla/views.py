@@ -20,7 +20,7 @@ from accounts.models import Membership
 from accounts.workspace_lists import members
 from inbox.models import Mailbox
 from inbox.selectors.conversation_list import sidebar_context
-from inbox.selectors.conversation_page import conversation_rows
+from inbox.selectors.conversation_rows import conversation_rows
 from inbox.selectors.mailboxes import mailboxes_listed
 from sla import actions
 from sla.calendars import workspace_calendars, workspace_goals

@@ -22,7 +22,7 @@ from inbox.mail.sealing import (
 from inbox.mail.search import message_tokens
 from inbox.mail.threads import subject_token
 from inbox.models import Attachment, Conversation, ConversationTag, Message, Note
-from inbox.selectors.conversation_page import conversation_summary
+from inbox.selectors.conversation_rows import conversation_summary
 from inbox.selectors.tags import tag_name
 
 

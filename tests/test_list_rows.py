@@ -7,7 +7,7 @@ import pytest
 from django.template.loader import get_template
 from django.utils import translation
 
-from inbox.selectors.conversation_page import ConversationRow
+from inbox.selectors.conversation_rows import ConversationRow
 
 HOSTILE = '<script>alert("x")</script> & \'Zoë\' "><img src=x onerror=alert(1)>'
 ESCAPED = (

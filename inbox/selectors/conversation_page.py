@@ -1,31 +1,24 @@
 """What the conversation page reads: exactly what it shows, decrypted into plain objects for the
-templates (the list rows too), the conversation with its live stamp, and senders whose images
-show."""
+templates, the conversation with its live stamp, and senders whose images show."""
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import unquote
 
-from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.db import connection
 from django.db.models import BigIntegerField, BooleanField, Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
-from django.utils.translation import gettext as _
 
 from accounts.models import User, Workspace
 from inbox.mail.parsing import describe_problems, sanitise_html
 from inbox.mail.sealing import (
-    conversation_row,
-    message_row,
     note_row,
     open_json,
     stored_attachment_row,
     stored_message_row,
 )
-from inbox.mail.search import missing_words
 from inbox.models import (
     Activity,
     ActivityKind,
@@ -38,105 +31,8 @@ from inbox.models import (
     ThreadReason,
     TrustedSender,
 )
-from inbox.selectors.search_query import Query
+from inbox.selectors.conversation_rows import id_url
 from trupeo.crypto import WorkspaceKeys
-
-
-@dataclass(frozen=True)
-class ConversationRow:
-    id: int
-    subject: str
-    name: str
-    address: str
-    snippet: str
-    status: str
-    status_label: str
-    assignee: str
-    last_message_at: datetime
-    message_count: int
-    has_attachments: bool
-    tags: tuple = ()
-    unread: bool = False
-    snoozed_until: datetime | None = None
-    url: str = ""
-    age: str = ""  # "il y a 3 heures"
-
-    def __getitem__(self, name: str):
-        """`row[name]` is `row.name`: Django's templates try `row[name]` first, and the
-        TypeError of a class without it, caught, costs ~7 µs a row of the list (20 lookups)."""
-        try:
-            return getattr(self, name)
-        except (AttributeError, TypeError):  # TypeError: not a name, such as `row.0`
-            raise KeyError(name) from None
-
-    __iter__ = None  # with __getitem__, Python would otherwise iterate it as a sequence
-
-    @property
-    def title(self) -> str:
-        return self.subject or _("(no subject)")
-
-    @property
-    def who(self) -> str:
-        return self.name or self.address
-
-    @property
-    def iso(self) -> str:
-        return self.last_message_at.isoformat()
-
-
-def conversation_summary(keys: WorkspaceKeys, conversation: Conversation) -> dict:
-    return open_json(
-        keys,
-        conversation.summary_sealed,
-        field="conversation.summary",
-        row=conversation_row(conversation.pk),
-    )
-
-
-def id_url(name: str) -> str:
-    """The URL of view `name` for any id, as a `str.format` pattern: one reverse for a whole
-    page whose links differ only by the id."""
-    return reverse(name, args=[0]).replace("/0/", "/{}/")
-
-
-def conversation_rows(
-    keys: WorkspaceKeys,
-    conversations: list[Conversation],
-    *,
-    tags: dict[int, list] | None = None,
-    read: dict[int, datetime] | None = None,
-) -> list[ConversationRow]:
-    """`tags`: tags by conversation id; `read`: when the viewer last opened each one."""
-    tags = tags or {}
-    url = id_url("conversation")
-    # Once per page, not per row: Django's get_status_display() rebuilds and hashes the
-    # choices (each label a lazy translation) on every call, ~0.1 ms a row.
-    status_labels = {value: str(label) for value, label in Status.choices}
-    rows = []
-    for c in conversations:
-        summary = conversation_summary(keys, c)
-        rows.append(
-            ConversationRow(
-                id=c.pk,
-                subject=summary.get("subject") or "",
-                name=summary.get("name") or "",
-                address=summary.get("address") or "",
-                snippet=summary.get("snippet") or "",
-                status=c.status,
-                status_label=status_labels.get(c.status, c.status),
-                assignee=c.assignee.display_name if c.assignee_id and c.assignee else "",
-                last_message_at=c.last_message_at,
-                message_count=c.message_count,
-                has_attachments=c.has_attachments,
-                tags=tuple(tags.get(c.pk, ())),
-                unread=read is not None and (c.pk not in read or read[c.pk] < c.last_message_at),
-                snoozed_until=c.snoozed_until,
-                url=url.format(c.pk),
-                age=naturaltime(c.last_message_at),
-            )
-        )
-    return rows
-
 
 _REMOTE_SRC = re.compile(r"""(?:src|background)=["']?(?:https?:)?//""", re.IGNORECASE)
 
@@ -310,42 +206,6 @@ def message_html(keys: WorkspaceKeys, message: Message, attachment_url) -> str:
         return f'src="{attachment_url(attachment_id)}"' if attachment_id else 'src=""'
 
     return _CID_SRC.sub(replace, html)
-
-
-def confirmed(
-    query: Query, keys: WorkspaceKeys, conversations: list[Conversation]
-) -> list[Conversation]:
-    """Keep the conversations whose decrypted messages really hold the query's words."""
-    if not query.words or not conversations:
-        return conversations
-    # The words still to find in each conversation: once they are all found, its other
-    # messages are not decrypted nor split into words (most confirm on their first message).
-    missing: dict[int, set[str]] = {c.pk: set(query.words) for c in conversations}
-    tokens = sorted(query.tokens)
-    # Plain tuples, not model instances: a page's candidates are a few hundred messages.
-    candidates = Message.objects.filter(
-        conversation_id__in=list(missing), search_tokens__contains_all=tokens
-    ).values_list("conversation_id", "mailbox_id", "sealed_as", "envelope_sealed", "text_sealed")
-    for conversation_id, mailbox_id, sealed_as, envelope, text in candidates:
-        left = missing[conversation_id]
-        if not left:
-            continue
-        for found in _searched_texts(keys, message_row(mailbox_id, sealed_as), envelope, text):
-            left = missing[conversation_id] = missing_words(found, left)
-            if not left:
-                break
-    return [c for c in conversations if not missing[c.pk]]
-
-
-def _searched_texts(
-    keys: WorkspaceKeys, row: str, envelope_sealed: bytes, text_sealed: bytes | None
-) -> Iterator[str]:
-    """What a search looks in, cheapest first: the body is decrypted only when needed."""
-    envelope = open_json(keys, envelope_sealed, field="message.envelope", row=row)
-    yield envelope.get("subject") or ""
-    people = [envelope.get("from") or {}, *(envelope.get("to") or []), *(envelope.get("cc") or [])]
-    yield " ".join(f"{p.get('name', '')} {p.get('address', '')}" for p in people)
-    yield keys.open_text(text_sealed, field="message.text", row=row) or ""
 
 
 @dataclass(frozen=True)

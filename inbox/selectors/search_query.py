@@ -7,6 +7,7 @@ integers of the blind index; the page that is shown is then confirmed by decrypt
 """
 
 import shlex
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from time import monotonic
@@ -16,7 +17,8 @@ from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySe
 from django.utils import timezone
 
 from accounts.models import Membership, User, Workspace
-from inbox.mail.search import words
+from inbox.mail.sealing import message_row, open_json
+from inbox.mail.search import missing_words, words
 from inbox.models import Conversation, ConversationTag, Message, Status, Tag
 from inbox.selectors.tags import tag_token
 from trupeo.crypto import WorkspaceKeys
@@ -229,3 +231,39 @@ def confirm(query: Query, texts: list[str]) -> bool:
     for text in texts:
         found |= words(text)
     return query.words <= found
+
+
+def confirmed(
+    query: Query, keys: WorkspaceKeys, conversations: list[Conversation]
+) -> list[Conversation]:
+    """Keep the conversations whose decrypted messages really hold the query's words."""
+    if not query.words or not conversations:
+        return conversations
+    # The words still to find in each conversation: once they are all found, its other
+    # messages are not decrypted nor split into words (most confirm on their first message).
+    missing: dict[int, set[str]] = {c.pk: set(query.words) for c in conversations}
+    tokens = sorted(query.tokens)
+    # Plain tuples, not model instances: a page's candidates are a few hundred messages.
+    candidates = Message.objects.filter(
+        conversation_id__in=list(missing), search_tokens__contains_all=tokens
+    ).values_list("conversation_id", "mailbox_id", "sealed_as", "envelope_sealed", "text_sealed")
+    for conversation_id, mailbox_id, sealed_as, envelope, text in candidates:
+        left = missing[conversation_id]
+        if not left:
+            continue
+        for found in _searched_texts(keys, message_row(mailbox_id, sealed_as), envelope, text):
+            left = missing[conversation_id] = missing_words(found, left)
+            if not left:
+                break
+    return [c for c in conversations if not missing[c.pk]]
+
+
+def _searched_texts(
+    keys: WorkspaceKeys, row: str, envelope_sealed: bytes, text_sealed: bytes | None
+) -> Iterator[str]:
+    """What a search looks in, cheapest first: the body is decrypted only when needed."""
+    envelope = open_json(keys, envelope_sealed, field="message.envelope", row=row)
+    yield envelope.get("subject") or ""
+    people = [envelope.get("from") or {}, *(envelope.get("to") or []), *(envelope.get("cc") or [])]
+    yield " ".join(f"{p.get('name', '')} {p.get('address', '')}" for p in people)
+    yield keys.open_text(text_sealed, field="message.text", row=row) or ""

@@ -55,7 +55,7 @@ from inbox.presence import (
     presence_others,
     presence_touch,
 )
-from inbox.selectors.conversation_page import conversation_summary
+from inbox.selectors.conversation_rows import conversation_summary
 from inbox.selectors.saved_replies import (
     render_variables,
     saved_replies_for,

@@ -19,13 +19,13 @@ from inbox.selectors.conversation_list import sidebar_context
 from inbox.selectors.conversation_page import (
     conversation_messages,
     conversation_stamp,
-    conversation_summary,
     for_page,
     message_html,
     message_view,
     trail,
     trusted_senders,
 )
+from inbox.selectors.conversation_rows import conversation_summary
 from inbox.selectors.satisfaction import conversation_rating
 from inbox.selectors.tags import tags_listed
 from trupeo.storage import open_sealed

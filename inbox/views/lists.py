@@ -21,9 +21,9 @@ from inbox.selectors.conversation_list import (
     conversations_page,
     sidebar_context,
 )
-from inbox.selectors.conversation_page import confirmed, conversation_rows
+from inbox.selectors.conversation_rows import conversation_rows
 from inbox.selectors.mailboxes import MailboxEntry, mailboxes_listed
-from inbox.selectors.search_query import parse_query, search_conversations
+from inbox.selectors.search_query import confirmed, parse_query, search_conversations
 from inbox.selectors.tags import TagView, tags_by_conversation, tags_listed
 from trupeo.params import parse_id
 

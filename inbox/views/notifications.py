@@ -13,7 +13,7 @@ from accounts.keys import keys_for
 from accounts.models import Membership
 from inbox.actions.notifications import notifications_mark_read, preferences_for
 from inbox.models import Notification, NotificationPreference
-from inbox.selectors.conversation_page import conversation_summary
+from inbox.selectors.conversation_rows import conversation_summary
 from trupeo.params import parse_id
 
 PAGE_SIZE = 50

@@ -218,7 +218,7 @@ PERSON_CHECK = """
 from accounts.keys import keys_for
 from accounts.models import User, Workspace
 from inbox.models import Conversation, Message
-from inbox.selectors.conversation_page import conversation_summary
+from inbox.selectors.conversation_rows import conversation_summary
 from inbox.mail.sealing import open_json, stored_message_row
 from privacy.gdpr.export_archive import export_build
 from privacy.gdpr.exports import export_start

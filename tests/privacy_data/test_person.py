@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts.keys import keys_for
 from inbox.erasure import messages_involving
 from inbox.models import Attachment, Conversation, Message, Outgoing
-from inbox.selectors.conversation_page import conversation_summary
+from inbox.selectors.conversation_rows import conversation_summary
 from privacy.gdpr.deletion import person_erase
 from privacy.gdpr.export_archive import export_build
 from privacy.gdpr.ledger import ledger_entries

@@ -29,7 +29,7 @@ from inbox.models import (
     SyncState,
     TagColor,
 )
-from inbox.selectors.conversation_page import conversation_summary
+from inbox.selectors.conversation_rows import conversation_summary
 from trupeo.local_smtp import HOST as LOCAL_SMTP_HOST
 from trupeo.local_smtp import local_smtp_port
 
