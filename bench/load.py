@@ -29,6 +29,7 @@ import tempfile
 import time
 import urllib.request
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -372,25 +373,10 @@ def main() -> None:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"   at {started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average {load}")
     meter = CpuMeter(server.process.pid)
+    run = partial(_locust, server.url, env, out=workdir, meter=meter)
     try:
-        think = _locust(
-            server.url,
-            env,
-            agents=args.agents,
-            seconds=args.duration,
-            think=True,
-            out=workdir,
-            meter=meter,
-        )
-        capacity = _locust(
-            server.url,
-            env,
-            agents=args.capacity_agents,
-            seconds=args.capacity_duration,
-            think=False,
-            out=workdir,
-            meter=meter,
-        )
+        think = run(agents=args.agents, seconds=args.duration, think=True)
+        capacity = run(agents=args.capacity_agents, seconds=args.capacity_duration, think=False)
     finally:
         server.stop()
     total = _print_run(f"{args.agents} agents, 0.5-1.5 s between clicks, {args.duration} s", think)
