@@ -20,7 +20,7 @@ from api.cursor import cursor_decode, cursor_encode
 from api.errors import ApiError
 from contacts.selectors import conversation_contacts_views
 from inbox.actions.compose import seen_marker
-from inbox.models import Conversation, ConversationRead, ConversationTag, Message
+from inbox.models import Conversation, ConversationTag, Message
 from inbox.selectors.conversation_list import (
     LISTS,
     conversations_listed,
@@ -137,13 +137,8 @@ def conversation_list(request: HttpRequest, filters: Query[ListFilters]):
 
 
 def _conversation(request: HttpRequest, conversation_id: int) -> Conversation:
-    conversation = get_in_workspace(request, for_page(request.user), pk=conversation_id)
-    conversation.read_at = (
-        ConversationRead.objects.filter(conversation=conversation, user=request.user)
-        .values_list("read_at", flat=True)
-        .first()
-    )
-    return conversation
+    # for_page: with when this token's user last read it (`read_at`).
+    return get_in_workspace(request, for_page(request.user), pk=conversation_id)
 
 
 def summary_of(request: HttpRequest, conversation_id: int) -> dict:

@@ -198,6 +198,28 @@ def test_unread_for_me(alice_client, bob_client, mailbox, conversation):
     assert "conv-unread" in _list(bob_client)  # bob has not read it
     _ingest(mailbox, french_message(2, in_reply_to="<first@famille.fr>"), start=2)
     assert "conv-unread" in _list(alice_client)  # new mail: unread again
+    alice_client.get(reverse("conversation", args=[conversation.pk]))
+    assert "conv-unread" not in _list(alice_client)  # read again
+
+
+def test_opening_a_conversation_again_with_nothing_new_writes_nothing(
+    alice_client, alice, mailbox, conversation
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from inbox.models import ConversationRead
+
+    url = reverse("conversation", args=[conversation.pk])
+    alice_client.get(url)
+    first = ConversationRead.objects.get(user=alice, conversation=conversation).read_at
+    with CaptureQueriesContext(connection) as queries:
+        alice_client.get(url)
+    assert not [q for q in queries if q["sql"].startswith('INSERT INTO "inbox_conversationread"')]
+    assert ConversationRead.objects.get(user=alice, conversation=conversation).read_at == first
+    _ingest(mailbox, french_message(2, in_reply_to="<first@famille.fr>"), start=2)
+    alice_client.get(url)  # something new: read now
+    assert ConversationRead.objects.get(user=alice, conversation=conversation).read_at > first
 
 
 # Spam, views and counts

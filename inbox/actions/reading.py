@@ -10,13 +10,16 @@ from trupeo.crypto import WorkspaceKeys
 
 
 def conversation_mark_read(*, conversation: Conversation, user: User) -> None:
-    # One upsert: opening a conversation is the most frequent write there is.
-    ConversationRead.objects.bulk_create(
-        [ConversationRead(user=user, conversation=conversation, read_at=timezone.now())],
-        update_conflicts=True,
-        unique_fields=["user", "conversation"],
-        update_fields=["read_at"],
-    )
+    """`conversation` comes from `for_page(user)`, with when `user` last read it: opened again
+    with nothing new since, nothing is written (the lists compare that time with the newest
+    message's). Otherwise one upsert: opening a conversation is the most frequent write there is."""
+    if conversation.read_at is None or conversation.read_at < conversation.last_message_at:
+        ConversationRead.objects.bulk_create(
+            [ConversationRead(user=user, conversation=conversation, read_at=timezone.now())],
+            update_conflicts=True,
+            unique_fields=["user", "conversation"],
+            update_fields=["read_at"],
+        )
     conversation_notifications_read(user=user, conversation=conversation)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from urllib.parse import unquote
 
 from django.db import connection
-from django.db.models import BigIntegerField, BooleanField, Prefetch, QuerySet
+from django.db.models import BigIntegerField, BooleanField, DateTimeField, Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
 from django.urls import reverse
 
@@ -24,6 +24,7 @@ from inbox.models import (
     ActivityKind,
     Attachment,
     Conversation,
+    ConversationRead,
     Follow,
     Message,
     Note,
@@ -313,12 +314,21 @@ _FOLLOWED = (
 )
 
 
+_READ_AT = (
+    f"SELECT {_column(ConversationRead, 'read_at')} FROM {_table(ConversationRead)}"  # noqa: S608 (our names)
+    f" WHERE {_column(ConversationRead, 'conversation')} = {_column(Conversation, 'id')}"
+    f" AND {_column(ConversationRead, 'user')} = %s"
+)
+
+
 def for_page(user: User) -> QuerySet[Conversation]:
     """Conversations with what their page needs besides, in the same query: the mailbox, the
-    assignee, the newest activity (for the live stamp) and whether `user` follows it."""
+    assignee, the newest activity (for the live stamp), whether `user` follows it and when
+    `user` last read it (`read_at`, None if never)."""
     return Conversation.objects.select_related("mailbox", "assignee").annotate(
         last_activity_id=RawSQL(_NEWEST_ACTIVITY, (), output_field=BigIntegerField()),  # noqa: S611
         followed=RawSQL(_FOLLOWED, (user.pk,), output_field=BooleanField()),  # noqa: S611
+        read_at=RawSQL(_READ_AT, (user.pk,), output_field=DateTimeField()),  # noqa: S611
     )
 
 
