@@ -40,6 +40,8 @@ def conversation_counts(
     team_key, mine_key = f"inbox-counts:{scope}", f"inbox-counts-mine:{scope}:{user.pk}"
     cached = cache.get_many([team_key, mine_key])
     team, mine = cached.get(team_key), cached.get(mine_key)
+    if team is not None and mine is not None:
+        return {**team, "mine": mine}
     now = timezone.now()
     awake = not_snoozed(now)
     live = conversations_narrowed(conversations, mailbox=mailbox, tag=tag).exclude(
