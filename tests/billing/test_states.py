@@ -98,7 +98,9 @@ def test_past_due_has_a_grace_period_then_read_only(
     assert not _read_only(workspace)
     page = alice_client.get("/team/").content.decode()
     assert "The last payment failed." in page
-    grace_end = (_sub(workspace).past_due_since + timedelta(days=7)).strftime("%-d")
+    # The page shows the day in the site's time zone (Europe/Paris): from 23:00 UTC it is
+    # already the next day there.
+    grace_end = timezone.localtime(_sub(workspace).past_due_since + timedelta(days=7)).day
     assert f"before {grace_end} " in page
 
     Subscription.objects.filter(workspace=workspace).update(
