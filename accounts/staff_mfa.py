@@ -18,6 +18,7 @@ from django.utils import translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import User
+from trupeo.cache import count_in_window
 
 CODE_SECONDS = 10 * 60
 CODE_GUESSES = 5
@@ -54,23 +55,12 @@ def _guesses_key(user: User) -> str:
     return f"staff-mfa:guesses:{user.pk}"
 
 
-def _count(key: str, window: int) -> int:
-    """Count one event in a fixed window (atomic on Redis)."""
-    if cache.add(key, 1, timeout=window):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window)
-        return 1
-
-
 def enrolment_code_send(*, user: User) -> bool:
     """Mail a fresh code to the staff address (the previous one stops working).
 
     False, and nothing mailed, once the hourly limit is reached.
     """
-    if _count(f"staff-mfa:mails:{user.pk}", 3600) > MAILS_PER_HOUR:
+    if count_in_window(f"staff-mfa:mails:{user.pk}", 3600) > MAILS_PER_HOUR:
         return False
     code = f"{secrets.randbelow(10**6):06d}"
     # The deadline travels with the digest: it holds even where the cache keeps it longer.
@@ -94,7 +84,7 @@ def enrolment_code_check(*, request: HttpRequest, code: str) -> bool:
     entry = cache.get(_code_key(user))
     if entry is None or entry["until"] <= time.time():
         return False
-    if _count(_guesses_key(user), CODE_SECONDS) > CODE_GUESSES:
+    if count_in_window(_guesses_key(user), CODE_SECONDS) > CODE_GUESSES:
         cache.delete(_code_key(user))
         return False
     if not constant_time_compare(_digest(user, code.strip()), entry["digest"]):

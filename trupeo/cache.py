@@ -160,3 +160,17 @@ class ResilientRedisCache(RedisCache):
 def cache_available(cache: Any) -> bool:
     """Whether `cache` holds what it is given right now (any backend without a breaker: yes)."""
     return bool(getattr(cache, "available", True))
+
+
+def count_in_window(key: str, window: int) -> int:
+    """Count one event under `key` in a fixed window of `window` seconds and return how many
+    so far: the counter is created with its expiry, then only incremented (atomic on Redis)."""
+    from django.core.cache import cache
+
+    if cache.add(key, 1, timeout=window):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=window)
+        return 1

@@ -1,7 +1,8 @@
 """A small cache-based rate limit per client IP, for the public forms."""
 
-from django.core.cache import cache
 from django.http import HttpRequest
+
+from trupeo.cache import count_in_window
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -14,12 +15,4 @@ def rate_limit_hit(request: HttpRequest, *, scope: str, limit: int, window: int)
 
     Fixed windows: the counter is created with its expiry and only incremented after that.
     """
-    key = f"ratelimit:{scope}:{client_ip(request)}"
-    if cache.add(key, 1, timeout=window):
-        return limit < 1
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window)
-        count = 1
-    return count > limit
+    return count_in_window(f"ratelimit:{scope}:{client_ip(request)}", window) > limit
