@@ -188,18 +188,8 @@ def test_replies_to_two_messages_of_one_conversation_in_one_batch_both_count(mai
     assert conversation.message_count == 4 == conversation.messages.count()
 
 
-@pytest.fixture
-def eager_tasks():
-    from trupeo.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 @pytest.mark.django_db(transaction=True)
-def test_idle_brings_new_mail_in_seconds(dovecot, imap_account, mailbox, eager_tasks):
+def test_idle_brings_new_mail_in_seconds(dovecot, imap_account, mailbox, eager):
     """The watcher queues a sync (run here and now by the eager queue) on new mail."""
     import threading
     import time

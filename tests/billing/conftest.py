@@ -10,17 +10,6 @@ from tests.parts.stripe_fake import sign, stripe_fake  # noqa: F401
 WEBHOOK = "/billing/stripe/webhook/"
 
 
-@pytest.fixture
-def eager_tasks():
-    """Celery tasks run in the process when queued (on commit), as a worker would run them."""
-    from trupeo.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 def post_event(client, event: dict, *, secret=None, timestamp=None, body: bytes | None = None):
     """Deliver an event to the webhook, signed the way Stripe signs it."""
     payload = body if body is not None else json.dumps(event).encode()

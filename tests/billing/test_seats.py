@@ -20,7 +20,7 @@ def _item(sub):
 
 
 def test_adding_a_member_adds_a_prorated_seat(
-    stripe_fake, subscribed, workspace, eager_tasks, django_capture_on_commit_callbacks
+    stripe_fake, subscribed, workspace, eager, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         add_member(workspace, UserFactory())
@@ -38,7 +38,7 @@ def test_adding_a_member_adds_a_prorated_seat(
 
 
 def test_removing_a_member_lowers_the_seats_from_the_next_period(
-    stripe_fake, subscribed, workspace, eager_tasks, django_capture_on_commit_callbacks
+    stripe_fake, subscribed, workspace, eager, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         bob = add_member(workspace, UserFactory())
@@ -80,7 +80,7 @@ def test_removing_a_member_lowers_the_seats_from_the_next_period(
 
 
 def test_a_new_period_resets_what_was_paid(
-    stripe_fake, subscribed, workspace, client, eager_tasks, django_capture_on_commit_callbacks
+    stripe_fake, subscribed, workspace, client, eager, django_capture_on_commit_callbacks
 ):
     from tests.billing.conftest import post_event
 
@@ -108,7 +108,7 @@ def test_a_new_period_resets_what_was_paid(
 
 
 def test_on_trial_nothing_is_sent(
-    stripe_fake, workspace, eager_tasks, django_capture_on_commit_callbacks
+    stripe_fake, workspace, eager, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         add_member(workspace, UserFactory())
@@ -137,7 +137,7 @@ def test_the_task_is_queued_only_on_commit(
 
 
 def test_deleting_the_workspace_cancels_the_subscription_and_keeps_the_records(
-    stripe_fake, subscribed, workspace, client, eager_tasks, django_capture_on_commit_callbacks
+    stripe_fake, subscribed, workspace, client, eager, django_capture_on_commit_callbacks
 ):
     from billing.models import Invoice
     from tests.billing.conftest import post_event
