@@ -1,4 +1,5 @@
-"""The rows of a conversation list (the `rows` partial of inbox/list.html)."""
+"""The rows of a conversation list (the `rows` partial of inbox/list.html, whose rows are the
+Jinja2 partial jinja2/inbox/rows.html)."""
 
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -10,9 +11,10 @@ from django.utils import translation
 from inbox.selectors.conversation_rows import ConversationRow
 
 HOSTILE = '<script>alert("x")</script> & \'Zoë\' "><img src=x onerror=alert(1)>'
+# As markupsafe escapes (Jinja2): &#34; and &#39; where Django writes &quot; and &#x27;.
 ESCAPED = (
-    "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;Zoë&#x27;"
-    " &quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
+    "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#39;Zoë&#39;"
+    " &#34;&gt;&lt;img src=x onerror=alert(1)&gt;"
 )
 WHEN = datetime(2026, 3, 1, 12, 5, tzinfo=UTC)
 
