@@ -65,7 +65,10 @@ def _summaries(keys, page: list[Conversation], workspace, user) -> list[dict]:
     tags = {t.id: t for t in tags_listed(workspace)}
     by_conversation = tags_by_conversation(ids, tags)
     read = {c.pk: c.read_at for c in page if getattr(c, "read_at", None) is not None}
-    rows = conversation_rows(keys, page, tags=by_conversation, read=read)
+    # With their address, which the members list does not hold: one query for the page.
+    assignees = User.objects.in_bulk({c.assignee_id for c in page if c.assignee_id})
+    names = {pk: u.display_name for pk, u in assignees.items()}
+    rows = conversation_rows(keys, page, names=names, tags=by_conversation, read=read)
     return [
         {
             "id": row.id,
@@ -73,7 +76,7 @@ def _summaries(keys, page: list[Conversation], workspace, user) -> list[dict]:
             "contact": {"name": row.name, "address": row.address},
             "snippet": row.snippet,
             "status": row.status,
-            "assignee": _member(c.assignee) if c.assignee_id else None,
+            "assignee": _member(assignees.get(c.assignee_id)),
             "mailbox_id": c.mailbox_id,
             "tags": [{"id": t.id, "name": t.name, "color": t.color} for t in row.tags],
             "message_count": row.message_count,

@@ -59,10 +59,10 @@ def clocks_listed(
     after: str = "",
 ) -> tuple[list[ConversationClock], str]:
     """One page of the conversations due soon (deadline ahead) or late (deadline passed), by
-    due time, with their conversation and assignee; and the next page's cursor ("": none)."""
+    due time, with their conversation; and the next page's cursor ("": none)."""
     clocks: QuerySet[ConversationClock] = ConversationClock.objects.filter(
         workspace=workspace, due_at__isnull=False
-    ).select_related("conversation__assignee")
+    ).select_related("conversation")
     clocks = clocks.filter(due_at__gt=now) if listed == DUE_SOON else clocks.filter(due_at__lte=now)
     if mailbox_id is not None:
         clocks = clocks.filter(conversation__mailbox_id=mailbox_id)

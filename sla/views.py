@@ -20,7 +20,7 @@ from accounts.models import Membership
 from accounts.workspace_lists import members
 from inbox.models import Mailbox
 from inbox.selectors.conversation_list import sidebar_context
-from inbox.selectors.conversation_rows import conversation_rows
+from inbox.selectors.conversation_rows import assignee_names, conversation_rows
 from inbox.selectors.mailboxes import mailboxes_listed
 from sla import actions
 from sla.calendars import workspace_calendars, workspace_goals
@@ -54,7 +54,11 @@ def due_list(request: WorkspaceRequest) -> HttpResponse:
         after=request.GET.get("after", ""),
     )
     conversations = [c.conversation for c in clocks]
-    rows = conversation_rows(keys_for(request.workspace), conversations)
+    rows = conversation_rows(
+        keys_for(request.workspace),
+        conversations,
+        names=assignee_names(request.workspace, conversations),
+    )
     items = [
         {
             "row": row,

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, Workspace
+from accounts.services import member_remove
 from inbox.actions.tags import conversation_tag_add, tag_create, tag_delete, tag_update
 from inbox.mail.mailboxes import mailbox_create
 from inbox.models import Conversation
@@ -56,6 +57,27 @@ def test_a_conversation_page_costs_a_fixed_number_of_queries(
     alice_client.get(url)
     with django_assert_num_queries(CONVERSATION_QUERIES):
         assert alice_client.get(url).status_code == 200
+
+
+def test_a_list_names_assignees_from_the_members_list_and_those_who_left(
+    alice_client, bob, mailbox, workspace, django_assert_num_queries
+):
+    _ingest(mailbox, 3)
+    Conversation.objects.update(assignee=bob)
+    alice_client.get(reverse("inbox"))
+    with django_assert_num_queries(LIST_QUERIES):
+        rows = alice_client.get(reverse("inbox")).context["rows"]
+    assert [row.assignee for row in rows] == ["Bob Durand"] * 3
+    bob.name = "Robert Durand"
+    bob.save(update_fields=["name"])
+    rows = alice_client.get(reverse("inbox")).context["rows"]
+    assert [row.assignee for row in rows] == ["Robert Durand"] * 3
+    # Removed from the team, still the assignee: named with one query more.
+    member_remove(membership=Membership.objects.get(user=bob, workspace=workspace))
+    alice_client.get(reverse("inbox"))
+    with django_assert_num_queries(LIST_QUERIES + 1):
+        rows = alice_client.get(reverse("inbox")).context["rows"]
+    assert [row.assignee for row in rows] == ["Robert Durand"] * 3
 
 
 def test_a_renamed_or_deleted_tag_shows_on_the_next_page(alice_client, workspace, mailbox):

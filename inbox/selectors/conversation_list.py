@@ -118,12 +118,9 @@ def conversations_page(
     conversations: QuerySet[Conversation], *, user: User, after: str
 ) -> tuple[list[Conversation], str]:
     """One page of the list, newest first, after the cursor `after` ("": the first page), with
-    the assignee and when `user` read each (`read_at`); and the cursor of the next page ("":
-    none)."""
-    conversations = (
-        conversations.select_related("assignee")
-        .annotate(read_at=_read_at(user))
-        .order_by("-last_message_at", "-id")
+    when `user` read each (`read_at`); and the cursor of the next page ("": none)."""
+    conversations = conversations.annotate(read_at=_read_at(user)).order_by(
+        "-last_message_at", "-id"
     )
     cursor = _after(after)
     if cursor:

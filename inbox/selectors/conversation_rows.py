@@ -8,6 +8,8 @@ from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from accounts.models import User, Workspace
+from accounts.workspace_lists import members
 from inbox.mail.sealing import conversation_row, open_json
 from inbox.models import Conversation, Status
 from trupeo.crypto import WorkspaceKeys
@@ -70,14 +72,27 @@ def id_url(name: str) -> str:
     return reverse(name, args=[0]).replace("/0/", "/{}/")
 
 
+def assignee_names(workspace: Workspace, conversations: list[Conversation]) -> dict[int, str]:
+    """The names of the conversations' assignees, by user id: from the members list each
+    process keeps (a join would build a User per row), and one query for those who have left
+    the workspace since (their conversations stay assigned to them)."""
+    names = {m.user_id: m.name for m in members(workspace)}
+    gone = {c.assignee_id for c in conversations if c.assignee_id} - names.keys()
+    if gone:
+        names |= {u.pk: u.display_name for u in User.objects.filter(pk__in=gone)}
+    return names
+
+
 def conversation_rows(
     keys: WorkspaceKeys,
     conversations: list[Conversation],
     *,
+    names: dict[int, str],
     tags: dict[int, list] | None = None,
     read: dict[int, datetime] | None = None,
 ) -> list[ConversationRow]:
-    """`tags`: tags by conversation id; `read`: when the viewer last opened each one."""
+    """`names`: the assignees' names by user id (`assignee_names`); `tags`: tags by
+    conversation id; `read`: when the viewer last opened each one."""
     tags = tags or {}
     url = id_url("conversation")
     # Once per page, not per row: Django's get_status_display() rebuilds and hashes the
@@ -95,7 +110,7 @@ def conversation_rows(
                 snippet=summary.get("snippet") or "",
                 status=c.status,
                 status_label=status_labels.get(c.status, c.status),
-                assignee=c.assignee.display_name if c.assignee_id and c.assignee else "",
+                assignee=names.get(c.assignee_id, "") if c.assignee_id else "",
                 last_message_at=c.last_message_at,
                 message_count=c.message_count,
                 has_attachments=c.has_attachments,

@@ -21,7 +21,7 @@ from inbox.selectors.conversation_list import (
     conversations_page,
     sidebar_context,
 )
-from inbox.selectors.conversation_rows import conversation_rows
+from inbox.selectors.conversation_rows import assignee_names, conversation_rows
 from inbox.selectors.mailboxes import MailboxEntry, mailboxes_listed
 from inbox.selectors.search_query import confirmed, parse_query, search_conversations
 from inbox.selectors.tags import TagView, tags_by_conversation, tags_listed
@@ -88,7 +88,13 @@ def conversation_list(request: WorkspaceRequest) -> HttpResponse:
         request.workspace, listed="" if q else listed, mailbox=mailbox, tag=tag
     )
     tags = {t.id: t for t in sidebar["all_tags"]}
-    rows = conversation_rows(keys, page, tags=tags_by_conversation(ids, tags), read=read)
+    rows = conversation_rows(
+        keys,
+        page,
+        names=assignee_names(request.workspace, page),
+        tags=tags_by_conversation(ids, tags),
+        read=read,
+    )
     # "Show more" wants the next rows only; the live refresh selects from the whole page.
     more = request.htmx and request.htmx.target == "more"
     template = "inbox/list.html#rows" if more else "inbox/list.html"
