@@ -4,6 +4,7 @@ Django's own behaviour, so that a partial renders the same text in either engine
 
 from django.template import defaultfilters
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext, ngettext
 
@@ -23,6 +24,7 @@ def environment(**options) -> Environment:
     # strings as it finds `_("…")` in Django's templates (the partials are .html files).
     env.install_gettext_callables(gettext, ngettext, newstyle=False)
     env.globals["static"] = static
+    env.globals["url"] = reverse
     env.filters["date"] = _date
     env.filters["filesizeformat"] = defaultfilters.filesizeformat
     return env

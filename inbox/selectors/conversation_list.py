@@ -8,7 +8,7 @@ from django.core.exceptions import BadRequest
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import get_language, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User, Workspace
@@ -136,6 +136,18 @@ def conversations_page(
     return page, _cursor(page[-1]) if has_more else ""
 
 
+def _side_list(key: str, label: str, count: int | None) -> tuple:
+    """(key, label, count, the count in words for screen readers) of one list."""
+    if not count:
+        return key, label, count, ""
+    return (
+        key,
+        label,
+        count,
+        ngettext("%(n)s conversation", "%(n)s conversations", count) % {"n": count},
+    )
+
+
 def sidebar_context(
     workspace: Workspace,
     *,
@@ -149,7 +161,9 @@ def sidebar_context(
     labels = list_labels()
     return {
         "views": labels,
-        "side_lists": [(key, label, (counts or {}).get(key)) for key, label in labels.items()],
+        "side_lists": [
+            _side_list(key, label, (counts or {}).get(key)) for key, label in labels.items()
+        ],
         "view": listed,
         "mailboxes": mailboxes_listed(workspace),
         "all_tags": tags_listed(workspace),
