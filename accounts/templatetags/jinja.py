@@ -5,8 +5,9 @@ template that includes the partial.
 
 Django's engine spends ~6 µs a `{{ value }}` (lookups, localisation, lazy-aware escaping);
 Jinja2 compiles a template to Python and escapes in C. For 50 list rows of 20 values each
-that is 4.5 ms against 0.9 ms, measured on this machine; a page with a few values gains
-nothing, so only the partials repeated dozens of times a page are Jinja2."""
+that is 4.5 ms against 0.9 ms, measured on this machine; for 20 messages of a conversation,
+whose dates Django formats as slowly in both, 8.5 ms against 5.9 ms. A page with a few values
+gains nothing, so only the partials repeated dozens of times a page are Jinja2."""
 
 from django import template
 from django.template import engines
