@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.template import TemplateSyntaxError, engines
 from django.test import RequestFactory
 from django.utils import translation
@@ -71,6 +72,49 @@ def test_the_request_and_its_csrf_token_reach_the_partial(rf: RequestFactory):
     rendered = template.render({}, request)
     token, path = rendered.split("|")
     assert len(token) == 64 and path == "/"
+
+
+def test_a_partial_writes_the_csrf_input_of_the_page_that_includes_it(partials, rf):
+    """`{{ csrf_input }}` is what `{% csrf_token %}` writes beside the include: from the
+    context's `csrf_token` when there is no request (a partial rendered on its own), and with
+    one, the page's token in every form (Django's backend would mask a new one each time)."""
+    (partials / "form.html").write_text("{{ csrf_input }}")
+    source = '{% csrf_token %}|{% jinja "form.html" %}|{% jinja "form.html" %}'
+    field = f'<input type="hidden" name="csrfmiddlewaretoken" value="{"t" * 64}">'
+    assert _django(source, csrf_token="t" * 64).split("|") == [field] * 3
+    assert _django(source) == "||"
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    page = engines["django"].from_string("{% load jinja %}" + source).render({}, request)
+    first, *others = page.split("|")
+    assert first.startswith('<input type="hidden" name="csrfmiddlewaretoken" value="')
+    assert others == [first, first]
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=UTC),  # Paris changes to summer time
+        datetime(2026, 3, 1, 12, 5),  # naive: shown as it is
+        datetime(2026, 3, 1, 12, 5).date(),
+        None,
+        "",
+    ],
+)
+def test_an_iso_date_is_the_one_django_writes(when):
+    from trupeo.jinja import environment
+
+    jinja = environment().from_string('{{ when|date("c") }}').render(when=when)
+    assert jinja == engines["django"].from_string("{{ when|date:'c' }}").render({"when": when})
+
+
+def test_strings_follow_the_active_language_although_kept():
+    from trupeo.jinja import environment
+
+    template = environment().from_string('{{ _("Unread for you") }}')
+    for language, expected in [("fr", "Non lue pour vous"), ("en", "Unread for you")] * 2:
+        with translation.override(language):
+            assert template.render() == expected
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""The messages of a conversation page (the `message` partial of inbox/conversation.html)."""
+"""The messages of a conversation page (the `message` partial of inbox/conversation.html, whose
+body is the Jinja2 partial jinja2/inbox/message.html)."""
 
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -73,8 +74,9 @@ def test_every_value_from_the_mail_is_escaped():
         )
     )
     assert "<script" not in html
+    # The message is a Jinja2 partial: markupsafe writes ' and " as &#39; and &#34;.
     assert (
-        html.count("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;") == 5
+        html.count("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;") == 5
     )  # label, name, address, text, file; a stored problem is only shown in our own words
     assert "Part of the message is malformed." in html
     assert 'aria-label="Message from &lt;script&gt;' in html
