@@ -1,6 +1,7 @@
 """The Jinja2 environment of the few partials that Django's templates include with `{% jinja %}`
-(the conversation lists' rows, a conversation's messages): what they need of Django, with
-Django's own behaviour, so that a partial renders the same text in either engine."""
+(the conversation lists' rows, the inbox's sidebar, a conversation's messages): what they
+need of Django, with Django's own behaviour, so that a partial renders the same text in either
+engine."""
 
 from datetime import datetime
 from functools import lru_cache
