@@ -110,7 +110,7 @@ def conversation_rows(
                 snippet=summary.get("snippet") or "",
                 status=c.status,
                 status_label=status_labels.get(c.status, c.status),
-                assignee=names.get(c.assignee_id, "") if c.assignee_id else "",
+                assignee=names.get(c.assignee_id, ""),
                 last_message_at=c.last_message_at,
                 message_count=c.message_count,
                 has_attachments=c.has_attachments,
