@@ -233,6 +233,31 @@ def test_cache_outage_is_a_miss_and_costs_no_timeout(redis_app):
     assert cache.incr("ratelimit:contact:127.0.0.1") == 2
 
 
+def test_one_client_serves_every_operation_and_survives_a_restart(redis_app, monkeypatch):
+    built = []
+    original = redis.Redis.__init__
+
+    def counted(self, *args, **kwargs):
+        built.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "__init__", counted)
+    for i in range(20):
+        cache.set(f"k{i}", i)
+        assert cache.get(f"k{i}") == i
+    assert cache.get_many(["k1", "k2"]) == {"k1": 1, "k2": 2}
+    assert len(built) <= 1  # Django alone builds one per operation: 41 here
+    # The kept client's pool reconnects: a restarted Redis serves (empty) at once after the
+    # breaker's pause.
+    redis_app.kill()
+    assert cache.get("k1") is None
+    redis_app.start()
+    time.sleep(resilient_cache.RETRY_AFTER + 0.1)
+    cache.set("after", "restart")
+    assert cache.get("after") == "restart"
+    assert len(built) <= 1
+
+
 def test_an_export_asked_for_while_the_broker_is_down_is_built_later(
     redis_app, alice_client, workspace
 ):
