@@ -133,3 +133,54 @@ def test_the_team_counts_are_shared_and_mine_is_each_members_own(
     assert _count(alice, "open") == _count(bob_page, "open") == 3
     assert _count(alice, "unassigned") == _count(bob_page, "unassigned") == 2
     assert _count(alice, "mine") == 0 and _count(bob_page, "mine") == 1
+
+
+def _team_recounts(client, url) -> tuple[str, int]:
+    """The counts page, and how many times it counted the team (the FILTER aggregate)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(url).content.decode()
+    return page, sum('AS "unassigned"' in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_reassignment_between_two_people_recounts_mine_but_not_the_team(
+    alice_client, alice, bob, workspace, conversations, django_capture_on_commit_callbacks
+):
+    from accounts.models import Membership
+    from inbox.actions.triage import conversation_assign
+
+    Membership.objects.get_or_create(user=bob, workspace=workspace)
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation_assign(conversation=conversations[0], assignee=bob, actor=alice)
+    counts_url = reverse("inbox_counts") + "?view=open"
+    page, recounts = _team_recounts(alice_client, counts_url)
+    assert (_count(page, "unassigned"), _count(page, "mine"), recounts) == (2, 0, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation_assign(conversation=conversations[0], assignee=alice, actor=alice)
+    page, recounts = _team_recounts(alice_client, counts_url)
+    assert (_count(page, "unassigned"), _count(page, "mine"), recounts) == (2, 1, 0)
+    # Back to nobody: "Unassigned" moves, so the team is counted again.
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation_assign(conversation=conversations[0], assignee=None, actor=alice)
+    page, recounts = _team_recounts(alice_client, counts_url)
+    assert (_count(page, "unassigned"), _count(page, "mine"), recounts) == (3, 0, 1)
+
+
+def test_a_stale_assignee_in_memory_cannot_keep_the_unassigned_count_stale(
+    alice_client, alice, bob, workspace, conversations, django_capture_on_commit_callbacks
+):
+    from accounts.models import Membership
+    from inbox.actions.triage import conversation_assign
+
+    Membership.objects.get_or_create(user=bob, workspace=workspace)
+    counts_url = reverse("inbox_counts") + "?view=open"
+    assert _count(alice_client.get(counts_url).content.decode(), "unassigned") == 3
+    # The page was read while Bob held it; someone unassigned it since.
+    stale = Conversation.objects.get(pk=conversations[0].pk)
+    stale.assignee_id = bob.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation_assign(conversation=stale, assignee=alice, actor=alice)
+    page, recounts = _team_recounts(alice_client, counts_url)
+    assert (_count(page, "unassigned"), recounts) == (2, 1)

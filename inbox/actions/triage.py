@@ -29,9 +29,16 @@ def conversation_assign(*, conversation: Conversation, assignee: User | None, ac
         raise ValidationError(_("That person is not a member of this workspace."))
     if conversation.assignee_id == (assignee.pk if assignee else None):
         return
-    Conversation.objects.filter(pk=conversation.pk).update(assignee=assignee)
+    rows = Conversation.objects.filter(pk=conversation.pk)
+    # From one person to another moves no team count (only "Unassigned" looks at assignees).
+    # Told by the row as the UPDATE finds it, not by `conversation`, which may be stale.
+    between_people = (
+        assignee is not None and rows.filter(assignee__isnull=False).update(assignee=assignee) == 1
+    )
+    if not between_people:
+        rows.update(assignee=assignee)
     conversation.assignee = assignee
-    record(conversation, actor, ActivityKind.ASSIGNED, assignee=assignee)
+    record(conversation, actor, ActivityKind.ASSIGNED, counts=not between_people, assignee=assignee)
     if assignee is not None:
         notifications.follow(conversation=conversation, user=assignee)
         notifications.notify(
@@ -90,11 +97,14 @@ def note_add(*, conversation: Conversation, author: User, body: str) -> Note:
     return note
 
 
-def record(conversation: Conversation, actor: User | None, kind: str, **fields) -> None:
+def record(
+    conversation: Conversation, actor: User | None, kind: str, *, counts: bool = True, **fields
+) -> None:
     """One line of the trail (no content: ids, a status, a time); lists see the change. A
-    note changes nothing a list shows or counts: the lists and counts are not redone for it."""
+    note changes nothing a list shows or counts: the lists and counts are not redone for it;
+    `counts=False`: the lists are, but the team's counts cannot have moved."""
     if kind != ActivityKind.NOTE:
-        workspace_touched(conversation.workspace_id)
+        workspace_touched(conversation.workspace_id, counts=counts)
     Activity.objects.create(
         workspace_id=conversation.workspace_id,
         conversation=conversation,

@@ -5,7 +5,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from inbox.inbox_version import workspace_version
+from inbox.inbox_version import workspace_versions
 from inbox.models import Conversation, Notification, Status
 from inbox.selectors.conversation_list import conversations_narrowed, not_snoozed
 from inbox.selectors.mailboxes import MailboxEntry
@@ -31,13 +31,15 @@ def conversation_counts(
 ) -> dict[str, int]:
     """How many conversations each list holds (but "Closed"), cached a few seconds.
 
-    Keyed by the workspace's version: any triage or new mail makes a new key, never stale.
-    The team's counts are one entry for every member (under load the version moves several
-    times a second, and each move costs one count, not one per member); "Mine" is the
-    viewer's own, a small count on the assignee index."""
-    version = workspace_version(workspace_id)
-    scope = f"{workspace_id}:{version}:{mailbox and mailbox.pk}:{tag and tag.id}"
-    team_key, mine_key = f"inbox-counts:{scope}", f"inbox-counts-mine:{scope}:{user.pk}"
+    Keyed by the workspace's versions: any triage or new mail makes a new key, never stale.
+    The team's counts are one entry for every member, keyed by the counts' own version (under
+    load the inbox changes several times a second: each change that can move them costs one
+    count, not one per member); "Mine" is the viewer's own, a small count on the assignee
+    index, keyed by the inbox's version (any reassignment can move it)."""
+    version, counts_version = workspace_versions(workspace_id)
+    scope = f"{workspace_id}:{mailbox and mailbox.pk}:{tag and tag.id}"
+    team_key = f"inbox-counts:{counts_version}:{scope}"
+    mine_key = f"inbox-counts-mine:{version}:{scope}:{user.pk}"
     cached = cache.get_many([team_key, mine_key])
     team, mine = cached.get(team_key), cached.get(mine_key)
     if team is not None and mine is not None:
