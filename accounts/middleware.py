@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts import staff_mfa
-from accounts.models import Membership
+from accounts.memberships import memberships_of
 
 Handler = Callable[[HttpRequest], HttpResponse]
 _LANGUAGES = {code for code, _name in settings.LANGUAGES}
@@ -54,11 +54,7 @@ def workspace_middleware(get_response: Handler) -> Handler:
         user = request.user
         if user.is_authenticated:
             # All of them in one query: the workspace switcher lists the others.
-            memberships = list(
-                Membership.objects.filter(user=user)
-                .select_related("workspace")
-                .order_by("joined_at", "pk")
-            )
+            memberships = memberships_of(user)
             wanted = request.session.get("workspace_id") or user.last_workspace_id
             membership = next((m for m in memberships if m.workspace_id == wanted), None)
             if membership is None and memberships:

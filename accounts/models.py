@@ -1,6 +1,7 @@
 """Users, workspaces (tenants), memberships and invitations."""
 
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -9,9 +10,33 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from trupeo.model_rows import ModelRows
+
+
+@cache
+def _user_by_pk(using: str) -> tuple[ModelRows, str]:
+    rows = ModelRows(User, "u", using)
+    pk = rows.column("pk")
+    return rows, f"SELECT {rows.columns} FROM {rows.table} WHERE {pk} = %s"  # noqa: S608
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
+
+    def get(self, *args, **kwargs) -> "User":
+        """`User.objects.get(pk=<int>)`, how Django's auth loads the signed-in user on every
+        request, read with SQL written once per process (trupeo.model_rows); any other
+        lookup is the ORM's."""
+        pk = kwargs.get("pk", kwargs.get("id"))
+        if args or len(kwargs) != 1 or type(pk) is not int:
+            return super().get(*args, **kwargs)
+        rows, sql = _user_by_pk(self.db)
+        found = rows.fetch(sql, [pk])
+        if not found:
+            raise self.model.DoesNotExist(
+                f"{self.model._meta.object_name} matching query does not exist."
+            )
+        return rows.instance(found[0])
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "User":
         if not email:
