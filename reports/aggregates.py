@@ -77,6 +77,12 @@ def activity_saved(sender, *, instance: Activity, created: bool, **kwargs) -> No
         return
     if instance.actor_id is None and instance.kind in (ActivityKind.ASSIGNED, ActivityKind.TAGGED):
         return  # a rule's line for mail just stored: `mail_stored` counted its batch already
+    if instance.kind == ActivityKind.ASSIGNED and fact_reassign(
+        workspace_id=instance.workspace_id,
+        conversation_id=instance.conversation_id,
+        assignee_id=instance.assignee_id,
+    ):
+        return
     ids = {instance.conversation_id}
     if instance.kind == ActivityKind.SPLIT and instance.other_conversation_id:
         ids.add(instance.other_conversation_id)  # both sides at once: replies moved between them
@@ -88,6 +94,30 @@ def activity_saved(sender, *, instance: Activity, created: bool, **kwargs) -> No
 
 
 # --- the facts ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def fact_reassign(*, workspace_id: int, conversation_id: int, assignee_id: int | None) -> bool:
+    """An assignment: the conversation's counts move from one assignee to the other, and
+    nothing else of its fact changes (3 queries and its rollups on every assignment, where
+    `facts_refresh` takes 13). False when it has no fact yet: the caller computes it whole."""
+    fact = (
+        ConversationFact.objects.select_for_update()
+        .filter(workspace_id=workspace_id, conversation_id=conversation_id)
+        .first()
+    )
+    if fact is None:
+        return False
+    if fact.assignee_id == assignee_id:
+        return True
+    replies = _replies_by_conversation([conversation_id]).get(conversation_id, [])
+    deltas = Deltas()
+    contribution_add(deltas, fact, replies, sign=-1)
+    fact.assignee_id = assignee_id
+    contribution_add(deltas, fact, replies, sign=1)
+    ConversationFact.objects.filter(pk=fact.pk).update(assignee_id=assignee_id)
+    deltas_apply(workspace_id, deltas)
+    return True
 
 
 @transaction.atomic
