@@ -184,3 +184,48 @@ def test_a_stale_assignee_in_memory_cannot_keep_the_unassigned_count_stale(
         conversation_assign(conversation=stale, assignee=alice, actor=alice)
     page, recounts = _team_recounts(alice_client, counts_url)
     assert (_count(page, "unassigned"), recounts) == (2, 1)
+
+
+def test_the_sent_copy_of_a_reply_moves_no_team_count_but_a_customer_writing_again_does(
+    alice_client, alice, workspace, django_capture_on_commit_callbacks
+):
+    from inbox.actions.triage import conversation_set_status
+
+    mailbox = mailbox_create(workspace=workspace, address="scolarite@lycee-verne.fr")
+    folder = mailbox.folders.get(role="inbox")
+
+    def arrive(key: str, raw: bytes) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            ingest_batch(
+                mailbox=mailbox,
+                folder=folder,
+                mails=[RawMail(provider_key=key, raw=raw, received_at=timezone.now())],
+            )
+
+    arrive("k:1", french_message(1, message_id="<absence-1@famille.fr>"))
+    conversation = Conversation.objects.get(workspace=workspace)
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation_set_status(conversation=conversation, status="closed", actor=alice)
+    counts_url = reverse("inbox_counts") + "?view=open"
+    page, recounts = _team_recounts(alice_client, counts_url)
+    assert (_count(page, "open"), recounts) == (0, 1)
+    list_poll = alice_client.get(reverse("inbox"), HTTP_HX_REQUEST="true")
+    version = list_poll.content.decode().split("v=", 1)[1].split('"', 1)[0]
+
+    # The team's own answer, filed in the conversation: lists refresh, no recount.
+    arrive(
+        "k:2",
+        french_message(
+            2, sender="Scolarité <scolarite@lycee-verne.fr>", in_reply_to="<absence-1@famille.fr>"
+        ),
+    )
+    assert Conversation.objects.get(pk=conversation.pk).message_count == 2
+    poll = alice_client.get(reverse("inbox") + f"?v={version}", HTTP_HX_REQUEST="true")
+    assert poll.status_code == 200  # the list changed
+    page, recounts = _team_recounts(alice_client, counts_url)
+    assert (_count(page, "open"), recounts) == (0, 0)
+
+    # The parent writes again: the conversation reopens, and the team is counted again.
+    arrive("k:3", french_message(3, in_reply_to="<absence-1@famille.fr>"))
+    page, recounts = _team_recounts(alice_client, counts_url)
+    assert (_count(page, "open"), recounts) == (1, 1)

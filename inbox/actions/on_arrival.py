@@ -11,7 +11,10 @@ from inbox.models import Follow, Mailbox, NotificationKind
 
 
 def mail_stored_received(sender, *, mailbox: Mailbox, arrivals: Arrivals, **kwargs) -> None:
-    workspace_touched(mailbox.workspace_id)
+    # Only new conversations, a customer writing again (reopened, woken) and rules move the
+    # team's counts: the sent copy of a reply, filed in its conversation, changes none.
+    moved = bool(arrivals.started or arrivals.replied or arrivals.trail or arrivals.assigned)
+    workspace_touched(mailbox.workspace_id, counts=moved)
     for line in arrivals.trail:
         record(line.conversation, None, line.kind, **line.fields)
     for conversation, user in arrivals.assigned:
