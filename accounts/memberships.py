@@ -2,6 +2,8 @@
 
 from functools import cache
 
+from django.db import router
+
 from accounts.models import Membership, User, Workspace
 from trupeo.model_rows import ModelRows
 
@@ -21,7 +23,7 @@ def _read(using: str) -> tuple[ModelRows, ModelRows, str]:
 def memberships_of(user: User) -> list[Membership]:
     """Every membership of `user`, with its workspace, oldest first: one query written once per
     process (the workspace middleware pays it on every request; see trupeo.model_rows)."""
-    m, w, sql = _read("default")
+    m, w, sql = _read(router.db_for_read(Membership))
     memberships = []
     for row in m.fetch(sql, [user.pk]):
         membership = m.instance(row)

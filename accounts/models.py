@@ -13,6 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from trupeo.model_rows import ModelRows
 
 
+def _fits_bigint(pk: int) -> bool:
+    return -(2**63) <= pk < 2**63
+
+
 @cache
 def _user_by_pk(using: str) -> tuple[ModelRows, str]:
     rows = ModelRows(User, "u", using)
@@ -28,7 +32,11 @@ class UserManager(BaseUserManager["User"]):
         request, read with SQL written once per process (trupeo.model_rows); any other
         lookup is the ORM's."""
         pk = kwargs.get("pk", kwargs.get("id"))
-        if args or len(kwargs) != 1 or type(pk) is not int:
+        plain = type(self) is UserManager and self.model is User and not self._hints
+        # Not on a relation's manager (`rule.agents`: its filter would be skipped), a
+        # migration's historical model, or an id beyond 64 bits (the ORM says DoesNotExist;
+        # SQLite would raise OverflowError).
+        if not plain or args or len(kwargs) != 1 or type(pk) is not int or not _fits_bigint(pk):
             return super().get(*args, **kwargs)
         rows, sql = _user_by_pk(self.db)
         found = rows.fetch(sql, [pk])

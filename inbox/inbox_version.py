@@ -45,7 +45,9 @@ def workspace_versions(workspace_id: int) -> tuple[str | None, str | None]:
 
 def workspace_touched(workspace_id: int, *, counts: bool = True) -> None:
     """The inbox changed; `counts=False` when no team count can have moved with it."""
-    keys = [_KEY.format(workspace_id)] + ([_COUNTS_KEY.format(workspace_id)] if counts else [])
+    # The counts' version first: a sidebar reloading because the inbox's version moved must
+    # find the counts' version moved already, or it would keep the old counts until the next.
+    keys = ([_COUNTS_KEY.format(workspace_id)] if counts else []) + [_KEY.format(workspace_id)]
 
     def bump() -> None:
         for key in keys:

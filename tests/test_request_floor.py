@@ -168,3 +168,40 @@ def test_a_signed_in_request_reads_its_floor_with_the_kept_sql(alice, alice_clie
     assert 'FROM "django_session" s WHERE' in floor[0]
     assert 'FROM "accounts_user" u WHERE' in floor[1]
     assert 'FROM "accounts_membership" m JOIN "accounts_workspace" w' in floor[2]
+
+
+def test_a_relations_manager_keeps_its_filter(alice, bob):
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.create(name="Vie scolaire")
+    group.user_set.add(bob)
+    assert group.user_set.get(pk=bob.pk) == bob
+    with pytest.raises(User.DoesNotExist):
+        group.user_set.get(pk=alice.pk)  # a user, but not in the group
+
+
+@pytest.mark.parametrize("pk", [2**63, -(2**63) - 1, 10**30])
+def test_an_id_beyond_64_bits_is_does_not_exist(alice, pk):
+    with pytest.raises(User.DoesNotExist):
+        User.objects.get(pk=pk)
+
+
+def test_a_password_reset_link_with_a_huge_user_part_is_not_a_server_error(client):
+    # The user part is base 36: "zzzzzzzzzzzzz" is about 1.7e20, beyond any id.
+    response = client.get("/accounts/password/reset/key/zzzzzzzzzzzzz-abc-123/")
+    assert response.status_code < 500
+
+
+def test_the_counts_version_moves_before_the_lists(monkeypatch, django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    from inbox import inbox_version
+
+    moved = []
+    real_incr = cache.incr
+    monkeypatch.setattr(cache, "incr", lambda key, *a, **k: moved.append(key) or real_incr(key))
+    inbox_version.workspace_versions(7)
+    with django_capture_on_commit_callbacks(execute=True):
+        inbox_version.workspace_touched(7)
+    # A sidebar reloading because the lists moved finds the counts' version moved already.
+    assert moved == ["inbox-counts-version:7", "inbox-version:7"]

@@ -8,7 +8,7 @@ Django's: saving, cycling keys, expiry, clearing.
 from functools import cache
 
 from django.contrib.sessions.backends import db
-from django.db import router
+from django.db import connections, router
 from django.utils import timezone
 
 from trupeo.model_rows import ModelRows
@@ -28,8 +28,13 @@ class SessionStore(db.SessionStore):
         if not self.session_key:
             self._session_key = None
             return {}
-        rows, sql = _read(router.db_for_read(self.model))
-        found = rows.fetch(sql, [self.session_key, timezone.now()])
+        using = router.db_for_read(self.model)
+        rows, sql = _read(using)
+        # The time as the ORM would send it (on SQLite, naive UTC text like the stored values).
+        now = self.model._meta.get_field("expire_date").get_db_prep_value(
+            timezone.now(), connections[using]
+        )
+        found = rows.fetch(sql, [self.session_key, now])
         if not found:  # unknown or expired: a new session, as Django's store does
             self._session_key = None
             return {}

@@ -43,7 +43,14 @@ def _forget(setting: str, **kwargs) -> None:
         _strings.clear()
     if setting in {"ROOT_URLCONF", "FORCE_SCRIPT_NAME", "INSTALLED_APPS"}:
         _urls.clear()
-    if setting in {"STORAGES", "STATIC_URL", "STATIC_ROOT", "STATICFILES_DIRS", "INSTALLED_APPS"}:
+    if setting in {
+        "STORAGES",
+        "STATIC_URL",
+        "STATIC_ROOT",
+        "STATICFILES_DIRS",
+        "INSTALLED_APPS",
+        "DEBUG",
+    }:
         _statics.clear()
 
 
