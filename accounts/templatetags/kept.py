@@ -8,8 +8,9 @@ strings (~6 µs each) a page. The answer only changes with what the key holds: f
 URL conf, the script prefix, the language (the public pages are under i18n_patterns) and the
 current app (namespaced names such as 'admin:index'); for a string the language and whether
 the template escapes; for a static file nothing but the storage's settings (the layout names
-seven, each a lookup in the manifest and a URL join, ~25 µs). A tag with a variable (`{% url 'conversation' conversation.pk %}`,
-`{% translate label %}`) works every time, as Django's does, so nothing grows with the data."""
+seven, each a lookup in the manifest and a URL join, ~25 µs). A tag with a variable
+(`{% url 'conversation' conversation.pk %}`, `{% translate label %}`) works every time, as
+Django's does, so nothing grows with the data."""
 
 from django import template
 from django.conf import settings
