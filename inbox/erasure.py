@@ -36,13 +36,11 @@ from django.db.models import Q
 
 from accounts.keys import keys_for
 from accounts.models import Workspace
+from inbox.mail.recount import conversation_recount
 from inbox.mail.sealing import (
-    conversation_row,
     message_envelope_or_none,
     open_json,
     outgoing_row,
-    seal_json,
-    stored_message_row,
 )
 from inbox.mail.search import fold, words
 from inbox.models import (
@@ -243,7 +241,7 @@ def person_mail_erase(
                 conversation.delete()
                 deleted_conversations += 1
             else:
-                _conversation_rebuild(keys, conversation)
+                conversation_recount(keys, conversation)
                 rebuilt += 1
     # Objects after the rows: a crash in between leaves unreferenced ciphertext (which the
     # orphan sweep removes), never a row pointing at nothing.
@@ -259,51 +257,6 @@ def person_mail_erase(
         conversations_deleted=deleted_conversations,
         conversations_rebuilt=rebuilt,
         outgoing=len(outgoing_ids),
-    )
-
-
-def _conversation_rebuild(keys: WorkspaceKeys, conversation: Conversation) -> None:
-    """Counters and summary from the messages that remain (mirrors `inbox.mail.ingest`)."""
-    summary: dict = {}
-    remaining = list(
-        conversation.messages.order_by("received_at", "id").only(
-            "id", "mailbox_id", "provider_key", "envelope_sealed", "direction", "received_at"
-        )
-    )
-    for message in remaining:
-        envelope = open_json(
-            keys,
-            message.envelope_sealed,
-            field="message.envelope",
-            row=stored_message_row(message),
-        )
-        if not summary.get("subject"):
-            summary["subject"] = envelope.get("subject") or ""
-        if message.direction == Direction.INBOUND:
-            counterpart = envelope.get("from") or {}
-        else:
-            counterpart = next(iter(envelope.get("to") or envelope.get("cc") or []), {})
-        if counterpart and (message.direction == Direction.INBOUND or not summary.get("address")):
-            summary["name"] = counterpart.get("name", "")
-            summary["address"] = counterpart.get("address", "")
-        summary["snippet"] = envelope.get("snippet") or ""
-    conversation.summary_sealed = seal_json(
-        keys, summary, field="conversation.summary", row=conversation_row(conversation.pk)
-    )
-    conversation.message_count = len(remaining)
-    conversation.first_message_at = remaining[0].received_at
-    conversation.last_message_at = remaining[-1].received_at
-    conversation.has_attachments = Attachment.objects.filter(
-        message__conversation=conversation
-    ).exists()
-    conversation.save(
-        update_fields=[
-            "summary_sealed",
-            "message_count",
-            "first_message_at",
-            "last_message_at",
-            "has_attachments",
-        ]
     )
 
 

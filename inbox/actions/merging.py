@@ -11,14 +11,12 @@ from django.utils.translation import gettext as _
 from accounts.keys import keys_for
 from accounts.models import User
 from inbox.actions.triage import record
-from inbox.mail.sealing import conversation_row, open_json, seal_json, stored_message_row
+from inbox.mail.recount import conversation_recount
 from inbox.models import (
     Activity,
     ActivityKind,
-    Attachment,
     Conversation,
     ConversationTag,
-    Direction,
     Follow,
     Message,
     Note,
@@ -50,7 +48,7 @@ def conversation_merge(*, source: Conversation, target: Conversation, actor: Use
     )
     source_id = source.pk
     source.delete()
-    _recount(target)
+    conversation_recount(keys_for(target.workspace), target)
     record(target, actor, ActivityKind.MERGED, other_conversation_id=source_id)
 
 
@@ -80,47 +78,9 @@ def conversation_split(*, message: Message, actor: User) -> Conversation:
         conversation=new, thread_reason=ThreadReason.MANUAL
     )
     Outgoing.objects.filter(message_id__in=moved_ids).update(conversation=new)
-    _recount(old)
-    _recount(new)
+    keys = keys_for(old.workspace)
+    conversation_recount(keys, old)
+    conversation_recount(keys, new)
     record(old, actor, ActivityKind.SPLIT, other_conversation_id=new.pk)
     record(new, actor, ActivityKind.SPLIT, other_conversation_id=old.pk)
     return new
-
-
-def _recount(conversation: Conversation) -> None:
-    """Counters and the sealed summary from the conversation's messages as they now are."""
-    messages = list(Message.objects.filter(conversation=conversation).order_by("received_at", "id"))
-    keys = keys_for(conversation.workspace)
-    summary: dict = {}
-    for message in messages:
-        envelope = open_json(
-            keys,
-            message.envelope_sealed,
-            field="message.envelope",
-            row=stored_message_row(message),
-        )
-        summary.setdefault("subject", envelope.get("subject") or "")
-        who = envelope.get("from") if message.direction == Direction.INBOUND else None
-        if who or not summary.get("address"):
-            person = who or (envelope.get("to") or [{}])[0]
-            summary["name"], summary["address"] = person.get("name", ""), person.get("address", "")
-        summary["snippet"] = envelope.get("snippet") or ""
-    conversation.message_count = len(messages)
-    conversation.has_attachments = Attachment.objects.filter(
-        message__conversation=conversation, is_inline=False
-    ).exists()
-    if messages:
-        conversation.first_message_at = messages[0].received_at
-        conversation.last_message_at = messages[-1].received_at
-    conversation.summary_sealed = seal_json(
-        keys, summary, field="conversation.summary", row=conversation_row(conversation.pk)
-    )
-    conversation.save(
-        update_fields=[
-            "message_count",
-            "has_attachments",
-            "first_message_at",
-            "last_message_at",
-            "summary_sealed",
-        ]
-    )

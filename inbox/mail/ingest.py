@@ -25,6 +25,7 @@ from inbox.mail.arrivals import arrivals_handle
 from inbox.mail.bulk_insert import ids_reserve, rows_insert
 from inbox.mail.message_content import Prepared, address_json, prepare
 from inbox.mail.parsing import ParsedMessage
+from inbox.mail.recount import RECOUNTED, conversation_recount
 from inbox.mail.rules import NewConversation
 from inbox.mail.sealing import conversation_row, open_json, seal_json
 from inbox.mail.signals import StoredMail
@@ -173,6 +174,7 @@ class _InBatch:
     customer_started: bool = False  # ... came in from a customer, not history: rules apply
     replied: bool = False  # the customer wrote again (followers hear of it)
     was_snoozed: bool = False  # as the customer's latest reply in the batch found it
+    seen: dict | None = None  # a stored conversation's `_SEEN` fields as the batch read them
 
 
 @dataclass
@@ -254,7 +256,9 @@ def _thread_one(rows: _Rows, mail: RawMail, ready: Prepared, digest: int) -> Non
     thread = rows.threads.get(id(conversation))
     if thread is None:
         thread = rows.threads[id(conversation)] = _InBatch(
-            conversation, _summary_open(keys, conversation)
+            conversation,
+            _summary_open(keys, conversation),
+            seen={name: getattr(conversation, name) for name in _SEEN},
         )
     history = _is_history(mailbox, received_at)
     if thread.is_new and thread.first_mail is None:
@@ -351,6 +355,7 @@ def _rows_write(rows: _Rows) -> None:
         unwritten = [c for c in started if c._state.adding]
         rows_insert(unwritten)
         written = {id(c) for c in unwritten}
+        recount = _changes_laid_over_theirs([t for t in rows.threads.values() if not t.is_new])
         # One upsert for the conversations already in the database: counters and summary.
         Conversation.objects.bulk_create(
             [t.conversation for t in rows.threads.values() if id(t.conversation) not in written],
@@ -369,6 +374,8 @@ def _rows_write(rows: _Rows) -> None:
         )
         rows_insert(rows.messages)
         rows_insert(rows.attachments)
+        for conversation in recount:
+            conversation_recount(keys, conversation)
         arrivals_handle(
             mailbox=mailbox,
             started=[
@@ -386,6 +393,56 @@ def _rows_write(rows: _Rows) -> None:
         Mailbox.objects.filter(pk=mailbox.pk).update(
             messages_synced=F("messages_synced") + len(rows.messages)
         )
+
+
+# What a stored conversation held when the batch read it. Others may change it before the batch
+# is written (an agent puts it on hold, an erasure or a merge takes messages away), and the
+# batch writes its own changes over theirs, never its stale copy back.
+_SEEN = ("status", "closed_at", "snoozed_until", "message_count", "summary_sealed")
+# Kept when a conversation vanished meanwhile and its mail starts it again; the rest is reset.
+_IDENTITY = {"id", "workspace", "mailbox", "subject_token", "provider_thread_id", "created_at"}
+
+
+def _changes_laid_over_theirs(threads: list[_InBatch]) -> list[Conversation]:
+    """Lock the batch's stored conversations (until the batch commits) and lay its changes over
+    what each holds now. Returns those whose messages changed meanwhile: they are counted again
+    once the batch's messages are in."""
+    if not threads:
+        return []
+    theirs_by_pk = {
+        c.pk: c
+        for c in Conversation.objects.select_for_update()
+        .filter(pk__in=[t.conversation.pk for t in threads])
+        .order_by("pk")
+        .only("id", *_SEEN)
+    }
+    recount = []
+    for thread in threads:
+        ours, seen = thread.conversation, thread.seen or {}
+        theirs = theirs_by_pk.get(ours.pk)
+        if theirs is None:  # erased or merged away meanwhile: its new mail starts it afresh
+            for f in Conversation._meta.concrete_fields:
+                if f.name not in _IDENTITY and f.name not in RECOUNTED:
+                    setattr(ours, f.attname, f.get_default())
+            recount.append(ours)
+            continue
+        if all(getattr(theirs, name) == seen[name] for name in _SEEN):
+            continue
+        if theirs.message_count != seen["message_count"] or (
+            theirs.summary_sealed != seen["summary_sealed"]
+        ):
+            recount.append(ours)
+        history_closed_at = ours.closed_at if ours.closed_at != seen["closed_at"] else None
+        ours.status, ours.closed_at = theirs.status, theirs.closed_at
+        ours.snoozed_until = theirs.snoozed_until
+        if thread.replied:  # the customer wrote again: as `_conversation_add` does
+            thread.was_snoozed = theirs.snoozed_until is not None
+            if ours.status in (Status.CLOSED, Status.PENDING):
+                ours.status, ours.closed_at = Status.OPEN, None
+            ours.snoozed_until = None
+        elif history_closed_at and ours.closed_at is not None:
+            ours.closed_at = max(ours.closed_at, history_closed_at)
+    return recount
 
 
 def _adopt(

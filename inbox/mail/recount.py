@@ -1,0 +1,56 @@
+"""A conversation's counters and sealed summary worked out again from the messages it holds.
+
+Ingest folds each new message into them as it arrives (`inbox.mail.ingest`); when messages
+leave or move (an erasure, a merge, a split) or another writer got there first, they are
+counted again from the rows, by the same rules: the first subject, the customer side of the
+conversation (who wrote in, or whom we wrote to), the newest snippet, attachments one can
+download (not images shown in the body).
+"""
+
+from inbox.mail.sealing import conversation_row, open_json, seal_json, stored_message_row
+from inbox.models import Attachment, Conversation, Direction, Message
+from trupeo.crypto import WorkspaceKeys
+
+RECOUNTED = [
+    "summary_sealed",
+    "message_count",
+    "has_attachments",
+    "first_message_at",
+    "last_message_at",
+]
+
+
+def conversation_recount(keys: WorkspaceKeys, conversation: Conversation) -> None:
+    """Counters and summary from the conversation's messages as they now are, saved. A
+    conversation without messages keeps its times (the caller deletes it)."""
+    messages = list(
+        Message.objects.filter(conversation=conversation)
+        .order_by("received_at", "id")
+        .only("id", "mailbox_id", "sealed_as", "envelope_sealed", "direction", "received_at")
+    )
+    summary: dict = {}
+    for message in messages:
+        envelope = open_json(
+            keys, message.envelope_sealed, field="message.envelope", row=stored_message_row(message)
+        )
+        if not summary.get("subject"):
+            summary["subject"] = envelope.get("subject") or ""
+        if message.direction == Direction.INBOUND:
+            counterpart = envelope.get("from") or {}
+        else:
+            counterpart = next(iter(envelope.get("to") or envelope.get("cc") or []), {})
+        if counterpart and (message.direction == Direction.INBOUND or not summary.get("address")):
+            summary["name"] = counterpart.get("name", "")
+            summary["address"] = counterpart.get("address", "")
+        summary["snippet"] = envelope.get("snippet") or ""
+    conversation.summary_sealed = seal_json(
+        keys, summary, field="conversation.summary", row=conversation_row(conversation.pk)
+    )
+    conversation.message_count = len(messages)
+    conversation.has_attachments = Attachment.objects.filter(
+        message__conversation=conversation, is_inline=False
+    ).exists()
+    if messages:
+        conversation.first_message_at = messages[0].received_at
+        conversation.last_message_at = messages[-1].received_at
+    conversation.save(update_fields=RECOUNTED)

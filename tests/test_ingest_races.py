@@ -1,0 +1,212 @@
+"""A batch of mail written over a conversation that changed since the batch read it.
+
+A sync reads a conversation when it threads a new message into it, and writes it when the
+whole batch is ready, moments later. Whatever happened in between (an agent put it on hold,
+an erasure, a merge) must stay: the batch lays its own changes over it, never its old copy.
+Each test makes the change at the worst moment: after threading, before the batch's write.
+"""
+
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from accounts.keys import keys_for
+from inbox.actions.merging import conversation_merge
+from inbox.actions.snooze import conversation_snooze
+from inbox.actions.triage import conversation_set_status
+from inbox.mail import ingest as ingest_module
+from inbox.mail.ingest import RawMail, ingest_batch
+from inbox.mail.mailboxes import mailbox_create
+from inbox.models import Conversation, Message, Status
+from inbox.selectors.conversation_rows import conversation_summary
+from privacy.gdpr.deletion import person_erase
+from tests.privacy_data.conftest import mail
+
+PARENT = "Jean Dupont <jean.dupont@example.fr>"
+OTHER_PARENT = "Marie Dupont <marie.dupont@example.fr>"
+
+
+@pytest.fixture
+def mailbox(workspace):
+    return mailbox_create(workspace=workspace, address="scolarite@lycee-verne.fr")
+
+
+def _ingest(mailbox, *raws, key: str):
+    folder = mailbox.folders.get(role="inbox")
+    ingest_batch(
+        mailbox=mailbox,
+        folder=folder,
+        mails=[
+            RawMail(f"x:{key}:{n}", raw, received_at=timezone.now())
+            for n, raw in enumerate(raws, 1)
+        ],
+    )
+
+
+def _meanwhile(change):
+    """Run `change` between the batch's threading (its read) and its write."""
+    write = ingest_module._rows_write
+
+    def late_write(rows):
+        change()
+        write(rows)
+
+    return mock.patch.object(ingest_module, "_rows_write", late_write)
+
+
+def _first(mailbox, sender=PARENT) -> Conversation:
+    _ingest(
+        mailbox,
+        mail(sender=sender, to=mailbox.address, subject="Absence", message_id="a1@example.fr"),
+        key="first",
+    )
+    return Conversation.objects.get()
+
+
+def _team_copy(mailbox, n: int) -> bytes:
+    """The team's own message in the thread, filed from the inbox (Bcc to itself)."""
+    return mail(
+        sender=f"Scolarité <{mailbox.address}>",
+        to=PARENT,
+        subject="Re: Absence",
+        message_id=f"t{n}@lycee-verne.fr",
+        in_reply_to="a1@example.fr",
+    )
+
+
+def _summary(conversation: Conversation) -> dict:
+    conversation.refresh_from_db()
+    return conversation_summary(keys_for(conversation.workspace), conversation)
+
+
+def test_an_agents_status_and_snooze_outlive_a_batch_that_read_them_before(
+    mailbox, alice, workspace
+):
+    conversation = _first(mailbox)
+    hold = lambda: conversation_set_status(  # noqa: E731
+        conversation=Conversation.objects.get(pk=conversation.pk),
+        status=Status.PENDING,
+        actor=alice,
+    )
+    with _meanwhile(hold):
+        _ingest(mailbox, _team_copy(mailbox, 1), key="copy1")
+    conversation.refresh_from_db()
+    assert conversation.status == Status.PENDING
+    assert conversation.message_count == 2
+
+    until = timezone.now() + timezone.timedelta(days=2)
+    snooze = lambda: conversation_snooze(  # noqa: E731
+        conversation=Conversation.objects.get(pk=conversation.pk), until=until, actor=alice
+    )
+    with _meanwhile(snooze):
+        _ingest(mailbox, _team_copy(mailbox, 2), key="copy2")
+    conversation.refresh_from_db()
+    assert conversation.snoozed_until == until
+    assert conversation.message_count == 3
+
+
+def test_the_customer_writing_again_still_reopens_what_an_agent_closed_meanwhile(
+    mailbox, alice
+):
+    conversation = _first(mailbox)
+    close = lambda: conversation_set_status(  # noqa: E731
+        conversation=Conversation.objects.get(pk=conversation.pk),
+        status=Status.CLOSED,
+        actor=alice,
+    )
+    again = mail(
+        sender=PARENT,
+        to=mailbox.address,
+        subject="Re: Absence",
+        message_id="a2@example.fr",
+        in_reply_to="a1@example.fr",
+    )
+    with _meanwhile(close):
+        _ingest(mailbox, again, key="again")
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.closed_at) == (Status.OPEN, None)
+    assert conversation.message_count == 2
+
+
+def test_an_erased_person_does_not_come_back_through_a_batch_in_flight(mailbox):
+    """The erased person's only message goes with their conversation; the other parent's reply,
+    threaded into it just before, starts it again without a word of the erased one."""
+    _first(mailbox)
+    reply = mail(
+        sender=OTHER_PARENT,
+        to=mailbox.address,
+        subject="Re: Absence",
+        message_id="m1@example.fr",
+        in_reply_to="a1@example.fr",
+        body="Je confirme.",
+    )
+    erase = lambda: person_erase(  # noqa: E731
+        workspace=mailbox.workspace, address="jean.dupont@example.fr"
+    )
+    with _meanwhile(erase):
+        _ingest(mailbox, reply, key="reply")
+    conversation = Conversation.objects.get()
+    summary = _summary(conversation)
+    assert summary["address"] == "marie.dupont@example.fr"
+    assert "jean" not in repr(summary).lower()
+    assert conversation.message_count == 1
+    assert (conversation.status, conversation.assignee_id) == (Status.OPEN, None)
+    assert Message.objects.filter(conversation=conversation).count() == 1
+
+
+def test_an_erasure_that_rebuilds_the_conversation_meanwhile_is_not_written_over(mailbox):
+    """Two parents wrote; one is erased while the team's reply is being filed: the summary
+    names the one who stays and the count is what the table holds."""
+    _first(mailbox, sender=OTHER_PARENT)
+    _ingest(
+        mailbox,
+        mail(
+            sender=PARENT,
+            to=mailbox.address,
+            subject="Re: Absence",
+            message_id="a2@example.fr",
+            in_reply_to="a1@example.fr",
+            body="Mon fils sera absent.",
+        ),
+        key="second",
+    )
+    conversation = Conversation.objects.get()
+    assert _summary(conversation)["address"] == "jean.dupont@example.fr"
+    erase = lambda: person_erase(  # noqa: E731
+        workspace=mailbox.workspace, address="jean.dupont@example.fr"
+    )
+    copy = mail(
+        sender=f"Scolarité <{mailbox.address}>",
+        to=OTHER_PARENT,
+        subject="Re: Absence",
+        message_id="t1@lycee-verne.fr",
+        in_reply_to="a1@example.fr",
+    )
+    with _meanwhile(erase):
+        _ingest(mailbox, copy, key="copy")
+    summary = _summary(conversation)
+    assert summary["address"] == "marie.dupont@example.fr"
+    assert "jean" not in repr(summary).lower() and "fils" not in repr(summary)
+    assert conversation.message_count == Message.objects.filter(conversation=conversation).count()
+    assert conversation.message_count == 2
+
+
+def test_mail_for_a_conversation_merged_away_meanwhile_is_kept(mailbox, alice):
+    source = _first(mailbox)
+    _ingest(
+        mailbox,
+        mail(sender=OTHER_PARENT, to=mailbox.address, subject="Cantine", message_id="c1@ex.fr"),
+        key="target",
+    )
+    target = Conversation.objects.exclude(pk=source.pk).get()
+    merge = lambda: conversation_merge(  # noqa: E731
+        source=Conversation.objects.get(pk=source.pk), target=target, actor=alice
+    )
+    with _meanwhile(merge):
+        _ingest(mailbox, _team_copy(mailbox, 1), key="copy")
+    assert Message.objects.count() == 3  # nothing lost
+    target.refresh_from_db()
+    assert target.message_count == 2
+    for conversation in Conversation.objects.all():
+        assert conversation.message_count == conversation.messages.count()
