@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
@@ -379,3 +380,43 @@ def test_the_sweep_queues_what_a_lost_task_left(workspace, alice, receiver, monk
     monkeypatch.setattr(deliveries, "enqueue", lambda task, pk: queued.append(pk))
     assert deliveries.deliveries_due_enqueue() == 1
     assert queued == list(Delivery.objects.values_list("pk", flat=True))
+
+
+def test_a_batch_of_mail_asks_for_the_endpoints_once_and_each_gets_its_events(
+    workspace, alice, receiver
+):
+    """An initial sync stores 200 mails a batch: the endpoints are read once per batch, not
+    once per new conversation, and each still gets exactly the events it chose."""
+    created_only, _ = _endpoint(
+        workspace, alice, receiver, name="Created", events=[Event.CONVERSATION_CREATED]
+    )
+    received_only, _ = _endpoint(
+        workspace, alice, receiver, name="Received", events=[Event.MESSAGE_RECEIVED]
+    )
+    _endpoint(workspace, alice, receiver, name="Off", events=[Event.CONVERSATION_CREATED])
+    Endpoint.objects.filter(name="Off").update(is_enabled=False)
+    mailbox = mailbox_create(workspace=workspace, address="scolarite@lycee-verne.fr")
+    folder = mailbox.folders.get(role=FolderRole.INBOX)
+    reads = []
+
+    def counted(execute, sql, params, many, context):
+        if 'FROM "webhooks_endpoint"' in sql:
+            reads.append(sql)
+        return execute(sql, params, many, context)
+
+    from django.db import connection
+
+    with connection.execute_wrapper(counted):
+        ingest_batch(
+            mailbox=mailbox,
+            folder=folder,
+            mails=[RawMail(f"1:1:{n}", french_message(n)) for n in range(1, 21)],
+        )
+    assert len(reads) == 1
+    by_endpoint = dict(Delivery.objects.values_list("endpoint_id").annotate(n=models.Count("id")))
+    events = set(Delivery.objects.values_list("endpoint_id", "event"))
+    assert by_endpoint == {created_only.pk: 20, received_only.pk: 20}
+    assert events == {
+        (created_only.pk, Event.CONVERSATION_CREATED),
+        (received_only.pk, Event.MESSAGE_RECEIVED),
+    }

@@ -10,25 +10,30 @@ from inbox.mail.sealing import note_row
 from inbox.mail.signals import Arrivals, mail_stored, outgoing_sent
 from inbox.models import Activity, ActivityKind, Direction, Mailbox, Note, Outgoing
 from webhooks import payloads
-from webhooks.emit import event_emit, subscribed
+from webhooks.emit import event_emit, subscribed, subscriptions
 from webhooks.models import Event
 
 
 def on_mail_stored(sender, *, mailbox: Mailbox, arrivals: Arrivals, **kwargs) -> None:
     workspace = mailbox.workspace
-    for conversation in arrivals.started:
+    endpoints = subscriptions(workspace.pk)
+    created = endpoints.get(Event.CONVERSATION_CREATED, [])
+    for conversation in arrivals.started if created else []:
         event_emit(
             workspace=workspace,
             event=Event.CONVERSATION_CREATED,
+            endpoints=created,
             data=lambda _content, c=conversation: {"conversation": payloads.conversation_data(c)},
         )
+    received = endpoints.get(Event.MESSAGE_RECEIVED)
     inbound = [s for s in arrivals.stored if s.message.direction == Direction.INBOUND]
-    if not inbound or not subscribed(workspace.pk, Event.MESSAGE_RECEIVED):
+    if not inbound or not received:
         return
     for stored in inbound:
         event_emit(
             workspace=workspace,
             event=Event.MESSAGE_RECEIVED,
+            endpoints=received,
             data=lambda content, s=stored: {
                 "conversation": payloads.conversation_data(s.message.conversation),
                 "message": payloads.message_data(s.message, s.headers, content=content),
