@@ -205,9 +205,8 @@ def sealed_insert(objs: list, seal, sources: list, fields: list[str]) -> None:
     ids_reserve(objs)
     for obj, source in zip(objs, sources, strict=True):
         seal(obj, source)
-    unwritten = [o for o in objs if o._state.adding]
-    rows_insert(unwritten)
-    written = [o for o in objs if o not in unwritten]
+    written = [o for o in objs if not o._state.adding]  # by ids_reserve itself (SQLite)
+    rows_insert([o for o in objs if o._state.adding])
     if written:
         type(objs[0]).objects.bulk_update(written, fields)
 
