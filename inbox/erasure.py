@@ -36,6 +36,7 @@ from django.db.models import Q
 
 from accounts.keys import keys_for
 from accounts.models import Workspace
+from inbox.inbox_version import workspace_touched
 from inbox.mail.recount import conversation_recount
 from inbox.mail.sealing import (
     message_envelope_or_none,
@@ -243,6 +244,8 @@ def person_mail_erase(
             else:
                 conversation_recount(keys, conversation)
                 rebuilt += 1
+        if touched:  # open lists must not keep showing them (bumped on commit)
+            workspace_touched(workspace.pk)
     # Objects after the rows: a crash in between leaves unreferenced ciphertext (which the
     # orphan sweep removes), never a row pointing at nothing.
     prefix = workspace_prefix(workspace.pk)
@@ -332,6 +335,8 @@ def conversations_rows_delete(
     conversations = Conversation.objects.filter(workspace=workspace, pk__in=conversation_ids)
     number = conversations.count()
     conversations.delete()
+    if number:
+        workspace_touched(workspace.pk)
     return ConversationsErased(conversations=number, **counts)
 
 

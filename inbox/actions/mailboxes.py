@@ -11,6 +11,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts.keys import keys_for
 from accounts.models import Workspace
+from inbox.inbox_version import workspace_touched
 from inbox.mail.connection import ConnectionReport
 from inbox.mail.mailboxes import DEFAULT_FOLDERS, folder_rename, mailbox_create
 from inbox.mail.sealing import mailbox_row, seal_json
@@ -157,6 +158,7 @@ def mailbox_destroy(*, mailbox: Mailbox) -> int:
     ]
     conversations = Conversation.objects.filter(mailbox=mailbox).count()
     mailbox.delete()
+    workspace_touched(mailbox.workspace_id)
     if keys:
         transaction.on_commit(lambda: _delete_objects(keys))
     return conversations

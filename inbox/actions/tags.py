@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from accounts.keys import keys_for
 from accounts.models import User, Workspace
 from inbox.actions.triage import record
+from inbox.inbox_version import workspace_touched
 from inbox.mail.sealing import tag_row
 from inbox.models import ActivityKind, Conversation, ConversationTag, Tag, TagColor
 from inbox.selectors.tags import tag_token
@@ -78,6 +79,7 @@ def tag_update(*, tag: Tag, name: str, color: str) -> None:
 def tag_delete(*, tag: Tag) -> None:
     """Takes the tag off every conversation; the trail keeps "a tag" without its name."""
     tag.delete()
+    workspace_touched(tag.workspace_id)  # the lists show it on their rows
 
 
 @transaction.atomic
