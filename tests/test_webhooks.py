@@ -71,7 +71,7 @@ def _mail_in(workspace, subject="Absence de Lucas"):
     ingest_batch(
         mailbox=mailbox,
         folder=folder,
-        mails=[RawMail(provider_key="1:1:1", raw=french_message(1, subject=subject))],
+        mails=[RawMail("1:1:1", french_message(1, subject=subject), received_at=timezone.now())],
     )
     return Conversation.objects.get(mailbox=mailbox)
 
@@ -410,7 +410,10 @@ def test_a_batch_of_mail_asks_for_the_endpoints_once_and_each_gets_its_events(
         ingest_batch(
             mailbox=mailbox,
             folder=folder,
-            mails=[RawMail(f"1:1:{n}", french_message(n)) for n in range(1, 21)],
+            mails=[
+                RawMail(f"1:1:{n}", french_message(n), received_at=timezone.now())
+                for n in range(1, 21)
+            ],
         )
     assert len(reads) == 1
     by_endpoint = dict(Delivery.objects.values_list("endpoint_id").annotate(n=models.Count("id")))
@@ -420,3 +423,27 @@ def test_a_batch_of_mail_asks_for_the_endpoints_once_and_each_gets_its_events(
         (created_only.pk, Event.CONVERSATION_CREATED),
         (received_only.pk, Event.MESSAGE_RECEIVED),
     }
+
+
+def test_history_imported_with_a_new_mailbox_is_not_sent(workspace, alice, receiver):
+    """Connecting a mailbox imports its past mail as handled: no event for it (a Slack channel
+    would get years of mail at once); mail that arrives from then on is sent as usual."""
+    endpoint, _ = _endpoint(workspace, alice, receiver)
+    mailbox = mailbox_create(workspace=workspace, address="scolarite@lycee-verne.fr")
+    folder = mailbox.folders.get(role=FolderRole.INBOX)
+    old = mailbox.created_at - timedelta(days=90)
+    ingest_batch(
+        mailbox=mailbox,
+        folder=folder,
+        mails=[RawMail(f"1:1:{n}", french_message(n), received_at=old) for n in (1, 2)],
+    )
+    assert not Delivery.objects.exists()
+    ingest_batch(
+        mailbox=mailbox,
+        folder=folder,
+        mails=[RawMail("1:1:3", french_message(3), received_at=timezone.now())],
+    )
+    assert sorted(Delivery.objects.filter(endpoint=endpoint).values_list("event", flat=True)) == [
+        Event.CONVERSATION_CREATED,
+        Event.MESSAGE_RECEIVED,
+    ]

@@ -6,6 +6,7 @@ Connected in `WebhooksConfig.ready`; inbox never imports webhooks.
 from django.db.models.signals import post_save
 
 from accounts.keys import keys_for
+from inbox.mail.ingest import is_history
 from inbox.mail.sealing import note_row
 from inbox.mail.signals import Arrivals, mail_stored, outgoing_sent
 from inbox.models import Activity, ActivityKind, Direction, Mailbox, Note, Outgoing
@@ -17,8 +18,10 @@ from webhooks.models import Event
 def on_mail_stored(sender, *, mailbox: Mailbox, arrivals: Arrivals, **kwargs) -> None:
     workspace = mailbox.workspace
     endpoints = subscriptions(workspace.pk)
+    # History imported with a new mailbox is no news: a channel is not flooded with years of mail.
     created = endpoints.get(Event.CONVERSATION_CREATED, [])
-    for conversation in arrivals.started if created else []:
+    started = [c for c in arrivals.started if not is_history(mailbox, c.last_message_at)]
+    for conversation in started if created else []:
         event_emit(
             workspace=workspace,
             event=Event.CONVERSATION_CREATED,
@@ -26,7 +29,12 @@ def on_mail_stored(sender, *, mailbox: Mailbox, arrivals: Arrivals, **kwargs) ->
             data=lambda _content, c=conversation: {"conversation": payloads.conversation_data(c)},
         )
     received = endpoints.get(Event.MESSAGE_RECEIVED)
-    inbound = [s for s in arrivals.stored if s.message.direction == Direction.INBOUND]
+    inbound = [
+        s
+        for s in arrivals.stored
+        if s.message.direction == Direction.INBOUND
+        and not is_history(mailbox, s.message.received_at)
+    ]
     if not inbound or not received:
         return
     for stored in inbound:

@@ -260,7 +260,7 @@ def _thread_one(rows: _Rows, mail: RawMail, ready: Prepared, digest: int) -> Non
             _summary_open(keys, conversation),
             seen={name: getattr(conversation, name) for name in _SEEN},
         )
-    history = _is_history(mailbox, received_at)
+    history = is_history(mailbox, received_at)
     if thread.is_new and thread.first_mail is None:
         thread.first_mail = p
         thread.customer_started = direction == Direction.INBOUND and not history
@@ -479,7 +479,8 @@ def _adopt(
     return keep_mails, keep_digests
 
 
-def _is_history(mailbox: Mailbox, received_at: datetime) -> bool:
+def is_history(mailbox: Mailbox, received_at: datetime) -> bool:
+    """Mail from before the mailbox was connected (by HISTORY_AGE): imported as handled."""
     return received_at < (mailbox.created_at or timezone.now()) - HISTORY_AGE
 
 
@@ -487,7 +488,7 @@ def _conversation_start(
     mailbox: Mailbox, keys: WorkspaceKeys, p: ParsedMessage, received_at: datetime, thread_hint: str
 ) -> Conversation:
     """A new conversation, not yet saved (the batch inserts them together)."""
-    history = _is_history(mailbox, received_at)
+    history = is_history(mailbox, received_at)
     return Conversation(
         workspace_id=mailbox.workspace_id,
         mailbox=mailbox,
