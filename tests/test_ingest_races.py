@@ -106,9 +106,7 @@ def test_an_agents_status_and_snooze_outlive_a_batch_that_read_them_before(
     assert conversation.message_count == 3
 
 
-def test_the_customer_writing_again_still_reopens_what_an_agent_closed_meanwhile(
-    mailbox, alice
-):
+def test_the_customer_writing_again_still_reopens_what_an_agent_closed_meanwhile(mailbox, alice):
     conversation = _first(mailbox)
     close = lambda: conversation_set_status(  # noqa: E731
         conversation=Conversation.objects.get(pk=conversation.pk),
