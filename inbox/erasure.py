@@ -37,7 +37,7 @@ from django.db.models import Q
 from accounts.keys import keys_for
 from accounts.models import Workspace
 from inbox.inbox_version import workspace_touched
-from inbox.mail.recount import conversation_recount
+from inbox.mail.recount import conversation_recount, conversations_lock
 from inbox.mail.sealing import (
     message_envelope_or_none,
     open_json,
@@ -229,6 +229,7 @@ def person_mail_erase(
 
     deleted_conversations = rebuilt = 0
     with transaction.atomic():
+        conversations_lock(touched)  # a sync writing into them finishes first, or waits
         Outgoing.objects.filter(workspace=workspace, pk__in=outgoing_ids).delete()
         for chunk in _chunks(message_ids, BATCH):
             Attachment.objects.filter(workspace=workspace, message_id__in=chunk).delete()

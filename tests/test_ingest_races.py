@@ -6,14 +6,17 @@ an erasure, a merge) must stay: the batch lays its own changes over it, never it
 Each test makes the change at the worst moment: after threading, before the batch's write.
 """
 
+import threading
 from unittest import mock
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from accounts.keys import keys_for
 from inbox.actions.merging import conversation_merge
 from inbox.actions.snooze import conversation_snooze
+from inbox.actions.tags import conversation_tag_add, tag_create
 from inbox.actions.triage import conversation_set_status
 from inbox.mail import ingest as ingest_module
 from inbox.mail.ingest import RawMail, ingest_batch
@@ -45,11 +48,13 @@ def _ingest(mailbox, *raws, key: str):
 
 
 def _meanwhile(change):
-    """Run `change` between the batch's threading (its read) and its write."""
+    """Run `change` between the batch's threading (its read) and its first write."""
     write = ingest_module._rows_write
+    pending = [change]
 
     def late_write(rows):
-        change()
+        while pending:
+            pending.pop()()
         write(rows)
 
     return mock.patch.object(ingest_module, "_rows_write", late_write)
@@ -129,8 +134,9 @@ def test_the_customer_writing_again_still_reopens_what_an_agent_closed_meanwhile
 
 def test_an_erased_person_does_not_come_back_through_a_batch_in_flight(mailbox):
     """The erased person's only message goes with their conversation; the other parent's reply,
-    threaded into it just before, starts it again without a word of the erased one."""
-    _first(mailbox)
+    threaded into it just before, is threaded again: a new conversation, without a word of the
+    erased one, under a new number (the old one stays theirs)."""
+    erased = _first(mailbox)
     reply = mail(
         sender=OTHER_PARENT,
         to=mailbox.address,
@@ -146,6 +152,7 @@ def test_an_erased_person_does_not_come_back_through_a_batch_in_flight(mailbox):
         _ingest(mailbox, reply, key="reply")
     conversation = Conversation.objects.get()
     summary = _summary(conversation)
+    assert conversation.pk != erased.pk
     assert summary["address"] == "marie.dupont@example.fr"
     assert "jean" not in repr(summary).lower()
     assert conversation.message_count == 1
@@ -190,7 +197,7 @@ def test_an_erasure_that_rebuilds_the_conversation_meanwhile_is_not_written_over
     assert conversation.message_count == 2
 
 
-def test_mail_for_a_conversation_merged_away_meanwhile_is_kept(mailbox, alice):
+def test_mail_for_a_conversation_merged_away_meanwhile_joins_where_it_went(mailbox, alice):
     source = _first(mailbox)
     _ingest(
         mailbox,
@@ -204,7 +211,107 @@ def test_mail_for_a_conversation_merged_away_meanwhile_is_kept(mailbox, alice):
     with _meanwhile(merge):
         _ingest(mailbox, _team_copy(mailbox, 1), key="copy")
     assert Message.objects.count() == 3  # nothing lost
+    assert list(Conversation.objects.all()) == [target]  # threaded again: into the target
     target.refresh_from_db()
-    assert target.message_count == 2
-    for conversation in Conversation.objects.all():
-        assert conversation.message_count == conversation.messages.count()
+    assert target.message_count == 3 == target.messages.count()
+
+
+# Two transactions at once, on PostgreSQL: a batch holds its conversations locked (paused as its
+# arrivals are about to be handled) while a teammate or the DPO changes one of them. Each must
+# wait for the other or go ahead, never deadlock, and the end state must count every message.
+concurrent = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs concurrent transactions"
+)
+
+
+def _while_a_batch_holds(mailbox, raw: bytes, change) -> None:
+    locked, go, errors = threading.Event(), threading.Event(), []
+    handle = ingest_module.arrivals_handle
+
+    def paused(**kwargs):
+        locked.set()
+        go.wait(15)
+        handle(**kwargs)
+
+    def thread(work) -> threading.Thread:
+        def run():
+            try:
+                work()
+            except Exception as error:  # a deadlock, say: the test reports it
+                errors.append(error)
+            finally:
+                connection.close()
+
+        started = threading.Thread(target=run)
+        started.start()
+        return started
+
+    with mock.patch.object(ingest_module, "arrivals_handle", paused):
+        batch = thread(lambda: _ingest(mailbox, raw, key="held"))
+        assert locked.wait(15)
+        other = thread(change)
+        other.join(1.5)  # it waits for the batch's locks, or goes ahead where it may
+        go.set()
+        batch.join(30)
+        other.join(30)
+    assert not batch.is_alive() and not other.is_alive()
+    assert errors == []
+
+
+def _reply(sender=PARENT, n=2) -> bytes:
+    return mail(
+        sender=sender,
+        to="scolarite@lycee-verne.fr",
+        subject="Re: Absence",
+        message_id=f"a{n}@example.fr",
+        in_reply_to="a1@example.fr",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@concurrent
+def test_tagging_while_a_batch_holds_the_conversation_does_not_deadlock(mailbox, alice):
+    conversation = _first(mailbox)
+    tag = tag_create(workspace=mailbox.workspace, name="Urgent")
+    tagging = lambda: conversation_tag_add(  # noqa: E731
+        conversation=Conversation.objects.get(pk=conversation.pk), tag=tag, actor=alice
+    )
+    _while_a_batch_holds(mailbox, _reply(), tagging)
+    conversation.refresh_from_db()
+    assert list(conversation.tags.all()) == [tag]
+    assert conversation.message_count == 2 == conversation.messages.count()
+
+
+@pytest.mark.django_db(transaction=True)
+@concurrent
+def test_merging_while_a_batch_holds_the_source_waits_and_moves_its_new_mail(mailbox, alice):
+    source = _first(mailbox)
+    _ingest(
+        mailbox,
+        mail(sender=OTHER_PARENT, to=mailbox.address, subject="Cantine", message_id="c1@ex.fr"),
+        key="target",
+    )
+    target = Conversation.objects.exclude(pk=source.pk).get()
+    merging = lambda: conversation_merge(  # noqa: E731
+        source=Conversation.objects.get(pk=source.pk),
+        target=Conversation.objects.get(pk=target.pk),
+        actor=alice,
+    )
+    _while_a_batch_holds(mailbox, _reply(), merging)
+    assert list(Conversation.objects.all()) == [target]
+    target.refresh_from_db()
+    assert target.message_count == 3 == target.messages.count()
+
+
+@pytest.mark.django_db(transaction=True)
+@concurrent
+def test_erasing_while_a_batch_holds_the_conversation_counts_what_stays(mailbox):
+    conversation = _first(mailbox)
+    erasing = lambda: person_erase(  # noqa: E731
+        workspace=mailbox.workspace, address="jean.dupont@example.fr"
+    )
+    _while_a_batch_holds(mailbox, _reply(sender=OTHER_PARENT), erasing)
+    summary = _summary(conversation)
+    assert summary["address"] == "marie.dupont@example.fr"
+    assert "jean" not in repr(summary).lower()
+    assert conversation.message_count == 1 == conversation.messages.count()

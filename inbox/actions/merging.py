@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from accounts.keys import keys_for
 from accounts.models import User
 from inbox.actions.triage import record
-from inbox.mail.recount import conversation_recount
+from inbox.mail.recount import conversation_recount, conversations_lock
 from inbox.models import (
     Activity,
     ActivityKind,
@@ -33,6 +33,7 @@ def conversation_merge(*, source: Conversation, target: Conversation, actor: Use
         raise ValidationError(_("A conversation cannot be merged into itself."))
     if source.workspace_id != target.workspace_id or source.mailbox_id != target.mailbox_id:
         raise ValidationError(_("Only conversations of the same mailbox can be merged."))
+    conversations_lock([source.pk, target.pk])
     Message.objects.filter(conversation=source).update(
         conversation=target, thread_reason=ThreadReason.MANUAL
     )
@@ -55,7 +56,8 @@ def conversation_merge(*, source: Conversation, target: Conversation, actor: Use
 @transaction.atomic
 def conversation_split(*, message: Message, actor: User) -> Conversation:
     """`message` and every later one start a new conversation of the same mailbox."""
-    old = Conversation.objects.select_for_update().get(pk=message.conversation_id)
+    conversations_lock([message.conversation_id])
+    old = Conversation.objects.get(pk=message.conversation_id)
     moving = Message.objects.filter(conversation=old).filter(
         received_at__gt=message.received_at
     ) | Message.objects.filter(

@@ -25,7 +25,7 @@ from inbox.mail.arrivals import arrivals_handle
 from inbox.mail.bulk_insert import ids_reserve, rows_insert
 from inbox.mail.message_content import Prepared, address_json, prepare
 from inbox.mail.parsing import ParsedMessage
-from inbox.mail.recount import RECOUNTED, conversation_recount
+from inbox.mail.recount import conversation_recount
 from inbox.mail.rules import NewConversation
 from inbox.mail.sealing import conversation_row, open_json, seal_json
 from inbox.mail.signals import StoredMail
@@ -208,18 +208,43 @@ def batch_store(
     result = batch.result
     keys = keys_for(mailbox.workspace)
     prepared = _drop_filed_since(mailbox, batch, prepared, result)
-    now = timezone.now()
-    threader = Threader(mailbox=mailbox, keys=keys)
-    threader.prefetch([r.headers for r in prepared])
-    rows = _Rows(mailbox=mailbox, folder=folder, keys=keys, threader=threader, now=now)
-    for mail, ready, digest in zip(batch.fresh, prepared, batch.digests, strict=True):
-        _thread_one(rows, mail, ready, digest)
-        result.parse_problems += bool(ready.headers.parse_problems)
+    result.parse_problems += sum(bool(ready.headers.parse_problems) for ready in prepared)
     store.flush()  # every object durable before a row can point at it
-    _rows_write(rows)
+    for attempt in range(1, _THREADING_ATTEMPTS + 1):
+        rows = _rows_threaded(mailbox, folder, keys, batch, prepared)
+        try:
+            _rows_write(rows)
+            break
+        except _ConversationGone:
+            if attempt == _THREADING_ATTEMPTS:
+                raise
     result.conversations_created = len(rows.started())
     result.created = len(rows.messages)
     return result
+
+
+# A conversation the batch threaded into was merged away or erased before the batch wrote:
+# nothing is written, and the batch is threaded again against the rows as they are now.
+_THREADING_ATTEMPTS = 3
+
+
+class _ConversationGone(Exception):
+    pass
+
+
+def _rows_threaded(
+    mailbox: Mailbox,
+    folder: MailboxFolder | None,
+    keys: WorkspaceKeys,
+    batch: SortedBatch,
+    prepared: Sequence[Prepared],
+) -> _Rows:
+    threader = Threader(mailbox=mailbox, keys=keys)
+    threader.prefetch([r.headers for r in prepared])
+    rows = _Rows(mailbox=mailbox, folder=folder, keys=keys, threader=threader, now=timezone.now())
+    for mail, ready, digest in zip(batch.fresh, prepared, batch.digests, strict=True):
+        _thread_one(rows, mail, ready, digest)
+    return rows
 
 
 def _drop_filed_since(
@@ -399,33 +424,32 @@ def _rows_write(rows: _Rows) -> None:
 # is written (an agent puts it on hold, an erasure or a merge takes messages away), and the
 # batch writes its own changes over theirs, never its stale copy back.
 _SEEN = ("status", "closed_at", "snoozed_until", "message_count", "summary_sealed")
-# Kept when a conversation vanished meanwhile and its mail starts it again; the rest is reset.
-_IDENTITY = {"id", "workspace", "mailbox", "subject_token", "provider_thread_id", "created_at"}
 
 
 def _changes_laid_over_theirs(threads: list[_InBatch]) -> list[Conversation]:
     """Lock the batch's stored conversations (until the batch commits) and lay its changes over
     what each holds now. Returns those whose messages changed meanwhile: they are counted again
-    once the batch's messages are in."""
+    once the batch's messages are in. `_ConversationGone` when one no longer exists.
+
+    The lock is FOR NO KEY UPDATE, as the UPDATE itself takes: rows that only point at the
+    conversation (a tag, a note) are not held up, and no deadlock can come of them. Merging
+    and erasing lock the conversations they change first, in the same order (by id)."""
     if not threads:
         return []
     theirs_by_pk = {
         c.pk: c
-        for c in Conversation.objects.select_for_update()
+        for c in Conversation.objects.select_for_update(no_key=True)
         .filter(pk__in=[t.conversation.pk for t in threads])
         .order_by("pk")
-        .only("id", *_SEEN)
+        .only("id", "assignee_id", *_SEEN)
     }
+    if len(theirs_by_pk) < len(threads):
+        raise _ConversationGone
     recount = []
     for thread in threads:
         ours, seen = thread.conversation, thread.seen or {}
-        theirs = theirs_by_pk.get(ours.pk)
-        if theirs is None:  # erased or merged away meanwhile: its new mail starts it afresh
-            for f in Conversation._meta.concrete_fields:
-                if f.name not in _IDENTITY and f.name not in RECOUNTED:
-                    setattr(ours, f.attname, f.get_default())
-            recount.append(ours)
-            continue
+        theirs = theirs_by_pk[ours.pk]
+        ours.assignee_id = theirs.assignee_id  # for the receivers (the upsert leaves it)
         if all(getattr(theirs, name) == seen[name] for name in _SEEN):
             continue
         if theirs.message_count != seen["message_count"] or (
