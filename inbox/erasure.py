@@ -204,6 +204,25 @@ def person_mail_find(
     return PersonMail(message_ids=message_ids, outgoing_ids=outgoing_ids)
 
 
+def _conversations_locked(
+    workspace: Workspace, message_ids: list[int], touched: set[int]
+) -> set[int]:
+    """Lock the conversations holding these messages. A merge or a split may move messages
+    between the read and the lock: read again under the locks until nothing new appears."""
+    while True:
+        conversations_lock(touched)
+        now: set[int] = set()
+        for chunk in _chunks(message_ids, BATCH):
+            now |= set(
+                Message.objects.filter(workspace=workspace, pk__in=chunk).values_list(
+                    "conversation_id", flat=True
+                )
+            )
+        if now <= touched:
+            return touched
+        touched |= now
+
+
 def person_mail_erase(
     *, workspace: Workspace, found: PersonMail, store: ObjectStore | None = None
 ) -> ErasureResult:
@@ -229,7 +248,7 @@ def person_mail_erase(
 
     deleted_conversations = rebuilt = 0
     with transaction.atomic():
-        conversations_lock(touched)  # a sync writing into them finishes first, or waits
+        touched = _conversations_locked(workspace, message_ids, touched)
         Outgoing.objects.filter(workspace=workspace, pk__in=outgoing_ids).delete()
         for chunk in _chunks(message_ids, BATCH):
             Attachment.objects.filter(workspace=workspace, message_id__in=chunk).delete()

@@ -157,9 +157,9 @@ def facts_refresh(
     zone = workspace_zone(workspace_id) if sent else None
     old_facts = {
         f.conversation_id: f
-        for f in ConversationFact.objects.select_for_update().filter(
-            workspace_id=workspace_id, conversation_id__in=ids
-        )
+        for f in ConversationFact.objects.select_for_update()
+        .filter(workspace_id=workspace_id, conversation_id__in=ids)
+        .order_by("conversation_id")  # locks in one order: two refreshes never deadlock
     }
     deltas = Deltas()
     old_replies = _replies_by_conversation(ids)
@@ -376,10 +376,11 @@ def deltas_apply(workspace_id: int, deltas: Deltas) -> None:
         daily.setdefault(key, [0, 0])[0] += n
     for key, n in deltas.closed.items():
         daily.setdefault(key, [0, 0])[1] += n
+    # Sorted: two batches adding to the same rollup rows take their locks in one order.
     rows = {
-        DailyCount: [(*k, *v) for k, v in daily.items() if any(v)],
-        HourCount: [(*k, n) for k, n in deltas.hourly.items() if n],
-        ReplyCount: [(*k, n) for k, n in deltas.replies.items() if n],
+        DailyCount: sorted((*k, *v) for k, v in daily.items() if any(v)),
+        HourCount: sorted((*k, n) for k, n in deltas.hourly.items() if n),
+        ReplyCount: sorted((*k, n) for k, n in deltas.replies.items() if n),
     }
     with connection.cursor() as cursor:
         for model, keys, values in UPSERTS:

@@ -10,14 +10,16 @@ import threading
 from unittest import mock
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
 from accounts.keys import keys_for
-from inbox.actions.merging import conversation_merge
+from inbox.actions.merging import conversation_merge, conversation_split
 from inbox.actions.snooze import conversation_snooze
 from inbox.actions.tags import conversation_tag_add, tag_create
 from inbox.actions.triage import conversation_set_status
+from inbox.erasure import person_mail_erase, person_mail_find, person_reference
 from inbox.mail import ingest as ingest_module
 from inbox.mail.ingest import RawMail, ingest_batch
 from inbox.mail.mailboxes import mailbox_create
@@ -315,3 +317,50 @@ def test_erasing_while_a_batch_holds_the_conversation_counts_what_stays(mailbox)
     assert summary["address"] == "marie.dupont@example.fr"
     assert "jean" not in repr(summary).lower()
     assert conversation.message_count == 1 == conversation.messages.count()
+
+
+def test_an_erasure_follows_messages_a_merge_moved_after_they_were_read(mailbox, alice):
+    """A teammate merges the conversation away between the erasure's first read of the
+    person's messages and its locks: the conversation they are in now is counted again."""
+    from inbox import erasure
+
+    source = _first(mailbox)
+    _ingest(
+        mailbox,
+        mail(sender=OTHER_PARENT, to=mailbox.address, subject="Cantine", message_id="c1@ex.fr"),
+        key="target",
+    )
+    target = Conversation.objects.exclude(pk=source.pk).get()
+    workspace = mailbox.workspace
+    person = person_reference(workspace=workspace, address="jean.dupont@example.fr")
+    found = person_mail_find(workspace=workspace, person=person)
+    lock = erasure._conversations_locked
+
+    def merged_first(*args):
+        conversation_merge(source=source, target=target, actor=alice)
+        return lock(*args)
+
+    with mock.patch.object(erasure, "_conversations_locked", merged_first):
+        person_mail_erase(workspace=workspace, found=found)
+    summary = _summary(target)
+    assert "jean" not in repr(summary).lower()
+    assert target.message_count == 1 == target.messages.count()
+
+
+def test_a_merge_or_split_of_what_is_gone_meanwhile_is_refused_in_words(mailbox, alice):
+    source = _first(mailbox)
+    _ingest(mailbox, _reply(n=2), key="second")
+    _ingest(
+        mailbox,
+        mail(sender=OTHER_PARENT, to=mailbox.address, subject="Cantine", message_id="c1@ex.fr"),
+        key="target",
+    )
+    target = Conversation.objects.exclude(pk=source.pk).get()
+    stale_source = Conversation.objects.get(pk=source.pk)
+    later = Message.objects.filter(conversation=source).order_by("received_at", "id").last()
+    conversation_merge(source=source, target=target, actor=alice)
+    with pytest.raises(ValidationError, match="just merged or deleted"):
+        conversation_merge(source=stale_source, target=target, actor=alice)
+    with pytest.raises(ValidationError, match="just merged or deleted"):
+        conversation_split(message=later, actor=alice)  # it moved to the target meanwhile
+    assert Conversation.objects.get().message_count == 3

@@ -33,7 +33,8 @@ def conversation_merge(*, source: Conversation, target: Conversation, actor: Use
         raise ValidationError(_("A conversation cannot be merged into itself."))
     if source.workspace_id != target.workspace_id or source.mailbox_id != target.mailbox_id:
         raise ValidationError(_("Only conversations of the same mailbox can be merged."))
-    conversations_lock([source.pk, target.pk])
+    if len(conversations_lock([source.pk, target.pk])) < 2:
+        raise ValidationError(_("This conversation was just merged or deleted: reload the page."))
     Message.objects.filter(conversation=source).update(
         conversation=target, thread_reason=ThreadReason.MANUAL
     )
@@ -57,6 +58,9 @@ def conversation_merge(*, source: Conversation, target: Conversation, actor: Use
 def conversation_split(*, message: Message, actor: User) -> Conversation:
     """`message` and every later one start a new conversation of the same mailbox."""
     conversations_lock([message.conversation_id])
+    moved = Message.objects.filter(pk=message.pk, conversation_id=message.conversation_id)
+    if not moved.exists():  # merged or split elsewhere since the page read it
+        raise ValidationError(_("This conversation was just merged or deleted: reload the page."))
     old = Conversation.objects.get(pk=message.conversation_id)
     moving = Message.objects.filter(conversation=old).filter(
         received_at__gt=message.received_at

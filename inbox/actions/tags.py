@@ -12,6 +12,7 @@ from accounts.keys import keys_for
 from accounts.models import User, Workspace
 from inbox.actions.triage import record
 from inbox.inbox_version import workspace_touched
+from inbox.mail.recount import conversations_lock
 from inbox.mail.sealing import tag_row
 from inbox.models import ActivityKind, Conversation, ConversationTag, Tag, TagColor
 from inbox.selectors.tags import tag_token
@@ -86,6 +87,9 @@ def tag_delete(*, tag: Tag) -> None:
 def conversation_tag_add(*, conversation: Conversation, tag: Tag, actor: User | None) -> bool:
     if tag.workspace_id != conversation.workspace_id:
         raise ValidationError(_("That tag belongs to another workspace."))
+    # The conversation first, as a merge or a batch of mail takes it: never a deadlock with
+    # them over its report figures.
+    conversations_lock([conversation.pk])
     created = ConversationTag.objects.get_or_create(conversation=conversation, tag=tag)[1]
     if created:
         record(conversation, actor, ActivityKind.TAGGED, tag=tag)
@@ -94,6 +98,7 @@ def conversation_tag_add(*, conversation: Conversation, tag: Tag, actor: User | 
 
 @transaction.atomic
 def conversation_tag_remove(*, conversation: Conversation, tag: Tag, actor: User | None) -> bool:
+    conversations_lock([conversation.pk])
     deleted = ConversationTag.objects.filter(conversation=conversation, tag=tag).delete()[0]
     if deleted:
         record(conversation, actor, ActivityKind.UNTAGGED, tag=tag)

@@ -229,7 +229,10 @@ _THREADING_ATTEMPTS = 3
 
 
 class _ConversationGone(Exception):
-    pass
+    def __str__(self) -> str:
+        return (
+            "a conversation of the batch kept vanishing while it was written; the next sync retries"
+        )
 
 
 def _rows_threaded(
@@ -267,10 +270,11 @@ def _thread_one(rows: _Rows, mail: RawMail, ready: Prepared, digest: int) -> Non
     p = ready.headers
     received_at = mail.received_at or p.date or now
     direction = _direction(mailbox, rows.folder, p)
-    if mail.conversation_id is not None:
+    conversation = None
+    if mail.conversation_id is not None:  # what we sent: filed where it was written, if still there
         conversation = threader.conversation(mail.conversation_id)
         reason = ThreadReason.OUTBOUND
-    else:
+    if conversation is None:
         conversation, reason = threader.find(
             p, received_at=received_at, thread_hint=mail.thread_hint
         )
@@ -447,7 +451,7 @@ def _changes_laid_over_theirs(threads: list[_InBatch]) -> list[Conversation]:
         raise _ConversationGone
     recount = []
     for thread in threads:
-        ours, seen = thread.conversation, thread.seen or {}
+        ours, seen = thread.conversation, thread.seen
         theirs = theirs_by_pk[ours.pk]
         ours.assignee_id = theirs.assignee_id  # for the receivers (the upsert leaves it)
         if all(getattr(theirs, name) == seen[name] for name in _SEEN):

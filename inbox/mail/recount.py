@@ -12,7 +12,7 @@ from inbox.mail.sealing import conversation_row, open_json, seal_json, stored_me
 from inbox.models import Attachment, Conversation, Direction, Message
 from trupeo.crypto import WorkspaceKeys
 
-RECOUNTED = [
+_RECOUNTED = [
     "summary_sealed",
     "message_count",
     "has_attachments",
@@ -21,11 +21,12 @@ RECOUNTED = [
 ]
 
 
-def conversations_lock(ids) -> None:
+def conversations_lock(ids) -> set[int]:
     """Lock these conversations until the transaction ends, in the order every writer of a
     conversation and its messages takes (by id: `inbox.mail.ingest` does the same), so two
-    such writers wait for each other instead of deadlocking or counting what the other undoes."""
-    list(
+    such writers wait for each other instead of deadlocking or counting what the other undoes.
+    Returns the ids that still exist."""
+    return set(
         Conversation.objects.select_for_update(no_key=True)
         .filter(pk__in=sorted(set(ids)))
         .order_by("pk")
@@ -49,7 +50,7 @@ def conversation_recount(keys: WorkspaceKeys, conversation: Conversation) -> Non
             "is_auto_reply",
         )
     )
-    last_at = messages[0].received_at if messages else None
+    last_at = None
     summary: dict = {}
     for position, message in enumerate(messages):
         envelope = open_json(
@@ -78,4 +79,4 @@ def conversation_recount(keys: WorkspaceKeys, conversation: Conversation) -> Non
     if messages:
         conversation.first_message_at = messages[0].received_at
         conversation.last_message_at = last_at
-    conversation.save(update_fields=RECOUNTED)
+    conversation.save(update_fields=_RECOUNTED)

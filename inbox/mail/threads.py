@@ -57,10 +57,14 @@ class Threader:
         """The batch's object for a stored conversation."""
         return self._by_pk.setdefault(conversation.pk, conversation)
 
-    def conversation(self, pk: int) -> Conversation:
-        """A stored conversation of the mailbox by id (what we sent from it)."""
+    def conversation(self, pk: int) -> Conversation | None:
+        """A stored conversation of the mailbox by id (what we sent from it); None once it is
+        gone (merged away, erased)."""
         if pk not in self._by_pk:
-            self._by_pk[pk] = Conversation.objects.get(pk=pk, mailbox=self.mailbox)
+            found = Conversation.objects.filter(pk=pk, mailbox=self.mailbox).first()
+            if found is None:
+                return None
+            self._by_pk[pk] = found
         return self._by_pk[pk]
 
     def prefetch(self, parsed: list[ParsedMessage]) -> None:
