@@ -71,6 +71,27 @@ def _first(mailbox, sender=PARENT) -> Conversation:
     return Conversation.objects.get()
 
 
+def _another(mailbox) -> Conversation:
+    """A second conversation of the mailbox, from the other parent (a merge's target)."""
+    _ingest(
+        mailbox,
+        mail(sender=OTHER_PARENT, to=mailbox.address, subject="Cantine", message_id="c1@ex.fr"),
+        key="target",
+    )
+    return Conversation.objects.order_by("-pk").first()
+
+
+def _reply(sender=PARENT, n=2) -> bytes:
+    """A requester's answer in the first conversation's thread."""
+    return mail(
+        sender=sender,
+        to="scolarite@lycee-verne.fr",
+        subject="Re: Absence",
+        message_id=f"a{n}@example.fr",
+        in_reply_to="a1@example.fr",
+    )
+
+
 def _team_copy(mailbox, n: int) -> bytes:
     """The team's own message in the thread, filed from the inbox (Bcc to itself)."""
     return mail(
@@ -79,6 +100,13 @@ def _team_copy(mailbox, n: int) -> bytes:
         subject="Re: Absence",
         message_id=f"t{n}@lycee-verne.fr",
         in_reply_to="a1@example.fr",
+    )
+
+
+def _status_change(conversation: Conversation, status: str, actor):
+    """An agent's status change, as a callable for `_meanwhile` (from a fresh read)."""
+    return lambda: conversation_set_status(
+        conversation=Conversation.objects.get(pk=conversation.pk), status=status, actor=actor
     )
 
 
@@ -91,11 +119,7 @@ def test_an_agents_status_and_snooze_outlive_a_batch_that_read_them_before(
     mailbox, alice, workspace
 ):
     conversation = _first(mailbox)
-    hold = lambda: conversation_set_status(  # noqa: E731
-        conversation=Conversation.objects.get(pk=conversation.pk),
-        status=Status.PENDING,
-        actor=alice,
-    )
+    hold = _status_change(conversation, Status.PENDING, alice)
     with _meanwhile(hold):
         _ingest(mailbox, _team_copy(mailbox, 1), key="copy1")
     conversation.refresh_from_db()
@@ -115,20 +139,9 @@ def test_an_agents_status_and_snooze_outlive_a_batch_that_read_them_before(
 
 def test_the_customer_writing_again_still_reopens_what_an_agent_closed_meanwhile(mailbox, alice):
     conversation = _first(mailbox)
-    close = lambda: conversation_set_status(  # noqa: E731
-        conversation=Conversation.objects.get(pk=conversation.pk),
-        status=Status.CLOSED,
-        actor=alice,
-    )
-    again = mail(
-        sender=PARENT,
-        to=mailbox.address,
-        subject="Re: Absence",
-        message_id="a2@example.fr",
-        in_reply_to="a1@example.fr",
-    )
+    close = _status_change(conversation, Status.CLOSED, alice)
     with _meanwhile(close):
-        _ingest(mailbox, again, key="again")
+        _ingest(mailbox, _reply(), key="again")
     conversation.refresh_from_db()
     assert (conversation.status, conversation.closed_at) == (Status.OPEN, None)
     assert conversation.message_count == 2
@@ -139,14 +152,7 @@ def test_an_erased_person_does_not_come_back_through_a_batch_in_flight(mailbox):
     threaded into it just before, is threaded again: a new conversation, without a word of the
     erased one, under a new number (the old one stays theirs)."""
     erased = _first(mailbox)
-    reply = mail(
-        sender=OTHER_PARENT,
-        to=mailbox.address,
-        subject="Re: Absence",
-        message_id="m1@example.fr",
-        in_reply_to="a1@example.fr",
-        body="Je confirme.",
-    )
+    reply = _reply(sender=OTHER_PARENT)
     erase = lambda: person_erase(  # noqa: E731
         workspace=mailbox.workspace, address="jean.dupont@example.fr"
     )
@@ -201,12 +207,7 @@ def test_an_erasure_that_rebuilds_the_conversation_meanwhile_is_not_written_over
 
 def test_mail_for_a_conversation_merged_away_meanwhile_joins_where_it_went(mailbox, alice):
     source = _first(mailbox)
-    _ingest(
-        mailbox,
-        mail(sender=OTHER_PARENT, to=mailbox.address, subject="Cantine", message_id="c1@ex.fr"),
-        key="target",
-    )
-    target = Conversation.objects.exclude(pk=source.pk).get()
+    target = _another(mailbox)
     merge = lambda: conversation_merge(  # noqa: E731
         source=Conversation.objects.get(pk=source.pk), target=target, actor=alice
     )
@@ -260,16 +261,6 @@ def _while_a_batch_holds(mailbox, raw: bytes, change) -> None:
     assert errors == []
 
 
-def _reply(sender=PARENT, n=2) -> bytes:
-    return mail(
-        sender=sender,
-        to="scolarite@lycee-verne.fr",
-        subject="Re: Absence",
-        message_id=f"a{n}@example.fr",
-        in_reply_to="a1@example.fr",
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 @concurrent
 def test_tagging_while_a_batch_holds_the_conversation_does_not_deadlock(mailbox, alice):
@@ -288,12 +279,7 @@ def test_tagging_while_a_batch_holds_the_conversation_does_not_deadlock(mailbox,
 @concurrent
 def test_merging_while_a_batch_holds_the_source_waits_and_moves_its_new_mail(mailbox, alice):
     source = _first(mailbox)
-    _ingest(
-        mailbox,
-        mail(sender=OTHER_PARENT, to=mailbox.address, subject="Cantine", message_id="c1@ex.fr"),
-        key="target",
-    )
-    target = Conversation.objects.exclude(pk=source.pk).get()
+    target = _another(mailbox)
     merging = lambda: conversation_merge(  # noqa: E731
         source=Conversation.objects.get(pk=source.pk),
         target=Conversation.objects.get(pk=target.pk),
@@ -325,12 +311,7 @@ def test_an_erasure_follows_messages_a_merge_moved_after_they_were_read(mailbox,
     from inbox import erasure
 
     source = _first(mailbox)
-    _ingest(
-        mailbox,
-        mail(sender=OTHER_PARENT, to=mailbox.address, subject="Cantine", message_id="c1@ex.fr"),
-        key="target",
-    )
-    target = Conversation.objects.exclude(pk=source.pk).get()
+    target = _another(mailbox)
     workspace = mailbox.workspace
     person = person_reference(workspace=workspace, address="jean.dupont@example.fr")
     found = person_mail_find(workspace=workspace, person=person)
@@ -350,12 +331,7 @@ def test_an_erasure_follows_messages_a_merge_moved_after_they_were_read(mailbox,
 def test_a_merge_or_split_of_what_is_gone_meanwhile_is_refused_in_words(mailbox, alice):
     source = _first(mailbox)
     _ingest(mailbox, _reply(n=2), key="second")
-    _ingest(
-        mailbox,
-        mail(sender=OTHER_PARENT, to=mailbox.address, subject="Cantine", message_id="c1@ex.fr"),
-        key="target",
-    )
-    target = Conversation.objects.exclude(pk=source.pk).get()
+    target = _another(mailbox)
     stale_source = Conversation.objects.get(pk=source.pk)
     later = Message.objects.filter(conversation=source).order_by("received_at", "id").last()
     conversation_merge(source=source, target=target, actor=alice)
