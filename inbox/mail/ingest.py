@@ -436,8 +436,8 @@ def _changes_laid_over_theirs(threads: list[_InBatch]) -> list[Conversation]:
     once the batch's messages are in. `_ConversationGone` when one no longer exists.
 
     The lock is FOR NO KEY UPDATE, as the UPDATE itself takes: rows that only point at the
-    conversation (a tag, a note) are not held up, and no deadlock can come of them. Merging
-    and erasing lock the conversations they change first, in the same order (by id)."""
+    conversation (a note, a follow) are not held up. Merging, splitting, erasing and tagging
+    lock the conversations they change first, in the same order (by id): no deadlock."""
     if not threads:
         return []
     theirs_by_pk = {
