@@ -12,7 +12,7 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.keys import keys_for
 from inbox.actions.merging import conversation_merge, conversation_split
@@ -335,8 +335,8 @@ def test_a_merge_or_split_of_what_is_gone_meanwhile_is_refused_in_words(mailbox,
     stale_source = Conversation.objects.get(pk=source.pk)
     later = Message.objects.filter(conversation=source).order_by("received_at", "id").last()
     conversation_merge(source=source, target=target, actor=alice)
-    with pytest.raises(ValidationError, match="just merged or deleted"):
+    with translation.override("en"), pytest.raises(ValidationError, match="just merged or deleted"):
         conversation_merge(source=stale_source, target=target, actor=alice)
-    with pytest.raises(ValidationError, match="just merged or deleted"):
+    with translation.override("en"), pytest.raises(ValidationError, match="just merged or deleted"):
         conversation_split(message=later, actor=alice)  # it moved to the target meanwhile
     assert Conversation.objects.get().message_count == 3

@@ -115,7 +115,7 @@ def test_strict_mode_loads_nothing_before_acceptance(visitor, tags):
 
     page.click(f"{BANNER} [data-consent-action=accept]")  # one click
     expect(page.locator(BANNER)).to_be_hidden()
-    page.wait_for_function("window.__clarityRan === true && !!window.__gtmLoadedWith")
+    page.wait_for_function("() => window.__clarityRan === true && !!window.__gtmLoadedWith")
     assert page.outside.to("googletagmanager.com") and page.outside.to("clarity.ms")
     assert {"_ga", "_clck"} <= _cookies(page)
 
@@ -131,7 +131,7 @@ def test_normal_mode_loads_tag_manager_with_everything_denied_and_no_clarity(vis
     page = visitor
     page.goto("/fr/politique-de-confidentialite/")
     expect(page.locator(BANNER)).to_be_visible()
-    page.wait_for_function("!!window.__gtmLoadedWith")
+    page.wait_for_function("() => !!window.__gtmLoadedWith")
     assert page.outside.to("googletagmanager.com") == [
         f"https://www.googletagmanager.com/gtm.js?id={GTM_ID}"
     ]
@@ -198,7 +198,7 @@ def test_customising_keeps_marketing_off_unless_chosen(visitor, tags):
     page.click(f"{BANNER} [data-consent-action=save]")
     expect(page.locator(BANNER)).to_be_hidden()
     assert _stored(page)["categories"] == {"necessary": True, "analytics": True, "marketing": False}
-    page.wait_for_function("window.__clarityRan === true")
+    page.wait_for_function("() => window.__clarityRan === true")
     layer = json.loads(page.evaluate("JSON.stringify(window.dataLayer)"))
     update = [e for e in layer if e.get("0") == "consent" and e.get("1") == "update"][-1]["2"]
     assert update["analytics_storage"] == "granted" and update["ad_storage"] == "denied"
@@ -208,7 +208,7 @@ def test_cookie_preferences_reopens_the_banner_and_withdrawal_clears_cookies(vis
     page = visitor
     page.goto("/fr/")
     page.click(f"{BANNER} [data-consent-action=accept]")
-    page.wait_for_function("window.__clarityRan === true")
+    page.wait_for_function("() => window.__clarityRan === true")
     assert {"_ga", "_clck"} <= _cookies(page)
 
     page.click("footer [data-consent-open]")  # « Préférences cookies »
