@@ -34,7 +34,7 @@ def conversation_merge(*, source: Conversation, target: Conversation, actor: Use
     if source.workspace_id != target.workspace_id or source.mailbox_id != target.mailbox_id:
         raise ValidationError(_("Only conversations of the same mailbox can be merged."))
     if len(conversations_lock([source.pk, target.pk])) < 2:
-        raise ValidationError(_("This conversation was just merged or deleted: reload the page."))
+        raise _gone()
     Message.objects.filter(conversation=source).update(
         conversation=target, thread_reason=ThreadReason.MANUAL
     )
@@ -58,9 +58,9 @@ def conversation_merge(*, source: Conversation, target: Conversation, actor: Use
 def conversation_split(*, message: Message, actor: User) -> Conversation:
     """`message` and every later one start a new conversation of the same mailbox."""
     conversations_lock([message.conversation_id])
-    moved = Message.objects.filter(pk=message.pk, conversation_id=message.conversation_id)
-    if not moved.exists():  # merged or split elsewhere since the page read it
-        raise ValidationError(_("This conversation was just merged or deleted: reload the page."))
+    still_there = Message.objects.filter(pk=message.pk, conversation_id=message.conversation_id)
+    if not still_there.exists():  # merged or split elsewhere since the page read it
+        raise _gone()
     old = Conversation.objects.get(pk=message.conversation_id)
     moving = Message.objects.filter(conversation=old).filter(
         received_at__gt=message.received_at
@@ -90,3 +90,8 @@ def conversation_split(*, message: Message, actor: User) -> Conversation:
     record(old, actor, ActivityKind.SPLIT, other_conversation_id=new.pk)
     record(new, actor, ActivityKind.SPLIT, other_conversation_id=old.pk)
     return new
+
+
+def _gone() -> ValidationError:
+    """What a merge or a split says of a conversation another change took away meanwhile."""
+    return ValidationError(_("This conversation was just merged or deleted: reload the page."))

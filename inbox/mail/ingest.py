@@ -25,7 +25,7 @@ from inbox.mail.arrivals import arrivals_handle
 from inbox.mail.bulk_insert import ids_reserve, rows_insert
 from inbox.mail.message_content import Prepared, address_json, prepare
 from inbox.mail.parsing import ParsedMessage
-from inbox.mail.recount import conversation_recount
+from inbox.mail.recount import conversation_recount, conversations_for_update
 from inbox.mail.rules import NewConversation
 from inbox.mail.sealing import conversation_row, open_json, seal_json
 from inbox.mail.signals import StoredMail
@@ -442,10 +442,9 @@ def _changes_laid_over_theirs(threads: list[_InBatch]) -> list[Conversation]:
         return []
     theirs_by_pk = {
         c.pk: c
-        for c in Conversation.objects.select_for_update(no_key=True)
-        .filter(pk__in=[t.conversation.pk for t in threads])
-        .order_by("pk")
-        .only("id", "assignee_id", *_SEEN)
+        for c in conversations_for_update([t.conversation.pk for t in threads]).only(
+            "id", "assignee_id", *_SEEN
+        )
     }
     if len(theirs_by_pk) < len(threads):
         raise _ConversationGone

@@ -8,6 +8,8 @@ one can download (not images shown in the body). An out-of-office answering us m
 the snippet nor the time, as when it arrived.
 """
 
+from django.db.models import QuerySet
+
 from inbox.mail.sealing import conversation_row, open_json, seal_json, stored_message_row
 from inbox.models import Attachment, Conversation, Direction, Message
 from trupeo.crypto import WorkspaceKeys
@@ -21,17 +23,21 @@ _RECOUNTED = [
 ]
 
 
-def conversations_lock(ids) -> set[int]:
-    """Lock these conversations until the transaction ends, in the order every writer of a
-    conversation and its messages takes (by id: `inbox.mail.ingest` does the same), so two
-    such writers wait for each other instead of deadlocking or counting what the other undoes.
-    Returns the ids that still exist."""
-    return set(
+def conversations_for_update(ids) -> QuerySet[Conversation]:
+    """These conversations, locked until the transaction ends when read, in the order every
+    writer of a conversation and its messages takes them (by id, FOR NO KEY UPDATE as an
+    UPDATE does), so two such writers wait for each other instead of deadlocking or counting
+    what the other undoes."""
+    return (
         Conversation.objects.select_for_update(no_key=True)
         .filter(pk__in=sorted(set(ids)))
         .order_by("pk")
-        .values_list("pk", flat=True)
     )
+
+
+def conversations_lock(ids) -> set[int]:
+    """Lock these conversations (`conversations_for_update`); the ids that still exist."""
+    return set(conversations_for_update(ids).values_list("pk", flat=True))
 
 
 def conversation_recount(keys: WorkspaceKeys, conversation: Conversation) -> None:
